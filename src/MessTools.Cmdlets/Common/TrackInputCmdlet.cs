@@ -1,0 +1,94 @@
+using System.Globalization;
+using System.Management.Automation;
+
+namespace MessTools.Cmdlets.Common;
+
+/// <summary>
+/// A cmdlet that takes tracks from the pipeline by property name: a MessTrack, an Import-Csv row of
+/// tracks_metadata.csv or any [pscustomobject] with the seed's column names binds the same way.
+/// </summary>
+public abstract class TrackInputCmdlet : MessCmdlet
+{
+    [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("track_id")]
+    [ValidateNotNullOrEmpty]
+    public string TrackId { get; set; } = "";
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("album_id")]
+    public string? AlbumId { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("track_no")]
+    public object? TrackNo { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public string? Title { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public string? Composer { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("audio_s3_key", "AudioS3Key", "audio_uri", "audio_path")]
+    public string? AudioUri { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [Alias("duration_sec")]
+    public object? DurationSec { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true, DontShow = true)]
+    public string? AudioPath { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true, DontShow = true)]
+    [Alias("wav_path")]
+    public string? WavPath { get; set; }
+
+    [Parameter(ValueFromPipelineByPropertyName = true, DontShow = true)]
+    [Alias("sample_rate")]
+    public object? SampleRate { get; set; }
+
+    // A string, not MessTrackStatus: a field whose type is a value type from the engine would make PowerShell's
+    // type scan load the engine before the module's load context is installed (see MessToolsLoadContext).
+    [Parameter(ValueFromPipelineByPropertyName = true, DontShow = true)]
+    public string? Status { get; set; }
+
+    /// <summary>The track of the current pipeline record, built from whatever properties it had.</summary>
+    protected MessTrack CurrentTrack() => new()
+    {
+        TrackId = TrackId.Trim(),
+        AlbumId = AlbumId?.Trim() ?? "",
+        TrackNo = ToInt(TrackNo),
+        Title = Title,
+        Composer = Composer ?? "",
+        AudioUri = AudioUri?.Trim() ?? "",
+        DurationSec = ToDouble(DurationSec),
+        AudioPath = string.IsNullOrWhiteSpace(AudioPath) ? null : AudioPath,
+        WavPath = string.IsNullOrWhiteSpace(WavPath) ? null : WavPath,
+        SampleRate = ToInt(SampleRate),
+        Status = Enum.TryParse<MessTrackStatus>(Status, ignoreCase: true, out var st) ? st : MessTrackStatus.Exported,
+    };
+
+    private static object? Unwrap(object? v) => v is PSObject p ? p.BaseObject : v;
+
+    internal static int? ToInt(object? value) => Unwrap(value) switch
+    {
+        null => null,
+        int i => i,
+        long l when l is >= int.MinValue and <= int.MaxValue => (int)l,
+        double d when d == Math.Floor(d) && Math.Abs(d) < int.MaxValue => (int)d,
+        string s when int.TryParse(s.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out int i) => i,
+        _ => null,
+    };
+
+    internal static double? ToDouble(object? value) => Unwrap(value) switch
+    {
+        null => null,
+        double d => d,
+        float f => f,
+        int i => i,
+        long l => l,
+        decimal m => (double)m,
+        string s when double.TryParse(s.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double d) => d,
+        _ => null,
+    };
+}

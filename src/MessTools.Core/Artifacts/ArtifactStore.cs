@@ -1,0 +1,81 @@
+using MessTools.Core.Common;
+
+namespace MessTools.Core.Artifacts;
+
+/// <summary>
+/// One versioned artifact folder (artifacts/v1_model_&lt;MODEL&gt;/) and where each stage's files live in it:
+/// metadata/, audio_cache/&lt;album_id&gt;/, audio_wav/, embeddings/, index/, eval/, runs/ and cache/.
+/// Every path built from data goes through <see cref="SafePath"/>.
+/// </summary>
+public sealed class ArtifactStore
+{
+    public const string EnvironmentVariable = "MESS_ARTIFACT_PATH";
+    public const string DefaultModel = "builtin";
+
+    public string Root { get; }
+
+    public ArtifactStore(string root)
+    {
+        if (string.IsNullOrWhiteSpace(root))
+            throw new MessException("ArtifactPathEmpty", MessErrorKind.InvalidArgument, "The artifact path is empty.");
+        Root = Path.GetFullPath(root);
+    }
+
+    /// <summary>
+    /// The folder a run uses: the explicit path, else $env:MESS_ARTIFACT_PATH, else
+    /// &lt;currentDirectory&gt;/artifacts/v1_model_&lt;model&gt;.
+    /// </summary>
+    public static ArtifactStore Resolve(string? explicitPath, string currentDirectory, string? model = null)
+    {
+        if (!string.IsNullOrWhiteSpace(explicitPath))
+            return new ArtifactStore(Path.IsPathRooted(explicitPath) ? explicitPath : Path.Combine(currentDirectory, explicitPath));
+        string? env = Environment.GetEnvironmentVariable(EnvironmentVariable);
+        if (!string.IsNullOrWhiteSpace(env))
+            return new ArtifactStore(Path.IsPathRooted(env) ? env : Path.Combine(currentDirectory, env));
+        return new ArtifactStore(Path.Combine(currentDirectory, "artifacts", SafePath.ModelFolderName(model ?? DefaultModel)));
+    }
+
+    public string MetadataDir => Path.Combine(Root, "metadata");
+    public string MetadataCsv => Path.Combine(MetadataDir, "tracks_metadata.csv");
+    public string AudioCacheDir => Path.Combine(Root, "audio_cache");
+    public string AudioWavDir => Path.Combine(Root, "audio_wav");
+    public string EmbeddingsDir => Path.Combine(Root, "embeddings");
+    public string EmbeddingsFile => Path.Combine(EmbeddingsDir, "embeddings.f32");
+    public string TrackIdsFile => Path.Combine(EmbeddingsDir, "track_ids.json");
+    public string EmbeddingsMetaFile => Path.Combine(EmbeddingsDir, "embeddings_meta.json");
+    public string IndexDir => Path.Combine(Root, "index");
+    public string HnswIndexFile => Path.Combine(IndexDir, "hnsw.index");
+    public string IndexMetaFile => Path.Combine(IndexDir, "index_meta.json");
+    public string EvalDir => Path.Combine(Root, "eval");
+    public string EvalResultsFile => Path.Combine(EvalDir, "eval_results.json");
+    public string RunsDir => Path.Combine(Root, "runs");
+    /// <summary>What can be regenerated; <c>Clear-MessCache</c> empties it.</summary>
+    public string CacheDir => Path.Combine(Root, "cache");
+
+    /// <summary>audio_cache/&lt;album_id&gt;/&lt;track_id&gt;&lt;extension&gt;, refusing ids that would leave the folder.</summary>
+    public string AudioCachePath(string albumId, string trackId, string extension)
+    {
+        SafePath.RequireSegment(albumId, "Album id");
+        SafePath.RequireSegment(trackId, "Track id");
+        return SafePath.Combine(AudioCacheDir, albumId, trackId + NormaliseExtension(extension));
+    }
+
+    /// <summary>audio_wav/&lt;track_id&gt;.wav.</summary>
+    public string WavPath(string trackId)
+    {
+        SafePath.RequireSegment(trackId, "Track id");
+        return SafePath.Combine(AudioWavDir, trackId + ".wav");
+    }
+
+    private static string NormaliseExtension(string extension)
+    {
+        if (string.IsNullOrEmpty(extension)) return "";
+        string ext = extension.StartsWith('.') ? extension : "." + extension;
+        if (ext.Length > 12 || ext[1..].Any(c => !char.IsAsciiLetterOrDigit(c)))
+            throw new MessException("UnsafeExtension", MessErrorKind.InvalidData,
+                $"The file extension '{SafePath.Printable(extension)}' is not a plain extension.", extension);
+        return ext.ToLowerInvariant();
+    }
+
+    public void EnsureCreated() => Directory.CreateDirectory(Root);
+}

@@ -1,0 +1,86 @@
+using System.Text.RegularExpressions;
+using MessTools.Core.Common;
+
+namespace MessTools.Core.Artifacts;
+
+/// <summary>
+/// Names that come from data (track ids, album ids, model names) become file names only through here:
+/// anything that could leave its folder or mean something special to a file system is refused.
+/// </summary>
+public static partial class SafePath
+{
+    private static readonly HashSet<string> ReservedDeviceNames = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
+        "COM0", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8", "COM9",
+        "LPT0", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
+    };
+
+    public const int MaxSegmentLength = 200;
+
+    /// <summary>Why <paramref name="value"/> cannot be one path segment, or null when it can.</summary>
+    public static string? Problem(string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value)) return "it is empty";
+        if (value.Length > MaxSegmentLength) return $"it is longer than {MaxSegmentLength} characters";
+        if (value == "." || value == "..") return "it is a relative folder reference";
+        foreach (char c in value)
+        {
+            if (char.IsControl(c)) return $"it contains the control character U+{(int)c:X4}";
+            if (c is '/' or '\\') return "it contains a path separator";
+            if (c is ':' or '*' or '?' or '"' or '<' or '>' or '|') return $"it contains '{c}', which is not allowed in file names";
+        }
+        if (value != value.Trim()) return "it starts or ends with white space";
+        if (value.EndsWith('.')) return "it ends with a dot";
+        string stem = value.Split('.')[0];
+        if (ReservedDeviceNames.Contains(stem)) return $"'{stem}' is a reserved device name on Windows";
+        return null;
+    }
+
+    public static bool IsSafeSegment(string? value) => Problem(value) is null;
+
+    /// <summary>Throws a <see cref="MessException"/> naming <paramref name="what"/> when the value is unsafe.</summary>
+    public static string RequireSegment(string? value, string what)
+    {
+        string? problem = Problem(value);
+        if (problem is not null)
+            throw new MessException("UnsafeName", MessErrorKind.InvalidData,
+                $"{what} '{Printable(value)}' cannot be used as a file name: {problem}.", value);
+        return value!;
+    }
+
+    /// <summary>Joins validated segments under <paramref name="root"/> and proves the result stays there.</summary>
+    public static string Combine(string root, params string[] segments)
+    {
+        string fullRoot = Path.GetFullPath(root);
+        string path = fullRoot;
+        foreach (var s in segments) path = Path.Combine(path, RequireSegment(s, "Path segment"));
+        path = Path.GetFullPath(path);
+        string rootWithSep = Path.EndsInDirectorySeparator(fullRoot) ? fullRoot : fullRoot + Path.DirectorySeparatorChar;
+        if (!path.StartsWith(rootWithSep, OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal))
+            throw new MessException("PathEscapesFolder", MessErrorKind.InvalidData,
+                $"The path '{path}' would leave the folder '{fullRoot}'.", path);
+        return path;
+    }
+
+    /// <summary>A model name (e.g. from an ONNX file name) made safe for v1_model_&lt;MODEL&gt;.</summary>
+    public static string ModelFolderName(string model)
+    {
+        string name = UnsafeModelChars().Replace(model.Trim(), "-").Trim('-', '.');
+        if (name.Length == 0) name = "model";
+        if (name.Length > 100) name = name[..100];
+        return "v1_model_" + name;
+    }
+
+    internal static string Printable(string? value)
+    {
+        if (value is null) return "(null)";
+        var sb = new System.Text.StringBuilder();
+        foreach (char c in value.Length > 120 ? value[..120] + "…" : value)
+            sb.Append(char.IsControl(c) ? $"\\u{(int)c:X4}" : c.ToString());
+        return sb.ToString();
+    }
+
+    [GeneratedRegex(@"[^A-Za-z0-9._-]+")]
+    private static partial Regex UnsafeModelChars();
+}

@@ -1,0 +1,126 @@
+using System.Globalization;
+using MessTools.Core.Artifacts;
+using MessTools.Core.Common;
+
+namespace MessTools.Core.Catalog;
+
+/// <summary>One outcome of reading a catalogue row: a valid track, or an error that names the row.</summary>
+public readonly record struct ExportItem(long RowNumber, MessTrack? Track, MessException? Error);
+
+/// <summary>
+/// Turns raw catalogue rows into validated, normalised tracks (seed step 1). Streams: a row is read,
+/// checked and handed on before the next is read; only the set of seen track ids is kept.
+/// </summary>
+public sealed class MetadataExporter
+{
+    private readonly ComposerNormalizer _composers;
+    private readonly ColumnMap _columns;
+
+    public MetadataExporter(ColumnMap? columns = null, ComposerNormalizer? composers = null)
+    {
+        _columns = columns ?? new ColumnMap();
+        _composers = composers ?? new ComposerNormalizer();
+    }
+
+    public IEnumerable<ExportItem> Read(ICatalogSource source, CancellationToken cancellationToken = default)
+    {
+        var ordinals = _columns.Resolve(source.Columns, source.Description);
+        var seen = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var raw in source.ReadRows(cancellationToken))
+        {
+            MessTrack? track = null;
+            MessException? error = null;
+            try
+            {
+                track = ToTrack(raw, ordinals, source.Description);
+                if (seen.TryGetValue(track.TrackId, out long firstRow))
+                    throw RowError(raw.RowNumber, "DuplicateTrackId", track.TrackId,
+                        $"track_id '{track.TrackId}' already appeared in row {firstRow}; track ids must be unique. Row {raw.RowNumber} was not exported.");
+                seen.Add(track.TrackId, raw.RowNumber);
+            }
+            catch (MessException ex)
+            {
+                track = null;
+                error = ex;
+            }
+            yield return new ExportItem(raw.RowNumber, track, error);
+        }
+    }
+
+    private MessTrack ToTrack(RawCatalogRow raw, Dictionary<string, int> ordinals, string source)
+    {
+        if (raw.Problem is not null)
+            throw RowError(raw.RowNumber, "MalformedRow", null, $"row {raw.RowNumber} of {source}: {raw.Problem}.");
+
+        string? Get(string column)
+        {
+            int i = ordinals[column];
+            string? v = i < 0 || i >= raw.Values.Length ? null : raw.Values[i];
+            if (v is not null && v.Contains('\uFFFD'))
+                throw RowError(raw.RowNumber, "InvalidText", null,
+                    $"row {raw.RowNumber}: column '{column}' is not valid UTF-8 text (it decodes to the replacement character U+FFFD).");
+            return v;
+        }
+
+        string trackId = (Get(CatalogColumns.TrackId) ?? "").Trim();
+        if (trackId.Length == 0)
+            throw RowError(raw.RowNumber, "MissingTrackId", null, $"row {raw.RowNumber}: track_id is empty.");
+        string? unsafeId = SafePath.Problem(trackId);
+        if (unsafeId is not null)
+            throw RowError(raw.RowNumber, "UnsafeTrackId", trackId,
+                $"row {raw.RowNumber}: track_id '{SafePath.Printable(trackId)}' cannot name a file: {unsafeId}.");
+
+        string albumId = (Get(CatalogColumns.AlbumId) ?? "").Trim();
+        if (albumId.Length == 0)
+            throw RowError(raw.RowNumber, "MissingAlbumId", trackId, $"row {raw.RowNumber} (track '{trackId}'): album_id is empty.");
+        string? unsafeAlbum = SafePath.Problem(albumId);
+        if (unsafeAlbum is not null)
+            throw RowError(raw.RowNumber, "UnsafeAlbumId", trackId,
+                $"row {raw.RowNumber} (track '{trackId}'): album_id '{SafePath.Printable(albumId)}' cannot name a folder: {unsafeAlbum}.");
+
+        string composer = _composers.Normalize(Get(CatalogColumns.Composer));
+        if (composer.Length == 0)
+            throw RowError(raw.RowNumber, "MissingComposer", trackId,
+                $"row {raw.RowNumber} (track '{trackId}'): composer is empty or NULL; the evaluation needs a composer for every track.");
+
+        string audio = (Get(CatalogColumns.AudioKey) ?? "").Trim();
+        if (audio.Length == 0)
+            throw RowError(raw.RowNumber, "MissingAudioKey", trackId, $"row {raw.RowNumber} (track '{trackId}'): audio_s3_key is empty.");
+        if (audio.Any(char.IsControl))
+            throw RowError(raw.RowNumber, "InvalidAudioKey", trackId, $"row {raw.RowNumber} (track '{trackId}'): audio_s3_key contains control characters.");
+
+        int? trackNo = null;
+        string? trackNoText = Get(CatalogColumns.TrackNo)?.Trim();
+        if (!string.IsNullOrEmpty(trackNoText))
+        {
+            if (!double.TryParse(trackNoText, NumberStyles.Float, CultureInfo.InvariantCulture, out double tn) || tn != Math.Floor(tn) || tn < 0 || tn > int.MaxValue)
+                throw RowError(raw.RowNumber, "InvalidTrackNo", trackId, $"row {raw.RowNumber} (track '{trackId}'): track_no '{trackNoText}' is not a whole number.");
+            trackNo = (int)tn;
+        }
+
+        double? duration = null;
+        string? durationText = Get(CatalogColumns.DurationSec)?.Trim();
+        if (!string.IsNullOrEmpty(durationText))
+        {
+            if (!double.TryParse(durationText, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) || !double.IsFinite(d) || d < 0)
+                throw RowError(raw.RowNumber, "InvalidDuration", trackId, $"row {raw.RowNumber} (track '{trackId}'): duration_sec '{durationText}' is not a non-negative number.");
+            duration = d;
+        }
+
+        string? title = Get(CatalogColumns.Title);
+        return new MessTrack
+        {
+            TrackId = trackId,
+            AlbumId = albumId,
+            TrackNo = trackNo,
+            Title = title is null ? null : title.Trim(),
+            Composer = composer,
+            AudioUri = audio,
+            DurationSec = duration,
+            Status = MessTrackStatus.Exported,
+        };
+    }
+
+    private static MessException RowError(long row, string id, string? trackId, string message) =>
+        new(id, MessErrorKind.InvalidData, message, trackId ?? $"row {row}");
+}
