@@ -1,0 +1,158 @@
+using System.Buffers.Binary;
+using MessTools.Core.Artifacts;
+using MessTools.Core.Common;
+
+namespace MessTools.Core.Audio;
+
+/// <summary>Sample formats <see cref="WavFile"/> writes.</summary>
+public enum WavSampleFormat { Float32, Pcm16 }
+
+/// <summary>Decoded audio: interleaved samples in [-1, 1], with their rate and channel count.</summary>
+public sealed class AudioBuffer
+{
+    public AudioBuffer(float[] samples, int sampleRate, int channels = 1)
+    {
+        if (sampleRate <= 0) throw new ArgumentOutOfRangeException(nameof(sampleRate));
+        if (channels <= 0) throw new ArgumentOutOfRangeException(nameof(channels));
+        Samples = samples;
+        SampleRate = sampleRate;
+        Channels = channels;
+    }
+
+    public float[] Samples { get; }
+    public int SampleRate { get; }
+    public int Channels { get; }
+    public long Frames => Samples.Length / Channels;
+    public double DurationSec => (double)Frames / SampleRate;
+
+    /// <summary>The channels averaged into one.</summary>
+    public AudioBuffer ToMono()
+    {
+        if (Channels == 1) return this;
+        var mono = new float[Frames];
+        for (long f = 0; f < mono.Length; f++)
+        {
+            float sum = 0;
+            for (int c = 0; c < Channels; c++) sum += Samples[f * Channels + c];
+            mono[f] = sum / Channels;
+        }
+        return new AudioBuffer(mono, SampleRate, 1);
+    }
+}
+
+/// <summary>
+/// RIFF/WAVE reading (PCM 8/16/24/32-bit, IEEE float 32/64, WAVE_FORMAT_EXTENSIBLE) and atomic writing
+/// (float32 or 16-bit PCM). Malformed files are refused with an error that says what is wrong and where.
+/// </summary>
+public static class WavFile
+{
+    private const ushort FormatPcm = 1, FormatFloat = 3, FormatExtensible = 0xFFFE;
+
+    public static AudioBuffer Read(string path)
+    {
+        byte[] data;
+        try { data = File.ReadAllBytes(path); }
+        catch (FileNotFoundException ex) { throw new MessException("AudioFileNotFound", MessErrorKind.ObjectNotFound, $"The audio file '{path}' does not exist.", path, ex); }
+        return Parse(data, path);
+    }
+
+    public static AudioBuffer Parse(ReadOnlySpan<byte> data, string name)
+    {
+        MessException Bad(string why) => new("InvalidWav", MessErrorKind.InvalidData, $"'{name}' is not a readable WAV file: {why}.", name);
+        if (data.Length < 12 || !data[..4].SequenceEqual("RIFF"u8) || !data.Slice(8, 4).SequenceEqual("WAVE"u8))
+            throw Bad("it does not start with a RIFF/WAVE header");
+        int pos = 12;
+        ushort format = 0, channels = 0, bits = 0;
+        int rate = 0;
+        ReadOnlySpan<byte> pcm = default;
+        bool haveFmt = false, haveData = false;
+        while (pos + 8 <= data.Length)
+        {
+            var id = data.Slice(pos, 4);
+            uint size = BinaryPrimitives.ReadUInt32LittleEndian(data.Slice(pos + 4, 4));
+            int body = pos + 8;
+            long available = data.Length - body;
+            if (id.SequenceEqual("fmt "u8))
+            {
+                if (size < 16 || size > available) throw Bad("its fmt chunk is truncated");
+                format = BinaryPrimitives.ReadUInt16LittleEndian(data.Slice(body, 2));
+                channels = BinaryPrimitives.ReadUInt16LittleEndian(data.Slice(body + 2, 2));
+                rate = BinaryPrimitives.ReadInt32LittleEndian(data.Slice(body + 4, 4));
+                bits = BinaryPrimitives.ReadUInt16LittleEndian(data.Slice(body + 14, 2));
+                if (format == FormatExtensible && size >= 40)
+                    format = BinaryPrimitives.ReadUInt16LittleEndian(data.Slice(body + 24, 2));
+                haveFmt = true;
+            }
+            else if (id.SequenceEqual("data"u8))
+            {
+                // A streamed writer may leave the size at 0 or 0xFFFFFFFF: take what is there.
+                long len = size == 0 || size == uint.MaxValue || size > available ? available : size;
+                pcm = data.Slice(body, (int)len);
+                haveData = true;
+                break;
+            }
+            pos = body + (int)Math.Min(size + (size & 1), (uint)int.MaxValue - body);
+        }
+        if (!haveFmt) throw Bad("it has no fmt chunk");
+        if (!haveData) throw Bad("it has no data chunk");
+        if (channels == 0 || rate <= 0 || rate > 1_000_000) throw Bad($"its header says {channels} channels at {rate} Hz");
+        int bytesPerSample = bits / 8;
+        if (bits % 8 != 0 || bytesPerSample == 0) throw Bad($"{bits}-bit samples are not supported");
+        bool ok = (format == FormatPcm && bits is 8 or 16 or 24 or 32) || (format == FormatFloat && bits is 32 or 64);
+        if (!ok) throw Bad($"format {format} with {bits}-bit samples is not supported (PCM 8/16/24/32-bit or float 32/64-bit)");
+        int frameBytes = bytesPerSample * channels;
+        int count = pcm.Length / frameBytes * channels;
+        var samples = new float[count];
+        for (int i = 0; i < count; i++)
+        {
+            var s = pcm.Slice(i * bytesPerSample, bytesPerSample);
+            samples[i] = (format, bits) switch
+            {
+                (FormatFloat, 32) => BinaryPrimitives.ReadSingleLittleEndian(s),
+                (FormatFloat, 64) => (float)BinaryPrimitives.ReadDoubleLittleEndian(s),
+                (_, 8) => (s[0] - 128) / 128f,
+                (_, 16) => BinaryPrimitives.ReadInt16LittleEndian(s) / 32768f,
+                (_, 24) => ((s[0] | (s[1] << 8) | (s[2] << 16)) << 8 >> 8) / 8388608f,
+                _ => BinaryPrimitives.ReadInt32LittleEndian(s) / 2147483648f,
+            };
+        }
+        return new AudioBuffer(samples, rate, channels);
+    }
+
+    /// <summary>Writes <paramref name="audio"/> atomically as float32 or 16-bit PCM.</summary>
+    public static void Write(string path, AudioBuffer audio, WavSampleFormat format = WavSampleFormat.Float32)
+    {
+        int bytesPerSample = format == WavSampleFormat.Float32 ? 4 : 2;
+        long dataBytes = (long)audio.Samples.Length * bytesPerSample;
+        if (dataBytes > uint.MaxValue - 44)
+            throw new MessException("WavTooLarge", MessErrorKind.InvalidData, $"'{path}': {dataBytes} bytes of audio do not fit in a WAV file.", path);
+        AtomicFile.Write(path, stream =>
+        {
+            Span<byte> h = stackalloc byte[44];
+            "RIFF"u8.CopyTo(h);
+            BinaryPrimitives.WriteUInt32LittleEndian(h[4..], (uint)(36 + dataBytes));
+            "WAVE"u8.CopyTo(h[8..]);
+            "fmt "u8.CopyTo(h[12..]);
+            BinaryPrimitives.WriteUInt32LittleEndian(h[16..], 16);
+            BinaryPrimitives.WriteUInt16LittleEndian(h[20..], format == WavSampleFormat.Float32 ? FormatFloat : FormatPcm);
+            BinaryPrimitives.WriteUInt16LittleEndian(h[22..], (ushort)audio.Channels);
+            BinaryPrimitives.WriteInt32LittleEndian(h[24..], audio.SampleRate);
+            BinaryPrimitives.WriteInt32LittleEndian(h[28..], audio.SampleRate * audio.Channels * bytesPerSample);
+            BinaryPrimitives.WriteUInt16LittleEndian(h[32..], (ushort)(audio.Channels * bytesPerSample));
+            BinaryPrimitives.WriteUInt16LittleEndian(h[34..], (ushort)(bytesPerSample * 8));
+            "data"u8.CopyTo(h[36..]);
+            BinaryPrimitives.WriteUInt32LittleEndian(h[40..], (uint)dataBytes);
+            stream.Write(h);
+            var buf = new byte[1 << 16];
+            int n = 0;
+            foreach (float x in audio.Samples)
+            {
+                if (format == WavSampleFormat.Float32) BinaryPrimitives.WriteSingleLittleEndian(buf.AsSpan(n), x);
+                else BinaryPrimitives.WriteInt16LittleEndian(buf.AsSpan(n), (short)Math.Clamp(MathF.Round(x * 32767f), -32768f, 32767f));
+                n += bytesPerSample;
+                if (n == buf.Length) { stream.Write(buf, 0, n); n = 0; }
+            }
+            stream.Write(buf, 0, n);
+        });
+    }
+}
