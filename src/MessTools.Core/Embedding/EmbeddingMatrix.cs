@@ -1,0 +1,142 @@
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text.Json;
+using MessTools.Core.Artifacts;
+using MessTools.Core.Common;
+
+namespace MessTools.Core.Embedding;
+
+/// <summary>
+/// embeddings/embeddings_meta.json: how the matrix was made. Field names are the seed's (snake_case on disk).
+/// </summary>
+public sealed class EmbeddingsMeta
+{
+    public string Model { get; set; } = "";
+    public string? ModelSha256 { get; set; }
+    public JsonElement? Profile { get; set; }
+    public int Dim { get; set; }
+    public string Dtype { get; set; } = "float32";
+    public string ByteOrder { get; set; } = "little";
+    public string Layout { get; set; } = "row_major";
+    public string Normalization { get; set; } = "l2";
+    public string? Pooling { get; set; }
+    public JsonElement? Layers { get; set; }
+    public int? SampleRate { get; set; }
+    public JsonElement? Chunking { get; set; }
+    public string ModuleVersion { get; set; } = ModuleInfo.Version;
+    public string? OnnxRuntimeVersion { get; set; }
+    public int Count { get; set; }
+    public string EmbeddingsSha256 { get; set; } = "";
+    public DateTime CreatedUtc { get; set; } = DateTime.UtcNow;
+}
+
+/// <summary>
+/// The embedding artifacts in memory: N x D float32 rows (row i belongs to TrackIds[i]), each L2-normalised.
+/// <see cref="Load"/> checks every file against the others and says what does not match; <see cref="Save"/>
+/// writes embeddings.f32 and track_ids.json first and embeddings_meta.json (with the matrix's SHA-256) last.
+/// </summary>
+public sealed class EmbeddingMatrix
+{
+    public EmbeddingMatrix(string[] trackIds, float[] data, int dimension)
+    {
+        if (dimension <= 0) throw new ArgumentOutOfRangeException(nameof(dimension));
+        if ((long)trackIds.Length * dimension != data.Length)
+            throw new ArgumentException($"{trackIds.Length} ids x {dimension} dims != {data.Length} values.");
+        TrackIds = trackIds;
+        Data = data;
+        Dimension = dimension;
+    }
+
+    public string[] TrackIds { get; }
+    public float[] Data { get; }
+    public int Dimension { get; }
+    public int Count => TrackIds.Length;
+
+    public ReadOnlySpan<float> Row(int i) => Data.AsSpan(i * Dimension, Dimension);
+
+    /// <summary>The row index of each track id.</summary>
+    public Dictionary<string, int> IndexById()
+    {
+        var map = new Dictionary<string, int>(Count, StringComparer.Ordinal);
+        for (int i = 0; i < Count; i++) map[TrackIds[i]] = i;
+        return map;
+    }
+
+    public static EmbeddingMatrix Load(ArtifactStore store) =>
+        Load(store.EmbeddingsFile, store.TrackIdsFile, store.EmbeddingsMetaFile);
+
+    public static EmbeddingMatrix Load(string embeddingsFile, string trackIdsFile, string metaFile)
+    {
+        string[] ids = ReadTrackIds(trackIdsFile);
+        var meta = File.Exists(metaFile) ? ArtifactJson.Read<EmbeddingsMeta>(metaFile) : null;
+        if (!File.Exists(embeddingsFile))
+            throw new MessException("EmbeddingsMissing", MessErrorKind.ObjectNotFound,
+                $"'{embeddingsFile}' does not exist. Run ConvertTo-MessEmbedding first.", embeddingsFile);
+        long bytes = new FileInfo(embeddingsFile).Length;
+        if (ids.Length == 0)
+            throw new MessException("EmbeddingsEmpty", MessErrorKind.InvalidData, $"'{trackIdsFile}' lists no tracks.", trackIdsFile);
+        int dim = meta?.Dim ?? 0;
+        if (dim <= 0)
+        {
+            if (bytes % (4L * ids.Length) != 0)
+                throw Mismatch(embeddingsFile, $"its {bytes} bytes are not a whole number of float32 rows for the {ids.Length} ids in track_ids.json");
+            dim = (int)(bytes / (4L * ids.Length));
+        }
+        if (meta is not null && meta.Count != ids.Length)
+            throw Mismatch(metaFile, $"it says {meta.Count} rows but track_ids.json lists {ids.Length}");
+        if (bytes != 4L * ids.Length * dim)
+            throw Mismatch(embeddingsFile, $"it holds {bytes} bytes, but {ids.Length} tracks x {dim} dims x 4 bytes = {4L * ids.Length * dim}");
+        var data = new float[ids.Length * (long)dim];
+        using (var fs = new FileStream(embeddingsFile, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20))
+            fs.ReadExactly(MemoryMarshal.AsBytes(data.AsSpan()));
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("embeddings.f32 is little-endian; this machine is not.");
+        for (int r = 0; r < ids.Length; r++)
+        {
+            var row = data.AsSpan(r * dim, dim);
+            foreach (float x in row)
+                if (!float.IsFinite(x))
+                    throw new MessException("EmbeddingNotFinite", MessErrorKind.InvalidData,
+                        $"Row {r} of '{embeddingsFile}' (track '{ids[r]}') holds NaN or infinity.", ids[r]);
+        }
+        return new EmbeddingMatrix(ids, data, dim);
+    }
+
+    public static string[] ReadTrackIds(string trackIdsFile)
+    {
+        if (!File.Exists(trackIdsFile))
+            throw new MessException("EmbeddingsMissing", MessErrorKind.ObjectNotFound,
+                $"'{trackIdsFile}' does not exist. Run ConvertTo-MessEmbedding first.", trackIdsFile);
+        string[]? ids;
+        try { ids = JsonSerializer.Deserialize<string[]>(File.ReadAllBytes(trackIdsFile)); }
+        catch (JsonException ex)
+        {
+            throw new MessException("TrackIdsMalformed", MessErrorKind.InvalidData, $"'{trackIdsFile}' is not a JSON array of strings: {ex.Message}", trackIdsFile, ex);
+        }
+        if (ids is null) throw new MessException("TrackIdsMalformed", MessErrorKind.InvalidData, $"'{trackIdsFile}' holds null.", trackIdsFile);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < ids.Length; i++)
+        {
+            if (string.IsNullOrEmpty(ids[i]))
+                throw new MessException("TrackIdsMalformed", MessErrorKind.InvalidData, $"Entry {i} of '{trackIdsFile}' is empty.", trackIdsFile);
+            if (!seen.Add(ids[i]))
+                throw new MessException("TrackIdsDuplicate", MessErrorKind.InvalidData, $"'{trackIdsFile}' lists '{ids[i]}' twice (entry {i}).", ids[i]);
+        }
+        return ids;
+    }
+
+    /// <summary>Writes the three files atomically, the meta last; fills in count, dim and the SHA-256.</summary>
+    public void Save(ArtifactStore store, EmbeddingsMeta meta)
+    {
+        var bytes = MemoryMarshal.AsBytes(Data.AsSpan());
+        AtomicFile.WriteAllBytes(store.EmbeddingsFile, bytes);
+        AtomicFile.WriteAllBytes(store.TrackIdsFile, JsonSerializer.SerializeToUtf8Bytes(TrackIds));
+        meta.Count = Count;
+        meta.Dim = Dimension;
+        meta.EmbeddingsSha256 = Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant();
+        ArtifactJson.Write(store.EmbeddingsMetaFile, meta);
+    }
+
+    private static MessException Mismatch(string file, string why) =>
+        new("EmbeddingsOutOfStep", MessErrorKind.InvalidData,
+            $"The embedding artifacts do not match: '{file}': {why}. Run ConvertTo-MessEmbedding again to rebuild them.", file);
+}
