@@ -40,8 +40,9 @@ public sealed class ExportMessMetadataCommand : MessCmdlet
     [ValidateSet("Auto", "PostgreSql", "Sqlite")]
     public string Provider { get; set; } = "Auto";
 
-    /// <summary>The catalogue table ([schema.]table).</summary>
+    /// <summary>The catalogue table ([schema.]table); tab-completes from a SQLite -Path.</summary>
     [Parameter]
+    [ArgumentCompleter(typeof(CatalogTableCompleter))]
     [ValidateNotNullOrEmpty]
     public string? Table { get; set; }
 

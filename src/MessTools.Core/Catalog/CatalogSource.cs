@@ -45,6 +45,26 @@ public static partial class CatalogSourceFactory
         };
     }
 
+    /// <summary>The tables and views of a SQLite catalogue, for tab completion; empty when the file is not SQLite.</summary>
+    public static IReadOnlyList<string> ListSqliteTables(string path)
+    {
+        if (!File.Exists(path) || DetectFileProviderOrNull(path) != CatalogProvider.Sqlite) return Array.Empty<string>();
+        using var c = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly }.ToString());
+        c.Open();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT name FROM sqlite_master WHERE type IN ('table','view') AND name NOT LIKE 'sqlite_%' ORDER BY name";
+        var names = new List<string>();
+        using var r = cmd.ExecuteReader();
+        while (r.Read()) names.Add(r.GetString(0));
+        return names;
+    }
+
+    private static CatalogProvider? DetectFileProviderOrNull(string path)
+    {
+        try { return DetectFileProvider(path); }
+        catch (MessException) { return null; }
+    }
+
     public static CatalogProvider DetectFileProvider(string path)
     {
         Span<byte> head = stackalloc byte[16];

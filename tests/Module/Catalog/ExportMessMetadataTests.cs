@@ -115,7 +115,18 @@ public class ExportMessMetadataTests
     }
 
     [Fact]
-    public void Csv_rows_bind_by_property_name_to_later_stages()
+    public void Table_tab_completes_from_the_sqlite_file()
+    {
+        using var tmp = new TempDir();
+        DemoSqlite(tmp["demo.sqlite"]);
+        using var ps = new ModuleRunspace(tmp.Path);
+        string line = "Export-MessMetadata -Path demo.sqlite -Table tr";
+        var matches = ps.InvokeClean("[System.Management.Automation.CommandCompletion]::CompleteInput($l, $l.Length, $null).CompletionMatches.CompletionText", ("l", line));
+        Assert.Equal("tracks", Assert.Single(matches).ToString());
+    }
+
+    [Fact]
+    public void Csv_catalogue_with_aliased_columns_exports_standardised_tracks()
     {
         using var tmp = new TempDir();
         File.WriteAllText(tmp["c.csv"], "track_id,album_id,composer,audio_path,duration\nt1,a,\"Grieg, Edvard\",audio/t1.wav,3.5\n");
