@@ -6,19 +6,21 @@ namespace MessTools.Tests.Infrastructure;
 /// </summary>
 public sealed class SharedDataFactAttribute : FactAttribute
 {
-    public SharedDataFactAttribute(params string[] relativePaths)
-    {
-        var missing = relativePaths.Where(p => !File.Exists(Path.Combine(RepoPaths.Shared, p)) && !Directory.Exists(Path.Combine(RepoPaths.Shared, p))).ToArray();
-        if (missing.Length > 0) Skip = $"needs ../shared/{string.Join(", ../shared/", missing)}, which is absent on this machine";
-    }
+    public SharedDataFactAttribute(params string[] relativePaths) => Skip = SharedData.SkipReason(relativePaths);
 }
 
 /// <summary>The theory form of <see cref="SharedDataFactAttribute"/>.</summary>
 public sealed class SharedDataTheoryAttribute : TheoryAttribute
 {
-    public SharedDataTheoryAttribute(params string[] relativePaths)
+    public SharedDataTheoryAttribute(params string[] relativePaths) => Skip = SharedData.SkipReason(relativePaths);
+}
+
+public static class SharedData
+{
+    /// <summary>Null when every path exists under ../shared, else the reason to skip.</summary>
+    public static string? SkipReason(string[] relativePaths)
     {
         var missing = relativePaths.Where(p => !File.Exists(Path.Combine(RepoPaths.Shared, p)) && !Directory.Exists(Path.Combine(RepoPaths.Shared, p))).ToArray();
-        if (missing.Length > 0) Skip = $"needs ../shared/{string.Join(", ../shared/", missing)}, which is absent on this machine";
+        return missing.Length == 0 ? null : $"needs ../shared/{string.Join(", ../shared/", missing)}, which is absent on this machine";
     }
 }
