@@ -32,7 +32,7 @@ public sealed class EmbeddingsMeta
 
 /// <summary>
 /// The embedding artifacts in memory: N x D float32 rows (row i belongs to TrackIds[i]), each L2-normalised.
-/// <see cref="Load"/> checks every file against the others and says what does not match; <see cref="Save"/>
+/// <see cref="Load(ArtifactStore)"/> checks every file against the others and says what does not match; <see cref="Save"/>
 /// writes embeddings.f32 and track_ids.json first and embeddings_meta.json (with the matrix's SHA-256) last.
 /// </summary>
 public sealed class EmbeddingMatrix

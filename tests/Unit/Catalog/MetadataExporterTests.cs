@@ -35,7 +35,7 @@ public class MetadataExporterTests
         var db = CatalogTestData.CreateSqlite(tmp["c.sqlite"], new[] { CatalogTestData.Row("a"), CatalogTestData.Row("b", "Liszt") });
         var items = Export(CatalogSourceFactory.OpenFile(db, null, "SELECT * FROM tracks WHERE composer = 'Liszt'"));
         Assert.Equal("b", Assert.Single(items).Track!.TrackId);
-        Assert.Single(Export(CatalogSourceFactory.OpenFile(db, "main.tracks", null)).Where(i => i.Track?.TrackId == "a"));
+        Assert.Single(Export(CatalogSourceFactory.OpenFile(db, "main.tracks", null)), i => i.Track?.TrackId == "a");
         var ex = Assert.Throws<MessException>(() => CatalogSourceFactory.OpenFile(db, "tracks; DROP TABLE tracks", null));
         Assert.Equal("InvalidTableName", ex.ErrorId);
     }
