@@ -113,7 +113,7 @@ public sealed class GetMessAudioCommand : TrackInputCmdlet, IDisposable
                 Region = Region,
                 EndpointUrl = EndpointUrl,
                 Force = Force,
-                Retry = new RetryPolicy { MaxRetries = RetryCount },
+                Retry = new RetryBackoff { MaxRetries = RetryCount },
             };
             _fetcher = new AudioFetcher(Store, options);
             if (Standardize)

@@ -26,7 +26,7 @@ public sealed class AudioFetchOptions
     public string? EndpointUrl { get; init; }
     /// <summary>Fetch again even when the cached copy matches the object.</summary>
     public bool Force { get; init; }
-    public RetryPolicy Retry { get; init; } = new();
+    public RetryBackoff Retry { get; init; } = new();
     /// <summary>A transfer that receives no byte for this long is abandoned and retried.</summary>
     public TimeSpan StallTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
