@@ -198,7 +198,9 @@ public sealed class AudioFetcher : IDisposable
         AWSCredentials? credentials = null;
         if (o.ProfileName is not null)
         {
-            var chain = new CredentialProfileStoreChain();
+            // The SDK reads AWS_SHARED_CREDENTIALS_FILE once per process; read it on every run so a runbook can change it.
+            string? file = Environment.GetEnvironmentVariable("AWS_SHARED_CREDENTIALS_FILE");
+            var chain = string.IsNullOrWhiteSpace(file) ? new CredentialProfileStoreChain() : new CredentialProfileStoreChain(file);
             if (!chain.TryGetProfile(o.ProfileName, out var profile) || !chain.TryGetAWSCredentials(o.ProfileName, out credentials))
                 throw new AudioSetupException("AwsProfileNotFound", MessErrorKind.ObjectNotFound,
                     $"The AWS profile '{o.ProfileName}' was not found in the shared credentials or config file ({Environment.GetEnvironmentVariable("AWS_SHARED_CREDENTIALS_FILE") ?? "~/.aws/credentials"}).");
