@@ -204,6 +204,21 @@ public class GetMessAudioTests : IClassFixture<GetMessAudioTests.Moto>
             Assert.DoesNotContain("profile-secret-value", File.ReadAllText(f));
     }
 
+    [Fact]
+    public void Help_has_a_synopsis_examples_and_every_parameter()
+    {
+        using var tmp = new TempDir();
+        using var ps = new ModuleRunspace(tmp.Path);
+        var synopsis = ps.InvokeClean("(Get-Help Get-MessAudio).Synopsis").Single().ToString();
+        Assert.Contains("standardises", synopsis);
+        Assert.True((int)ps.InvokeClean("@((Get-Help Get-MessAudio -Examples).examples.example).Count").Single().BaseObject >= 2);
+        var documented = ps.InvokeClean("(Get-Help Get-MessAudio -Full).parameters.parameter | ForEach-Object { $_.name }").Select(o => o.ToString()).ToHashSet();
+        var actual = ps.InvokeClean("(Get-Command Get-MessAudio).Parameters.Values | Where-Object { -not ($_.Attributes | Where-Object { $_ -is [System.Management.Automation.ParameterAttribute] -and $_.DontShow }) } | ForEach-Object Name")
+            .Select(o => o.ToString())
+            .Except(new[] { "Verbose", "Debug", "ErrorAction", "WarningAction", "InformationAction", "ProgressAction", "ErrorVariable", "WarningVariable", "InformationVariable", "OutVariable", "OutBuffer", "PipelineVariable" });
+        foreach (var name in actual) Assert.Contains(name, documented);
+    }
+
     private static byte[] SineBytes(string path)
     {
         Sine(path);
