@@ -101,6 +101,7 @@ public class GetMessAudioTests : IClassFixture<GetMessAudioTests.Moto>
         Assert.Equal(wavBytes, File.ReadAllBytes(tmp["art/audio_cache/al/t1.wav"]));
         Assert.True(File.Exists(tmp["art/audio_wav/t2.wav"]));
         Assert.Contains(ps.Verbose, r => r.Message.Contains("2 fetched") && r.Message.Contains("0 skipped as cached"));
+        Assert.Contains(ps.Progress, p => p.Activity == "Get-MessAudio" && p.StatusDescription.Contains("MB downloaded"));
 
         int before = ps.Verbose.Count;
         var second = ps.InvokeClean(run, ("ep", _moto.Server.Endpoint));
@@ -217,6 +218,42 @@ public class GetMessAudioTests : IClassFixture<GetMessAudioTests.Moto>
             .Select(o => o.ToString())
             .Except(new[] { "Verbose", "Debug", "ErrorAction", "WarningAction", "InformationAction", "ProgressAction", "ErrorVariable", "WarningVariable", "InformationVariable", "OutVariable", "OutBuffer", "PipelineVariable" });
         foreach (var name in actual) Assert.Contains(name, documented);
+    }
+
+    [Fact]
+    public void Stopping_the_pipeline_cancels_transfers_promptly_and_leaves_the_cache_consistent()
+    {
+        using var tmp = new TempDir();
+        _moto.Server.CreateBucket("stop");
+        var body = new byte[4 << 20];
+        new Random(5).NextBytes(body);
+        for (int i = 0; i < 24; i++) { body[0] = (byte)i; _moto.Server.PutObject("stop", $"s/{i:00}.wav", body); }
+        using var rs = System.Management.Automation.Runspaces.RunspaceFactory.CreateRunspace(System.Management.Automation.Runspaces.InitialSessionState.CreateDefault2());
+        rs.Open();
+        rs.SessionStateProxy.Path.SetLocation(tmp.Path);
+        using (var imp = PowerShell.Create()) { imp.Runspace = rs; imp.AddScript("Import-Module $args[0] -ErrorAction Stop").AddArgument(RepoPaths.ModuleManifest).Invoke(); }
+        using var ps = PowerShell.Create();
+        ps.Runspace = rs;
+        ps.AddScript("param($ep) 0..23 | ForEach-Object { [pscustomobject]@{ track_id = 't{0:00}' -f $_; album_id = 'st'; audio_s3_key = 's3://stop/s/{0:00}.wav' -f $_ } } | Get-MessAudio -EndpointUrl $ep -ArtifactPath art -ThrottleLimit 2 -Standardize:$false")
+          .AddArgument(_moto.Server.Endpoint);
+        var async = ps.BeginInvoke();
+        string cache = tmp["art/audio_cache/st"];
+        var wait = Stopwatch.StartNew();
+        while (wait.Elapsed < TimeSpan.FromSeconds(60) && !(Directory.Exists(cache) && Directory.GetFiles(cache, "*.source.json").Length >= 1)) Thread.Sleep(20);
+        var sw = Stopwatch.StartNew();
+        ps.Stop();
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"Stop took {sw.Elapsed}");
+        Assert.Equal(PSInvocationState.Stopped, ps.InvocationStateInfo.State);
+        var done = Directory.GetFiles(cache, "*.wav");
+        Assert.InRange(done.Length, 1, 23); // stopped in the middle
+        Assert.Empty(Directory.GetFiles(cache, "*.messtmp", SearchOption.AllDirectories));
+        foreach (var f in done)
+        {
+            Assert.True(File.Exists(f + ".source.json"), f);
+            Assert.Equal(body.Length, new FileInfo(f).Length);
+        }
+        var record = Directory.GetFiles(tmp["art/runs"], "*Get-MessAudio*.json").Single();
+        Assert.Contains("\"status\": \"stopped\"", File.ReadAllText(record));
     }
 
     private static byte[] SineBytes(string path)
