@@ -16,6 +16,7 @@ return mode switch
 {
     "decode" => Bench.Decode(args.Skip(1).ToArray()),
     "s3" => Bench.S3(args.Skip(1).ToArray()),
+    "s3probe" => Bench.S3Probe(args.Skip(1).ToArray()),
     _ => Usage(),
 };
 
@@ -174,6 +175,55 @@ print(time.perf_counter() - t)
         Console.WriteLine($"\n{count} x {mb} MB, medians over {runs} runs:");
         double boto = Median(res["boto3 download_file loop"]);
         foreach (var (k, l) in res) Console.WriteLine($"  {k,-32} {Median(l),8:0.0} MB/s  {Median(l) / boto,5:0.00} x boto3");
+        return 0;
+    }
+
+    /// <summary>Where the time of one sequential download goes: raw SDK copy, + fsync, + MD5, the fetcher.</summary>
+    public static int S3Probe(string[] a)
+    {
+        int count = a.Length > 0 ? int.Parse(a[0]) : 60;
+        int mb = a.Length > 1 ? int.Parse(a[1]) : 5;
+        Environment.SetEnvironmentVariable("AWS_ACCESS_KEY_ID", "bench");
+        Environment.SetEnvironmentVariable("AWS_SECRET_ACCESS_KEY", "bench-secret");
+        Environment.SetEnvironmentVariable("AWS_EC2_METADATA_DISABLED", "true");
+        using var moto = new MotoServer();
+        moto.CreateBucket("bench");
+        var body = new byte[mb << 20];
+        for (int i = 0; i < count; i++) { new Random(i).NextBytes(body.AsSpan(0, 4096)); moto.PutObject("bench", $"obj/{i:0000}.mp3", body); }
+        using var s3 = new Amazon.S3.AmazonS3Client(new Amazon.Runtime.BasicAWSCredentials("bench", "bench-secret"),
+            new Amazon.S3.AmazonS3Config { ServiceURL = moto.Endpoint, ForcePathStyle = true, AuthenticationRegion = "us-east-1", MaxErrorRetry = 0 });
+        using var s3n = new Amazon.S3.AmazonS3Client(new Amazon.Runtime.BasicAWSCredentials("bench", "bench-secret"),
+            new Amazon.S3.AmazonS3Config { ServiceURL = moto.Endpoint, ForcePathStyle = true, AuthenticationRegion = "us-east-1", MaxErrorRetry = 0,
+                ResponseChecksumValidation = Amazon.Runtime.ResponseChecksumValidation.WHEN_REQUIRED });
+        using (var r0 = s3.GetObjectAsync("bench", "obj/0000.mp3").GetAwaiter().GetResult())
+            Console.WriteLine($"checksums: crc32={r0.ChecksumCRC32} crc32c={r0.ChecksumCRC32C} crc64={r0.ChecksumCRC64NVME} sha256={r0.ChecksumSHA256} type={r0.ChecksumType} etag={r0.ETag} stream={r0.ResponseStream.GetType().FullName}");
+        for (int run = 0; run < 3; run++)
+        {
+            foreach (var mode in new[] { "sdk-raw", "sdk-nochk", "sdk+fsync", "sdk+md5", "fetcher" })
+            {
+                using var tmp = new TempDir();
+                var store = new ArtifactStore(tmp.Path);
+                using var f = new AudioFetcher(store, new AudioFetchOptions { EndpointUrl = moto.Endpoint });
+                var sw = Stopwatch.StartNew();
+                for (int i = 0; i < count; i++)
+                {
+                    string key = $"obj/{i:0000}.mp3", path = Path.Combine(tmp.Path, $"{i}.bin");
+                    if (mode == "fetcher") { f.FetchAsync(new MessTrack { TrackId = $"t{i}", AlbumId = "b" }, new AudioSource(AudioSourceKind.S3, key, "bench", key), null, default).GetAwaiter().GetResult(); continue; }
+                    using var resp = (mode == "sdk-nochk" ? s3n : s3).GetObjectAsync("bench", key).GetAwaiter().GetResult();
+                    using var fs = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+                    if (mode == "sdk+md5")
+                    {
+                        using var md5 = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.MD5);
+                        var buf = new byte[1 << 17]; int n;
+                        while ((n = resp.ResponseStream.Read(buf)) > 0) { fs.Write(buf, 0, n); md5.AppendData(buf, 0, n); }
+                        md5.GetHashAndReset();
+                    }
+                    else resp.ResponseStream.CopyTo(fs);
+                    if (mode == "sdk+fsync") fs.Flush(flushToDisk: true);
+                }
+                Console.WriteLine($"run {run}: {mode,-10} {count * mb / sw.Elapsed.TotalSeconds,7:0.0} MB/s");
+            }
+        }
         return 0;
     }
 

@@ -29,7 +29,7 @@ Describe 'Get-MessAudio' {
         $out = Import-Csv tracks.csv | Get-MessAudio -AudioRoot $work -ArtifactPath art -SampleRate 16000
         $out.Count | Should -Be 2
         $out | ForEach-Object {
-            $_ | Should -BeOfType MessTools.MessTrack
+            $_.GetType().FullName | Should -Be 'MessTools.MessTrack'
             $_.Status | Should -Be 'Standardized'
             $_.SampleRate | Should -Be 16000
             $_.WavPath | Should -Exist

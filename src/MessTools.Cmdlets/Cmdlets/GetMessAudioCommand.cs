@@ -88,6 +88,7 @@ public sealed class GetMessAudioCommand : TrackInputCmdlet, IDisposable
     private AudioPipeline? _pipeline;
     private long _seen, _fetched, _cached, _local, _standardized, _wavCached, _failed, _bytes;
     private bool _stopped;
+    private readonly HashSet<string> _trackIds = new(StringComparer.Ordinal);
 
     protected override void BeginProcessing()
     {
@@ -145,6 +146,9 @@ public sealed class GetMessAudioCommand : TrackInputCmdlet, IDisposable
         try
         {
             Core.Artifacts.SafePath.RequireSegment(track.TrackId, "Track id");
+            if (!_trackIds.Add(track.TrackId))
+                throw new MessException("DuplicateTrackId", MessErrorKind.InvalidData,
+                    "this track id came earlier in the same run; both would write the same files, so the later one is skipped.", track);
             source = _fetcher!.Resolve(track);
             if (source.Kind != AudioSourceKind.Local) _fetcher.CachePath(track, source); // refuses unsafe album ids and extensions now
         }

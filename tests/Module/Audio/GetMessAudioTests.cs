@@ -145,18 +145,22 @@ public class GetMessAudioTests : IClassFixture<GetMessAudioTests.Moto>
             "  [pscustomobject]@{ track_id = 'gone'; album_id = 'e'; audio_s3_key = 's3://errs/missing.wav' }," +
             "  [pscustomobject]@{ track_id = 'quiet'; album_id = 'e'; audio_s3_key = 'silent.wav' }," +
             "  [pscustomobject]@{ track_id = 'text'; album_id = 'e'; audio_s3_key = 'text.mp3' }," +
-            "  [pscustomobject]@{ track_id = '../evil'; album_id = 'e'; audio_s3_key = 'text.mp3' }) |" +
+            "  [pscustomobject]@{ track_id = '../evil'; album_id = 'e'; audio_s3_key = 'text.mp3' }," +
+            "  [pscustomobject]@{ track_id = 'good'; album_id = 'e'; audio_s3_key = 's3://errs/good.wav' }) |" +
             " Get-MessAudio -EndpointUrl $ep -ArtifactPath art -PassThru -RetryCount 0", ("ep", _moto.Server.Endpoint));
         var ids = ps.Errors.Select(e => e.FullyQualifiedErrorId.Split(',')[0]).OrderBy(x => x).ToArray();
-        Assert.Equal(new[] { "AudioObjectNotFound", "AudioSilent", "AudioUndecodable", "UnsafeName" }, ids);
+        Assert.Equal(new[] { "AudioObjectNotFound", "AudioSilent", "AudioUndecodable", "DuplicateTrackId", "UnsafeName" }, ids);
         var gone = ps.Errors.Single(e => e.FullyQualifiedErrorId.StartsWith("AudioObjectNotFound"));
         Assert.Contains("'gone'", gone.Exception.Message);
         Assert.Contains("errs", gone.Exception.Message);
         Assert.Contains("missing.wav", gone.Exception.Message);
         Assert.Equal(ErrorCategory.ObjectNotFound, gone.CategoryInfo.Category);
         Assert.Equal("gone", Prop(PSObject.AsPSObject(gone.TargetObject), "TrackId"));
-        var byId = output.ToDictionary(o => (string)Prop(o, "TrackId")!, o => Prop(o, "Status")!.ToString());
-        Assert.Equal("Standardized", byId["good"]);
+        Assert.Equal(6, output.Count);
+        var statuses = output.Select(o => $"{Prop(o, "TrackId")}:{Prop(o, "Status")}").ToHashSet();
+        Assert.Contains("good:Standardized", statuses);
+        Assert.Contains("good:Failed", statuses); // the duplicate
+        var byId = output.Where(o => (string)Prop(o, "TrackId")! != "good").ToDictionary(o => (string)Prop(o, "TrackId")!, o => Prop(o, "Status")!.ToString());
         Assert.Equal("Failed", byId["gone"]);
         Assert.Equal("Failed", byId["quiet"]);
         Assert.Equal("Failed", byId["text"]);
