@@ -312,3 +312,29 @@ public class S3OutageTests
 
 [CollectionDefinition("moto", DisableParallelization = false)]
 public class MotoCollection { }
+
+[Collection("moto")]
+public class S3StaleTemporaryTests : IClassFixture<MotoFixture>
+{
+    private readonly MotoFixture _moto;
+    public S3StaleTemporaryTests(MotoFixture moto) => _moto = moto;
+
+    [Fact]
+    public async Task Temporaries_a_killed_run_left_are_removed_when_old_and_kept_when_young()
+    {
+        using var tmp = new TempDir();
+        var store = new ArtifactStore(tmp["art"]);
+        await S3Tests.Seed(_moto.Client, "stale", new[] { ("a.mp3", S3Tests.Bytes(1000, 1)) });
+        string folder = Path.GetDirectoryName(store.AudioCachePath("alb", "a", ".mp3"))!;
+        Directory.CreateDirectory(folder);
+        string old = Path.Combine(folder, ".a.mp3.0123456789abcdef" + AtomicFileWriter.TempSuffix);
+        string young = Path.Combine(folder, ".b.mp3.fedcba9876543210" + AtomicFileWriter.TempSuffix);
+        File.WriteAllBytes(old, new byte[10]);
+        File.WriteAllBytes(young, new byte[10]);
+        File.SetLastWriteTimeUtc(old, DateTime.UtcNow.AddHours(-2));
+        using var f = S3Tests.Fetcher(store, _moto.Server);
+        Assert.All(S3Tests.Run(f, new[] { S3Tests.Track("a", "s3://stale/a.mp3") }), r => Assert.Null(r.Error));
+        Assert.False(File.Exists(old));
+        Assert.True(File.Exists(young)); // another run may still be writing it
+    }
+}
