@@ -177,6 +177,9 @@ public sealed class GetMessAudioCommand : TrackInputCmdlet, IDisposable
         WriteVerbose($"Get-MessAudio summary: {_seen} tracks; {_fetched} fetched ({mb} MB), {_cached} skipped as cached, {_local} local, " +
                      (Standardize ? $"{_standardized} standardised, {_wavCached} already standardised, " : "") + $"{_failed} failed.");
         Run.Count("tracks", _seen);
+        // Every count present, zeros included, so runbooks can read them without checking for absent keys.
+        foreach (string key in new[] { "fetched", "skipped_cached", "local", "failed", "ready", "bytes_downloaded" }) Run.Count(key, 0);
+        if (Standardize) { Run.Count("standardized", 0); Run.Count("standardize_skipped", 0); }
         Run.Results["sample_rate"] = Standardize ? SampleRate : null;
         Run.Results["bytes_downloaded"] = _bytes;
         base.EndProcessing();

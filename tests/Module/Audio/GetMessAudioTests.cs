@@ -110,6 +110,8 @@ public class GetMessAudioTests : IClassFixture<GetMessAudioTests.Moto>
         var record = Directory.GetFiles(tmp["art/runs"], "*Get-MessAudio*.json").OrderBy(f => f).Last();
         string json = File.ReadAllText(record);
         Assert.Contains("\"skipped_cached\": 2", json);
+        Assert.Contains("\"fetched\": 0", json);
+        Assert.Contains("\"failed\": 0", json);
         Assert.DoesNotContain("testing-secret", json);
 
         var alc = ps.InvokeClean("[System.Runtime.Loader.AssemblyLoadContext]::All | ForEach-Object { $c = $_; $c.Assemblies | Where-Object { $_.GetName().Name -eq 'AWSSDK.Core' } | ForEach-Object { '{0}:{1}' -f $c.Name, $_.GetName().Version.Major } }")
