@@ -149,30 +149,42 @@ internal static class BuiltinFeatures
         if (nd < 1) { p90.Clear(); variance.Clear(); return; }
         var D = new float[nd * B];
         TensorPrimitives.Subtract(L.AsSpan(DspLag * B, nd * B), L.AsSpan(0, nd * B), D);
-        // blocks of 14 frames every 7 (at least one block; a short input is zero padded like numpy would fail to)
+        // blocks of 14 frames every 7 (at least one block; a block reaching past the end is zero padded)
         int nb = 1 + Math.Max(0, nd - DspBlock) / DspHop;
-        var sorted = new double[nb * DspBlock * B];          // [block][pos][band]
-        var col = new double[DspBlock];
+        const int J = DspBlock * B;
+        var sorted = new float[J * nb];                      // [pos][band][block]: each output's values are contiguous
+        Span<float> col = stackalloc float[DspBlock];
         for (int blk = 0; blk < nb; blk++)
             for (int b = 0; b < B; b++)
             {
                 for (int i = 0; i < DspBlock; i++)
                 {
                     int t = blk * DspHop + i;
-                    col[i] = t < nd ? D[t * B + b] : 0.0;
+                    col[i] = t < nd ? D[t * B + b] : 0f;
                 }
-                Array.Sort(col);
-                for (int i = 0; i < DspBlock; i++) sorted[(blk * DspBlock + i) * B + b] = col[i];
+                InsertionSort(col);
+                for (int i = 0; i < DspBlock; i++) sorted[(i * B + b) * nb + blk] = col[i];
             }
         var across = new double[nb];
-        for (int j = 0; j < DspBlock * B; j++)
+        for (int j = 0; j < J; j++)
         {
+            var vals = sorted.AsSpan(j * nb, nb);
             double s = 0, s2 = 0;
-            for (int blk = 0; blk < nb; blk++) { double v = sorted[blk * DspBlock * B + j]; across[blk] = v; s += v; s2 += v * v; }
+            for (int k = 0; k < nb; k++) { double v = vals[k]; across[k] = v; s += v; s2 += v * v; }
             double mu = s / nb;
             variance[j] = (float)Math.Max(0, s2 / nb - mu * mu);
             Array.Sort(across);
             p90[j] = (float)Stats.PercentileSorted(across, 90);
+        }
+    }
+
+    private static void InsertionSort(Span<float> a)
+    {
+        for (int i = 1; i < a.Length; i++)
+        {
+            float v = a[i]; int k = i - 1;
+            while (k >= 0 && a[k] > v) { a[k + 1] = a[k]; k--; }
+            a[k + 1] = v;
         }
     }
 
