@@ -288,6 +288,55 @@ def blocks_of(a):
     out["hskeyprof"] = np.roll(mcs, -bk2) * 12 - 1
     out["hsdft"] = robust_stats(dft_mags(Cs[active] if active.sum() > 10 else Cs))
     out["hsinterval"] = circ_xcorr(Cs, Cs)[:7]
+    # pitch-interval spectrum: autocorrelation of the (mean-removed) pitch spectrum along pitch, 1..36 semitones
+    Pz = Pa - Pa.mean(1, keepdims=True)
+    F = np.fft.rfft(Pz, 256, axis=1)
+    ac = np.fft.irfft(np.abs(F) ** 2, 256, axis=1)[:, :37]
+    ac = ac[:, 1:] / (ac[:, :1] + EPS)
+    out["pitchint"] = robust_stats(ac)
+    out["pitchintm"] = ac.mean(0)
+    regint = []
+    for lo_, hi_ in ((0, 40), (24, 64), (48, 88)):
+        Pr = Pa[:, lo_:hi_]; Pr = Pr - Pr.mean(1, keepdims=True)
+        Fr = np.fft.rfft(Pr, 128, axis=1)
+        ar = np.fft.irfft(np.abs(Fr) ** 2, 128, axis=1)[:, :25]
+        regint.append((ar[:, 1:] / (ar[:, :1] + EPS)).mean(0))
+    out["regint"] = np.concatenate(regint)
+    regint4, regint4s = [], []
+    for lo_ in (0, 22, 44, 66):
+        Pr = Pa[:, max(0, lo_ - 8):min(88, lo_ + 30)]; Pr = Pr - Pr.mean(1, keepdims=True)
+        ar = np.fft.irfft(np.abs(np.fft.rfft(Pr, 128, axis=1)) ** 2, 128, axis=1)[:, :25]
+        ar = ar[:, 1:] / (ar[:, :1] + EPS)
+        regint4.append(ar.mean(0)); regint4s.append(ar.std(0))
+    out["regint4"] = np.concatenate(regint4)
+    out["regint4s"] = np.concatenate(regint4 + regint4s)
+    out["regints"] = np.concatenate(regint + [np.zeros(0)])
+    Oa = O[active[1:]] if active[1:].sum() > 10 else O
+    Oz2 = Oa - Oa.mean(1, keepdims=True)
+    Fo2 = np.fft.rfft(Oz2, 256, axis=1)
+    ao = np.fft.irfft(np.abs(Fo2) ** 2, 256, axis=1)[:, :37]
+    out["onsetint"] = (ao[:, 1:] / (ao[:, :1] + EPS)).mean(0)
+    # onset-to-context intervals: new-note energy at p+d against the pitch spectrum 0.25 s earlier, d = -24..24
+    L = int(0.25 * fps)
+    Oz = O[L - 1:]                         # O[t] = P[t+1]-P[t]
+    Prev = P[:-L][: len(Oz)]
+    Oz = Oz[: len(Prev)]
+    Fo = np.fft.rfft(Oz, 256, axis=1); Fp = np.fft.rfft(Prev - Prev.mean(1, keepdims=True), 256, axis=1)
+    cc = np.fft.irfft(Fo * np.conj(Fp), 256, axis=1)
+    cc = np.concatenate([cc[:, -24:], cc[:, :25]], axis=1).sum(0)
+    out["melint"] = cc / (np.abs(cc).sum() + EPS)
+    # sustain: band energy change (log-mel, 8 groups) from each onset peak to 0.1/0.25/0.5 s later
+    pk_idx = np.where(np.concatenate([[False], peaks, [False]]))[0]
+    g8 = logmel.reshape(T, 8, 8).mean(2)
+    sus = []
+    for dt in (0.1, 0.25, 0.5):
+        Lg = int(dt * fps)
+        ok = pk_idx[pk_idx + Lg < T]
+        sus.append((g8[ok + Lg] - g8[ok]).mean(0) if len(ok) else np.zeros(8))
+    out["sustain"] = np.concatenate(sus)
+    # attack dynamics: onset strengths at peaks relative to their median, percentiles (log)
+    st = on[pk_idx] if len(pk_idx) else np.zeros(1)
+    out["attacks"] = np.log(np.percentile(st, [10, 25, 75, 90]) / (np.median(st) + EPS) + EPS)
     out["chromapct"] = np.percentile(np.roll(C, -bk, axis=1)[active], [25, 50, 75], axis=0).ravel()
     return out
 
@@ -351,13 +400,20 @@ VARIANTS = {
     "timbre+artic+register+rhythm": ["mfcc", "mfccd", "contrast", "register", "onsetreg", "rhythm"],       # 0.261 0.123
     "  + harmony": ["mfcc", "mfccd", "contrast", "register", "onsetreg", "rhythm",
                     "dftloc", "interval", "onsettrans", "onsetdft"],                                       # 0.235 0.100
-    "final": ["contrast", "mfccd", "dsp", "vdsp", "register", "onsetreg", "rhythm"],                      # 0.277 0.129 (C#: same)
-    "final+key chroma": ["contrast", "mfccd", "dsp", "vdsp", "register", "onsetreg", "rhythm", "chromamean"],  # 0.277 0.116
-    "final+harmonic-suppressed chroma": ["contrast", "mfccd", "dsp", "vdsp", "register", "onsetreg", "rhythm",
+    "first": ["contrast", "mfccd", "dsp", "vdsp", "register", "onsetreg", "rhythm"],                      # 0.277 0.129 (C#: same)
+    "first+interval spectrum by register": ["contrast", "mfccd", "dsp", "vdsp", "register", "onsetreg", "rhythm",
+                                            "regint"],                                                     # 0.290 0.123
+    "final": ["contrast", "mfccd", "vdsp", "register", "onsetreg", "regint", "rhythm"],                   # 0.306 0.132
+    "first+key chroma": ["contrast", "mfccd", "dsp", "vdsp", "register", "onsetreg", "rhythm", "chromamean"],  # 0.277 0.116
+    "first+harmonic-suppressed chroma": ["contrast", "mfccd", "dsp", "vdsp", "register", "onsetreg", "rhythm",
                                          "hschroma"],                                                      # 0.271 0.123
-    "final+tonal (DFT of 2 s chroma)": ["contrast", "mfccd", "dsp", "vdsp", "register", "onsetreg", "rhythm",
+    "first+tonal (DFT of 2 s chroma)": ["contrast", "mfccd", "dsp", "vdsp", "register", "onsetreg", "rhythm",
                                         "tonal3"],                                                         # 0.274 0.119
-    "final+mfcc": ["contrast", "mfccd", "dsp", "vdsp", "register", "onsetreg", "rhythm", "mfcc"],         # 0.274 0.119
+    "first+mfcc": ["contrast", "mfccd", "dsp", "vdsp", "register", "onsetreg", "rhythm", "mfcc"],         # 0.274 0.119
+    "final+key chroma": ["contrast", "mfccd", "vdsp", "register", "onsetreg", "regint", "rhythm", "chromamean"],
+    "final+pitch-class interval vector": ["contrast", "mfccd", "vdsp", "register", "onsetreg", "regint", "rhythm", "interval"],
+    "final+mfcc": ["contrast", "mfccd", "vdsp", "register", "onsetreg", "regint", "rhythm", "mfcc"],
+    "final+dynamics": ["contrast", "mfccd", "vdsp", "register", "onsetreg", "regint", "rhythm", "dynamics"],
 }
 
 
