@@ -16,6 +16,7 @@ HOP = 512
 FMIN_MIDI, FMAX_MIDI = 21, 108          # piano range A0..C8
 NMEL = 64
 MEL_NFFT = int(os.environ.get("MEL_NFFT", "4096"))
+MEL_FMAX = float(os.environ.get("MEL_FMAX", "11025"))
 EPS = 1e-10
 
 
@@ -36,7 +37,7 @@ def hz_to_mel(f):
     return 2595.0 * np.log10(1.0 + f / 700.0)
 
 
-def mel_filterbank(n_mels=NMEL, fmin=30.0, fmax=11025.0, nfft=MEL_NFFT):
+def mel_filterbank(n_mels=NMEL, fmin=30.0, fmax=MEL_FMAX, nfft=MEL_NFFT):
     freqs = np.arange(nfft // 2 + 1) * SR / nfft
     mpts = np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2)
     hz = 700.0 * (10 ** (mpts / 2595.0) - 1)
