@@ -1,4 +1,3 @@
-// A copy of tests/Unit/Infrastructure/MotoServer.cs (no AWSSDK dependency): the module tests must not reference AWSSDK.S3.
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -8,7 +7,7 @@ namespace MessTools.Tests.Infrastructure;
 /// <summary>
 /// A real S3 API on loopback: the moto_server program (Python moto 5.2) started on a free port, waited for until it
 /// answers, and stopped on dispose. When moto_server is missing this throws: S3 tests fail loudly, they never skip.
-/// No AWSSDK dependency, so the module tests can use a copy; objects can be created with plain, unsigned HTTP
+/// No AWSSDK dependency, so both test projects link it (tests/Shared); objects can be created with plain, unsigned HTTP
 /// requests, which moto accepts.
 /// </summary>
 public sealed class MotoServer : IDisposable
