@@ -50,6 +50,8 @@ public static unsafe class ExactSearch
 
     /// <summary>Block sizes; internal so the benchmark can tune them.</summary>
     internal static int QueryBlock = 240, DimBlock = 256, RowBlock = 512;
+    /// <summary>Benchmark switch: score all pairs in both directions instead of once.</summary>
+    internal static bool NoSymmetricPass;
 
     internal static Kernel Best { get; } =
         Avx512F.IsSupported && Vector512.IsHardwareAccelerated ? Kernel.Avx512
@@ -127,7 +129,8 @@ public static unsafe class ExactSearch
         private readonly ExactSearchOptions? _options;
         private readonly Kernel _kernel;
         private readonly int _mr, _nr, _kc, _nc, _mq;
-        private readonly int _queryBlocks, _rowRanges, _rangeRows;
+        private readonly int _queryBlocks;
+        private readonly int _rowRanges, _rangeRows;
         private long _done;
         private readonly long _total;
 
@@ -159,9 +162,55 @@ public static unsafe class ExactSearch
             _rangeRows = RoundUp((count + _rowRanges - 1) / _rowRanges, _nr);
             _rowRanges = (count + _rangeRows - 1) / _rangeRows;
             _total = (long)queryCount * count;
+            // All pairs of one set: score each pair once (upper triangle of blocks) and offer it both ways.
+            _symmetric = !NoSymmetricPass && selfExclude && ReferenceEquals(queries, vectors) && queryCount == count;
+            if (_symmetric)
+            {
+                _mq = RoundUp(Math.Max(_mr, queryBlock), Lcm(_mr, _nr));
+                _queryBlocks = (count + _mq - 1) / _mq;
+                _total = 0;
+                for (int b = 0; b < _queryBlocks; b++) _total += (long)Math.Min(_mq, count - b * _mq) * (count - b * _mq);
+            }
+        }
+
+        private readonly bool _symmetric;
+
+        private static int Lcm(int a, int b)
+        {
+            int x = a, y = b;
+            while (y != 0) (x, y) = (y, x % y);
+            return a / x * b;
         }
 
         private static int RoundUp(int x, int m) => (x + m - 1) / m * m;
+
+        /// <summary>Scores of the packed query block (mqPad rows) against database rows jc..jc+nc-1 into c (row stride NC).</summary>
+        private void ComputeTile(float* a, float* pb, int mqPad, int jc, int nc, float* c)
+        {
+            int ldc = _nc;
+            int ncPanels = (nc + _nr - 1) / _nr;
+            for (int pc = 0; pc < _dim; pc += _kc)
+            {
+                int kc = Math.Min(_kc, _dim - pc);
+                bool accumulate = pc > 0;
+                for (int jp = 0; jp < ncPanels; jp++)
+                {
+                    float* bPanel = pb + (nint)((jc / _nr) + jp) * _dim * _nr + (nint)pc * _nr;
+                    float* cCol = c + jp * _nr;
+                    for (int ip = 0; ip < mqPad / _mr; ip++)
+                    {
+                        float* aPanel = a + (nint)ip * _dim * _mr + (nint)pc * _mr;
+                        float* cTile = cCol + (nint)ip * _mr * ldc;
+                        switch (_kernel)
+                        {
+                            case Kernel.Avx512: Kernel12x32(aPanel, bPanel, kc, cTile, ldc, accumulate); break;
+                            case Kernel.Avx2: Kernel6x16(aPanel, bPanel, kc, cTile, ldc, accumulate); break;
+                            default: KernelPortable(aPanel, bPanel, kc, cTile, ldc, accumulate); break;
+                        }
+                    }
+                }
+            }
+        }
 
         public void Execute(Neighbor[][] results)
         {
@@ -182,6 +231,11 @@ public static unsafe class ExactSearch
                         PackPanel((float*)vAddr, _count, _dim, jp * _nr, _nr, (float*)bAddr + (nint)jp * _dim * _nr);
                 });
 
+                if (_symmetric)
+                {
+                    ExecuteSymmetric((float*)bAddr, results, po, ct);
+                    return;
+                }
                 int items = _queryBlocks * _rowRanges;
                 var partial = new Candidates[items];
                 Parallel.For(0, items, po,
@@ -201,6 +255,69 @@ public static unsafe class ExactSearch
                 }
             }
             GC.KeepAlive(packedStore);
+        }
+
+        /// <summary>
+        /// All pairs, each scored once: block I of rows against rows from the start of block I to the end. Inside the
+        /// diagonal block every row offers to every other; beyond it each score is offered to the row's heap and,
+        /// transposed, to the column's heap. Every thread keeps heaps for all rows; they are merged at the end.
+        /// Blocks are taken largest first from a shared counter, so the uneven items balance out.
+        /// </summary>
+        private void ExecuteSymmetric(float* pb, Neighbor[][] results, ParallelOptions po, CancellationToken ct)
+        {
+            int next = -1;
+            var sets = new System.Collections.Concurrent.ConcurrentBag<Candidates>();
+            nint bAddr = (nint)pb;
+            int workers = Math.Max(1, Math.Min(_threads, _queryBlocks));
+            Parallel.For(0, workers, po, _ =>
+            {
+                var heaps = new Candidates(_count, _k);
+                sets.Add(heaps);
+                var ws = new Workspace(_mq, _dim, _nc);
+                int item;
+                while ((item = Interlocked.Increment(ref next)) < _queryBlocks)
+                    RunSymmetricItem(item, (float*)bAddr, ws, heaps, ct);
+            });
+            var all = sets.ToArray();
+            Parallel.For(0, _count, po, q =>
+            {
+                int total = 0;
+                foreach (var h in all) total += h.Count[q];
+                var list = new Neighbor[total];
+                int at = 0;
+                foreach (var h in all)
+                    for (int i = 0; i < h.Count[q]; i++) list[at++] = new Neighbor(h.Ids[q * _k + i], h.Scores[q * _k + i]);
+                Array.Sort(list, NeighborOrder.Instance);
+                results[q] = list.Length > _k ? list[.._k] : list;
+            });
+        }
+
+        private void RunSymmetricItem(int block, float* pb, Workspace ws, Candidates heaps, CancellationToken ct)
+        {
+            int q0 = block * _mq, mq = Math.Min(_mq, _count - q0), diagEnd = q0 + mq;
+            int mqPad = RoundUp(mq, _mr);
+            float* a = ws.A, c = ws.C;
+            fixed (float* vp = _vectors)
+            {
+                for (int ip = 0; ip < mqPad / _mr; ip++)
+                    PackPanel(vp, _count, _dim, q0 + ip * _mr, _mr, a + (nint)ip * _dim * _mr);
+            }
+            for (int jc = q0; jc < _count; jc += _nc)
+            {
+                ct.ThrowIfCancellationRequested();
+                int nc = Math.Min(_nc, _count - jc);
+                ComputeTile(a, pb, mqPad, jc, nc, c);
+                int offDiag = Math.Clamp(diagEnd - jc, 0, nc); // first column beyond the diagonal block
+                for (int qi = 0; qi < mq; qi++)
+                {
+                    int q = q0 + qi;
+                    float* row = c + (nint)qi * _nc;
+                    heaps.Scan(q, q, row, nc, jc, true, _exclude);
+                    if (offDiag < nc) heaps.ScanColumns(q, row + offDiag, nc - offDiag, jc + offDiag, _exclude);
+                }
+                if (_options?.Progress is { } progress)
+                    progress((double)Interlocked.Add(ref _done, (long)mq * nc) / _total);
+            }
         }
 
         private Neighbor[] Merge(Candidates[] partial, int first, int n, int qi)
@@ -237,28 +354,7 @@ public static unsafe class ExactSearch
             {
                 ct.ThrowIfCancellationRequested();
                 int nc = Math.Min(_nc, rowEnd - jc);
-                int ncPanels = (nc + _nr - 1) / _nr;
-                for (int pc = 0; pc < _dim; pc += _kc)
-                {
-                    int kc = Math.Min(_kc, _dim - pc);
-                    bool accumulate = pc > 0;
-                    for (int jp = 0; jp < ncPanels; jp++)
-                    {
-                        float* bPanel = pb + (nint)((jc / _nr) + jp) * _dim * _nr + (nint)pc * _nr;
-                        float* cCol = c + jp * _nr;
-                        for (int ip = 0; ip < mqPad / _mr; ip++)
-                        {
-                            float* aPanel = a + (nint)ip * _dim * _mr + (nint)pc * _mr;
-                            float* cTile = cCol + (nint)ip * _mr * ldc;
-                            switch (_kernel)
-                            {
-                                case Kernel.Avx512: Kernel12x32(aPanel, bPanel, kc, cTile, ldc, accumulate); break;
-                                case Kernel.Avx2: Kernel6x16(aPanel, bPanel, kc, cTile, ldc, accumulate); break;
-                                default: KernelPortable(aPanel, bPanel, kc, cTile, ldc, accumulate); break;
-                            }
-                        }
-                    }
-                }
+                ComputeTile(a, pb, mqPad, jc, nc, c);
                 for (int qi = 0; qi < mq; qi++)
                     heaps.Scan(qi, q0 + qi, c + (nint)qi * ldc, nc, jc, _selfExclude, _exclude);
                 if (_options?.Progress is { } progress)
@@ -304,12 +400,14 @@ public static unsafe class ExactSearch
         }
     }
 
-    /// <summary>Bounded min-heaps (root = the worst kept result), one per query of a block.</summary>
+    /// <summary>Bounded min-heaps (root = the worst kept result), one per query, with each heap's admission threshold.</summary>
     private sealed class Candidates
     {
         public readonly float[] Scores;
         public readonly int[] Ids;
         public readonly int[] Count;
+        /// <summary>-inf while the heap has room, else its root's score: a score below it can never enter.</summary>
+        public readonly float[] Threshold;
         private readonly int _k;
 
         public Candidates(int queries, int k)
@@ -318,13 +416,14 @@ public static unsafe class ExactSearch
             Scores = new float[queries * k];
             Ids = new int[queries * k];
             Count = new int[queries];
+            Threshold = new float[queries];
+            Array.Fill(Threshold, float.NegativeInfinity);
         }
 
-        /// <summary>Offers scores of database rows rowBase..rowBase+n-1 to query qi (global index q).</summary>
-        public void Scan(int qi, int q, float* scores, int n, int rowBase, bool selfExclude, ExcludeFilter? exclude)
+        /// <summary>Offers database rows rowBase..rowBase+n-1 (their scores) to heap h, the heap of query q.</summary>
+        public void Scan(int h, int q, float* scores, int n, int rowBase, bool selfExclude, ExcludeFilter? exclude)
         {
-            int baseAt = qi * _k;
-            float threshold = Count[qi] < _k ? float.NegativeInfinity : Scores[baseAt];
+            float threshold = Threshold[h];
             int i = 0;
             if (Vector256.IsHardwareAccelerated)
             {
@@ -336,9 +435,9 @@ public static unsafe class ExactSearch
                     {
                         int j = i + BitOperations.TrailingZeroCount(mask);
                         mask &= mask - 1;
-                        if (scores[j] >= threshold && Offer(qi, q, scores[j], rowBase + j, selfExclude, exclude))
+                        if (scores[j] >= threshold && Offer(h, q, scores[j], rowBase + j, selfExclude, exclude))
                         {
-                            threshold = Count[qi] < _k ? float.NegativeInfinity : Scores[baseAt];
+                            threshold = Threshold[h];
                             t = Vector256.Create(threshold);
                         }
                     }
@@ -346,15 +445,40 @@ public static unsafe class ExactSearch
             }
             for (; i < n; i++)
             {
-                if (scores[i] >= threshold && Offer(qi, q, scores[i], rowBase + i, selfExclude, exclude))
-                    threshold = Count[qi] < _k ? float.NegativeInfinity : Scores[baseAt];
+                if (scores[i] >= threshold && Offer(h, q, scores[i], rowBase + i, selfExclude, exclude))
+                    threshold = Threshold[h];
             }
         }
 
-        private bool Offer(int qi, int q, float s, int id, bool selfExclude, ExcludeFilter? exclude)
+        /// <summary>The transposed offer of the symmetric all-pairs pass: row q as a candidate for the queries
+        /// colBase..colBase+n-1 (heaps indexed by query), their scores with q in <paramref name="scores"/>.</summary>
+        public void ScanColumns(int q, float* scores, int n, int colBase, ExcludeFilter? exclude)
         {
-            int at = qi * _k;
-            int n = Count[qi];
+            int i = 0;
+            fixed (float* thr = Threshold)
+            {
+                if (Vector256.IsHardwareAccelerated)
+                {
+                    for (; i + 8 <= n; i += 8)
+                    {
+                        uint mask = Vector256.GreaterThanOrEqual(Vector256.Load(scores + i), Vector256.Load(thr + colBase + i)).ExtractMostSignificantBits();
+                        while (mask != 0)
+                        {
+                            int j = i + BitOperations.TrailingZeroCount(mask);
+                            mask &= mask - 1;
+                            Offer(colBase + j, colBase + j, scores[j], q, false, exclude);
+                        }
+                    }
+                }
+                for (; i < n; i++)
+                    if (scores[i] >= thr[colBase + i]) Offer(colBase + i, colBase + i, scores[i], q, false, exclude);
+            }
+        }
+
+        private bool Offer(int h, int q, float s, int id, bool selfExclude, ExcludeFilter? exclude)
+        {
+            int at = h * _k;
+            int n = Count[h];
             if (n == _k && !(s > Scores[at] || (s == Scores[at] && id < Ids[at]))) return false;
             if (selfExclude && id == q) return false;
             if (exclude is not null && exclude(q, id)) return false;
@@ -372,7 +496,7 @@ public static unsafe class ExactSearch
                     i = parent;
                 }
                 sc[i] = s; ids[i] = id;
-                Count[qi] = n + 1;
+                Count[h] = n + 1;
             }
             else
             {
@@ -390,6 +514,7 @@ public static unsafe class ExactSearch
                 }
                 sc[i] = s; ids[i] = id;
             }
+            if (Count[h] == _k) Threshold[h] = sc[0];
             return true;
         }
 

@@ -140,6 +140,25 @@ public class ExactSearchTests
 
     [Theory]
     [MemberData(nameof(Kernels))]
+    public void Symmetric_all_pairs_pass_equals_the_one_directional_pass(string kernel)
+    {
+        // AllPairs scores each pair once and offers it both ways; a copy of the rows as queries takes the plain path.
+        foreach (var (n, d, k, qb) in new[] { (300, 9, 7, 1), (517, 20, 3, 40), (129, 70, 12, 0) })
+        {
+            var x = Quantized(n * d, n);
+            ExcludeFilter filter = (q, c) => (q + 2 * c) % 11 == 0; // not symmetric on purpose
+            foreach (var ex in new[] { null, filter })
+            {
+                var plain = ExactSearch.Run(K(kernel), x, n, d, (float[])x.Clone(), n, k, ex, 2, true, null, qb, 16, 64);
+                var sym = ExactSearch.Run(K(kernel), x, n, d, x, n, k, ex, 3, true, null, qb, 16, 64);
+                AssertSame(plain, sym, $"{kernel} n={n} filter={ex is not null}");
+                if (ex is null) AssertSame(Naive(x, n, d, x, n, k, null, true), sym, "naive");
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Kernels))]
     public void Exclusion_filter_removes_candidates_and_the_next_best_take_their_place(string kernel)
     {
         int n = 90, d = 7;
