@@ -49,6 +49,17 @@ public sealed class InvokeMessEvaluationCommand : MessCmdlet
     [ArgumentCompleter(typeof(EvaluationTrackIdCompleter))]
     public string[]? SampleTrackId { get; set; }
 
+    /// <summary>Exact (brute force, the reference; default) or Index (the HNSW index in index/hnsw.index, with its
+    /// recall against exact search on the same queries).</summary>
+    [Parameter]
+    [ValidateSet("Exact", "Index")]
+    public string Search { get; set; } = "Exact";
+
+    /// <summary>With -Search Index: the HNSW candidate list size (0: the index's own efSearch).</summary>
+    [Parameter]
+    [ValidateRange(0, 100000)]
+    public int Ef { get; set; }
+
     /// <summary>Threads of the search (0: all cores).</summary>
     [Parameter]
     [ValidateRange(0, 1024)]
@@ -98,6 +109,7 @@ public sealed class InvokeMessEvaluationCommand : MessCmdlet
             ["hit_rate_at_k"] = r.HitRateAtK, ["ndcg_at_k"] = r.NdcgAtK, ["chance_precision_at_k"] = r.ChancePrecisionAtK,
             ["queries_without_relevant"] = r.QueriesWithoutRelevant, ["index_recall_at_k"] = r.IndexRecallAtK,
         }).ToList();
+        Run.Results["search"] = Search.ToLowerInvariant();
         foreach (var r in results.Where(r => r.ArtifactPath == folders[0]))
         {
             string suffix = r.ExcludeSameAlbum ? "_excluding_same_album" : "";
@@ -105,6 +117,7 @@ public sealed class InvokeMessEvaluationCommand : MessCmdlet
             Run.Results[$"hit_rate_at_{r.K}{suffix}"] = r.HitRateAtK;
             Run.Results[$"ndcg_at_{r.K}{suffix}"] = r.NdcgAtK;
             Run.Results[$"chance_precision_at_{r.K}{suffix}"] = r.ChancePrecisionAtK;
+            if (r.IndexRecallAtK is { } recall) Run.Results[$"index_recall_at_{r.K}{suffix}"] = recall;
         }
         if (results.Count > 0)
         {
@@ -120,7 +133,7 @@ public sealed class InvokeMessEvaluationCommand : MessCmdlet
         ReportProgress(1, Activity, $"Loading {store.Root}", 0, force: true);
         var data = EvaluationData.Load(store);
         WriteVerbose($"{data.Count:N0} tracks x {data.Dimension} dims, {data.Composers.Distinct().Count():N0} composers from {store.Root}");
-        var outcome = RunEvaluation(data, With(baseOptions, store.Root), $"{data.Count:N0} tracks");
+        var outcome = RunEvaluation(data, WithIndex(With(baseOptions, store.Root), store, data), $"{data.Count:N0} tracks");
         var results = outcome.Results.ToList();
         if (ShouldProcess(store.EvalDir, "Write eval_results.json, samples.csv and report.html"))
         {
@@ -150,7 +163,7 @@ public sealed class InvokeMessEvaluationCommand : MessCmdlet
         {
             ReportProgress(1, Activity, $"Loading {stores[i].Root}", 100 * i / stores.Count, force: true);
             var data = EvaluationData.Load(stores[i], shared);
-            outcomes.Add(RunEvaluation(data, With(baseOptions, stores[i].Root), $"folder {i + 1} of {stores.Count}, {data.Count:N0} shared tracks"));
+            outcomes.Add(RunEvaluation(data, WithIndex(With(baseOptions, stores[i].Root), stores[i], data), $"folder {i + 1} of {stores.Count}, {data.Count:N0} shared tracks"));
         }
         var results = outcomes.SelectMany(o => o.Results).ToList();
         if (ShouldProcess(stores[0].EvalDir, "Write comparison.json and comparison.html"))
@@ -160,6 +173,22 @@ public sealed class InvokeMessEvaluationCommand : MessCmdlet
             WriteVerbose($"Wrote {json} and {html}");
         }
         return results;
+    }
+
+    /// <summary>With -Search Index: loads index/hnsw.index and checks it covers the data.</summary>
+    private EvaluationOptions WithIndex(EvaluationOptions o, ArtifactStore store, EvaluationData data)
+    {
+        if (!string.Equals(Search, "Index", StringComparison.OrdinalIgnoreCase)) return o;
+        ReportProgress(1, Activity, $"Loading {store.HnswIndexFile}", -1, force: true);
+        var index = Core.Index.IndexFile.Load(store.HnswIndexFile);
+        WriteVerbose($"Index {store.HnswIndexFile}: {index.Kind}, {index.LiveCount:N0} tracks");
+        return new EvaluationOptions
+        {
+            Ks = o.Ks, IncludeSameAlbum = o.IncludeSameAlbum, ExcludeSameAlbum = o.ExcludeSameAlbum, SampleCount = o.SampleCount,
+            Seed = o.Seed, SampleTrackIds = o.SampleTrackIds, MaxThreads = o.MaxThreads, Cancellation = o.Cancellation,
+            Progress = o.Progress, ArtifactPath = o.ArtifactPath,
+            IndexSearch = IndexSearch.Create(index, data, Ef, store.HnswIndexFile),
+        };
     }
 
     private static T Write<T>(Func<T> write, string where)

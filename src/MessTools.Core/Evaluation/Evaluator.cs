@@ -7,7 +7,7 @@ namespace MessTools.Core.Evaluation;
 /// A search that returns, for every row of <paramref name="data"/> as a query, its <paramref name="k"/> best other rows
 /// (never itself, never a row <paramref name="exclude"/> refuses), ordered by score descending then row index.
 /// </summary>
-public delegate Neighbor[][] AllPairsSearch(EvaluationData data, int k, ExcludeFilter? exclude, ExactSearchOptions options);
+public delegate Neighbor[][] AllPairsSearch(EvaluationData data, int k, ExcludeFilter? exclude, int maxThreads, ExactSearchOptions options);
 
 /// <summary>What to compute.</summary>
 public sealed class EvaluationOptions
@@ -106,8 +106,8 @@ public static class Evaluator
         return new EvaluationOutcome { Data = data, Results = results, Samples = samples, Ks = ks, Search = search, SearchSeconds = searchSeconds };
     }
 
-    private static Neighbor[][] ExactAllPairs(EvaluationData d, int k, ExcludeFilter? exclude, ExactSearchOptions o) =>
-        ExactSearch.AllPairs(d.Vectors, d.Count, d.Dimension, k, exclude, 0, o);
+    private static Neighbor[][] ExactAllPairs(EvaluationData d, int k, ExcludeFilter? exclude, int maxThreads, ExactSearchOptions o) =>
+        ExactSearch.AllPairs(d.Vectors, d.Count, d.Dimension, k, exclude, maxThreads, o);
 
     /// <summary>
     /// The neighbour lists for each album mode. With both modes and albums of at most 64 tracks, one pass of depth
@@ -126,7 +126,7 @@ public static class Evaluator
         };
         if (modes.Count == 2 && extra <= MaxSharedPassExtra)
         {
-            var deep = search(data, kMax + extra, null, Opts(1, 0));
+            var deep = search(data, kMax + extra, null, options.MaxThreads, Opts(1, 0));
             result[false] = deep.Select(l => l.Length > kMax ? l[..kMax] : l).ToArray();
             result[true] = deep.Select((l, q) => l.Where(nb => labels.Album[nb.Id] != labels.Album[q]).Take(kMax).ToArray()).ToArray();
         }
@@ -134,7 +134,7 @@ public static class Evaluator
         {
             double part = 1.0 / modes.Count;
             for (int m = 0; m < modes.Count; m++)
-                result[modes[m]] = search(data, kMax, modes[m] ? sameAlbum : null, Opts(part, m * part));
+                result[modes[m]] = search(data, kMax, modes[m] ? sameAlbum : null, options.MaxThreads, Opts(part, m * part));
         }
         return result;
     }

@@ -169,6 +169,17 @@ public class InvokeMessEvaluationTests
     }
 
     [Fact]
+    public void Search_Index_without_an_index_says_how_to_make_one()
+    {
+        using var tmp = new TempDir();
+        using var ps = new ModuleRunspace(tmp.Path);
+        MakeArtifacts(ps, tmp["art"]);
+        var err = Fails(ps, "Invoke-MessEvaluation -ArtifactPath art -Search Index");
+        Assert.Equal("IndexMissing", err.FullyQualifiedErrorId.Split(',')[0]);
+        Assert.Contains("New-MessIndex", err.Exception.Message);
+    }
+
+    [Fact]
     public void Help_and_sample_track_completion()
     {
         using var tmp = new TempDir();
