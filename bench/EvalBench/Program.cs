@@ -29,6 +29,23 @@ if (cmd == "search")
     double med = Median(times);
     Console.WriteLine($"{{\"bench\":\"search\",\"n\":{n},\"d\":{d},\"queries\":{nq},\"k\":{k},\"threads\":{threads},\"kernel\":\"{ExactSearch.Best}\",\"runs_s\":[{string.Join(",", times.Select(t => t.ToString("F4")))}],\"median_s\":{med:F4},\"qps\":{nq / med:F1},\"cpu_s\":[{string.Join(",", cpus.Select(t => t.ToString("F4")))}]}}");
 }
+else if (cmd == "single")
+{
+    // One query per call (as an interactive exact search does), repeated.
+    int n = Arg(1, 100000), d = Arg(2, 256), nq = Arg(3, 200), k = Arg(4, 10), threads = Arg(5, 1), rep = Arg(6, 3);
+    float[] x = ReadOrRandom($"/tmp/evalbench_{n}_{d}.f32", n * d, 7);
+    float[] q = ReadOrRandom($"/tmp/evalbench_{n}_{d}_q.f32", 1000 * d, 8);
+    for (int i = 0; i < 5; i++) ExactSearch.Search(x, n, d, q[(i * d)..((i + 1) * d)], 1, k, null, threads);
+    var times = new List<double>();
+    for (int r = 0; r < rep; r++)
+    {
+        var sw = Stopwatch.StartNew();
+        for (int i = 0; i < nq; i++) ExactSearch.Search(x, n, d, q[(i * d)..((i + 1) * d)], 1, k, null, threads);
+        times.Add(sw.Elapsed.TotalSeconds);
+    }
+    double med = Median(times);
+    Console.WriteLine($"{{\"bench\":\"single\",\"n\":{n},\"d\":{d},\"queries\":{nq},\"k\":{k},\"threads\":{threads},\"median_s\":{med:F4},\"qps\":{nq / med:F1}}}");
+}
 else if (cmd == "allpairs")
 {
     int n = Arg(1, 20000), d = Arg(2, 768), k = Arg(3, 5), threads = Arg(4, 0), rep = Arg(5, 3);

@@ -215,6 +215,11 @@ public static unsafe class ExactSearch
         public void Execute(Neighbor[][] results)
         {
             var ct = _options?.Cancellation ?? CancellationToken.None;
+            if (UseInPlacePath)
+            {
+                ExecuteInPlace(results, ct);
+                return;
+            }
             int panels = (_count + _nr - 1) / _nr;
             // The packed database, shared read-only by all threads: [panel][dim][NR], zero rows after the last.
             float[] packedStore = GC.AllocateUninitializedArray<float>(checked((int)((long)panels * _nr * _dim + 16)), pinned: true);
@@ -255,6 +260,68 @@ public static unsafe class ExactSearch
                 }
             }
             GC.KeepAlive(packedStore);
+        }
+
+        /// <summary>
+        /// A few queries: packing the whole database would cost more than the products, so rows are read in place,
+        /// 8 at a time, transposed in registers (lane r = row r), giving the same sequential-FMA scores.
+        /// </summary>
+        private bool UseInPlacePath => !_symmetric && _queryCount < _mr && _kernel is Kernel.Avx512 or Kernel.Avx2 && Avx.IsSupported && Fma.IsSupported;
+
+        private void ExecuteInPlace(Neighbor[][] results, CancellationToken ct)
+        {
+            const int group = 8;
+            int chunks = Math.Max(1, Math.Min(_threads * 4, _count / (4 * group)));
+            int chunkRows = RoundUp((_count + chunks - 1) / chunks, group);
+            chunks = (_count + chunkRows - 1) / chunkRows;
+            var partial = new Candidates[chunks];
+            var po = new ParallelOptions { MaxDegreeOfParallelism = _threads, CancellationToken = ct };
+            Parallel.For(0, chunks, po, () => GC.AllocateArray<float>(_queryCount * _nc + 16, pinned: true), (chunk, _, buffer) =>
+            {
+                var heaps = new Candidates(_queryCount, _k);
+                int start = chunk * chunkRows, end = Math.Min(_count, start + chunkRows);
+                fixed (float* v = _vectors)
+                fixed (float* q = _queries)
+                fixed (float* c = buffer)
+                {
+                    for (int rb = start; rb < end; rb += _nc)
+                    {
+                        ct.ThrowIfCancellationRequested();
+                        int nc = Math.Min(_nc, end - rb);
+                        int full = nc / group * group;
+                        for (int r = 0; r < full; r += group)
+                        {
+                            float* rows = v + (nint)(rb + r) * _dim;
+                            int j = 0;
+                            for (; j + 4 <= _queryCount; j += 4) RowDots4(rows, _dim, q + (nint)j * _dim, c + (nint)j * _nc + r, _nc);
+                            for (; j < _queryCount; j++) RowDots1(rows, _dim, q + (nint)j * _dim, c + (nint)j * _nc + r);
+                        }
+                        for (int r = full; r < nc; r++)
+                            for (int j = 0; j < _queryCount; j++)
+                                c[(nint)j * _nc + r] = Dot(new ReadOnlySpan<float>(q + (nint)j * _dim, _dim), new ReadOnlySpan<float>(v + (nint)(rb + r) * _dim, _dim));
+                        for (int j = 0; j < _queryCount; j++)
+                            heaps.Scan(j, j, c + (nint)j * _nc, nc, rb, _selfExclude, _exclude);
+                        if (_options?.Progress is { } progress)
+                            progress((double)Interlocked.Add(ref _done, (long)_queryCount * nc) / _total);
+                    }
+                }
+                partial[chunk] = heaps;
+                return buffer;
+            }, _ => { });
+            for (int j = 0; j < _queryCount; j++)
+                results[j] = MergeRange(partial, j);
+        }
+
+        private Neighbor[] MergeRange(Candidates[] parts, int h)
+        {
+            int total = 0;
+            foreach (var p in parts) total += p.Count[h];
+            var all = new Neighbor[total];
+            int at = 0;
+            foreach (var p in parts)
+                for (int i = 0; i < p.Count[h]; i++) all[at++] = new Neighbor(p.Ids[h * _k + i], p.Scores[h * _k + i]);
+            Array.Sort(all, NeighborOrder.Instance);
+            return all.Length > _k ? all[.._k] : all;
         }
 
         /// <summary>
@@ -526,6 +593,95 @@ public static unsafe class ExactSearch
         public static readonly NeighborOrder Instance = new();
         public int Compare(Neighbor x, Neighbor y) =>
             x.Score > y.Score ? -1 : x.Score < y.Score ? 1 : x.Id.CompareTo(y.Id);
+    }
+
+    // ---------------------------------------------------------------- in-place kernels (few queries)
+    // Scores of 8 consecutive rows (row-major, stride dim) with 4 or 1 queries; lane r = row r; out[j * ldo + r].
+    // Each 8 x 8 block of the rows is transposed in registers, so lane r still sees dimensions 0, 1, 2 ... in order.
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8(float* r, nint ld, out Vector256<float> o0, out Vector256<float> o1, out Vector256<float> o2, out Vector256<float> o3,
+        out Vector256<float> o4, out Vector256<float> o5, out Vector256<float> o6, out Vector256<float> o7)
+    {
+        var r0 = Avx.LoadVector256(r); var r1 = Avx.LoadVector256(r + ld);
+        var r2 = Avx.LoadVector256(r + 2 * ld); var r3 = Avx.LoadVector256(r + 3 * ld);
+        var r4 = Avx.LoadVector256(r + 4 * ld); var r5 = Avx.LoadVector256(r + 5 * ld);
+        var r6 = Avx.LoadVector256(r + 6 * ld); var r7 = Avx.LoadVector256(r + 7 * ld);
+        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        o0 = Avx.Permute2x128(u0, u4, 0x20); o1 = Avx.Permute2x128(u1, u5, 0x20);
+        o2 = Avx.Permute2x128(u2, u6, 0x20); o3 = Avx.Permute2x128(u3, u7, 0x20);
+        o4 = Avx.Permute2x128(u0, u4, 0x31); o5 = Avx.Permute2x128(u1, u5, 0x31);
+        o6 = Avx.Permute2x128(u2, u6, 0x31); o7 = Avx.Permute2x128(u3, u7, 0x31);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Column(float* r, nint ld, nint p) =>
+        Vector256.Create(r[p], r[ld + p], r[2 * ld + p], r[3 * ld + p], r[4 * ld + p], r[5 * ld + p], r[6 * ld + p], r[7 * ld + p]);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RowDots4(float* rows, int dim, float* q, float* output, int ldo)
+    {
+        nint d = dim;
+        float* q1 = q + d, q2 = q + 2 * d, q3 = q + 3 * d;
+        Vector256<float> a = default, b = default, c = default, e = default;
+        nint p = 0;
+        for (; p + 8 <= d; p += 8)
+        {
+            Transpose8(rows + p, d, out var v0, out var v1, out var v2, out var v3, out var v4, out var v5, out var v6, out var v7);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p]), v0, a); b = Fma.MultiplyAdd(Vector256.Create(q1[p]), v0, b);
+            c = Fma.MultiplyAdd(Vector256.Create(q2[p]), v0, c); e = Fma.MultiplyAdd(Vector256.Create(q3[p]), v0, e);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p + 1]), v1, a); b = Fma.MultiplyAdd(Vector256.Create(q1[p + 1]), v1, b);
+            c = Fma.MultiplyAdd(Vector256.Create(q2[p + 1]), v1, c); e = Fma.MultiplyAdd(Vector256.Create(q3[p + 1]), v1, e);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p + 2]), v2, a); b = Fma.MultiplyAdd(Vector256.Create(q1[p + 2]), v2, b);
+            c = Fma.MultiplyAdd(Vector256.Create(q2[p + 2]), v2, c); e = Fma.MultiplyAdd(Vector256.Create(q3[p + 2]), v2, e);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p + 3]), v3, a); b = Fma.MultiplyAdd(Vector256.Create(q1[p + 3]), v3, b);
+            c = Fma.MultiplyAdd(Vector256.Create(q2[p + 3]), v3, c); e = Fma.MultiplyAdd(Vector256.Create(q3[p + 3]), v3, e);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p + 4]), v4, a); b = Fma.MultiplyAdd(Vector256.Create(q1[p + 4]), v4, b);
+            c = Fma.MultiplyAdd(Vector256.Create(q2[p + 4]), v4, c); e = Fma.MultiplyAdd(Vector256.Create(q3[p + 4]), v4, e);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p + 5]), v5, a); b = Fma.MultiplyAdd(Vector256.Create(q1[p + 5]), v5, b);
+            c = Fma.MultiplyAdd(Vector256.Create(q2[p + 5]), v5, c); e = Fma.MultiplyAdd(Vector256.Create(q3[p + 5]), v5, e);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p + 6]), v6, a); b = Fma.MultiplyAdd(Vector256.Create(q1[p + 6]), v6, b);
+            c = Fma.MultiplyAdd(Vector256.Create(q2[p + 6]), v6, c); e = Fma.MultiplyAdd(Vector256.Create(q3[p + 6]), v6, e);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p + 7]), v7, a); b = Fma.MultiplyAdd(Vector256.Create(q1[p + 7]), v7, b);
+            c = Fma.MultiplyAdd(Vector256.Create(q2[p + 7]), v7, c); e = Fma.MultiplyAdd(Vector256.Create(q3[p + 7]), v7, e);
+        }
+        for (; p < d; p++)
+        {
+            var v = Column(rows, d, p);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p]), v, a); b = Fma.MultiplyAdd(Vector256.Create(q1[p]), v, b);
+            c = Fma.MultiplyAdd(Vector256.Create(q2[p]), v, c); e = Fma.MultiplyAdd(Vector256.Create(q3[p]), v, e);
+        }
+        nint lo = ldo;
+        a.Store(output); b.Store(output + lo); c.Store(output + 2 * lo); e.Store(output + 3 * lo);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RowDots1(float* rows, int dim, float* q, float* output)
+    {
+        nint d = dim;
+        Vector256<float> a = default;
+        nint p = 0;
+        for (; p + 8 <= d; p += 8)
+        {
+            Transpose8(rows + p, d, out var v0, out var v1, out var v2, out var v3, out var v4, out var v5, out var v6, out var v7);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p]), v0, a);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p + 1]), v1, a);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p + 2]), v2, a);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p + 3]), v3, a);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p + 4]), v4, a);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p + 5]), v5, a);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p + 6]), v6, a);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p + 7]), v7, a);
+        }
+        for (; p < d; p++) a = Fma.MultiplyAdd(Vector256.Create(q[p]), Column(rows, d, p), a);
+        a.Store(output);
     }
 
     // ---------------------------------------------------------------- micro-kernels

@@ -171,6 +171,32 @@ public class ExactSearchTests
         Assert.All(actual, row => Assert.Equal(6, row.Length));
     }
 
+    [Theory]
+    [MemberData(nameof(Kernels))]
+    public void Few_queries_read_rows_in_place_and_agree_bit_for_bit_with_the_packed_path(string kernel)
+    {
+        // Fewer queries than the micro-kernel's rows take the gather path; one more takes the packed path.
+        foreach (var (n, d) in new[] { (1, 5), (15, 3), (16, 16), (1000, 37), (333, 300) })
+        {
+            var x = RandomFloats(n * d, n + d);
+            for (int nq = 1; nq <= 13; nq += 3)
+            {
+                var q = RandomFloats(nq * d, nq);
+                var expected = Naive(x, n, d, q, nq, 7, null, false);
+                foreach (int threads in new[] { 1, 3 })
+                {
+                    var actual = ExactSearch.Run(K(kernel), x, n, d, q, nq, 7, (qi, c) => c % 10 == qi, threads, false, null);
+                    var expectedFiltered = Naive(x, n, d, q, nq, 7, (qi, c) => c % 10 == qi, false);
+                    if (kernel == nameof(Kernel.Portable))
+                        Assert.All(actual.Zip(expectedFiltered), t => Assert.Equal(t.Second.Length, t.First.Length));
+                    else AssertSame(expectedFiltered, actual, $"{kernel} n={n} d={d} nq={nq} threads={threads}");
+                }
+                if (kernel != nameof(Kernel.Portable))
+                    AssertSame(expected, ExactSearch.Run(K(kernel), x, n, d, q, nq, 7, null, 2, false, null), $"{kernel} n={n} nq={nq}");
+            }
+        }
+    }
+
     [Fact]
     public void Everything_excluded_gives_empty_results_not_padding()
     {
