@@ -436,7 +436,27 @@ public static unsafe class ExactSearch
     /// <summary>Rows [first, first+width) of a row-major matrix into one panel [dim][width]; rows past the end are zero.</summary>
     private static void PackPanel(float* src, int rows, int dim, int first, int width, float* dst)
     {
-        for (int r = 0; r < width; r++)
+        int r0 = 0;
+        if (Avx.IsSupported && width % 8 == 0)
+        {
+            // Whole groups of 8 present rows: 8 x 8 register transposes, 8 contiguous stores each.
+            nint d = dim, w = width;
+            for (; r0 + 8 <= width && first + r0 + 8 <= rows; r0 += 8)
+            {
+                float* s = src + (nint)(first + r0) * d;
+                float* o = dst + r0;
+                nint p = 0;
+                for (; p + 8 <= d; p += 8)
+                {
+                    Transpose8(s + p, d, out var v0, out var v1, out var v2, out var v3, out var v4, out var v5, out var v6, out var v7);
+                    float* t = o + p * w;
+                    v0.Store(t); v1.Store(t + w); v2.Store(t + 2 * w); v3.Store(t + 3 * w);
+                    v4.Store(t + 4 * w); v5.Store(t + 5 * w); v6.Store(t + 6 * w); v7.Store(t + 7 * w);
+                }
+                for (; p < d; p++) Column(s, d, p).Store(o + p * w);
+            }
+        }
+        for (int r = r0; r < width; r++)
         {
             int row = first + r;
             if (row < rows)

@@ -69,6 +69,7 @@ public class InvokeMessEvaluationTests
         MakeArtifacts(ps, art);
         var results = ps.InvokeClean("Invoke-MessEvaluation -ArtifactPath art -K 1,5 -SampleCount 3 -Seed 5");
         Assert.Equal(4, results.Count);
+        Assert.Contains(ps.Progress, p => p.Activity == "Invoke-MessEvaluation");
         Assert.All(results, r => Assert.Equal("MessTools.EvaluationResult", r.BaseObject.GetType().FullName));
         var k5 = results.Single(r => (int)r.Properties["K"].Value == 5 && !(bool)r.Properties["ExcludeSameAlbum"].Value);
         Assert.Equal(96, (int)k5.Properties["Queries"].Value);
