@@ -80,6 +80,8 @@ public sealed class InvokeMessEvaluationCommand : MessCmdlet
             .Select(Path.GetFullPath).Distinct(StringComparer.Ordinal).ToList();
         var stores = folders.Select(f => new ArtifactStore(f)).ToList();
         bool both = !MyInvocation.BoundParameters.ContainsKey(nameof(ExcludeSameAlbum));
+        if (Ef > 0 && !string.Equals(Search, "Index", StringComparison.OrdinalIgnoreCase))
+            Warn("-Ef applies only to -Search Index; the exact search ignores it.");
         var baseOptions = new EvaluationOptions
         {
             Ks = K,
