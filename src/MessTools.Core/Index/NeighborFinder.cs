@@ -15,7 +15,7 @@ public sealed class NeighborQuery
     public bool Exact { get; set; }
     /// <summary>Leave out tracks of the query track's album.</summary>
     public bool ExcludeSameAlbum { get; set; }
-    /// <summary>Only tracks by these composers (case-insensitive); null or empty: any.</summary>
+    /// <summary>Only tracks by these composers (case-insensitive); null: any composer, empty: none.</summary>
     public IReadOnlyCollection<string>? Composers { get; set; }
     /// <summary>HNSW candidate list size; 0: the index's efSearch (at least K is always used).</summary>
     public int EfSearch { get; set; }
@@ -216,13 +216,13 @@ public sealed class NeighborFinder
         if (q.K < 1 || q.K > live)
             throw new MessException("KOutOfRange", MessErrorKind.InvalidArgument,
                 $"K must be between 1 and the number of indexed tracks ({live:N0}); got {q.K}.", q.K);
-        if ((q.ExcludeSameAlbum || q.Composers is { Count: > 0 }) && _metadata is null)
+        if ((q.ExcludeSameAlbum || q.Composers is not null) && _metadata is null)
             throw new MessException("MetadataMissing", MessErrorKind.ObjectNotFound,
                 "-ExcludeSameAlbum and -Composer need metadata/tracks_metadata.csv in the artifact folder. Run Export-MessMetadata first.", "tracks_metadata.csv");
 
         bool[]? composerAllowed = null;
         long allowedCount = live - (self >= 0 ? 1 : 0);
-        if (q.Composers is { Count: > 0 })
+        if (q.Composers is not null)
         {
             composerAllowed = new bool[_composerNames.Count];
             allowedCount = 0;
