@@ -103,10 +103,24 @@ public sealed class NeighborFinder
     public static NeighborFinder Open(ArtifactStore store)
     {
         string path = PrimaryIndexPath(store);
-        var index = IndexFile.Load(path);
-        CheckInStep(store, index, path);
-        var info = File.Exists(store.MetadataCsv) ? TrackInfoTable.Read(store.MetadataCsv) : null;
-        return new NeighborFinder(index, path, info);
+        // The metadata is read on another core while the index loads: a cold start pays the longer of the two.
+        var info = File.Exists(store.MetadataCsv) ? Task.Run(() => TrackInfoTable.Read(store.MetadataCsv)) : null;
+        VectorIndex index;
+        try
+        {
+            index = IndexFile.Load(path);
+            CheckInStep(store, index, path);
+        }
+        catch
+        {
+            info?.ContinueWith(t => _ = t.Exception, TaskScheduler.Default); // observed, never thrown
+            throw;
+        }
+        try { return new NeighborFinder(index, path, info?.GetAwaiter().GetResult()); }
+        catch (IOException ex)
+        {
+            throw new MessException("MetadataUnreadable", MessErrorKind.ReadError, $"Reading '{store.MetadataCsv}' failed: {ex.Message}", store.MetadataCsv, ex);
+        }
     }
 
     private static readonly object CacheGate = new();
