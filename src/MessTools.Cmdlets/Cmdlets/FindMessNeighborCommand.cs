@@ -77,6 +77,9 @@ public sealed class FindMessNeighborCommand : MessCmdlet
         if (K > _finder.Index.LiveCount)
             ThrowTerminating(new MessException("KOutOfRange", MessErrorKind.InvalidArgument,
                 $"-K {K} is more than the {_finder.Index.LiveCount:N0} tracks in the index; use 1 to {_finder.Index.LiveCount:N0}.", K));
+        if (ExcludeSameAlbum && !_finder.HasMetadata)
+            ThrowTerminating(new MessException("MetadataMissing", MessErrorKind.ObjectNotFound,
+                $"-ExcludeSameAlbum needs the catalogue metadata, and '{Store.MetadataCsv}' does not exist. Run Export-MessMetadata first.", Store.MetadataCsv));
         _query = new NeighborQuery
         {
             K = K,

@@ -242,6 +242,21 @@ public class FindMessNeighborTests : IClassFixture<NeighborFixture>
     }
 
     [Fact]
+    public void Without_metadata_results_have_no_composer_and_filters_are_refused()
+    {
+        using var tmp = new TempDir();
+        var (art, _, _) = IndexArtifacts.Create(tmp.Path, 60);
+        File.Delete(Path.Combine(art, "metadata", "tracks_metadata.csv"));
+        using var ps = new ModuleRunspace(tmp.Path);
+        ps.InvokeClean("$null = New-MessIndex -ArtifactPath art");
+        var res = ps.InvokeClean("Find-MessNeighbor t0001 -K 3 -ArtifactPath art");
+        Assert.Equal(3, res.Count);
+        Assert.All(res, r => Assert.Null(r.Properties["Composer"].Value));
+        Assert.StartsWith("MetadataMissing", Fails(ps, "Find-MessNeighbor t0001 -ExcludeSameAlbum -ArtifactPath art").FullyQualifiedErrorId);
+        Assert.StartsWith("MetadataMissing", Fails(ps, "Find-MessNeighbor t0001 -Composer Liszt -ArtifactPath art").FullyQualifiedErrorId);
+    }
+
+    [Fact]
     public void Reads_only_and_has_help()
     {
         using var ps = Shell();
