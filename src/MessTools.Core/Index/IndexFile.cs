@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
-using System.Security.Cryptography;
 using System.Text;
 using MessTools.Core.Artifacts;
 using MessTools.Core.Common;
@@ -17,7 +16,7 @@ namespace MessTools.Core.Index;
 ///   sections, each 64-byte aligned: track-id offsets (int32, count+1), track ids (UTF-8), vectors (float32,
 ///     count x dim, row-major), tombstones (1 byte per node), levels (1 byte per node), layer-0 links
 ///     (int32, count x (2M+1): count, ids), upper-link offsets (int32 per node, -1 on layer 0 only), upper links
-///   trailer: SHA-256 of every byte before it
+///   trailer (16 bytes): XXH64 of every byte before it, then "MESSEND\0"
 /// </code>
 /// <see cref="Load"/> reads the file once, sequentially, straight into the index's arrays (a handful of large
 /// allocations, none per node) and refuses anything that does not check out: another file type, another
@@ -28,11 +27,12 @@ public static class IndexFile
 {
     public const int FormatVersion = 1;
     public const int HeaderSize = 256;
-    public const int TrailerSize = 32;
+    public const int TrailerSize = 16;
     public const int MetricInnerProduct = 1;
     private const int Align = 64;
     private const int SectionCount = 8;
     private static ReadOnlySpan<byte> Magic => "MESSIDX\0"u8;
+    private static ReadOnlySpan<byte> EndMagic => "MESSEND\0"u8;
 
     private enum Section { IdOffsets, IdBytes, Vectors, Deleted, Levels, Links0, UpperOffsets, UpperLinks }
 
@@ -97,7 +97,7 @@ public static class IndexFile
 
         AtomicFile.Write(path, stream =>
         {
-            using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var sum = new XxHash64();
             long written = 0;
             void Put(ReadOnlySpan<byte> bytes)
             {
@@ -106,7 +106,7 @@ public static class IndexFile
                 {
                     var part = bytes.Slice(o, Math.Min(chunk, bytes.Length - o));
                     stream.Write(part);
-                    sha.AppendData(part);
+                    sum.Append(part);
                 }
                 written += bytes.Length;
             }
@@ -136,9 +136,10 @@ public static class IndexFile
                 }
             }
             PadTo(fileLength - TrailerSize);
-            Span<byte> digest = stackalloc byte[32];
-            sha.GetHashAndReset(digest);
-            stream.Write(digest);
+            Span<byte> trailer = stackalloc byte[TrailerSize];
+            BinaryPrimitives.WriteUInt64LittleEndian(trailer, sum.Digest());
+            EndMagic.CopyTo(trailer[8..]);
+            stream.Write(trailer);
         });
     }
 
@@ -240,16 +241,20 @@ public static class IndexFile
         }
         if (AlignUp(cursor) + TrailerSize != fileLength) throw Corrupt(path, "its sections do not fill the file");
 
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        sha.AppendData(header);
+        var sum = new XxHash64();
+        sum.Append(header);
         long position = HeaderSize;
         var pad = new byte[Align];
         void Fill(Span<byte> target)
         {
-            fs.ReadExactly(target);
-            // Hash in chunks so the hash reads memory that is still in cache.
-            const int chunk = 1 << 22;
-            for (int o = 0; o < target.Length; o += chunk) sha.AppendData(target.Slice(o, Math.Min(chunk, target.Length - o)));
+            // Read and checksum in chunks, so the checksum reads memory that is still in cache.
+            const int chunk = 1 << 20;
+            for (int o = 0; o < target.Length; o += chunk)
+            {
+                var part = target.Slice(o, Math.Min(chunk, target.Length - o));
+                fs.ReadExactly(part);
+                sum.Append(part);
+            }
             position += target.Length;
         }
         void SkipTo(long offset)
@@ -278,11 +283,10 @@ public static class IndexFile
             upperLinks = ReadArray<int>((int)Section.UpperLinks, upperUsed);
         }
         SkipTo(fileLength - TrailerSize);
-        Span<byte> stored = stackalloc byte[32];
-        fs.ReadExactly(stored);
-        Span<byte> actual = stackalloc byte[32];
-        sha.GetHashAndReset(actual);
-        if (!stored.SequenceEqual(actual))
+        Span<byte> trailer = stackalloc byte[TrailerSize];
+        fs.ReadExactly(trailer);
+        if (!trailer[8..].SequenceEqual(EndMagic)) throw Corrupt(path, "its end marker is missing (the file is truncated or damaged)");
+        if (BinaryPrimitives.ReadUInt64LittleEndian(trailer) != sum.Digest())
             throw Corrupt(path, "its checksum does not match its contents (the file is damaged)");
 
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("Index files are little-endian; this machine is not.");
@@ -294,7 +298,7 @@ public static class IndexFile
             tombstones += deleted[i];
         }
         if (tombstones != deletedCount) throw Corrupt(path, $"it has {tombstones} tombstones, its header says {deletedCount}");
-        CheckUniqueLiveIds(path, ids, deleted, n);
+        var byId = LiveIdMap(path, ids, deleted, n, n - tombstones);
 
         VectorIndex index;
         if (isHnsw)
@@ -303,6 +307,7 @@ public static class IndexFile
             index = new HnswIndex(p!, dim, n, ids, vectors, deleted, levels!, links0!, upperOffsets!, upperLinks!, upperUsed, entryPoint, maxLevel);
         }
         else index = new FlatIndex(ids, vectors, deleted, n, dim);
+        index.UseIdMap(byId);
         index.EmbeddingsSha256 = embeddingsSha;
         index.EmbeddingsBytes = embeddingsBytes;
         return index;
@@ -323,11 +328,12 @@ public static class IndexFile
         return ids;
     }
 
-    private static void CheckUniqueLiveIds(string path, string[] ids, byte[] deleted, int n)
+    private static Dictionary<string, int> LiveIdMap(string path, string[] ids, byte[] deleted, int n, int live)
     {
-        var seen = new HashSet<string>(n, StringComparer.Ordinal);
+        var map = new Dictionary<string, int>(live, StringComparer.Ordinal);
         for (int i = 0; i < n; i++)
-            if (deleted[i] == 0 && !seen.Add(ids[i])) throw Corrupt(path, $"track '{ids[i]}' is live twice");
+            if (deleted[i] == 0 && !map.TryAdd(ids[i], i)) throw Corrupt(path, $"track '{ids[i]}' is live twice");
+        return map;
     }
 
     private static void ValidateGraph(string path, int n, int m, byte[] levels, int[] links0, int[] upperOffsets, int[] upperLinks,

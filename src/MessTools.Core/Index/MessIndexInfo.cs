@@ -36,6 +36,7 @@ public sealed class MessIndexInfo
     public string? Model { get; set; }
     public string ModuleVersion { get; set; } = Core.Artifacts.ModuleInfo.Version;
     /// <summary>Mean recall@10 of the index against exact search on <see cref="RecallQueries"/> indexed tracks (self excluded).</summary>
+    [JsonPropertyName("recall_at_10")]
     public double? RecallAt10 { get; set; }
     public int RecallQueries { get; set; }
     /// <summary>efSearch the recall was measured at.</summary>

@@ -1,8 +1,7 @@
 using System.Security.Cryptography;
 using MessTools.Core.Artifacts;
-using MessTools.Core.Catalog;
+using System.Text.Json;
 using MessTools.Core.Common;
-using MessTools.Core.Embedding;
 using MessTools.Core.Search;
 
 namespace MessTools.Core.Index;
@@ -15,7 +14,7 @@ public sealed class NeighborQuery
     public bool Exact { get; set; }
     /// <summary>Leave out tracks of the query track's album.</summary>
     public bool ExcludeSameAlbum { get; set; }
-    /// <summary>Only tracks by these composers (case-insensitive); null or empty: any.</summary>
+    /// <summary>Only tracks by these composers (case-insensitive); null: any composer, empty: none.</summary>
     public IReadOnlyCollection<string>? Composers { get; set; }
     /// <summary>HNSW candidate list size; 0: the index's efSearch (at least K is always used).</summary>
     public int EfSearch { get; set; }
@@ -29,42 +28,56 @@ public sealed class NeighborQuery
 /// </summary>
 public sealed class NeighborFinder
 {
-    private readonly Dictionary<string, MessTrack>? _metadata;
-    private readonly int[] _albumOf;
-    private readonly int[] _composerOf;
-    private readonly Dictionary<string, int> _albumIds = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, int> _composerIds = new(StringComparer.OrdinalIgnoreCase);
-    private readonly List<string> _composerNames = new();
-    private readonly List<int> _composerCounts = new();
+    private readonly TrackInfoTable? _info;
+    private FilterColumns? _columns;
     private FlatIndex? _exact;
 
     public VectorIndex Index { get; }
     public string IndexPath { get; }
-    public bool HasMetadata => _metadata is not null;
+    public bool HasMetadata => _info is not null;
     /// <summary>Composer names of the indexed tracks, as the metadata spells them.</summary>
-    public IReadOnlyList<string> Composers => _composerNames;
+    public IReadOnlyList<string> Composers => Columns().ComposerNames;
 
-    private NeighborFinder(VectorIndex index, string indexPath, Dictionary<string, MessTrack>? metadata)
+    private NeighborFinder(VectorIndex index, string indexPath, TrackInfoTable? info)
     {
         Index = index;
         IndexPath = indexPath;
-        _metadata = metadata;
-        _albumOf = new int[index.Count];
-        _composerOf = new int[index.Count];
+        _info = info;
+    }
+
+    /// <summary>Album and composer of every node as small integers, made on the first query that filters.</summary>
+    private sealed class FilterColumns
+    {
+        public required int[] AlbumOf { get; init; }
+        public required int[] ComposerOf { get; init; }
+        public Dictionary<string, int> AlbumIds { get; } = new(StringComparer.Ordinal);
+        public Dictionary<string, int> ComposerIds { get; } = new(StringComparer.OrdinalIgnoreCase);
+        public List<string> ComposerNames { get; } = new();
+        public List<int> ComposerCounts { get; } = new();
+    }
+
+    private FilterColumns Columns()
+    {
+        if (_columns is not null) return _columns;
+        var index = Index;
+        var cols = new FilterColumns { AlbumOf = new int[index.Count], ComposerOf = new int[index.Count] };
         for (int i = 0; i < index.Count; i++)
         {
-            _albumOf[i] = -1;
-            _composerOf[i] = -1;
-            if (metadata is null || !metadata.TryGetValue(index.TrackId(i), out var t)) continue;
-            if (!string.IsNullOrEmpty(t.AlbumId)) _albumOf[i] = Intern(_albumIds, t.AlbumId, null);
-            if (!string.IsNullOrWhiteSpace(t.Composer))
+            cols.AlbumOf[i] = -1;
+            cols.ComposerOf[i] = -1;
+            if (_info is null || !_info.TryGetRow(index.TrackId(i), out int row)) continue;
+            string album = _info.AlbumId(row);
+            if (album.Length > 0) cols.AlbumOf[i] = Intern(cols.AlbumIds, album, null);
+            string composer = _info.Composer(row).Trim();
+            if (composer.Length > 0)
             {
-                int c = Intern(_composerIds, t.Composer.Trim(), _composerNames);
-                _composerOf[i] = c;
-                while (_composerCounts.Count <= c) _composerCounts.Add(0);
-                if (!index.IsDeleted(i)) _composerCounts[c]++;
+                int c = Intern(cols.ComposerIds, composer, cols.ComposerNames);
+                cols.ComposerOf[i] = c;
+                while (cols.ComposerCounts.Count <= c) cols.ComposerCounts.Add(0);
+                if (!index.IsDeleted(i)) cols.ComposerCounts[c]++;
             }
         }
+        return _columns = cols;
     }
 
     private static int Intern(Dictionary<string, int> map, string key, List<string>? names)
@@ -90,17 +103,24 @@ public sealed class NeighborFinder
     public static NeighborFinder Open(ArtifactStore store)
     {
         string path = PrimaryIndexPath(store);
-        var index = IndexFile.Load(path);
-        CheckInStep(store, index, path);
-        Dictionary<string, MessTrack>? metadata = null;
-        if (File.Exists(store.MetadataCsv))
+        // The metadata is read on another core while the index loads: a cold start pays the longer of the two.
+        var info = File.Exists(store.MetadataCsv) ? Task.Run(() => TrackInfoTable.Read(store.MetadataCsv)) : null;
+        VectorIndex index;
+        try
         {
-            metadata = new Dictionary<string, MessTrack>(index.Count, StringComparer.Ordinal);
-            foreach (var t in MetadataCsv.Read(store.MetadataCsv))
-                if (!metadata.TryAdd(t.TrackId, t))
-                    throw new MessException("MetadataMalformed", MessErrorKind.InvalidData, $"'{store.MetadataCsv}' lists track '{t.TrackId}' twice.", store.MetadataCsv);
+            index = IndexFile.Load(path);
+            CheckInStep(store, index, path);
         }
-        return new NeighborFinder(index, path, metadata);
+        catch
+        {
+            info?.ContinueWith(t => _ = t.Exception, TaskScheduler.Default); // observed, never thrown
+            throw;
+        }
+        try { return new NeighborFinder(index, path, info?.GetAwaiter().GetResult()); }
+        catch (IOException ex)
+        {
+            throw new MessException("MetadataUnreadable", MessErrorKind.ReadError, $"Reading '{store.MetadataCsv}' failed: {ex.Message}", store.MetadataCsv, ex);
+        }
     }
 
     private static readonly object CacheGate = new();
@@ -148,7 +168,7 @@ public sealed class NeighborFinder
         string source;
         if (File.Exists(store.EmbeddingsMetaFile))
         {
-            current = ArtifactJson.Read<EmbeddingsMeta>(store.EmbeddingsMetaFile).EmbeddingsSha256;
+            current = ReadEmbeddingsSha(store.EmbeddingsMetaFile);
             source = store.EmbeddingsMetaFile;
         }
         else source = store.EmbeddingsFile;
@@ -170,10 +190,27 @@ public sealed class NeighborFinder
                 "Rebuild the index: New-MessIndex (or New-MessIndex -Append to add only what changed).", indexPath);
     }
 
+    /// <summary>embeddings_sha256 of embeddings_meta.json, read without binding the whole document.</summary>
+    private static string? ReadEmbeddingsSha(string metaFile)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(metaFile));
+            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("embeddings_sha256", out var v) && v.ValueKind == JsonValueKind.String
+                ? v.GetString()
+                : null;
+        }
+        catch (JsonException ex)
+        {
+            throw new MessException("ArtifactMalformed", MessErrorKind.InvalidData, $"The artifact '{metaFile}' is not valid JSON: {ex.Message}", metaFile, ex);
+        }
+    }
+
     private static string Short(string s) => string.IsNullOrEmpty(s) ? "(none)" : s.Length > 12 ? s[..12] + "…" : s;
 
-    public MessTrack? TrackInfo(string trackId) =>
-        _metadata is not null && _metadata.TryGetValue(trackId, out var t) ? t : null;
+    /// <summary>Composer, title and album of a track from the metadata (nulls without it).</summary>
+    public (string? Composer, string? Title, string? AlbumId) TrackInfo(string trackId) =>
+        _info is not null && _info.TryGetRow(trackId, out int row) ? (_info.Composer(row), _info.Title(row), _info.AlbumId(row)) : (null, null, null);
 
     /// <summary>The K nearest tracks of an indexed track; unknown ids fail with close ids as suggestions.</summary>
     public IReadOnlyList<NeighborResult> ByTrackId(string trackId, NeighborQuery query)
@@ -181,7 +218,7 @@ public sealed class NeighborFinder
         ArgumentNullException.ThrowIfNull(trackId);
         if (!Index.TryGetNode(trackId, out int node))
         {
-            string where = _metadata is not null && _metadata.ContainsKey(trackId)
+            string where = _info is not null && _info.Contains(trackId)
                 ? " It is in the catalogue but has no embedding in the index: run ConvertTo-MessEmbedding, then New-MessIndex -Append."
                 : "";
             var close = Suggest(trackId);
@@ -189,9 +226,8 @@ public sealed class NeighborFinder
             throw new MessException("UnknownTrackId", MessErrorKind.ObjectNotFound,
                 $"Track '{trackId}' is not in the index ({Index.LiveCount:N0} tracks).{where}{hint}", trackId);
         }
-        int album = _albumOf[node];
         var vector = Index.Vector(node).ToArray();
-        return Find(vector, trackId, node, album, query);
+        return Find(vector, trackId, node, query.ExcludeSameAlbum ? Columns().AlbumOf[node] : -1, query);
     }
 
     /// <summary>The K nearest tracks of any vector of the index's dimension (normalised here).</summary>
@@ -205,8 +241,13 @@ public sealed class NeighborFinder
         if (!(norm > 0) || !double.IsFinite(norm))
             throw new MessException("QueryEmbeddingInvalid", MessErrorKind.InvalidData, $"The query embedding of '{queryLabel}' is zero or not finite.", queryLabel);
         for (int i = 0; i < v.Length; i++) v[i] = (float)(v[i] / norm);
-        int album = albumId is not null && _albumIds.TryGetValue(albumId, out int a) ? a : -1;
         int self = Index.TryGetNode(queryLabel, out int n) ? n : -1;
+        int album = -1;
+        if (query.ExcludeSameAlbum)
+        {
+            if (albumId is not null && Columns().AlbumIds.TryGetValue(albumId, out int a)) album = a;
+            else if (self >= 0) album = Columns().AlbumOf[self];
+        }
         return Find(v, queryLabel, self, album, query);
     }
 
@@ -216,33 +257,36 @@ public sealed class NeighborFinder
         if (q.K < 1 || q.K > live)
             throw new MessException("KOutOfRange", MessErrorKind.InvalidArgument,
                 $"K must be between 1 and the number of indexed tracks ({live:N0}); got {q.K}.", q.K);
-        if ((q.ExcludeSameAlbum || q.Composers is { Count: > 0 }) && _metadata is null)
+        if ((q.ExcludeSameAlbum || q.Composers is not null) && _info is null)
             throw new MessException("MetadataMissing", MessErrorKind.ObjectNotFound,
                 "-ExcludeSameAlbum and -Composer need metadata/tracks_metadata.csv in the artifact folder. Run Export-MessMetadata first.", "tracks_metadata.csv");
 
         bool[]? composerAllowed = null;
         long allowedCount = live - (self >= 0 ? 1 : 0);
-        if (q.Composers is { Count: > 0 })
+        bool excludeAlbum = q.ExcludeSameAlbum && album >= 0;
+        int[]? albumOf = null, composerOf = null;
+        if (q.Composers is not null)
         {
-            composerAllowed = new bool[_composerNames.Count];
+            var cols = Columns();
+            composerAllowed = new bool[cols.ComposerNames.Count];
             allowedCount = 0;
             foreach (string c in q.Composers)
-                if (_composerIds.TryGetValue(c.Trim(), out int id) && !composerAllowed[id])
+                if (cols.ComposerIds.TryGetValue(c.Trim(), out int id) && !composerAllowed[id])
                 {
                     composerAllowed[id] = true;
-                    allowedCount += _composerCounts[id];
+                    allowedCount += cols.ComposerCounts[id];
                 }
+            composerOf = cols.ComposerOf;
         }
-        bool excludeAlbum = q.ExcludeSameAlbum && album >= 0;
-        int[] albumOf = _albumOf, composerOf = _composerOf;
+        if (excludeAlbum) albumOf = Columns().AlbumOf;
         NodeFilter? allow = null;
         if (self >= 0 || excludeAlbum || composerAllowed is not null)
         {
             allow = n =>
             {
                 if (n == self) return false;
-                if (excludeAlbum && albumOf[n] == album) return false;
-                if (composerAllowed is not null && (composerOf[n] < 0 || !composerAllowed[composerOf[n]])) return false;
+                if (excludeAlbum && albumOf![n] == album) return false;
+                if (composerAllowed is not null && (composerOf![n] < 0 || !composerAllowed[composerOf[n]])) return false;
                 return true;
             };
         }
@@ -265,16 +309,16 @@ public sealed class NeighborFinder
         for (int i = 0; i < found.Length; i++)
         {
             string id = Index.TrackId(found[i].Id);
-            var t = TrackInfo(id);
+            var (composer, title, albumId) = TrackInfo(id);
             results[i] = new NeighborResult
             {
                 QueryTrackId = queryId,
                 Rank = i + 1,
                 TrackId = id,
                 Similarity = Math.Round(found[i].Score, 6),
-                Composer = t?.Composer,
-                Title = t?.Title,
-                AlbumId = t?.AlbumId,
+                Composer = composer,
+                Title = string.IsNullOrEmpty(title) ? null : title,
+                AlbumId = albumId,
             };
         }
         return results;

@@ -76,6 +76,9 @@ public abstract class VectorIndex
         for (int i = 0; i < _count; i++) if (_deleted[i] == 0) yield return _ids[i];
     }
 
+    /// <summary>For the loader, which builds the map while checking that live ids are unique.</summary>
+    internal void UseIdMap(Dictionary<string, int> map) => _byId = map;
+
     private Dictionary<string, int> BuildIdMap()
     {
         var map = new Dictionary<string, int>(LiveCount, StringComparer.Ordinal);
