@@ -76,6 +76,15 @@ Describe 'Invoke-MessEvaluation' {
         Test-Path a/eval/comparison.json | Should -BeTrue
     }
 
+    It '-Search Index goes through New-MessIndex output and reports its recall' {
+        New-EvalArtifacts -Folder (Join-Path $work 'art')
+        $null = New-MessIndex -ArtifactPath art -ThrottleLimit 1
+        $exact = Invoke-MessEvaluation -ArtifactPath art -K 5 -SampleCount 0 -WhatIf
+        $index = Invoke-MessEvaluation -ArtifactPath art -K 5 -SampleCount 0 -Search Index -Ef 500
+        $index | ForEach-Object { $_.Search | Should -Be 'Index'; $_.IndexRecallAtK | Should -Be 1.0 }
+        $index[0].PrecisionAtK | Should -Be $exact[0].PrecisionAtK
+    }
+
     It 'names tracks missing from the metadata' {
         New-EvalArtifacts -Folder (Join-Path $work 'art') -Ghost 'ghost-track'
         { Invoke-MessEvaluation -ArtifactPath art -ErrorAction Stop } | Should -Throw -ExpectedMessage '*ghost-track*' -ErrorId 'TracksMissingFromMetadata*'

@@ -181,6 +181,29 @@ public class InvokeMessEvaluationTests
     }
 
     [Fact]
+    public void Search_Index_goes_through_New_MessIndex_output_and_reports_its_recall()
+    {
+        using var tmp = new TempDir();
+        using var ps = new ModuleRunspace(tmp.Path);
+        MakeArtifacts(ps, tmp["art"]);
+        ps.InvokeClean("$null = New-MessIndex -ArtifactPath art -ThrottleLimit 1");
+        var exact = ps.InvokeClean("Invoke-MessEvaluation -ArtifactPath art -K 5 -SampleCount 0 -WhatIf");
+        // ef well above the 96 tracks: the graph search is exhaustive, recall 1.0, the same figures as exact search.
+        var viaIndex = ps.InvokeClean("Invoke-MessEvaluation -ArtifactPath art -K 5 -Search Index -Ef 500 -SampleCount 0");
+        Assert.Equal(2, viaIndex.Count);
+        foreach (var (e, i) in exact.Zip(viaIndex))
+        {
+            Assert.Equal("Index", i.Properties["Search"].Value);
+            Assert.Equal(1.0, (double?)i.Properties["IndexRecallAtK"].Value);
+            Assert.Equal((double)e.Properties["PrecisionAtK"].Value, (double)i.Properties["PrecisionAtK"].Value);
+            Assert.Equal((double)e.Properties["NdcgAtK"].Value, (double)i.Properties["NdcgAtK"].Value);
+        }
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(tmp["art/eval/eval_results.json"]));
+        Assert.Equal("index", doc.RootElement.GetProperty("search").GetString());
+        Assert.Equal(1.0, doc.RootElement.GetProperty("results")[0].GetProperty("index_recall_at_k").GetDouble());
+    }
+
+    [Fact]
     public void Help_and_sample_track_completion()
     {
         using var tmp = new TempDir();
