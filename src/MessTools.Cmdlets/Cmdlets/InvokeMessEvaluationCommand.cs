@@ -60,6 +60,12 @@ public sealed class InvokeMessEvaluationCommand : MessCmdlet
     [ValidateRange(0, 100000)]
     public int Ef { get; set; }
 
+    /// <summary>With -Search Index: measure the recall against exact search on this many seeded random queries
+    /// (0: on every query, which costs a full exact search).</summary>
+    [Parameter]
+    [ValidateRange(0, int.MaxValue)]
+    public int RecallSampleSize { get; set; }
+
     /// <summary>Threads of the search (0: all cores).</summary>
     [Parameter]
     [ValidateRange(0, 1024)]
@@ -80,8 +86,8 @@ public sealed class InvokeMessEvaluationCommand : MessCmdlet
             .Select(Path.GetFullPath).Distinct(StringComparer.Ordinal).ToList();
         var stores = folders.Select(f => new ArtifactStore(f)).ToList();
         bool both = !MyInvocation.BoundParameters.ContainsKey(nameof(ExcludeSameAlbum));
-        if (Ef > 0 && !string.Equals(Search, "Index", StringComparison.OrdinalIgnoreCase))
-            Warn("-Ef applies only to -Search Index; the exact search ignores it.");
+        if ((Ef > 0 || RecallSampleSize > 0) && !string.Equals(Search, "Index", StringComparison.OrdinalIgnoreCase))
+            Warn("-Ef and -RecallSampleSize apply only to -Search Index; the exact search ignores them.");
         var baseOptions = new EvaluationOptions
         {
             Ks = K,
@@ -110,6 +116,7 @@ public sealed class InvokeMessEvaluationCommand : MessCmdlet
             ["search"] = r.Search.ToLowerInvariant(), ["queries"] = r.Queries, ["precision_at_k"] = r.PrecisionAtK,
             ["hit_rate_at_k"] = r.HitRateAtK, ["ndcg_at_k"] = r.NdcgAtK, ["chance_precision_at_k"] = r.ChancePrecisionAtK,
             ["queries_without_relevant"] = r.QueriesWithoutRelevant, ["index_recall_at_k"] = r.IndexRecallAtK,
+            ["index_recall_queries"] = r.IndexRecallQueries,
         }).ToList();
         Run.Results["search"] = Search.ToLowerInvariant();
         foreach (var r in results.Where(r => r.ArtifactPath == folders[0]))
@@ -188,7 +195,7 @@ public sealed class InvokeMessEvaluationCommand : MessCmdlet
         {
             Ks = o.Ks, IncludeSameAlbum = o.IncludeSameAlbum, ExcludeSameAlbum = o.ExcludeSameAlbum, SampleCount = o.SampleCount,
             Seed = o.Seed, SampleTrackIds = o.SampleTrackIds, MaxThreads = o.MaxThreads, Cancellation = o.Cancellation,
-            Progress = o.Progress, ArtifactPath = o.ArtifactPath,
+            Progress = o.Progress, ArtifactPath = o.ArtifactPath, RecallSampleSize = RecallSampleSize,
             IndexSearch = IndexSearch.Create(index, data, Ef, store.HnswIndexFile),
         };
     }
@@ -218,7 +225,7 @@ public sealed class InvokeMessEvaluationCommand : MessCmdlet
             Ks = options.Ks, IncludeSameAlbum = options.IncludeSameAlbum, ExcludeSameAlbum = options.ExcludeSameAlbum,
             SampleCount = options.SampleCount, Seed = options.Seed, SampleTrackIds = options.SampleTrackIds,
             MaxThreads = options.MaxThreads, Cancellation = options.Cancellation, IndexSearch = options.IndexSearch,
-            ArtifactPath = options.ArtifactPath,
+            ArtifactPath = options.ArtifactPath, RecallSampleSize = options.RecallSampleSize,
             Progress = f => Volatile.Write(ref fraction, Math.Max(Volatile.Read(ref fraction), f)),
         };
         var task = Task.Run(() => Evaluator.Evaluate(data, withProgress));

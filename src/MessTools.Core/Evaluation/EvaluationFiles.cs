@@ -48,6 +48,7 @@ public sealed class EvaluationDocument
         public double ChanceNdcgAtK { get; set; }
         public int QueriesWithoutRelevant { get; set; }
         public double? IndexRecallAtK { get; set; }
+        public int? IndexRecallQueries { get; set; }
         public IReadOnlyList<ComposerEvaluation>? PerComposer { get; set; }
     }
 
@@ -72,7 +73,7 @@ public sealed class EvaluationDocument
         ArtifactPath = r.ArtifactPath, Model = r.Model, K = r.K, ExcludeSameAlbum = r.ExcludeSameAlbum, Queries = r.Queries,
         PrecisionAtK = r.PrecisionAtK, HitRateAtK = r.HitRateAtK, NdcgAtK = r.NdcgAtK,
         ChancePrecisionAtK = r.ChancePrecisionAtK, ChanceHitRateAtK = r.ChanceHitRateAtK, ChanceNdcgAtK = r.ChanceNdcgAtK,
-        QueriesWithoutRelevant = r.QueriesWithoutRelevant, IndexRecallAtK = r.IndexRecallAtK,
+        QueriesWithoutRelevant = r.QueriesWithoutRelevant, IndexRecallAtK = r.IndexRecallAtK, IndexRecallQueries = r.IndexRecallQueries,
         PerComposer = withComposers ? r.PerComposer : null,
     };
 }

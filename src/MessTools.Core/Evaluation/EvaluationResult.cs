@@ -33,6 +33,8 @@ public sealed class EvaluationResult
     public int QueriesWithoutRelevant { get; init; }
     /// <summary>With -Search Index: mean |index top K ∩ exact top K| / |exact top K| over the same queries; else null.</summary>
     public double? IndexRecallAtK { get; init; }
+    /// <summary>With -Search Index: how many queries the recall was measured on (all, or -RecallSampleSize).</summary>
+    public int? IndexRecallQueries { get; set; }
     /// <summary>Per-composer figures, ordered by composer name.</summary>
     public IReadOnlyList<ComposerEvaluation> PerComposer { get; init; } = Array.Empty<ComposerEvaluation>();
     /// <summary>Top-1 confusion: query composer -> composer of the first result -> count.</summary>

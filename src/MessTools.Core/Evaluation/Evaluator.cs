@@ -28,6 +28,9 @@ public sealed class EvaluationOptions
     public Action<double>? Progress { get; init; }
     /// <summary>Null: exact search. Otherwise the index, and the result states its recall against exact search.</summary>
     public AllPairsSearch? IndexSearch { get; init; }
+    /// <summary>With <see cref="IndexSearch"/>: measure the recall on this many seeded random queries instead of all
+    /// (0 or at least the track count: all), so the exact search does not cost O(N²·D).</summary>
+    public int RecallSampleSize { get; init; }
     public string ArtifactPath { get; init; } = "";
 }
 
@@ -84,7 +87,17 @@ public static class Evaluator
         if (options.ExcludeSameAlbum) modes.Add(true);
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var exact = SearchModes(data, labels, modes, kMax, ExactAllPairs, options, options.IndexSearch is null ? 1.0 : 0.5, 0.0);
+        int[]? recallRows = null;
+        if (options.IndexSearch is not null && options.RecallSampleSize > 0 && options.RecallSampleSize < n)
+        {
+            var rng = new Random(options.Seed);
+            var pool = Enumerable.Range(0, n).ToArray();
+            for (int i = 0; i < options.RecallSampleSize; i++) { int j = i + rng.Next(n - i); (pool[i], pool[j]) = (pool[j], pool[i]); }
+            recallRows = pool[..options.RecallSampleSize];
+            Array.Sort(recallRows);
+        }
+        var exact = SearchModes(data, labels, modes, kMax, recallRows is null ? ExactAllPairs : ExactForRows(recallRows), options,
+            options.IndexSearch is null ? 1.0 : 0.5, 0.0);
         Dictionary<bool, Neighbor[][]>? index = null;
         if (options.IndexSearch is not null)
             index = SearchModes(data, labels, modes, kMax, options.IndexSearch, options, 0.5, 0.5);
@@ -99,12 +112,27 @@ public static class Evaluator
             foreach (int k in ks)
             {
                 double? recall = index is null ? null : Recall(exact[excl], index[excl], k);
-                results.Add(Score(data, labels, lists, k, excl, search, recall, confusion, options.ArtifactPath));
+                var r = Score(data, labels, lists, k, excl, search, recall, confusion, options.ArtifactPath);
+                if (index is not null) r.IndexRecallQueries = recallRows?.Length ?? n;
+                results.Add(r);
             }
         }
         var samples = Samples(data, labels, modes, index ?? exact, kMax, options);
         return new EvaluationOutcome { Data = data, Results = results, Samples = samples, Ks = ks, Search = search, SearchSeconds = searchSeconds };
     }
+
+    /// <summary>Exact search for some rows only (the recall sample); the other rows get empty lists.</summary>
+    private static AllPairsSearch ExactForRows(int[] rows) => (d, k, exclude, maxThreads, o) =>
+    {
+        var queries = new float[(long)rows.Length * d.Dimension];
+        for (int i = 0; i < rows.Length; i++) d.Row(rows[i]).CopyTo(queries.AsSpan(i * d.Dimension, d.Dimension));
+        ExcludeFilter filter = (qi, c) => c == rows[qi] || (exclude is not null && exclude(rows[qi], c));
+        var found = ExactSearch.Search(d.Vectors, d.Count, d.Dimension, queries, rows.Length, k, filter, maxThreads, o);
+        var all = new Neighbor[d.Count][];
+        Array.Fill(all, Array.Empty<Neighbor>());
+        for (int i = 0; i < rows.Length; i++) all[rows[i]] = found[i];
+        return all;
+    };
 
     private static Neighbor[][] ExactAllPairs(EvaluationData d, int k, ExcludeFilter? exclude, int maxThreads, ExactSearchOptions o) =>
         ExactSearch.AllPairs(d.Vectors, d.Count, d.Dimension, k, exclude, maxThreads, o);
@@ -368,7 +396,7 @@ public static class EvaluationDefinitions
         ["chance"] = "Expected value of each metric for a uniformly random ranking of the same eligible tracks with the same labels (S eligible, R relevant, m = min(K, S)): precision m*R/S/K, hit rate 1 - C(S-R, m)/C(S, m), NDCG (R/S)*IDCG(m)/IDCG(min(K, R)); averaged over queries.",
         ["exclude_same_album"] = "false: every other track may be returned. true: tracks with the query's album_id are not eligible (movements of one work share key and material and inflate the score); R and S are counted the same way.",
         ["ties"] = "Equal similarities are ordered by track_id (ordinal), so results never depend on thread timing or the order of the embedding rows.",
-        ["search"] = "exact: brute-force inner product over all tracks (the reference). index: the HNSW index; index_recall_at_k = mean over queries of |index top K intersect exact top K| / |exact top K|.",
+        ["search"] = "exact: brute-force inner product over all tracks (the reference). index: the HNSW index; index_recall_at_k = mean over queries of |index top K intersect exact top K| / |exact top K|, on all queries or on index_recall_queries seeded random ones.",
         ["per_composer"] = "The same averages over the queries of one composer; their query counts sum to the total.",
         ["confusion_top1"] = "For each query composer, how often the first result had each composer.",
     };

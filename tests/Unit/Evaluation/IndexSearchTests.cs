@@ -64,6 +64,26 @@ public class IndexSearchTests
     }
 
     [Fact]
+    public void Recall_on_a_sample_of_queries_matches_recall_on_all_of_them_when_the_index_is_exact()
+    {
+        using var tmp = new TempDir();
+        var store = StoreWithIndex(tmp["art"]);
+        var data = EvaluationData.Load(store);
+        var search = IndexSearch.Create(IndexFile.Load(store.HnswIndexFile), data, ef: 2000);
+        var sampled = Evaluator.Evaluate(data, new EvaluationOptions { Ks = new[] { 5 }, SampleCount = 0, IndexSearch = search, RecallSampleSize = 37 });
+        var full = Evaluator.Evaluate(data, new EvaluationOptions { Ks = new[] { 5 }, SampleCount = 0 });
+        Assert.All(sampled.Results, r => { Assert.Equal(1.0, r.IndexRecallAtK); Assert.Equal(37, r.IndexRecallQueries); });
+        Assert.Equal(full.Results.Select(r => r.PrecisionAtK), sampled.Results.Select(r => r.PrecisionAtK));
+
+        // With a weak index the sampled recall is an estimate of the full one.
+        var weak = IndexSearch.Create(IndexFile.Load(store.HnswIndexFile), data, ef: 5);
+        var all = Evaluator.Evaluate(data, new EvaluationOptions { Ks = new[] { 10 }, SampleCount = 0, IndexSearch = weak, ExcludeSameAlbum = false });
+        var some = Evaluator.Evaluate(data, new EvaluationOptions { Ks = new[] { 10 }, SampleCount = 0, IndexSearch = weak, ExcludeSameAlbum = false, RecallSampleSize = 200 });
+        Assert.Equal(400, all.Results[0].IndexRecallQueries);
+        Assert.InRange(some.Results[0].IndexRecallAtK!.Value, all.Results[0].IndexRecallAtK!.Value - 0.1, all.Results[0].IndexRecallAtK!.Value + 0.1);
+    }
+
+    [Fact]
     public void A_small_ef_lowers_recall_and_it_is_reported()
     {
         using var tmp = new TempDir();
