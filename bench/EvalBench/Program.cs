@@ -93,6 +93,29 @@ else if (cmd == "eval")
     Console.WriteLine($"{{\"bench\":\"eval\",\"n\":{n},\"d\":{d},\"k\":{k},\"threads\":{threads},\"kernel\":\"{ExactSearch.Best}\",\"runs_s\":[{string.Join(",", times.Select(t => t.ToString("F3")))}],\"median_s\":{med:F3},\"cpu_s\":[{string.Join(",", cpus.Select(t => t.ToString("F3")))}],\"p_at_k\":{last!.Results[0].PrecisionAtK},\"p_at_k_excl_album\":{last.Results[^1].PrecisionAtK}}}");
 }
 
+else if (cmd == "demo")
+{
+    // Writes a synthetic artifact evaluation (eval_results.json, samples.csv, report.html) into the folder given.
+    string root = args.Length > 1 ? args[1] : "/tmp/evalbench-demo";
+    int n = 1200, d = 64;
+    float[] x = Random(n * d, 3, d);
+    var names = new[] { "Bach", "Beethoven", "Chopin", "Debussy", "Haydn", "Liszt", "Mozart", "Rachmaninoff", "Schubert", "Vivaldi", "Satie" };
+    var ids = Enumerable.Range(0, n).Select(i => $"trk{i:D5}").ToArray();
+    var meta = new Dictionary<string, MessTools.MessTrack>();
+    for (int i = 0; i < n; i++)
+    {
+        int album = i / 12, c = i == n - 1 ? 10 : album % 10;
+        meta[ids[i]] = new MessTools.MessTrack { TrackId = ids[i], AlbumId = $"alb{album}", Composer = names[c] };
+        for (int j = 0; j < d; j += 4) x[i * d + j] += 0.35f * ((c + j / 4) % 3 == 0 ? 1 : 0);
+    }
+    var data = MessTools.Core.Evaluation.EvaluationData.Create(ids, x, d, meta, model: "demo-model");
+    var store = new MessTools.Core.Artifacts.ArtifactStore(root);
+    var opts = new MessTools.Core.Evaluation.EvaluationOptions { Ks = new[] { 1, 5, 10 }, ArtifactPath = store.Root };
+    var outcome = MessTools.Core.Evaluation.Evaluator.Evaluate(data, opts);
+    var (json, samples, report) = MessTools.Core.Evaluation.EvaluationFiles.Write(store, outcome, opts);
+    Console.WriteLine($"{json}\n{samples}\n{report}");
+}
+
 static double Median(List<double> v) { var s = v.OrderBy(t => t).ToList(); return s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2; }
 
 static float[] ReadOrRandom(string path, int len, int seed)

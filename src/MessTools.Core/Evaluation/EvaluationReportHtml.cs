@@ -24,7 +24,7 @@ public static class EvaluationReportHtml
         "svg text{font-size:11px;fill:#333}";
 
     private static string F(double x) => x.ToString("0.0000", Inv);
-    private static string N(double x) => x.ToString("0.#", Inv);
+    private static string N(double x) => x.ToString("0.##", Inv);
 
     public static string Build(EvaluationDocument doc, IReadOnlyList<EvaluationResult> results)
     {
@@ -38,7 +38,8 @@ public static class EvaluationReportHtml
         body.Add(HeadlineTable(results, withFolder: false));
         foreach (var group in results.GroupBy(r => r.ExcludeSameAlbum))
         {
-            var first = group.First();
+            // The chart shows K = 5 (the task's default) when it was computed, else the first K.
+            var first = group.FirstOrDefault(r => r.K == 5) ?? group.First();
             string mode = first.ExcludeSameAlbum ? "same album excluded" : "all other tracks";
             body.Add(E("h2", $"Per composer, Precision@{first.K} ({mode})"));
             body.Add(ComposerChart(first));
