@@ -44,7 +44,7 @@ for r in range(rounds):
     if "search" in what and os.path.exists(hn_file) and os.path.exists(our_file):
         p, o = pair(r, lambda: run(peer + ["search", n, d, "--load", hn_file]), lambda: run([ours, "search", n, d, "--load", our_file]))
         for a, b in zip(p, o):
-            add(f"search_qps_ef{a['ef']} (peer recall {a['recall10']}, ours {b['recall10']})", a["qps"], b["qps"])
+            add(f"search_qps_best_of_5_ef{a['ef']} (peer recall {a['recall10']}, ours {b['recall10']})", a["qps"], b["qps"])
     if "exact" in what:
         p, o = pair(r, lambda: run(peer + ["flat", n, d]), lambda: run([ours, "exact", n, d]))
         add("exact_batch_qps (faiss IndexFlatIP vs ExactSearch)", p[0]["qps"], o[0]["qps"])
