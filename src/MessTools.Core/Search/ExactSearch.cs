@@ -108,6 +108,7 @@ public static unsafe class ExactSearch
 
         var results = new Neighbor[queryCount][];
         if (queryCount == 0) return results;
+        k = Math.Min(k, count); // never more results than rows (keeps the heaps small for a huge K)
         if (k == 0 || count == 0)
         {
             for (int i = 0; i < queryCount; i++) results[i] = Array.Empty<Neighbor>();

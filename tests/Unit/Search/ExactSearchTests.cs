@@ -198,6 +198,15 @@ public class ExactSearchTests
     }
 
     [Fact]
+    public void A_huge_k_is_capped_at_the_row_count()
+    {
+        var x = Quantized(3000 * 4, 2);
+        var res = ExactSearch.AllPairs(x, 3000, 4, int.MaxValue);
+        Assert.All(res, r => Assert.Equal(2999, r.Length));
+        Assert.Equal(3000, ExactSearch.Search(x, 3000, 4, x, 2, 1_000_000_000)[1].Length);
+    }
+
+    [Fact]
     public void Everything_excluded_gives_empty_results_not_padding()
     {
         var x = Quantized(10 * 4, 1);
