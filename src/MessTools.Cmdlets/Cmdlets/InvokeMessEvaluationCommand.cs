@@ -242,6 +242,20 @@ public sealed class InvokeMessEvaluationCommand : MessCmdlet
 /// <summary>Completes -SampleTrackId from the artifact folder's embeddings/track_ids.json.</summary>
 public sealed class EvaluationTrackIdCompleter : IArgumentCompleter
 {
+    /// <summary>The session's file-system location (relative -ArtifactPath values are relative to it), else the process's.</summary>
+    private static string CurrentLocation()
+    {
+        try
+        {
+            using var ps = PowerShell.Create(RunspaceMode.CurrentRunspace);
+            ps.AddScript("$PWD");
+            var found = ps.Invoke();
+            if (found.Count > 0 && found[0].BaseObject is PathInfo info && info.Provider.Name == "FileSystem") return info.ProviderPath;
+        }
+        catch (Exception ex) when (ex is PSInvalidOperationException or RuntimeException or InvalidOperationException) { }
+        return Environment.CurrentDirectory;
+    }
+
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
         CommandAst commandAst, IDictionary fakeBoundParameters)
     {
@@ -260,7 +274,7 @@ public sealed class EvaluationTrackIdCompleter : IArgumentCompleter
         string[] ids;
         try
         {
-            var store = ArtifactStore.Resolve(path, Environment.CurrentDirectory);
+            var store = ArtifactStore.Resolve(path, CurrentLocation());
             ids = EvaluationData.EmbeddedTrackIds(store);
         }
         catch (Exception ex) when (ex is MessException or IOException or UnauthorizedAccessException) { yield break; }

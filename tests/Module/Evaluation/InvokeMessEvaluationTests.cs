@@ -215,5 +215,9 @@ public class InvokeMessEvaluationTests
         string line = $"Invoke-MessEvaluation -ArtifactPath '{tmp["art"]}' -SampleTrackId c3a1";
         var completions = ps.InvokeClean("[System.Management.Automation.CommandCompletion]::CompleteInput($l, $l.Length, $null).CompletionMatches.CompletionText", ("l", line));
         Assert.Equal(new[] { "'c3a1t0'", "'c3a1t1'", "'c3a1t2'", "'c3a1t3'" }, completions.Select(c => c.ToString()));
+        // A relative -ArtifactPath is relative to the session's location, not the process's.
+        line = "Invoke-MessEvaluation -ArtifactPath art -SampleTrackId c7a2";
+        completions = ps.InvokeClean("[System.Management.Automation.CommandCompletion]::CompleteInput($l, $l.Length, $null).CompletionMatches.CompletionText", ("l", line));
+        Assert.Equal(4, completions.Count);
     }
 }
