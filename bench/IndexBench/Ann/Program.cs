@@ -1,0 +1,112 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using MessTools.Core.Index;
+using MessTools.Core.Search;
+
+// IndexBench.Ann: our HNSW and exact figures on the vectors of /work/shared/bench/ann_anchor.py (/tmp/ann_N_D.f32,
+// /tmp/ann_N_D_q.f32), one JSON line per figure, in the same shape as peers.py so paired.py can interleave them.
+//   Ann build  N D --threads T [--save FILE]            HNSW M=16 efConstruction=200 build seconds
+//   Ann search N D --load FILE [--ef 10,20,40,80,160] [--repeat 5]  single-query recall@10; queries/s best and median of the passes
+//   Ann exact  N D                                      ExactSearch batch of all queries, k=10, 1 thread
+//   Ann load   N D --load FILE                          IndexFile.Load milliseconds
+if (args.Length < 3) { Console.Error.WriteLine("usage: Ann build|search|exact|load N D [options]"); return 2; }
+string mode = args[0];
+int n = int.Parse(args[1], CultureInfo.InvariantCulture), d = int.Parse(args[2], CultureInfo.InvariantCulture);
+string? Opt(string name) { int i = Array.IndexOf(args, "--" + name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : null; }
+string dataFile = $"/tmp/ann_{n}_{d}.f32", queryFile = $"/tmp/ann_{n}_{d}_q.f32";
+if (!File.Exists(dataFile) || !File.Exists(queryFile))
+{
+    Console.Error.WriteLine($"Missing {dataFile} / {queryFile}: run /usr/bin/python3 /work/shared/bench/ann_anchor.py {n} {d} first.");
+    return 2;
+}
+float[] queries = ReadF32(queryFile);
+int nq = queries.Length / d;
+void Emit(object o) => Console.WriteLine(JsonSerializer.Serialize(o));
+
+switch (mode)
+{
+    case "build":
+    {
+        float[] data = ReadF32(dataFile);
+        int threads = int.Parse(Opt("threads") ?? "1", CultureInfo.InvariantCulture);
+        var ids = Enumerable.Range(0, n).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
+        var p = new HnswParameters { M = 16, EfConstruction = 200, EfSearch = 100, Seed = 1 };
+        var sw = Stopwatch.StartNew();
+        var index = HnswIndex.Build(ids, data, d, p, maxThreads: threads);
+        double s = sw.Elapsed.TotalSeconds;
+        Emit(new { peer = "messtools", what = "build", threads, seconds = Math.Round(s, 3) });
+        if (Opt("save") is { } save) IndexFile.Save(index, save);
+        break;
+    }
+    case "search":
+    {
+        var gt = GroundTruth();
+        var index = (HnswIndex)IndexFile.Load(Opt("load") ?? throw new ArgumentException("--load FILE"));
+        var dest = new Neighbor[10];
+        int repeat = int.Parse(Opt("repeat") ?? "5", CultureInfo.InvariantCulture);
+        foreach (int ef in (Opt("ef") ?? "10,20,40,80,160").Split(',').Select(int.Parse))
+        {
+            // Warm-up pass (JIT tiers, caches), then the timed pass.
+            for (int q = 0; q < Math.Min(nq, 200); q++) index.Search(queries.AsSpan(q * d, d), 10, dest, null, ef);
+            int hits = 0;
+            var qps = new List<double>();
+            for (int r = 0; r < repeat; r++)
+            {
+                var sw = Stopwatch.StartNew();
+                for (int q = 0; q < nq; q++) index.Search(queries.AsSpan(q * d, d), 10, dest, null, ef);
+                qps.Add(nq / sw.Elapsed.TotalSeconds);
+            }
+            for (int q = 0; q < nq; q++)
+            {
+                int found = index.Search(queries.AsSpan(q * d, d), 10, dest, null, ef);
+                for (int i = 0; i < found; i++)
+                    for (int j = 0; j < 10; j++)
+                        if (gt[q * 10 + j] == dest[i].Id) { hits++; break; }
+            }
+            qps.Sort();
+            Emit(new { peer = "messtools", what = "search", ef, recall10 = Math.Round(hits / (10.0 * nq), 4), qps = Math.Round(qps[^1], 1), qps_median = Math.Round(qps[qps.Count / 2], 1) });
+        }
+        break;
+    }
+    case "exact":
+    {
+        float[] data = ReadF32(dataFile);
+        ExactSearch.Search(data, n, d, queries, Math.Min(nq, 48), 10, null, maxThreads: 1); // warm-up
+        var sw = Stopwatch.StartNew();
+        var res = ExactSearch.Search(data, n, d, queries, nq, 10, null, maxThreads: 1);
+        double s = sw.Elapsed.TotalSeconds;
+        Emit(new { peer = "messtools", what = "exact_batch", queries = nq, qps = Math.Round(nq / s, 1) });
+        GC.KeepAlive(res);
+        break;
+    }
+    case "load":
+    {
+        string path = Opt("load") ?? throw new ArgumentException("--load FILE");
+        var sw = Stopwatch.StartNew();
+        var index = IndexFile.Load(path);
+        Emit(new { peer = "messtools", what = "load", ms = Math.Round(sw.Elapsed.TotalMilliseconds, 1), count = index.Count });
+        break;
+    }
+    default:
+        Console.Error.WriteLine("mode: build | search | exact | load");
+        return 2;
+}
+return 0;
+
+int[] GroundTruth()
+{
+    // The same file peers.py caches (faiss IndexFlatIP); computed here with ExactSearch if absent.
+    string path = $"/tmp/ann_{n}_{d}_gt.i32";
+    if (File.Exists(path)) return MemoryMarshal.Cast<byte, int>(File.ReadAllBytes(path)).ToArray();
+    var data = ReadF32(dataFile);
+    var res = ExactSearch.Search(data, n, d, queries, nq, 10, null, maxThreads: 0);
+    return res.SelectMany(r => r.Select(x => x.Id)).ToArray();
+}
+
+static float[] ReadF32(string path)
+{
+    var bytes = File.ReadAllBytes(path);
+    return MemoryMarshal.Cast<byte, float>(bytes).ToArray();
+}

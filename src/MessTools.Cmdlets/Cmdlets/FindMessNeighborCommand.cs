@@ -1,0 +1,145 @@
+using System.Management.Automation;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using MessTools.Cmdlets.Common;
+using MessTools.Core.Artifacts;
+using MessTools.Core.Common;
+using MessTools.Core.Index;
+
+namespace MessTools.Cmdlets;
+
+/// <summary>
+/// Find-MessNeighbor: the K tracks closest to a track (by -TrackId, or track objects from the pipeline) by cosine
+/// similarity of their embeddings, from index/hnsw.index (or exactly with -Exact). The query track itself is never
+/// returned; -ExcludeSameAlbum and -Composer filter on the catalogue metadata. Read-only: writes no run record.
+/// The loaded index is kept for the next call in the session until any of its files changes.
+/// </summary>
+[Cmdlet(VerbsCommon.Find, "MessNeighbor", DefaultParameterSetName = TrackIdSet)]
+[OutputType(typeof(NeighborResult))]
+[OutputType(typeof(string))]
+public sealed class FindMessNeighborCommand : MessCmdlet
+{
+    private const string TrackIdSet = "TrackId";
+
+    /// <summary>Track ids to find neighbours of; also bound from the TrackId / track_id property of pipeline objects.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = TrackIdSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Alias("track_id")]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(FindMessNeighborTrackIdCompleter))]
+    public string[] TrackId { get; set; } = Array.Empty<string>();
+
+    /// <summary>How many neighbours per query (1 to the number of indexed tracks).</summary>
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int K { get; set; } = 5;
+
+    /// <summary>Compare with every indexed track (the flat index) instead of walking the HNSW graph.</summary>
+    [Parameter]
+    public SwitchParameter Exact { get; set; }
+
+    /// <summary>Leave out tracks from the query track's album.</summary>
+    [Parameter]
+    public SwitchParameter ExcludeSameAlbum { get; set; }
+
+    /// <summary>Only tracks by these composers (wildcards allowed, case-insensitive).</summary>
+    [Parameter]
+    [SupportsWildcards]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(FindMessNeighborComposerCompleter))]
+    public string[]? Composer { get; set; }
+
+    /// <summary>HNSW candidate list size for this query (default: the index's efSearch); higher is slower and more exact.</summary>
+    [Parameter]
+    [ValidateRange(1, HnswParameters.MaxEf)]
+    public int EfSearch { get; set; }
+
+    /// <summary>Emit one JSON array (snake_case fields) of all results instead of objects.</summary>
+    [Parameter]
+    public SwitchParameter AsJson { get; set; }
+
+    protected override bool WritesRunRecord => false;
+
+    private NeighborFinder _finder = null!;
+    private NeighborQuery _query = null!;
+    private readonly List<NeighborResult> _json = new();
+
+    protected override void BeginProcessing()
+    {
+        base.BeginProcessing();
+        try
+        {
+            _finder = NeighborFinder.OpenCached(Store);
+        }
+        catch (MessException ex) { ThrowTerminating(ex); }
+        WriteVerbose($"Index {_finder.IndexPath}: {_finder.Index.Kind}, {_finder.Index.LiveCount:N0} tracks, {_finder.Index.Dimension} dims.");
+        if (!_finder.HasMetadata)
+            WriteVerbose($"{Store.MetadataCsv} is absent: Composer, Title and AlbumId stay empty.");
+        if (K > _finder.Index.LiveCount)
+            ThrowTerminating(new MessException("KOutOfRange", MessErrorKind.InvalidArgument,
+                $"-K {K} is more than the {_finder.Index.LiveCount:N0} tracks in the index; use 1 to {_finder.Index.LiveCount:N0}.", K));
+        if (ExcludeSameAlbum && !_finder.HasMetadata)
+            ThrowTerminating(new MessException("MetadataMissing", MessErrorKind.ObjectNotFound,
+                $"-ExcludeSameAlbum needs the catalogue metadata, and '{Store.MetadataCsv}' does not exist. Run Export-MessMetadata first.", Store.MetadataCsv));
+        _query = new NeighborQuery
+        {
+            K = K,
+            Exact = Exact,
+            ExcludeSameAlbum = ExcludeSameAlbum,
+            EfSearch = EfSearch,
+            Composers = ExpandComposers(),
+        };
+    }
+
+    private IReadOnlyCollection<string>? ExpandComposers()
+    {
+        if (Composer is null) return null;
+        if (!_finder.HasMetadata)
+            ThrowTerminating(new MessException("MetadataMissing", MessErrorKind.ObjectNotFound,
+                $"-Composer needs the catalogue metadata, and '{Store.MetadataCsv}' does not exist. Run Export-MessMetadata first.", Store.MetadataCsv));
+        var chosen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (string pattern in Composer)
+        {
+            var wildcard = new WildcardPattern(pattern.Trim(), WildcardOptions.IgnoreCase);
+            bool matched = false;
+            foreach (string name in _finder.Composers)
+                if (wildcard.IsMatch(name)) { chosen.Add(name); matched = true; }
+            if (!matched) Warn($"No indexed track is by a composer matching '{pattern}'.");
+        }
+        return chosen;
+    }
+
+    protected override void ProcessRecord()
+    {
+        foreach (string raw in TrackId)
+        {
+            if (Cancellation.IsCancellationRequested) return;
+            string id = raw?.Trim() ?? "";
+            if (id.Length == 0) continue;
+            IReadOnlyList<NeighborResult> results;
+            try { results = _finder.ByTrackId(id, _query); }
+            catch (MessException ex)
+            {
+                WriteItemError(ex, id);
+                continue;
+            }
+            Emit(results);
+        }
+    }
+
+    private void Emit(IReadOnlyList<NeighborResult> results)
+    {
+        if (AsJson) _json.AddRange(results);
+        else foreach (var r in results) WriteObject(r);
+    }
+
+    protected override void EndProcessing()
+    {
+        if (AsJson) WriteObject(JsonSerializer.Serialize(_json, JsonOptions));
+        base.EndProcessing();
+    }
+
+    private static readonly JsonSerializerOptions JsonOptions = new(ArtifactJson.Options)
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+    };
+}

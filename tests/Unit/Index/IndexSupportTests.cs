@@ -1,0 +1,128 @@
+using System.Text;
+using MessTools.Core.Artifacts;
+using MessTools.Core.Catalog;
+using MessTools.Core.Common;
+using MessTools.Core.Index;
+
+namespace MessTools.Tests.Unit.Index;
+
+public class IndexSupportTests
+{
+    [Theory]
+    [InlineData("", 0xEF46DB3751D8E999UL)]
+    [InlineData("a", 0xD24EC4F1A98C6E5BUL)]
+    [InlineData("abc", 0x44BC2CF5AD770999UL)]
+    public void XxHash64_matches_the_reference_vectors(string text, ulong expected) =>
+        Assert.Equal(expected, XxHash64.Hash(Encoding.ASCII.GetBytes(text)));
+
+    [Fact]
+    public void XxHash64_streaming_equals_one_shot_for_any_split()
+    {
+        var data = new byte[1000];
+        new Random(3).NextBytes(data);
+        ulong whole = XxHash64.Hash(data);
+        foreach (int step in new[] { 1, 3, 7, 31, 32, 33, 100, 999 })
+        {
+            var h = new XxHash64();
+            for (int o = 0; o < data.Length; o += step) h.Append(data.AsSpan(o, Math.Min(step, data.Length - o)));
+            Assert.Equal(whole, h.Digest());
+        }
+        data[500] ^= 1;
+        Assert.NotEqual(whole, XxHash64.Hash(data));
+    }
+
+    [Fact]
+    public void TrackInfoTable_reads_what_MetadataCsv_writes_exactly()
+    {
+        using var tmp = new TempDir();
+        string path = tmp["tracks_metadata.csv"];
+        var tracks = new[]
+        {
+            new MessTrack { TrackId = "t1", AlbumId = "a1", Title = "Ballade, \"No. 1\"", Composer = "Chopin", AudioUri = "s3://b/1.wav" },
+            new MessTrack { TrackId = "=t2", AlbumId = "+a2", Title = "Line\nbreak", Composer = "Dvořák", AudioUri = "s3://b/2.wav" },
+            new MessTrack { TrackId = "t3", AlbumId = "a3", Title = null, Composer = "@Liszt", AudioUri = "s3://b/3.wav" },
+        };
+        using (var w = new MetadataCsv.Writer(path))
+        {
+            foreach (var t in tracks) w.Write(t);
+            w.Commit();
+        }
+        var table = TrackInfoTable.Read(path);
+        Assert.Equal(3, table.Count);
+        foreach (var expected in MetadataCsv.Read(path))
+        {
+            Assert.True(table.TryGetRow(expected.TrackId, out int row), expected.TrackId);
+            Assert.Equal(expected.AlbumId, table.AlbumId(row));
+            Assert.Equal(expected.Title ?? "", table.Title(row));
+            Assert.Equal(expected.Composer, table.Composer(row));
+        }
+        Assert.True(table.TryGetRow("=t2", out int r2));
+        Assert.Equal("Line\nbreak", table.Title(r2));
+        Assert.Equal("Ballade, \"No. 1\"", table.Title(0));
+    }
+
+    [Fact]
+    public void TrackInfoTable_refuses_malformed_files()
+    {
+        using var tmp = new TempDir();
+        File.WriteAllText(tmp["a.csv"], "album_id,composer\na1,Chopin\n");
+        Assert.Equal("MetadataMalformed", Assert.Throws<MessException>(() => TrackInfoTable.Read(tmp["a.csv"])).ErrorId);
+        File.WriteAllText(tmp["b.csv"], "track_id,title\nt1,\"never closed\n");
+        Assert.Contains("never closed", Assert.Throws<MessException>(() => TrackInfoTable.Read(tmp["b.csv"])).Message);
+        File.WriteAllText(tmp["c.csv"], "track_id,title\nt1,x\nt1,y\n");
+        Assert.Contains("twice", Assert.Throws<MessException>(() => TrackInfoTable.Read(tmp["c.csv"])).Message);
+        Assert.Equal("MetadataMissing", Assert.Throws<MessException>(() => TrackInfoTable.Read(tmp["none.csv"])).ErrorId);
+    }
+
+    [Fact]
+    public void Suggestions_rank_case_prefix_and_edit_distance()
+    {
+        var ids = new[] { "chopin_op10_no3", "chopin_op10_no4", "liszt_s139_4", "rach_op23_5", "T0002" };
+        Assert.Equal("chopin_op10_no3", IdSuggester.Suggest(ids, "chopin_op10_n03")[0]);
+        Assert.Equal("T0002", IdSuggester.Suggest(ids, "t0002")[0]);
+        Assert.Equal(new[] { "chopin_op10_no3", "chopin_op10_no4" }, IdSuggester.Suggest(ids, "chopin_op10"));
+        Assert.Empty(IdSuggester.Suggest(ids, "zzzzzzzz"));
+        Assert.Equal(3, IdSuggester.BoundedDistance("kitten", "sitting", 5));
+        Assert.Equal(3, IdSuggester.BoundedDistance("abcdef", "zzzzzz", 2));
+    }
+
+    [Fact]
+    public void Builder_measures_recall_writes_meta_and_finder_answers_with_metadata()
+    {
+        using var tmp = new TempDir();
+        int dim = 32, n = 1200;
+        var data = IndexTestData.Clustered(n, dim, 12, 0.6, seed: 4);
+        var ids = IndexTestData.Ids(n);
+        var store = IndexTestData.WriteStore(tmp.Path, ids, data.ToArray(), dim, i => ($"alb{i / 10}", i % 2 == 0 ? "Chopin" : "Liszt"));
+        var result = IndexBuilder.Build(store, new IndexBuildOptions { RecallSampleSize = 300 });
+        IndexBuilder.Write(store, result);
+        var info = ArtifactJson.Read<MessIndexInfo>(store.IndexMetaFile);
+        Assert.Equal("hnsw", info.IndexType);
+        Assert.Equal(300, info.RecallQueries);
+        Assert.True(info.RecallAt10 >= 0.99, $"recall {info.RecallAt10}");
+        Assert.Equal(IndexBuilder.Sha256Of(data), info.EmbeddingsSha256);
+        Assert.Contains("\"recall_at_10\"", File.ReadAllText(store.IndexMetaFile));
+
+        var finder = NeighborFinder.Open(store);
+        var res = finder.ByTrackId(ids[7], new NeighborQuery { K = 10, ExcludeSameAlbum = true, Composers = new[] { "liszt" } });
+        Assert.Equal(10, res.Count);
+        Assert.All(res, r => Assert.Equal("Liszt", r.Composer));
+        Assert.All(res, r => Assert.NotEqual("alb0", r.AlbumId));
+        Assert.All(res, r => Assert.NotEqual(ids[7], r.TrackId));
+        var truth = IndexTestData.BruteForce(data, dim, data.AsSpan(7 * dim, dim), 10, i => i != 7 && i % 2 == 1 && i / 10 != 0);
+        Assert.Equal(truth.Select(i => ids[i]), res.Select(r => r.TrackId));
+        Assert.Equal("Title " + res[0].TrackId, res[0].Title);
+
+        var unknown = Assert.Throws<MessException>(() => finder.ByTrackId("t0O007", new NeighborQuery()));
+        Assert.Equal("UnknownTrackId", unknown.ErrorId);
+        Assert.Contains("'t00007'", unknown.Message);
+        Assert.Equal("KOutOfRange", Assert.Throws<MessException>(() => finder.ByTrackId(ids[0], new NeighborQuery { K = n + 1 })).ErrorId);
+
+        // By vector: a query that is not in the catalogue, normalised on the way in.
+        var v = data.AsSpan(3 * dim, dim).ToArray().Select(x => x * 5).ToArray();
+        var byVector = finder.ByVector(v, "outside.wav", null, new NeighborQuery { K = 3 });
+        Assert.Equal(ids[3], byVector[0].TrackId);
+        Assert.Equal(1.0, byVector[0].Similarity, 4);
+        Assert.Equal("QueryDimensionMismatch", Assert.Throws<MessException>(() => finder.ByVector(new float[5], "x", null, new NeighborQuery())).ErrorId);
+    }
+}
