@@ -13,6 +13,8 @@ public sealed class EmbeddingsMeta
 {
     public string Model { get; set; } = "";
     public string? ModelSha256 { get; set; }
+    /// <summary>The model file's name (ONNX models).</summary>
+    public string? ModelFile { get; set; }
     public JsonElement? Profile { get; set; }
     public int Dim { get; set; }
     public string Dtype { get; set; } = "float32";
