@@ -119,6 +119,57 @@ public static class WavFile
         return new AudioBuffer(samples, rate, channels);
     }
 
+    /// <summary>
+    /// The header of a WAV file without reading its samples, or null when the file is missing or not a RIFF/WAVE
+    /// file with fmt and data chunks. <see cref="WavInfo.Truncated"/> says whether the data chunk is shorter than declared.
+    /// </summary>
+    public static WavInfo? TryReadInfo(string path)
+    {
+        try
+        {
+            using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.None);
+            long length = fs.Length;
+            var head = new byte[(int)Math.Min(length, 1 << 16)];
+            fs.ReadExactly(head);
+            var data = (ReadOnlySpan<byte>)head;
+            if (data.Length < 12 || !data[..4].SequenceEqual("RIFF"u8) || !data.Slice(8, 4).SequenceEqual("WAVE"u8)) return null;
+            long pos = 12;
+            ushort format = 0, channels = 0, bits = 0;
+            int rate = 0;
+            bool haveFmt = false;
+            while (pos + 8 <= data.Length)
+            {
+                var id = data.Slice((int)pos, 4);
+                uint size = BinaryPrimitives.ReadUInt32LittleEndian(data.Slice((int)pos + 4, 4));
+                long body = pos + 8;
+                if (id.SequenceEqual("fmt "u8))
+                {
+                    if (size < 16 || body + 16 > data.Length) return null;
+                    format = BinaryPrimitives.ReadUInt16LittleEndian(data.Slice((int)body, 2));
+                    channels = BinaryPrimitives.ReadUInt16LittleEndian(data.Slice((int)body + 2, 2));
+                    rate = BinaryPrimitives.ReadInt32LittleEndian(data.Slice((int)body + 4, 4));
+                    bits = BinaryPrimitives.ReadUInt16LittleEndian(data.Slice((int)body + 14, 2));
+                    if (format == FormatExtensible && size >= 40 && body + 26 <= data.Length)
+                        format = BinaryPrimitives.ReadUInt16LittleEndian(data.Slice((int)body + 24, 2));
+                    haveFmt = true;
+                }
+                else if (id.SequenceEqual("data"u8))
+                {
+                    if (!haveFmt) return null;
+                    long available = length - body;
+                    bool streamed = size == 0 || size == uint.MaxValue;
+                    long declared = streamed ? available : size;
+                    return new WavInfo(format == FormatFloat ? "float" : format == FormatPcm ? "pcm" : $"format{format}", channels, rate, bits,
+                        body, Math.Min(declared, available), declared, length);
+                }
+                pos = body + size + (size & 1);
+            }
+            return null;
+        }
+        catch (IOException) { return null; }
+        catch (UnauthorizedAccessException) { return null; }
+    }
+
     /// <summary>Writes <paramref name="audio"/> atomically as float32 or 16-bit PCM.</summary>
     public static void Write(string path, AudioBuffer audio, WavSampleFormat format = WavSampleFormat.Float32)
     {
@@ -155,4 +206,97 @@ public static class WavFile
             stream.Write(buf, 0, n);
         });
     }
+}
+
+/// <summary>A WAV file's header: sample format ("pcm" or "float"), layout, and where its samples are.</summary>
+public sealed record WavInfo(string Format, int Channels, int SampleRate, int BitsPerSample, long DataOffset, long DataBytes, long DeclaredDataBytes, long FileBytes)
+{
+    /// <summary>Frames actually present.</summary>
+    public long Frames => Channels <= 0 || BitsPerSample < 8 ? 0 : DataBytes / (Channels * (BitsPerSample / 8));
+    public double DurationSec => SampleRate <= 0 ? 0 : (double)Frames / SampleRate;
+    /// <summary>The data chunk declares more bytes than the file holds.</summary>
+    public bool Truncated => DeclaredDataBytes > DataBytes;
+    /// <summary>True when the file is mono at <paramref name="sampleRate"/> in <paramref name="format"/>.</summary>
+    public bool Matches(int sampleRate, WavSampleFormat format) =>
+        Channels == 1 && SampleRate == sampleRate &&
+        (format == WavSampleFormat.Float32 ? Format == "float" && BitsPerSample == 32 : Format == "pcm" && BitsPerSample == 16);
+}
+
+/// <summary>
+/// Writes a WAV file sample block by sample block (mono or interleaved), atomically: the file appears under its
+/// name only on <see cref="Commit"/>, with the header's sizes filled in; disposing without commit leaves nothing.
+/// </summary>
+public sealed class WavStreamWriter : IDisposable
+{
+    private readonly AtomicFileWriter _file;
+    private readonly WavSampleFormat _format;
+    private readonly int _channels;
+    private readonly int _sampleRate;
+    private readonly byte[] _buffer = new byte[1 << 16];
+    private long _samples;
+
+    public WavStreamWriter(string path, int sampleRate, int channels = 1, WavSampleFormat format = WavSampleFormat.Float32)
+    {
+        if (sampleRate <= 0) throw new ArgumentOutOfRangeException(nameof(sampleRate));
+        if (channels <= 0) throw new ArgumentOutOfRangeException(nameof(channels));
+        _format = format;
+        _channels = channels;
+        _sampleRate = sampleRate;
+        _file = AtomicFileWriter.Create(path);
+        _file.Stream.Write(new byte[44]);
+    }
+
+    public string Path => _file.TargetPath;
+    public long SamplesWritten => _samples;
+    private int BytesPerSample => _format == WavSampleFormat.Float32 ? 4 : 2;
+
+    public void Write(ReadOnlySpan<float> samples)
+    {
+        int bps = BytesPerSample;
+        while (!samples.IsEmpty)
+        {
+            int n = Math.Min(samples.Length, _buffer.Length / bps);
+            var dst = _buffer.AsSpan(0, n * bps);
+            if (_format == WavSampleFormat.Float32 && BitConverter.IsLittleEndian)
+                System.Runtime.InteropServices.MemoryMarshal.AsBytes(samples[..n]).CopyTo(dst);
+            else
+                for (int i = 0; i < n; i++)
+                {
+                    float x = samples[i];
+                    if (_format == WavSampleFormat.Float32) BinaryPrimitives.WriteSingleLittleEndian(dst[(i * 4)..], x);
+                    else BinaryPrimitives.WriteInt16LittleEndian(dst[(i * 2)..], float.IsNaN(x) ? (short)0 : (short)Math.Clamp(MathF.Round(x * 32767f), -32768f, 32767f));
+                }
+            _file.Stream.Write(dst);
+            _samples += n;
+            samples = samples[n..];
+        }
+    }
+
+    /// <summary>Fills in the header and moves the file into place.</summary>
+    public void Commit()
+    {
+        int bps = BytesPerSample;
+        long dataBytes = _samples * bps;
+        if (dataBytes > uint.MaxValue - 44)
+            throw new MessException("WavTooLarge", MessErrorKind.InvalidData, $"'{Path}': {dataBytes} bytes of audio do not fit in a WAV file.", Path);
+        Span<byte> h = stackalloc byte[44];
+        "RIFF"u8.CopyTo(h);
+        BinaryPrimitives.WriteUInt32LittleEndian(h[4..], (uint)(36 + dataBytes));
+        "WAVE"u8.CopyTo(h[8..]);
+        "fmt "u8.CopyTo(h[12..]);
+        BinaryPrimitives.WriteUInt32LittleEndian(h[16..], 16);
+        BinaryPrimitives.WriteUInt16LittleEndian(h[20..], _format == WavSampleFormat.Float32 ? (ushort)3 : (ushort)1);
+        BinaryPrimitives.WriteUInt16LittleEndian(h[22..], (ushort)_channels);
+        BinaryPrimitives.WriteInt32LittleEndian(h[24..], _sampleRate);
+        BinaryPrimitives.WriteInt32LittleEndian(h[28..], _sampleRate * _channels * bps);
+        BinaryPrimitives.WriteUInt16LittleEndian(h[32..], (ushort)(_channels * bps));
+        BinaryPrimitives.WriteUInt16LittleEndian(h[34..], (ushort)(bps * 8));
+        "data"u8.CopyTo(h[36..]);
+        BinaryPrimitives.WriteUInt32LittleEndian(h[40..], (uint)dataBytes);
+        _file.Stream.Position = 0;
+        _file.Stream.Write(h);
+        _file.Commit();
+    }
+
+    public void Dispose() => _file.Dispose();
 }

@@ -1,0 +1,404 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Amazon;
+using Amazon.Runtime;
+using Amazon.Runtime.CredentialManagement;
+using Amazon.Runtime.Credentials;
+using Amazon.S3;
+using Amazon.S3.Model;
+using MessTools.Core.Artifacts;
+using MessTools.Core.Common;
+
+namespace MessTools.Core.Audio;
+
+/// <summary>How <see cref="AudioFetcher"/> reaches the audio.</summary>
+public sealed class AudioFetchOptions
+{
+    /// <summary>The bucket for keys without a scheme; without it such keys are local paths.</summary>
+    public string? Bucket { get; init; }
+    /// <summary>The folder relative local paths are resolved against.</summary>
+    public string AudioRoot { get; init; } = Directory.GetCurrentDirectory();
+    /// <summary>A profile of the shared AWS credentials/config files instead of the SDK's default chain.</summary>
+    public string? ProfileName { get; init; }
+    public string? Region { get; init; }
+    /// <summary>An S3-compatible endpoint (MinIO, Ceph, LocalStack, moto): path-style addressing is used.</summary>
+    public string? EndpointUrl { get; init; }
+    /// <summary>Fetch again even when the cached copy matches the object.</summary>
+    public bool Force { get; init; }
+    public RetryPolicy Retry { get; init; } = new();
+    /// <summary>A transfer that receives no byte for this long is abandoned and retried.</summary>
+    public TimeSpan StallTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Checks the options that need no network; throws MessException (InvalidEndpointUrl, InvalidRegion).</summary>
+    public void Validate()
+    {
+        if (EndpointUrl is not null &&
+            (!Uri.TryCreate(EndpointUrl, UriKind.Absolute, out var u) || (u.Scheme != Uri.UriSchemeHttp && u.Scheme != Uri.UriSchemeHttps)))
+            throw new MessException("InvalidEndpointUrl", MessErrorKind.InvalidArgument, $"-EndpointUrl '{SecretRedactor.Redact(EndpointUrl)}' is not an http:// or https:// URL.", "EndpointUrl");
+        if (Region is not null && !System.Text.RegularExpressions.Regex.IsMatch(Region, "^[a-z]{2,}(-[a-z0-9]+)+$"))
+            throw new MessException("InvalidRegion", MessErrorKind.InvalidArgument, $"-Region '{Region}' is not an AWS region name such as eu-west-1.", "Region");
+    }
+}
+
+/// <summary>What fetching one track did.</summary>
+public enum FetchOutcome
+{
+    /// <summary>Downloaded into the cache.</summary>
+    Downloaded,
+    /// <summary>The cached copy matches the object (size and ETag): nothing downloaded.</summary>
+    Cached,
+    /// <summary>A local file, used where it is.</summary>
+    Local,
+}
+
+public sealed record FetchResult(FetchOutcome Outcome, string AudioPath, long Bytes, int Attempts);
+
+/// <summary>audio_cache/&lt;album&gt;/&lt;track&gt;.&lt;ext&gt;.source.json: which object version the cached file is.</summary>
+public sealed class AudioCacheEntry
+{
+    public string Source { get; set; } = "";
+    public string? Bucket { get; set; }
+    public string? Key { get; set; }
+    public string? ETag { get; set; }
+    public string? LastModified { get; set; }
+    public long Size { get; set; }
+    public DateTime FetchedUtc { get; set; }
+
+    public const string Suffix = ".source.json";
+}
+
+/// <summary>
+/// Makes a track's audio local: S3 objects (AWSSDK.S3) and http(s) URLs are downloaded into
+/// audio_cache/&lt;album_id&gt;/&lt;track_id&gt;.&lt;ext&gt; through a temporary file that is verified (length, and the MD5
+/// when the ETag is one) and renamed; a sidecar records the object's size and ETag so a rerun skips it. Local files
+/// are used in place. Transient failures (throttling, 5xx, timeouts, dropped connections) are retried with backoff;
+/// 403/404 are not. Thread-safe: one fetcher serves all parallel transfers.
+/// </summary>
+public sealed class AudioFetcher : IDisposable
+{
+    private static readonly HttpClient Http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), AutomaticDecompression = DecompressionMethods.None })
+    {
+        Timeout = Timeout.InfiniteTimeSpan,
+    };
+
+    private readonly ArtifactStore _store;
+    private readonly AudioFetchOptions _options;
+    private readonly Lazy<IAmazonS3> _s3;
+
+    public AudioFetcher(ArtifactStore store, AudioFetchOptions options)
+    {
+        _store = store;
+        _options = options;
+        options.Validate();
+        _s3 = new Lazy<IAmazonS3>(() => CreateS3Client(options), LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    public AudioFetchOptions Options => _options;
+
+    /// <summary>Parses a track's audio location with this fetcher's bucket and audio root.</summary>
+    public AudioSource Resolve(MessTrack track) => AudioSource.Parse(track.AudioUri, _options.Bucket, _options.AudioRoot);
+
+    /// <summary>The cache file a remote source goes to.</summary>
+    public string CachePath(MessTrack track, AudioSource source) =>
+        _store.AudioCachePath(string.IsNullOrWhiteSpace(track.AlbumId) ? "_" : track.AlbumId, track.TrackId, source.Extension);
+
+    /// <summary>Fetches one track; <paramref name="onBytes"/> hears of every block written.</summary>
+    public async Task<FetchResult> FetchAsync(MessTrack track, AudioSource source, Action<long>? onBytes, CancellationToken ct)
+    {
+        switch (source.Kind)
+        {
+            case AudioSourceKind.Local:
+                if (!File.Exists(source.LocalPath))
+                    throw new MessException("AudioFileNotFound", MessErrorKind.ObjectNotFound,
+                        $"Track '{track.TrackId}': the audio file '{source.LocalPath}' does not exist{(Path.IsPathRooted(source.Text) || source.Text.StartsWith("file:", StringComparison.OrdinalIgnoreCase) ? "" : $" (relative to -AudioRoot '{_options.AudioRoot}'; give -Bucket if '{source.Text}' is an S3 key)")}.",
+                        track);
+                return new FetchResult(FetchOutcome.Local, source.LocalPath!, 0, 0);
+            case AudioSourceKind.S3:
+                return await FetchS3Async(track, source, onBytes, ct).ConfigureAwait(false);
+            default:
+                return await FetchHttpAsync(track, source, onBytes, ct).ConfigureAwait(false);
+        }
+    }
+
+    // ---------------------------------------------------------------- S3
+
+    private async Task<FetchResult> FetchS3Async(MessTrack track, AudioSource source, Action<long>? onBytes, CancellationToken ct)
+    {
+        string cachePath = CachePath(track, source);
+        string sidecar = cachePath + AudioCacheEntry.Suffix;
+        IAmazonS3 s3 = _s3.Value;
+        int attempts = 0;
+
+        if (!_options.Force && ReadEntry(sidecar) is { } entry && entry.Bucket == source.Bucket && entry.Key == source.Key
+            && new FileInfo(cachePath) is { Exists: true } f && f.Length == entry.Size)
+        {
+            var head = await RunS3Async(track, source, a =>
+            {
+                attempts = a;
+                return s3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = source.Bucket, Key = source.Key }, ct);
+            }, ct).ConfigureAwait(false);
+            if (SameETag(head.ETag, entry.ETag) && head.ContentLength == entry.Size)
+                return new FetchResult(FetchOutcome.Cached, cachePath, 0, attempts);
+        }
+
+        long bytes = await RunS3Async(track, source, async a =>
+        {
+            attempts = a;
+            using var response = await s3.GetObjectAsync(new GetObjectRequest { BucketName = source.Bucket, Key = source.Key }, ct).ConfigureAwait(false);
+            bool md5 = IsMd5ETag(response.ETag) && response.ServerSideEncryptionMethod != ServerSideEncryptionMethod.AWSKMS
+                       && response.ServerSideEncryptionMethod != ServerSideEncryptionMethod.AWSKMSDSSE
+                       && response.ServerSideEncryptionCustomerMethod == ServerSideEncryptionCustomerMethod.None;
+            long expected = response.ContentLength;
+            return await SaveAsync(response.ResponseStream, expected, md5 ? Unquote(response.ETag) : null, cachePath, sidecar, new AudioCacheEntry
+            {
+                Source = source.Display,
+                Bucket = source.Bucket,
+                Key = source.Key,
+                ETag = Unquote(response.ETag),
+                LastModified = response.LastModified?.ToUniversalTime().ToString("O"),
+                Size = expected,
+            }, onBytes, ct).ConfigureAwait(false);
+        }, ct).ConfigureAwait(false);
+        return new FetchResult(FetchOutcome.Downloaded, cachePath, bytes, attempts);
+    }
+
+    private async Task<T> RunS3Async<T>(MessTrack track, AudioSource source, Func<int, Task<T>> action, CancellationToken ct)
+    {
+        try
+        {
+            return await _options.Retry.RunAsync(action, IsTransient, ct).ConfigureAwait(false);
+        }
+        catch (AmazonServiceException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+        {
+            string what = ex.ErrorCode == "NoSuchBucket" ? $"the bucket '{source.Bucket}' does not exist" : "the object does not exist";
+            throw new MessException("AudioObjectNotFound", MessErrorKind.ObjectNotFound,
+                $"Track '{track.TrackId}': s3://{source.Bucket}/{source.Key} was not found (404 {ex.ErrorCode}: {what}). Bucket '{source.Bucket}', key '{source.Key}'.", track, ex);
+        }
+        catch (AmazonServiceException ex) when (ex.StatusCode is HttpStatusCode.Forbidden or HttpStatusCode.Unauthorized)
+        {
+            throw new MessException("AudioAccessDenied", MessErrorKind.PermissionDenied,
+                $"Track '{track.TrackId}': access to s3://{source.Bucket}/{source.Key} was denied ({(int)ex.StatusCode} {ex.ErrorCode}). Bucket '{source.Bucket}', key '{source.Key}': check the credentials' s3:GetObject permission and the bucket policy.", track, ex);
+        }
+        catch (Exception ex) when (ex is not MessException && ex is not OperationCanceledException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
+        {
+            if (IsCredentialProblem(ex))
+                throw new AudioSetupException("AwsCredentialsNotFound", MessErrorKind.PermissionDenied,
+                    "No AWS credentials were found (environment variables, shared credentials file, container or instance role). Set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, run 'aws configure', or pass -ProfileName.", ex);
+            string detail = ex is AmazonServiceException se && se.StatusCode != 0 ? $"{(int)se.StatusCode} {se.ErrorCode}: {se.Message}" : Describe(ex);
+            throw new MessException(IsTransient(ex) ? "AudioFetchFailed" : "AudioFetchError", IsTransient(ex) ? MessErrorKind.ConnectionError : MessErrorKind.ReadError,
+                $"Track '{track.TrackId}': fetching s3://{source.Bucket}/{source.Key} failed{(IsTransient(ex) ? $" after {_options.Retry.MaxRetries + 1} attempts" : "")}: {detail}. Bucket '{source.Bucket}', key '{source.Key}'.", track, ex);
+        }
+    }
+
+    private static IAmazonS3 CreateS3Client(AudioFetchOptions o)
+    {
+        var config = new AmazonS3Config { MaxErrorRetry = 0, Timeout = TimeSpan.FromMinutes(2), MaxConnectionsPerServer = 64 };
+        string? region = o.Region;
+        AWSCredentials? credentials = null;
+        if (o.ProfileName is not null)
+        {
+            var chain = new CredentialProfileStoreChain();
+            if (!chain.TryGetProfile(o.ProfileName, out var profile) || !chain.TryGetAWSCredentials(o.ProfileName, out credentials))
+                throw new AudioSetupException("AwsProfileNotFound", MessErrorKind.ObjectNotFound,
+                    $"The AWS profile '{o.ProfileName}' was not found in the shared credentials or config file ({Environment.GetEnvironmentVariable("AWS_SHARED_CREDENTIALS_FILE") ?? "~/.aws/credentials"}).");
+            region ??= profile.Region?.SystemName;
+        }
+        if (o.EndpointUrl is not null)
+        {
+            config.ServiceURL = o.EndpointUrl;
+            config.ForcePathStyle = true;
+            config.AuthenticationRegion = region ?? "us-east-1";
+        }
+        else if (region is not null)
+            config.RegionEndpoint = RegionEndpoint.GetBySystemName(region);
+        try
+        {
+            credentials ??= DefaultAWSCredentialsIdentityResolver.GetCredentials(config);
+        }
+        catch (Exception ex) when (ex is AmazonClientException or InvalidOperationException)
+        {
+            throw new AudioSetupException("AwsCredentialsNotFound", MessErrorKind.PermissionDenied,
+                "No AWS credentials were found (environment variables, shared credentials file, container or instance role). Set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, run 'aws configure', or pass -ProfileName.", ex);
+        }
+        try
+        {
+            return new AmazonS3Client(credentials, config);
+        }
+        catch (AmazonClientException ex)
+        {
+            throw new AudioSetupException("AwsRegionMissing", MessErrorKind.InvalidArgument,
+                $"The S3 client cannot be configured: {ex.Message} Pass -Region (for example eu-west-1), set AWS_REGION, or give -EndpointUrl.", ex);
+        }
+    }
+
+    // ---------------------------------------------------------------- HTTP(S)
+
+    private async Task<FetchResult> FetchHttpAsync(MessTrack track, AudioSource source, Action<long>? onBytes, CancellationToken ct)
+    {
+        string cachePath = CachePath(track, source);
+        string sidecar = cachePath + AudioCacheEntry.Suffix;
+        var cached = _options.Force ? null : ReadEntry(sidecar);
+        if (cached is not null && (cached.Source != source.Display || new FileInfo(cachePath) is not { Exists: true } fi || fi.Length != cached.Size)) cached = null;
+        int attempts = 0;
+        try
+        {
+            return await _options.Retry.RunAsync(async a =>
+            {
+                attempts = a;
+                using var request = new HttpRequestMessage(HttpMethod.Get, source.Url);
+                if (cached?.ETag is { Length: > 0 } etag && EntityTagHeaderValueTry(etag) is { } tag) request.Headers.IfNoneMatch.Add(tag);
+                using var response = await Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+                if (response.StatusCode == HttpStatusCode.NotModified && cached is not null)
+                    return new FetchResult(FetchOutcome.Cached, cachePath, 0, a);
+                if (!response.IsSuccessStatusCode) throw new HttpStatusException(response.StatusCode, response.ReasonPhrase);
+                long? length = response.Content.Headers.ContentLength;
+                string? etagOut = response.Headers.ETag?.Tag;
+                if (cached is not null && etagOut is not null && SameETag(etagOut, cached.ETag) && length == cached.Size)
+                    return new FetchResult(FetchOutcome.Cached, cachePath, 0, a);
+                await using var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+                long n = await SaveAsync(body, length ?? -1, null, cachePath, sidecar, new AudioCacheEntry
+                {
+                    Source = source.Display,
+                    ETag = etagOut is null ? null : Unquote(etagOut),
+                    LastModified = response.Content.Headers.LastModified?.ToString("O"),
+                }, onBytes, ct).ConfigureAwait(false);
+                return new FetchResult(FetchOutcome.Downloaded, cachePath, n, a);
+            }, IsTransient, ct).ConfigureAwait(false);
+        }
+        catch (HttpStatusException ex) when (ex.Status == HttpStatusCode.NotFound || ex.Status == HttpStatusCode.Gone)
+        {
+            throw new MessException("AudioObjectNotFound", MessErrorKind.ObjectNotFound, $"Track '{track.TrackId}': {source.Display} was not found ({(int)ex.Status}).", track, ex);
+        }
+        catch (HttpStatusException ex) when (ex.Status is HttpStatusCode.Forbidden or HttpStatusCode.Unauthorized)
+        {
+            throw new MessException("AudioAccessDenied", MessErrorKind.PermissionDenied, $"Track '{track.TrackId}': access to {source.Display} was denied ({(int)ex.Status}).", track, ex);
+        }
+        catch (Exception ex) when (ex is not MessException && (ex is not OperationCanceledException || !ct.IsCancellationRequested))
+        {
+            throw new MessException(IsTransient(ex) ? "AudioFetchFailed" : "AudioFetchError", IsTransient(ex) ? MessErrorKind.ConnectionError : MessErrorKind.ReadError,
+                $"Track '{track.TrackId}': fetching {source.Display} failed{(IsTransient(ex) ? $" after {attempts} attempts" : "")}: {Describe(ex)}.", track, ex);
+        }
+    }
+
+    private static System.Net.Http.Headers.EntityTagHeaderValue? EntityTagHeaderValueTry(string etag) =>
+        System.Net.Http.Headers.EntityTagHeaderValue.TryParse(etag.StartsWith('"') || etag.StartsWith("W/", StringComparison.Ordinal) ? etag : $"\"{etag}\"", out var v) ? v : null;
+
+    private sealed class HttpStatusException(HttpStatusCode status, string? reason) : Exception($"HTTP {(int)status} {reason}")
+    {
+        public HttpStatusCode Status { get; } = status;
+    }
+
+    // ---------------------------------------------------------------- common
+
+    /// <summary>
+    /// Copies <paramref name="body"/> into a temporary file beside <paramref name="cachePath"/>, checks its length
+    /// (and MD5), removes the old sidecar, renames the file into place and writes the new sidecar.
+    /// </summary>
+    private async Task<long> SaveAsync(Stream body, long expected, string? md5Hex, string cachePath, string sidecar, AudioCacheEntry entry,
+        Action<long>? onBytes, CancellationToken ct)
+    {
+        using var writer = AtomicFileWriter.Create(cachePath);
+        using var hash = md5Hex is null ? null : IncrementalHash.CreateHash(HashAlgorithmName.MD5);
+        byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 17);
+        long total = 0;
+        using var stall = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        try
+        {
+            while (true)
+            {
+                stall.CancelAfter(_options.StallTimeout);
+                int n;
+                try { n = await body.ReadAsync(buffer, stall.Token).ConfigureAwait(false); }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    throw new TimeoutException($"no data for {_options.StallTimeout.TotalSeconds:0} s after {total:N0} bytes");
+                }
+                if (n == 0) break;
+                await writer.Stream.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
+                hash?.AppendData(buffer, 0, n);
+                total += n;
+                onBytes?.Invoke(n);
+            }
+        }
+        finally { System.Buffers.ArrayPool<byte>.Shared.Return(buffer); }
+        if (expected >= 0 && total != expected)
+            throw new IOException($"the connection ended after {total:N0} of {expected:N0} bytes");
+        if (hash is not null)
+        {
+            string got = Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant();
+            if (!string.Equals(got, md5Hex, StringComparison.OrdinalIgnoreCase))
+                throw new ChecksumException($"the downloaded bytes' MD5 {got} does not match the ETag {md5Hex}");
+        }
+        entry.Size = total;
+        entry.FetchedUtc = DateTime.UtcNow;
+        ct.ThrowIfCancellationRequested();
+        // Old sidecar first: a crash between the two renames leaves a file without a sidecar, which is fetched again.
+        try { File.Delete(sidecar); } catch (DirectoryNotFoundException) { }
+        writer.Commit();
+        ArtifactJson.Write(sidecar, entry);
+        return total;
+    }
+
+    /// <summary>A corrupted transfer: retried like a dropped connection.</summary>
+    private sealed class ChecksumException(string message) : IOException(message);
+
+    private static AudioCacheEntry? ReadEntry(string sidecar)
+    {
+        if (!File.Exists(sidecar)) return null;
+        try { return ArtifactJson.Read<AudioCacheEntry>(sidecar); }
+        catch (MessException) { return null; }
+        catch (IOException) { return null; }
+    }
+
+    internal static bool IsTransient(Exception ex)
+    {
+        switch (ex)
+        {
+            case AmazonServiceException se when se.StatusCode != 0:
+                int code = (int)se.StatusCode;
+                return code is 408 or 429 or >= 500
+                       || se.ErrorCode is "SlowDown" or "Throttling" or "ThrottlingException" or "RequestTimeout" or "RequestTimeTooSkewed" or "InternalError" or "ServiceUnavailable";
+            case HttpStatusException he:
+                return (int)he.Status is 408 or 429 or >= 500;
+            case TimeoutException or IOException or SocketException or HttpRequestException:
+                return !IsCredentialProblem(ex);
+            case OperationCanceledException:
+                return true; // an HTTP timeout: our own cancellation never reaches the classifier
+        }
+        if (IsCredentialProblem(ex)) return false;
+        return ex.InnerException is not null && IsTransient(ex.InnerException);
+    }
+
+    private static bool IsCredentialProblem(Exception ex)
+    {
+        for (var e = ex; e is not null; e = e.InnerException)
+            if (e is AmazonClientException && e is not AmazonServiceException && e.Message.Contains("credentials", StringComparison.OrdinalIgnoreCase)) return true;
+        return false;
+    }
+
+    private static string Describe(Exception ex)
+    {
+        var parts = new List<string>();
+        for (var e = ex; e is not null && parts.Count < 3; e = e.InnerException)
+            if (!string.IsNullOrWhiteSpace(e.Message) && !parts.Contains(e.Message)) parts.Add(e.Message.TrimEnd('.'));
+        return string.Join(": ", parts);
+    }
+
+    private static string Unquote(string? etag) => (etag ?? "").Trim().Trim('"');
+    private static bool SameETag(string? a, string? b) => a is not null && b is not null && string.Equals(Unquote(a), Unquote(b), StringComparison.Ordinal);
+    private static bool IsMd5ETag(string? etag)
+    {
+        string e = Unquote(etag);
+        return e.Length == 32 && e.All(char.IsAsciiHexDigit);
+    }
+
+    public void Dispose()
+    {
+        if (_s3.IsValueCreated) _s3.Value.Dispose();
+    }
+}
+
+/// <summary>A failure that stops the whole run (no credentials, unknown profile): every S3 track would fail the same way.</summary>
+public sealed class AudioSetupException(string errorId, MessErrorKind kind, string message, Exception? inner = null)
+    : MessException(errorId, kind, message, null, inner);
