@@ -1,0 +1,113 @@
+using System.Numerics.Tensors;
+using System.Security.Cryptography;
+using System.Text;
+using MessTools.Core.Common;
+
+namespace MessTools.Core.Embedding.Builtin;
+
+/// <summary>
+/// The built-in, weight-free music embedder (ConvertTo-MessEmbedding -Model builtin): texture, articulation,
+/// register and rhythm statistics of a mono 22050 Hz signal, pooled over the whole track (see docs/builtin-embedder.md).
+/// Each raw feature is standardised with fixed constants (<see cref="BuiltinStandardisation"/>), each block is
+/// L2-normalised so every block weighs the same in a cosine similarity, and the concatenation is L2-normalised.
+/// Deterministic (no randomness, no threading inside, the same bytes for the same input), thread-safe (the
+/// instance is immutable; every call allocates its own buffers).
+/// </summary>
+public sealed class BuiltinEmbedder
+{
+    /// <summary>Bumped whenever the feature computation changes; part of <see cref="Version"/>.</summary>
+    private const string FeatureRevision = "builtin-features-1";
+
+    /// <summary>The shortest input accepted, in samples (1 s): shorter clips give no meaningful rhythm or texture statistics.</summary>
+    public const int MinimumSamples = BuiltinFrontEnd.SampleRate;
+
+    private static readonly BuiltinFrontEnd FrontEnd = new();
+    private readonly float[] _mean, _scale;
+
+    public BuiltinEmbedder()
+    {
+        (_mean, _scale) = BuiltinStandardisation.Load(BuiltinFeatures.Dimension);
+        Version = ComputeVersion(_mean, _scale);
+    }
+
+    /// <summary>The input rate: Get-MessAudio's default standardisation rate.</summary>
+    public int SampleRate => BuiltinFrontEnd.SampleRate;
+
+    public int Dimension => BuiltinFeatures.Dimension;
+
+    /// <summary>Changes whenever the features or the standardisation constants change (goes into the model hash).</summary>
+    public string Version { get; }
+
+    /// <summary>The feature blocks in vector order (name, offset, length, what it measures).</summary>
+    public static IReadOnlyList<BuiltinFeatureBlock> Blocks => BuiltinFeatures.Blocks;
+
+    /// <summary>The embedding of a mono signal at <see cref="SampleRate"/>: <see cref="Dimension"/> values, L2 norm 1.</summary>
+    /// <exception cref="MessException">Empty, too short (under 1 s) or non-finite input.</exception>
+    public float[] Embed(ReadOnlySpan<float> mono)
+    {
+        var raw = ExtractFeatures(mono);
+        var v = new float[raw.Length];
+        TensorPrimitives.Subtract(raw, _mean, v);
+        TensorPrimitives.Multiply(v, _scale, v);
+        // a value far outside the calibration range must not swamp its block
+        TensorPrimitives.Min(v, ClampZ, v);
+        TensorPrimitives.Max(v, -ClampZ, v);
+        foreach (var b in BuiltinFeatures.Blocks)
+        {
+            var s = v.AsSpan(b.Offset, b.Length);
+            float n = TensorPrimitives.Norm(s);
+            if (n > 1e-12f) TensorPrimitives.Multiply(s, 1f / n, s);
+            else s.Clear();
+        }
+        float norm = TensorPrimitives.Norm(v);
+        if (!(norm > 1e-12f) || !float.IsFinite(norm))
+            throw new MessException("BuiltinEmbeddingDegenerate", MessErrorKind.InvalidData,
+                "The built-in embedder produced a zero or non-finite vector for this audio.");
+        TensorPrimitives.Multiply(v, 1f / norm, v);
+        return v;
+    }
+
+    private const float ClampZ = 8f;
+
+    /// <summary>
+    /// The raw, unstandardised feature vector (same layout as the embedding). For research and for refitting the
+    /// standardisation constants (bench/BuiltinQuality --fit); <see cref="Embed"/> is what users want.
+    /// </summary>
+    public float[] ExtractFeatures(ReadOnlySpan<float> mono)
+    {
+        Validate(mono);
+        var (mel, pitch, frames) = FrontEnd.Analyse(mono);
+        return BuiltinFeatures.Compute(mel, pitch, frames);
+    }
+
+    private static void Validate(ReadOnlySpan<float> mono)
+    {
+        if (mono.IsEmpty)
+            throw new MessException("BuiltinAudioEmpty", MessErrorKind.InvalidData, "The built-in embedder got no audio samples.");
+        if (mono.Length < MinimumSamples)
+            throw new MessException("BuiltinAudioTooShort", MessErrorKind.InvalidData,
+                $"The built-in embedder needs at least {MinimumSamples} samples (1 s at {BuiltinFrontEnd.SampleRate} Hz); got {mono.Length}.");
+        for (int i = 0; i < mono.Length; i++)
+        {
+            if (!float.IsFinite(mono[i]))
+                throw new MessException("BuiltinAudioNotFinite", MessErrorKind.InvalidData,
+                    $"The audio contains a non-finite sample (NaN or infinity) at sample {i}.");
+        }
+        float peak = TensorPrimitives.MaxMagnitude(mono);
+        if (peak > 1e6f)
+            throw new MessException("BuiltinAudioOutOfRange", MessErrorKind.InvalidData,
+                $"The audio's peak magnitude {peak:G4} is implausible for samples in [-1, 1] (above 1e6).");
+    }
+
+    private static string ComputeVersion(float[] mean, float[] scale)
+    {
+        using var sha = SHA256.Create();
+        var header = Encoding.UTF8.GetBytes(FeatureRevision + "|" + string.Join(",", BuiltinFeatures.Blocks.Select(b => $"{b.Name}:{b.Length}")) + "|");
+        sha.TransformBlock(header, 0, header.Length, null, 0);
+        var m = System.Runtime.InteropServices.MemoryMarshal.AsBytes(mean.AsSpan()).ToArray();
+        var s = System.Runtime.InteropServices.MemoryMarshal.AsBytes(scale.AsSpan()).ToArray();
+        sha.TransformBlock(m, 0, m.Length, null, 0);
+        sha.TransformFinalBlock(s, 0, s.Length);
+        return "builtin-1+" + Convert.ToHexString(sha.Hash!)[..12].ToLowerInvariant();
+    }
+}
