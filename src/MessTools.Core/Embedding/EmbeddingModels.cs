@@ -41,7 +41,5 @@ public static class EmbeddingModels
         return OnnxEmbeddingModel.Open(path, ProfilePath(path, profilePath), batchSize, threads);
     }
 
-    private static IEmbeddingModel OpenBuiltin(int? batchSize, int? threads) =>
-        throw new MessException("BuiltinModelUnavailable", MessErrorKind.NotInstalled,
-            "The built-in embedder is not part of this build yet; pass -Model path/to/model.onnx.");
+    private static IEmbeddingModel OpenBuiltin(int? batchSize, int? threads) => new BuiltinEmbeddingModel(batchSize, threads);
 }

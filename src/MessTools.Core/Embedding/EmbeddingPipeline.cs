@@ -294,6 +294,9 @@ public sealed class EmbeddingPipeline : IDisposable
     {
         string id = job.Result.Track.TrackId;
         var units = job.Units!;
+        if (units.FirstOrDefault(u => u.Error is not null && u.ForTrack) is { } failed)
+            throw new MessException(failed.Error!.ErrorId, failed.Error.Kind, $"Track '{id}': {failed.Error.Message}", id, failed.Error);
+        units = units.Where(u => u.Error is null).ToList();
         foreach (var u in units)
         {
             if (u.Frames is null) throw new MessException("ModelOutputMissing", MessErrorKind.InvalidData, $"The model returned nothing for part of track '{id}'.", id);

@@ -24,6 +24,8 @@ public sealed class ModelUnit
     public float[]? Frames { get; set; }
     public int FrameCount { get; set; }
     public int FrameDim { get; set; }
+    /// <summary>Set by a model that failed on this unit alone (the track fails; a segment-only unit just gives no segment row).</summary>
+    public Common.MessException? Error { get; set; }
     /// <summary>Who the unit belongs to (the pipeline's job).</summary>
     public object? Owner { get; set; }
 

@@ -186,3 +186,24 @@ public class ConvertToMessEmbeddingTests
         Assert.True((int)examples.BaseObject >= 2);
     }
 }
+
+public class ConvertToMessEmbeddingBuiltinTests
+{
+    [Fact]
+    public void DefaultModel_IsTheBuiltinEmbedder_InItsOwnFolder()
+    {
+        using var tmp = new TempDir();
+        const int sr = 22050;
+        foreach (var (id, f) in new[] { ("p1", 220.0), ("p2", 330.0) })
+            ConvertToMessEmbeddingTests.WriteWav(tmp[id + ".wav"], Enumerable.Range(0, 3 * sr).Select(i => (float)(0.3 * Math.Sin(2 * Math.PI * f * i / sr) * (1 + Math.Sin(2 * Math.PI * 2 * i / sr)))).ToArray(), sr);
+        using var ps = new ModuleRunspace(tmp.Path);
+        var outp = ps.InvokeClean("@('p1', 'p2') | ForEach-Object { [pscustomobject]@{ track_id = $_; wav_path = [System.IO.Path]::Combine($PWD.ProviderPath, \"$_.wav\") } } | ConvertTo-MessEmbedding");
+        Assert.Equal(2, outp.Count);
+        string emb = tmp["artifacts/v1_model_builtin/embeddings"];
+        Assert.Equal(new[] { "p1", "p2" }, System.Text.Json.JsonSerializer.Deserialize<string[]>(File.ReadAllText(Path.Combine(emb, "track_ids.json"))));
+        using var meta = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(Path.Combine(emb, "embeddings_meta.json")));
+        Assert.Equal("builtin", meta.RootElement.GetProperty("model").GetString());
+        int dim = meta.RootElement.GetProperty("dim").GetInt32();
+        Assert.Equal(2L * dim * 4, new FileInfo(Path.Combine(emb, "embeddings.f32")).Length);
+    }
+}
