@@ -16,7 +16,7 @@ namespace MessTools.Core.Embedding.Builtin;
 public sealed class BuiltinEmbedder
 {
     /// <summary>Bumped whenever the feature computation changes; part of <see cref="Version"/>.</summary>
-    private const string FeatureRevision = "builtin-features-1";
+    private const string FeatureRevision = "builtin-features-2";
 
     /// <summary>The shortest input accepted, in samples (1 s): shorter clips give no meaningful rhythm or texture statistics.</summary>
     public const int MinimumSamples = BuiltinFrontEnd.SampleRate;

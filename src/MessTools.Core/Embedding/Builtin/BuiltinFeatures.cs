@@ -19,6 +19,7 @@ internal static class BuiltinFeatures
     private const int DspLag = 3, DspBlock = 14, DspHop = 7;
     private const int RegisterBands = 11;     // 11 bands of 8 semitones over the piano range
     private const int RhythmLagBins = 10;     // log-spaced autocorrelation lags 0.1 s .. 3.2 s
+    private const int IntervalWindows = 3, IntervalWindowWidth = 40, IntervalWindowStep = 24, MaxInterval = 24;
 
     public static readonly BuiltinFeatureBlock[] Blocks = Layout();
     public static readonly int Dimension = Blocks[^1].Offset + Blocks[^1].Length;
@@ -29,10 +30,10 @@ internal static class BuiltinFeatures
         {
             ("contrast", 2 * ContrastGroups, "spectral contrast (peak minus valley of log-mel) in 8 mel groups: mean and std over frames"),
             ("mfcc_delta", 2 * (Mfccs - 1), "frame-to-frame MFCC change (coefficients 1..19): mean absolute value and std (articulation, attack and decay)"),
-            ("delta_pattern", DspBlock * BlfBands, "delta spectral pattern: 32-band log-mel change over 3 frames, sorted within 14-frame blocks, 90th percentile over blocks"),
-            ("delta_pattern_var", DspBlock * BlfBands, "variance over blocks of the same sorted delta pattern (how steady the texture is)"),
+            ("delta_pattern_var", DspBlock * BlfBands, "variance delta spectral pattern: 32-band log-mel change over 3 frames, sorted within 14-frame (0.33 s) blocks, variance over blocks"),
             ("register", 2 * RegisterBands, "share of compressed pitch energy in 11 bands of 8 semitones (A0..C8) over sounding frames: mean and std"),
             ("onset_register", RegisterBands, "share of new-note energy (positive change of the pitch spectrum) per 8-semitone band"),
+            ("register_intervals", IntervalWindows * MaxInterval, "interval spectrum by register: autocorrelation along pitch (1..24 semitones) of the compressed pitch spectrum in a low, middle and high 40-semitone window, mean over sounding frames"),
             ("rhythm", 3 + RhythmLagBins, "onset rate, onset strength mean and variation, peak onset autocorrelation in 10 log-spaced lag bands 0.1..3.2 s"),
         };
         var blocks = new BuiltinFeatureBlock[spec.Length];
@@ -76,7 +77,7 @@ internal static class BuiltinFeatures
 
         Contrast(logmel, T, Span("contrast", result));
         MfccDelta(logmel, T, Span("mfcc_delta", result));
-        DeltaPatterns(logmel, T, Span("delta_pattern", result), Span("delta_pattern_var", result));
+        DeltaPatternVariance(logmel, T, Span("delta_pattern_var", result));
 
         // ---- pitch spectrum, compressed relative to its mean: log1p(10 p / mean)
         double pMean = Stats.Mean(pitch);
@@ -84,7 +85,9 @@ internal static class BuiltinFeatures
         TensorPrimitives.Multiply(pitch, (float)(10.0 / (pMean + Eps)), P);
         TensorPrimitives.Add(P, 1f, P);
         TensorPrimitives.Log(P, P);
-        Register(P, T, Span("register", result));
+        var sounding = SoundingFrames(P, T);
+        Register(P, T, sounding, Span("register", result));
+        RegisterIntervals(P, T, sounding, Span("register_intervals", result));
         OnsetRegister(P, T, Span("onset_register", result));
 
         Rhythm(logmel, T, fps, Span("rhythm", result));
@@ -137,8 +140,8 @@ internal static class BuiltinFeatures
         }
     }
 
-    /// <summary>Delta spectral pattern and its variance (after Seyerlehner et al.'s block-level features, MIREX 2010).</summary>
-    private static void DeltaPatterns(float[] logmel, int T, Span<float> p90, Span<float> variance)
+    /// <summary>Variance delta spectral pattern (after Seyerlehner et al.'s block-level features, MIREX 2010).</summary>
+    private static void DeltaPatternVariance(float[] logmel, int T, Span<float> variance)
     {
         const int M = BuiltinFrontEnd.MelBands, B = BlfBands;
         // 32 bands: mean of mel band pairs, times 2 (log10 units -> roughly unit scale)
@@ -146,61 +149,100 @@ internal static class BuiltinFeatures
         for (int t = 0; t < T; t++)
             for (int b = 0; b < B; b++) L[t * B + b] = logmel[t * M + 2 * b] + logmel[t * M + 2 * b + 1];
         int nd = T - DspLag;
-        if (nd < 1) { p90.Clear(); variance.Clear(); return; }
+        if (nd < 1) { variance.Clear(); return; }
         var D = new float[nd * B];
         TensorPrimitives.Subtract(L.AsSpan(DspLag * B, nd * B), L.AsSpan(0, nd * B), D);
-        // blocks of 14 frames every 7 (at least one block; a short input is zero padded like numpy would fail to)
+        // blocks of 14 frames every 7 (at least one block; a block reaching past the end is zero padded)
         int nb = 1 + Math.Max(0, nd - DspBlock) / DspHop;
-        var sorted = new double[nb * DspBlock * B];          // [block][pos][band]
-        var col = new double[DspBlock];
+        const int J = DspBlock * B;
+        var sorted = new float[J * nb];                      // [pos][band][block]: each output's values are contiguous
+        Span<float> col = stackalloc float[DspBlock];
         for (int blk = 0; blk < nb; blk++)
             for (int b = 0; b < B; b++)
             {
                 for (int i = 0; i < DspBlock; i++)
                 {
                     int t = blk * DspHop + i;
-                    col[i] = t < nd ? D[t * B + b] : 0.0;
+                    col[i] = t < nd ? D[t * B + b] : 0f;
                 }
-                Array.Sort(col);
-                for (int i = 0; i < DspBlock; i++) sorted[(blk * DspBlock + i) * B + b] = col[i];
+                InsertionSort(col);
+                for (int i = 0; i < DspBlock; i++) sorted[(i * B + b) * nb + blk] = col[i];
             }
-        var across = new double[nb];
-        for (int j = 0; j < DspBlock * B; j++)
+        for (int j = 0; j < J; j++)
         {
+            var vals = sorted.AsSpan(j * nb, nb);
             double s = 0, s2 = 0;
-            for (int blk = 0; blk < nb; blk++) { double v = sorted[blk * DspBlock * B + j]; across[blk] = v; s += v; s2 += v * v; }
+            for (int k = 0; k < nb; k++) { double v = vals[k]; s += v; s2 += v * v; }
             double mu = s / nb;
             variance[j] = (float)Math.Max(0, s2 / nb - mu * mu);
-            Array.Sort(across);
-            p90[j] = (float)Stats.PercentileSorted(across, 90);
         }
     }
 
-    private static void Register(float[] P, int T, Span<float> dst)
+    private static void InsertionSort(Span<float> a)
     {
-        const int NP = BuiltinFrontEnd.Pitches, R = RegisterBands;
-        // sounding frames: chroma energy (= sum of compressed pitch energy) above 10 % of its median
+        for (int i = 1; i < a.Length; i++)
+        {
+            float v = a[i]; int k = i - 1;
+            while (k >= 0 && a[k] > v) { a[k + 1] = a[k]; k--; }
+            a[k + 1] = v;
+        }
+    }
+
+    /// <summary>
+    /// The frames that sound: total compressed pitch energy above 10 % of its median (all frames when 10 or fewer qualify).
+    /// </summary>
+    private static int[] SoundingFrames(float[] P, int T)
+    {
+        const int NP = BuiltinFrontEnd.Pitches;
         var e = new double[T];
         for (int t = 0; t < T; t++) e[t] = TensorPrimitives.Sum(P.AsSpan(t * NP, NP));
-        var sortedE = (double[])e.Clone();
-        double thr = 0.1 * Stats.Median(sortedE);
-        int active = 0;
-        for (int t = 0; t < T; t++) if (e[t] > thr) active++;
-        bool useAll = active <= 10;
-        int rows = useAll ? T : active;
+        double thr = 0.1 * Stats.Median((double[])e.Clone());
+        var active = new List<int>(T);
+        for (int t = 0; t < T; t++) if (e[t] > thr) active.Add(t);
+        return active.Count > 10 ? active.ToArray() : Enumerable.Range(0, T).ToArray();
+    }
+
+    private static void Register(float[] P, int T, int[] sounding, Span<float> dst)
+    {
+        const int NP = BuiltinFrontEnd.Pitches, R = RegisterBands;
+        int rows = sounding.Length;
         var reg = new float[rows * R];
-        int r = 0;
-        for (int t = 0; t < T; t++)
+        for (int r = 0; r < rows; r++)
         {
-            if (!useAll && !(e[t] > thr)) continue;
-            var row = P.AsSpan(t * NP, NP);
+            var row = P.AsSpan(sounding[r] * NP, NP);
             var dstRow = reg.AsSpan(r * R, R);
             double sum = 0;
             for (int b = 0; b < R; b++) { double v = TensorPrimitives.Sum(row.Slice(b * 8, 8)) / 8.0; dstRow[b] = (float)v; sum += v; }
             TensorPrimitives.Multiply(dstRow, (float)(1.0 / (sum + Eps)), dstRow);
-            r++;
         }
         Stats.MeanStd(reg, rows, R, dst[..R], dst[R..]);
+    }
+
+    /// <summary>
+    /// Which intervals sound together, separately in the bass, middle and treble: in windows of 40 semitones starting at
+    /// A0, A2 and A4 (pitch indices 0, 24, 48), the linear autocorrelation of the mean-removed compressed pitch spectrum
+    /// at lags 1..24 semitones over its lag-0 value, averaged over sounding frames. Transposition shifts notes within
+    /// the windows without changing their intervals; the same piano's partials add the same offsets to every track.
+    /// </summary>
+    private static void RegisterIntervals(float[] P, int T, int[] sounding, Span<float> dst)
+    {
+        const int NP = BuiltinFrontEnd.Pitches, W = IntervalWindowWidth, L = MaxInterval;
+        var acc = new double[IntervalWindows * L];
+        Span<float> win = stackalloc float[W];
+        foreach (int t in sounding)
+        {
+            var row = P.AsSpan(t * NP, NP);
+            for (int w = 0; w < IntervalWindows; w++)
+            {
+                row.Slice(w * IntervalWindowStep, W).CopyTo(win);
+                float mean = TensorPrimitives.Sum(win) / W;
+                TensorPrimitives.Subtract(win, mean, win);
+                double a0 = TensorPrimitives.Dot(win, win);
+                for (int d = 1; d <= L; d++)
+                    acc[w * L + d - 1] += TensorPrimitives.Dot(win[..(W - d)], win[d..]) / (a0 + Eps);
+            }
+        }
+        for (int i = 0; i < acc.Length; i++) dst[i] = (float)(acc[i] / sounding.Length);
     }
 
     private static void OnsetRegister(float[] P, int T, Span<float> dst)
