@@ -116,13 +116,14 @@ public sealed partial class FfmpegDecoder : IAudioDecoder
             CreateNoWindow = true,
             StandardErrorEncoding = Encoding.UTF8,
         };
+        // -rematrix_maxval 1: the down-mix averages the channels (ffmpeg's default mixes stereo at +3 dB, which can clip).
         // -protocol_whitelist: a playlist disguised as audio cannot make ffmpeg open URLs. "level+" tags each line with its
         // level, so errors can be told from the informational header (whose Duration line is used to spot truncation).
         foreach (string a in new[]
                  {
                      "-nostdin", "-hide_banner", "-nostats", "-loglevel", "level+info", "-protocol_whitelist", "file,pipe",
                      "-i", "file:" + full, "-map", "0:a:0", "-vn", "-sn", "-dn",
-                     "-ac", "1", "-ar", sampleRate.ToString(CultureInfo.InvariantCulture), "-c:a", "pcm_f32le", "-f", "f32le", "pipe:1",
+                     "-ac", "1", "-rematrix_maxval", "1.0", "-ar", sampleRate.ToString(CultureInfo.InvariantCulture), "-c:a", "pcm_f32le", "-f", "f32le", "pipe:1",
                  })
             psi.ArgumentList.Add(a);
 

@@ -4,7 +4,7 @@ namespace MessTools.Core.Audio;
 /// Exponential backoff with full jitter: attempt n (1-based) waits a random time in [0, min(MaxDelay, BaseDelay·2^(n-1))]
 /// before the next try. Only errors the caller classifies as transient are retried.
 /// </summary>
-public sealed class RetryPolicy
+public sealed class RetryBackoff
 {
     /// <summary>Retries after the first attempt (0: try once).</summary>
     public int MaxRetries { get; init; } = 4;
