@@ -181,6 +181,12 @@ public sealed class ConvertToMessEmbeddingCommand : TrackInputCmdlet, IDisposabl
 
     void IDisposable.Dispose()
     {
+        // Stopped (Ctrl+C) or ended by an error before EndProcessing: keep what was finished, so the next run resumes.
+        if (_run is { } run)
+        {
+            try { run.Save(); }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or MessException) { }
+        }
         Cleanup();
         Dispose();
     }

@@ -175,6 +175,19 @@ public class ConvertToMessEmbeddingTests
         Assert.StartsWith("AudioFileNotFound", err.FullyQualifiedErrorId);
     }
 
+    [SharedDataFact("models/tiny-lastlayer.onnx")]
+    public void WhatIf_WritesNothing()
+    {
+        using var tmp = new TempDir();
+        File.WriteAllText(tmp["tiny.json"], TinyProfile);
+        string wav = Tone(tmp, "w", 220);
+        using var ps = new ModuleRunspace(tmp.Path);
+        var outp = ps.InvokeClean("[pscustomobject]@{ track_id = 'w'; wav_path = $w } | ConvertTo-MessEmbedding -Model $m -ModelProfile tiny.json -ArtifactPath wi -WhatIf",
+            ("w", wav), ("m", Model("tiny-lastlayer.onnx")));
+        Assert.Empty(outp);
+        Assert.False(Directory.Exists(tmp["wi/embeddings"]));
+    }
+
     [Fact]
     public void Help_HasSynopsisAndExamples()
     {
