@@ -25,6 +25,7 @@ public sealed class BuiltinEmbeddingModel : IEmbeddingModel
     public string Name => EmbeddingModels.Builtin;
     public string ModelSha256 { get; }
     public int SampleRate => _embedder.SampleRate;
+    public string Identity => "builtin|" + _embedder.Version;
     public int Dimension => _embedder.Dimension;
     public int BatchSize { get; }
 

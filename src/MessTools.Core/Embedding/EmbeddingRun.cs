@@ -50,7 +50,7 @@ public sealed class EmbeddingRun : IDisposable
         _store = store;
         _model = model;
         _options = options;
-        string key = EmbeddingSet.ComputeModelKey(model.ModelSha256, ProfileText(model));
+        string key = EmbeddingSet.ComputeModelKey(model.ModelSha256, model.Identity);
         try { _set = EmbeddingSet.Open(store, model.Name, key, options.SegmentSeconds, options.Warn); }
         catch (MessException ex) when (options.Force && ex.ErrorId is "EmbeddingsModelMismatch" or "EmbeddingsOutOfStep" or "EmbeddingsNotIncremental" or "ArtifactMalformed" or "TrackIdsMalformed" or "TrackIdsDuplicate" or "EmbeddingNotFinite")
         {
@@ -67,13 +67,6 @@ public sealed class EmbeddingRun : IDisposable
             SegmentSeconds = options.SegmentSeconds, Force = options.Force, Decoder = options.Decoder, Existing = existing,
         }, cancellationToken);
         _lastSave = _clock.Elapsed;
-    }
-
-    private static string ProfileText(IEmbeddingModel model)
-    {
-        var meta = new EmbeddingsMeta();
-        model.Describe(meta);
-        return (meta.Profile?.GetRawText() ?? "") + "|" + meta.Pooling + "|" + meta.Layers?.GetRawText() + "|" + meta.SampleRate;
     }
 
     /// <summary>The audio file a track is read from: WavPath, else AudioPath, else a local AudioUri.</summary>

@@ -44,6 +44,11 @@ public interface IEmbeddingModel : IDisposable
     /// <summary>SHA-256 of the model file (or of the built-in embedder's version string).</summary>
     string ModelSha256 { get; }
     int SampleRate { get; }
+    /// <summary>
+    /// Everything that decides the vectors (model file hash and the settings that change the output, not names,
+    /// descriptions, batch size or threads): a row is reused only when this matches.
+    /// </summary>
+    string Identity { get; }
     /// <summary>The pooled vector's length, or 0 when it is known only after the first run.</summary>
     int Dimension { get; }
     /// <summary>Units per <see cref="Run"/> call the pipeline aims for.</summary>

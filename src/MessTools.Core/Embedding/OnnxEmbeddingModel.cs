@@ -26,6 +26,11 @@ public sealed class OnnxEmbeddingModel : IEmbeddingModel
     public string Name { get; }
     public string ModelSha256 { get; }
     public int SampleRate => Profile.SampleRate;
+    public string Identity => string.Join("|", "onnx", ModelSha256, Profile.InputName, Profile.Kind, SampleRate, Profile.InputLayout,
+        Profile.WindowSamples, Profile.Normalize, MelText(Profile.Mel), Profile.PatchFrames, Profile.PatchHop, Profile.OutputName,
+        Profile.OutputLayout, Profile.Layers is null ? "all" : string.Join(",", Profile.Layers), Profile.LayerConcat,
+        Profile.WindowSeconds?.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        Profile.OverlapSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture), Profile.Pooling);
     public int Dimension => _frameDim <= 0 ? 0 : FramePooling.OutputDim(Profile.Pooling, _frameDim);
     public int BatchSize { get; }
     public int Threads { get; }
@@ -77,6 +82,9 @@ public sealed class OnnxEmbeddingModel : IEmbeddingModel
         _outputNames = new[] { profile.OutputName };
         if (profile.Kind == ModelInputKind.LogMel) _mel = new LogMelSpectrogram(profile.Mel!);
     }
+
+    private static string MelText(LogMelSettings? m) => m is null ? "" : FormattableString.Invariant(
+        $"{m.SampleRate},{m.FrameLength},{m.Hop},{m.FftSize},{m.Window},{m.Placement},{m.Bands},{m.FMin:R},{m.FMax:R},{m.Scale},{m.Normalization},{m.Log},{m.LogParameter:R}");
 
     private static string StripExtension(string file) => file.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? file[..^5] : Path.GetFileNameWithoutExtension(file);
 

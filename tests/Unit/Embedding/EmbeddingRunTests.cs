@@ -109,6 +109,11 @@ public class EmbeddingRunTests
         using var mert = new OnnxEmbeddingModel(TestProfiles.Model("tiny-mert.onnx"), OnnxProfile.Load(TestProfiles.Write(dir, "tm.json", TestProfiles.TinyMert)));
         var ex = Assert.Throws<MessException>(() => new EmbeddingRun(store, mert, new EmbeddingRunOptions(), CancellationToken.None));
         Assert.Equal("EmbeddingsModelMismatch", ex.ErrorId);
+        using (var cosmetic = TinyLast(dir, TestProfiles.TinyLastLayer.Replace("\"batch_size\": 4", "\"batch_size\": 2, \"description\": \"renamed\"")))
+        {
+            var same = RunAll(store, cosmetic, tracks); // batch size and description do not change the vectors
+            Assert.All(same, r => Assert.True(r.Reused));
+        }
         using var other = TinyLast(dir, TestProfiles.TinyLastLayer.Replace("mean_std", "mean"));
         Assert.Equal("EmbeddingsModelMismatch", Assert.Throws<MessException>(() => new EmbeddingRun(store, other, new EmbeddingRunOptions(), CancellationToken.None)).ErrorId);
         RunAll(store, other, tracks.Take(1), new EmbeddingRunOptions { Force = true });
@@ -239,6 +244,7 @@ public class EmbeddingRunTests
         public string Name => "scripted";
         public string ModelSha256 => new('0', 64);
         public int SampleRate => 8000;
+        public string Identity => "scripted";
         public int Dimension => 4;
         public int BatchSize => 3;
         public void Describe(EmbeddingsMeta meta) { meta.Model = Name; meta.ModelSha256 = ModelSha256; meta.Pooling = "mean"; meta.SampleRate = SampleRate; }
