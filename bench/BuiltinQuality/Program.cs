@@ -54,6 +54,7 @@ for (int r = 0; r < opts.Runs; r++)
     GC.Collect();
     var emb = new float[tracks.Count][];
     long samples = 0;
+    var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
     var sw = Stopwatch.StartNew();
     Parallel.For(0, tracks.Count, new ParallelOptions { MaxDegreeOfParallelism = opts.Threads }, i =>
     {
@@ -62,13 +63,15 @@ for (int r = 0; r < opts.Runs; r++)
         emb[i] = embedder.Embed(mono);
     });
     sw.Stop();
+    double cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
     double audioSeconds = samples / 22050.0;
     if (first is null) first = emb;
     else for (int i = 0; i < emb.Length; i++)
         if (!emb[i].AsSpan().SequenceEqual(first[i])) throw new Exception($"run {r + 1}: track {tracks[i].Id} embedded differently (not deterministic)");
     var q = Evaluate(tracks, emb);
-    runs.Add(new RunResult(sw.Elapsed.TotalSeconds, audioSeconds, 0, q));
-    Console.WriteLine($"run {r + 1}: end-to-end {sw.Elapsed.TotalSeconds:F2} s for {audioSeconds:F0} audio-s = {audioSeconds / sw.Elapsed.TotalSeconds:F0}x real time; {q}");
+    runs.Add(new RunResult(sw.Elapsed.TotalSeconds, audioSeconds, cpuSeconds, q));
+    Console.WriteLine($"run {r + 1}: end-to-end {sw.Elapsed.TotalSeconds:F2} s for {audioSeconds:F0} audio-s = {audioSeconds / sw.Elapsed.TotalSeconds:F0}x real time " +
+                      $"(process CPU {cpuSeconds:F2} s = {audioSeconds / cpuSeconds:F0}x per core); {q}");
 }
 long peakEndToEnd;
 using (var self = Process.GetCurrentProcess()) { self.Refresh(); peakEndToEnd = self.PeakWorkingSet64; }
@@ -100,6 +103,8 @@ Console.WriteLine($"  HitRate@5 {quality.Hit5:F3}   NDCG@5 {quality.Ndcg5:F3}   
 Console.WriteLine($"Speed (median of {runs.Count}): end-to-end {Median(runs.Select(x => x.AudioSeconds / x.WallSeconds)):F0}x real time " +
                   $"({Median(runs.Select(x => x.WallSeconds)):F2} s for {runs[0].AudioSeconds:F0} audio-s, decoder {opts.Decoder}); " +
                   $"embedder alone {runs[0].AudioSeconds / Median(embedOnly):F0}x ({Median(embedOnly):F2} s); decoding alone {runs[0].AudioSeconds / Median(decodeOnly):F0}x ({Median(decodeOnly):F2} s)");
+Console.WriteLine($"CPU time (robust to other load on the machine): median {Median(runs.Select(x => x.CpuSeconds)):F2} s per run = " +
+                  $"{Median(runs.Select(x => x.AudioSeconds / x.CpuSeconds)):F0}x real time per core, i.e. {Median(runs.Select(x => x.AudioSeconds / x.CpuSeconds)) * Math.Min(opts.Threads, Environment.ProcessorCount):F0}x on {Math.Min(opts.Threads, Environment.ProcessorCount)} idle cores; load average now {LoadAverage()}");
 Console.WriteLine($"Peak working set during the end-to-end runs {peakEndToEnd / 1048576.0:F0} MB ({opts.Threads} tracks in flight)");
 return;
 
@@ -239,6 +244,11 @@ static float[] Standardise(float[] raw, float[] mean, float[] std)
     return v;
 }
 
+static string LoadAverage()
+{
+    try { return File.ReadAllText("/proc/loadavg").Split(' ')[0]; } catch (IOException) { return "?"; } catch (UnauthorizedAccessException) { return "?"; }
+}
+
 static string BuiltinStandardisationInfo() =>
     typeof(BuiltinEmbedder).Assembly.GetType("MessTools.Core.Embedding.Builtin.BuiltinStandardisation")?
         .GetField("Provenance")?.GetValue(null) as string ?? "?";
@@ -250,7 +260,7 @@ record Quality(double P5, double P5ExclAlbum, double Chance, double ChanceExclAl
     public override string ToString() => $"P@5 {P5:F3} (excl-album {P5ExclAlbum:F3})";
 }
 
-record RunResult(double WallSeconds, double AudioSeconds, double EmbedOnlySeconds, Quality Quality);
+record RunResult(double WallSeconds, double AudioSeconds, double CpuSeconds, Quality Quality);
 
 static class Resamplers
 {
