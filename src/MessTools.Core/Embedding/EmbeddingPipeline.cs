@@ -164,15 +164,13 @@ public sealed class EmbeddingPipeline : IDisposable
         {
             var audio = WavFile.Parse(bytes, path).ToMono();
             bytes = null!;
-            mono = audio.SampleRate == _model.SampleRate ? audio.Samples
-                : _resamplers.GetOrAdd(audio.SampleRate, rate => new Resampler(rate, _model.SampleRate)).Process(audio.Samples);
+            mono = ToModelRate(audio.Samples, audio.SampleRate);
         }
         else if (_options.Decoder is { } dec)
         {
             bytes = null!;
             var audio = dec.DecodeAsync(path, _model.SampleRate, _cts.Token).GetAwaiter().GetResult().ToMono();
-            mono = audio.SampleRate == _model.SampleRate ? audio.Samples
-                : _resamplers.GetOrAdd(audio.SampleRate, rate => new Resampler(rate, _model.SampleRate)).Process(audio.Samples);
+            mono = ToModelRate(audio.Samples, audio.SampleRate);
         }
         else
             throw new MessException("AudioDecoderUnavailable", MessErrorKind.NotInstalled,
@@ -185,6 +183,14 @@ public sealed class EmbeddingPipeline : IDisposable
         r.AudioSeconds = (double)mono.Length / _model.SampleRate;
         job.Audio = mono;
         if (_options.SegmentSeconds is { } segSec) job.Segments = Segment(mono.Length, (int)Math.Round(segSec * _model.SampleRate));
+    }
+
+    /// <summary>Audio at the model's rate: exact 2:1 (44.1 to 22.05 kHz, 48 to 24 kHz) through the half-band decimator, anything else through the polyphase resampler.</summary>
+    private float[] ToModelRate(float[] x, int rate)
+    {
+        if (rate == _model.SampleRate) return x;
+        if (rate == 2 * _model.SampleRate) return Builtin.HalfBandDecimator.Instance.Process(x);
+        return _resamplers.GetOrAdd(rate, r => new Resampler(r, _model.SampleRate)).Process(x);
     }
 
     /// <summary>Segments of <paramref name="length"/> samples; a last segment shorter than half joins the one before.</summary>
