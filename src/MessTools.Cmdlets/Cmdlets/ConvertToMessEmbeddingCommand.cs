@@ -204,14 +204,33 @@ public sealed class EmbeddingModelCompleter : IArgumentCompleter
         IEnumerable<string> files;
         try
         {
-            string cwd = System.Management.Automation.Runspaces.Runspace.DefaultRunspace?.SessionStateProxy.Path.CurrentFileSystemLocation.ProviderPath
-                         ?? Directory.GetCurrentDirectory();
+            string cwd = CurrentLocation();
             files = Directory.EnumerateFiles(cwd, "*.onnx", new EnumerationOptions { RecurseSubdirectories = true, MaxRecursionDepth = 3, IgnoreInaccessible = true })
                 .Select(f => "./" + Path.GetRelativePath(cwd, f).Replace('\\', '/')).Take(50).ToList();
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { files = Array.Empty<string>(); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException) { files = Array.Empty<string>(); }
         foreach (var f in files)
             if (f.StartsWith(word, StringComparison.OrdinalIgnoreCase) || f[2..].StartsWith(word, StringComparison.OrdinalIgnoreCase))
                 yield return new CompletionResult(f.Contains(' ') ? $"'{f}'" : f, f, CompletionResultType.ParameterValue, f);
+    }
+
+    /// <summary>The PowerShell location (not the process directory); completers run on the pipeline thread, so a nested pipeline works.</summary>
+    private static string CurrentLocation()
+    {
+        try
+        {
+            using var ps = PowerShell.Create(RunspaceMode.CurrentRunspace);
+            ps.AddScript("$ExecutionContext.SessionState.Path.CurrentFileSystemLocation.ProviderPath");
+            var r = ps.Invoke();
+            if (r.Count > 0 && r[0]?.BaseObject is string p && p.Length > 0) return p;
+        }
+        catch (Exception) { /* a completer must never throw */ }
+        try
+        {
+            var loc = System.Management.Automation.Runspaces.Runspace.DefaultRunspace?.SessionStateProxy.Path.CurrentFileSystemLocation.ProviderPath;
+            if (!string.IsNullOrEmpty(loc)) return loc;
+        }
+        catch (Exception) { }
+        return Directory.GetCurrentDirectory();
     }
 }

@@ -189,6 +189,19 @@ public class ConvertToMessEmbeddingTests
     }
 
     [Fact]
+    public void ModelCompleter_OffersBuiltinAndOnnxFiles()
+    {
+        using var tmp = new TempDir();
+        Directory.CreateDirectory(tmp["models"]);
+        File.WriteAllBytes(tmp["models/my-model.onnx"], new byte[] { 1 });
+        using var ps = new ModuleRunspace(tmp.Path);
+        var b = ps.InvokeClean("$l = 'ConvertTo-MessEmbedding -Model bu'; [System.Management.Automation.CommandCompletion]::CompleteInput($l, $l.Length, $null).CompletionMatches | ForEach-Object CompletionText");
+        Assert.Equal("builtin", Assert.Single(b).ToString());
+        var f = ps.InvokeClean("$l = 'ConvertTo-MessEmbedding -Model ./mo'; [System.Management.Automation.CommandCompletion]::CompleteInput($l, $l.Length, $null).CompletionMatches | ForEach-Object CompletionText");
+        Assert.Equal("./models/my-model.onnx", Assert.Single(f).ToString());
+    }
+
+    [Fact]
     public void Help_HasSynopsisAndExamples()
     {
         using var tmp = new TempDir();
