@@ -13,6 +13,8 @@ public sealed class EmbeddingsMeta
 {
     public string Model { get; set; } = "";
     public string? ModelSha256 { get; set; }
+    /// <summary>The model file's name (ONNX models).</summary>
+    public string? ModelFile { get; set; }
     public JsonElement? Profile { get; set; }
     public int Dim { get; set; }
     public string Dtype { get; set; } = "float32";
@@ -27,6 +29,13 @@ public sealed class EmbeddingsMeta
     public string? OnnxRuntimeVersion { get; set; }
     public int Count { get; set; }
     public string EmbeddingsSha256 { get; set; } = "";
+    /// <summary>SHA-256 of every other file of the set (track_ids.json, rows.json, segments, embeddings.npy): readers detect files out of step.</summary>
+    public Dictionary<string, string>? Files { get; set; }
+    /// <summary>-SegmentSeconds of the segment rows (segments.f32, segments.json), if any.</summary>
+    public double? SegmentSeconds { get; set; }
+    public int? SegmentCount { get; set; }
+    /// <summary>Wall-clock seconds the run that wrote the set spent, and what it did (reused, computed, failed).</summary>
+    public Dictionary<string, long>? RunCounts { get; set; }
     public DateTime CreatedUtc { get; set; } = DateTime.UtcNow;
 }
 
@@ -62,8 +71,58 @@ public sealed class EmbeddingMatrix
         return map;
     }
 
-    public static EmbeddingMatrix Load(ArtifactStore store) =>
-        Load(store.EmbeddingsFile, store.TrackIdsFile, store.EmbeddingsMetaFile);
+    /// <summary>
+    /// Loads embeddings/ of <paramref name="store"/>, checking every file against the SHA-256 sums in the meta.
+    /// When the set is out of step (a run was killed while writing it), the complete previous set kept in
+    /// embeddings/.previous/ is loaded instead.
+    /// </summary>
+    public static EmbeddingMatrix Load(ArtifactStore store) => LoadWithFallback(store.EmbeddingsDir, null).Matrix;
+
+    /// <summary>As <see cref="Load(ArtifactStore)"/>, saying which folder was read.</summary>
+    public static (string Folder, EmbeddingMatrix Matrix) LoadWithFallback(string embeddingsDir, Action<string>? warn)
+    {
+        try { return (embeddingsDir, LoadFolder(embeddingsDir, verify: true)); }
+        catch (MessException ex) when (ex.ErrorId is "EmbeddingsOutOfStep")
+        {
+            string prev = Path.Combine(embeddingsDir, EmbeddingSet.PreviousFolderName);
+            if (!File.Exists(Path.Combine(prev, "embeddings_meta.json"))) throw;
+            EmbeddingMatrix m;
+            try { m = LoadFolder(prev, verify: true); }
+            catch (MessException) { throw ex; }
+            warn?.Invoke($"{ex.Message} Using the previous complete set in '{prev}'.");
+            return (prev, m);
+        }
+    }
+
+    /// <summary>Loads embeddings.f32, track_ids.json and embeddings_meta.json of one folder; with <paramref name="verify"/> the SHA-256 sums in the meta are checked.</summary>
+    public static EmbeddingMatrix LoadFolder(string folder, bool verify)
+    {
+        string meta = Path.Combine(folder, "embeddings_meta.json");
+        string emb = Path.Combine(folder, "embeddings.f32"), ids = Path.Combine(folder, "track_ids.json");
+        if (!File.Exists(meta) && File.Exists(Path.Combine(folder, EmbeddingSet.RowsFileName)))
+            throw Mismatch(meta, "it is missing while rows.json exists, so a run stopped before it finished writing");
+        var m = Load(emb, ids, meta);
+        if (verify && File.Exists(meta))
+        {
+            var info = ArtifactJson.Read<EmbeddingsMeta>(meta);
+            if (!string.IsNullOrEmpty(info.EmbeddingsSha256))
+            {
+                string actual = EmbeddingSet.Sha(MemoryMarshal.AsBytes(m.Data.AsSpan()));
+                if (!string.Equals(actual, info.EmbeddingsSha256, StringComparison.OrdinalIgnoreCase))
+                    throw Mismatch(emb, $"its SHA-256 is {actual[..12]}..., the meta says {info.EmbeddingsSha256[..Math.Min(12, info.EmbeddingsSha256.Length)]}...");
+            }
+            foreach (var (name, sha) in info.Files ?? new())
+            {
+                string f = Path.Combine(folder, name);
+                if (!File.Exists(f)) throw Mismatch(f, "the meta lists it but it is missing");
+                using var fs = File.OpenRead(f);
+                string actual = Convert.ToHexString(SHA256.HashData(fs)).ToLowerInvariant();
+                if (!string.Equals(actual, sha, StringComparison.OrdinalIgnoreCase))
+                    throw Mismatch(f, $"its SHA-256 is {actual[..12]}..., the meta says {sha[..Math.Min(12, sha.Length)]}...");
+            }
+        }
+        return m;
+    }
 
     public static EmbeddingMatrix Load(string embeddingsFile, string trackIdsFile, string metaFile)
     {
@@ -82,6 +141,8 @@ public sealed class EmbeddingMatrix
                 throw Mismatch(embeddingsFile, $"its {bytes} bytes are not a whole number of float32 rows for the {ids.Length} ids in track_ids.json");
             dim = (int)(bytes / (4L * ids.Length));
         }
+        if (meta is not null && meta.Dim > 0 && bytes != 4L * ids.Length * meta.Dim && bytes % (4L * meta.Dim) == 0)
+            throw Mismatch(embeddingsFile, $"it holds {bytes / (4L * meta.Dim)} rows but track_ids.json lists {ids.Length}");
         if (meta is not null && meta.Count != ids.Length)
             throw Mismatch(metaFile, $"it says {meta.Count} rows but track_ids.json lists {ids.Length}");
         if (bytes != 4L * ids.Length * dim)

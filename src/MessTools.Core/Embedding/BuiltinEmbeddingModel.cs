@@ -1,0 +1,76 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using MessTools.Core.Common;
+using MessTools.Core.Embedding.Builtin;
+
+namespace MessTools.Core.Embedding;
+
+/// <summary>
+/// <see cref="BuiltinEmbedder"/> behind <see cref="IEmbeddingModel"/>: one unit per track (and one per segment),
+/// the units of a batch embedded in parallel (the embedder is thread-safe), its output already pooled.
+/// </summary>
+public sealed class BuiltinEmbeddingModel : IEmbeddingModel
+{
+    private readonly BuiltinEmbedder _embedder = new();
+    private readonly int _threads;
+
+    public BuiltinEmbeddingModel(int? batchSize = null, int? threads = null)
+    {
+        _threads = threads ?? Environment.ProcessorCount;
+        BatchSize = batchSize ?? Math.Max(2, 2 * _threads);
+        ModelSha256 = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(_embedder.Version))).ToLowerInvariant();
+    }
+
+    public string Name => EmbeddingModels.Builtin;
+    public string ModelSha256 { get; }
+    public int SampleRate => _embedder.SampleRate;
+    public string Identity => "builtin|" + _embedder.Version;
+    public int Dimension => _embedder.Dimension;
+    public int BatchSize { get; }
+
+    public void Describe(EmbeddingsMeta meta)
+    {
+        meta.Model = Name;
+        meta.ModelSha256 = ModelSha256;
+        meta.Profile = JsonSerializer.SerializeToElement(new { embedder = "builtin", version = _embedder.Version });
+        meta.Pooling = "track_statistics";
+        meta.SampleRate = SampleRate;
+        meta.Chunking = JsonSerializer.SerializeToElement(new { whole_track = true });
+    }
+
+    public List<ModelUnit> Prepare(float[] mono, IReadOnlyList<(int Start, int End)> segments)
+    {
+        var units = new List<ModelUnit> { new(mono, mono.Length, 0, (double)mono.Length / SampleRate) };
+        for (int s = 0; s < segments.Count; s++)
+        {
+            var (a, b) = segments[s];
+            if (segments.Count == 1 && a == 0 && b == mono.Length) { units[0].Segments.Add(s); continue; }
+            if (b - a < BuiltinEmbedder.MinimumSamples) continue; // too short for the embedder: no row for this segment
+            var u = new ModelUnit(mono[a..b], b - a, (double)a / SampleRate, (double)b / SampleRate) { ForTrack = false };
+            u.Segments.Add(s);
+            units.Add(u);
+        }
+        return units;
+    }
+
+    public void Run(IReadOnlyList<ModelUnit> units, CancellationToken cancellationToken)
+    {
+        Parallel.For(0, units.Count, new ParallelOptions { MaxDegreeOfParallelism = _threads, CancellationToken = cancellationToken }, i =>
+        {
+            var u = units[i];
+            try
+            {
+                u.Frames = _embedder.Embed(u.Input.AsSpan(0, u.Length));
+                u.FrameCount = 1;
+                u.FrameDim = u.Frames.Length;
+            }
+            catch (MessException ex) { u.Error = ex; }
+            u.ReleaseInput();
+        });
+    }
+
+    public float[] Pool(IReadOnlyList<ModelUnit> units) => FramePooling.Pool(units, TimePooling.Mean);
+
+    public void Dispose() { }
+}

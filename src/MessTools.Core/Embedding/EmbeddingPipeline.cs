@@ -1,0 +1,362 @@
+using System.Collections.Concurrent;
+using System.Numerics.Tensors;
+using System.Security.Cryptography;
+using MessTools.Core.Audio;
+using MessTools.Core.Common;
+using MessTools.Core.Dsp;
+
+namespace MessTools.Core.Embedding;
+
+public sealed class EmbeddingPipelineOptions
+{
+    /// <summary>Also embed segments of this many seconds (null: none).</summary>
+    public double? SegmentSeconds { get; init; }
+    /// <summary>Recompute even tracks whose audio is unchanged.</summary>
+    public bool Force { get; init; }
+    /// <summary>For audio that is not WAV (null: only WAV files can be read).</summary>
+    public IAudioDecoder? Decoder { get; init; }
+    /// <summary>What is already embedded: track id to (audio SHA-256, audio bytes, has segments). Read from the decoding thread.</summary>
+    public IReadOnlyDictionary<string, (string Sha256, long Bytes, bool HasSegments)>? Existing { get; init; }
+    /// <summary>Decoded tracks waiting for the front end, and prepared tracks waiting for the model (bounds memory).</summary>
+    public int QueueTracks { get; init; } = 2;
+}
+
+/// <summary>What the pipeline made of one track.</summary>
+public sealed class EmbeddingResult
+{
+    public required MessTrack Track { get; init; }
+    public required string AudioFile { get; init; }
+    /// <summary>The new row (null when reused or failed).</summary>
+    public EmbeddedTrack? Embedded { get; set; }
+    /// <summary>The track's audio bytes and model are unchanged: its row was kept.</summary>
+    public bool Reused { get; set; }
+    public MessException? Error { get; set; }
+    public double AudioSeconds { get; set; }
+}
+
+/// <summary>
+/// Producer/consumer embedding: one thread reads, hashes and decodes audio (and resamples it to the model's
+/// rate), one runs the model's front end, one runs the model on batches that span tracks; the queues between
+/// them are bounded, so memory does not grow with the number of tracks. Results come out in input order.
+/// Every output is checked (NaN/infinity anywhere, zero vector); the track vectors are L2-normalised.
+/// </summary>
+public sealed class EmbeddingPipeline : IDisposable
+{
+    private sealed class Job
+    {
+        public required EmbeddingResult Result;
+        public float[]? Audio;
+        public List<(int Start, int End)> Segments = new();
+        public List<ModelUnit>? Units;
+        public int Remaining;
+        public string Sha = "";
+        public long Bytes;
+    }
+
+    private readonly IEmbeddingModel _model;
+    private readonly EmbeddingPipelineOptions _options;
+    private readonly CancellationTokenSource _cts;
+    private readonly BlockingCollection<Job> _input = new();
+    private readonly BlockingCollection<Job> _decoded, _prepared;
+    private readonly BlockingCollection<EmbeddingResult> _results = new();
+    private readonly Task[] _tasks;
+    private readonly ConcurrentDictionary<int, Resampler> _resamplers = new();
+    private Exception? _fatal;
+
+    public EmbeddingPipeline(IEmbeddingModel model, EmbeddingPipelineOptions options, CancellationToken cancellationToken)
+    {
+        _model = model;
+        _options = options;
+        _cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        _decoded = new BlockingCollection<Job>(Math.Max(1, options.QueueTracks));
+        _prepared = new BlockingCollection<Job>(Math.Max(1, options.QueueTracks));
+        _tasks = new[]
+        {
+            Task.Factory.StartNew(DecodeLoop, TaskCreationOptions.LongRunning),
+            Task.Factory.StartNew(FrontEndLoop, TaskCreationOptions.LongRunning),
+            Task.Factory.StartNew(InferenceLoop, TaskCreationOptions.LongRunning),
+        };
+    }
+
+    /// <summary>Queues a track whose audio is at <paramref name="audioFile"/>.</summary>
+    public void Post(MessTrack track, string audioFile) =>
+        _input.Add(new Job { Result = new EmbeddingResult { Track = track, AudioFile = audioFile } });
+
+    /// <summary>No more tracks.</summary>
+    public void Complete() => _input.CompleteAdding();
+
+    /// <summary>The next result if one is ready within <paramref name="timeoutMs"/>; false also at the end (see <see cref="IsFinished"/>).</summary>
+    public bool TryTake(out EmbeddingResult? result, int timeoutMs)
+    {
+        try
+        {
+            if (_results.TryTake(out result, timeoutMs, _cts.Token)) return true;
+        }
+        catch (OperationCanceledException) { result = null; }
+        ThrowIfFatal();
+        return false;
+    }
+
+    public bool IsFinished => _results.IsCompleted;
+
+    /// <summary>All remaining results, blocking until the pipeline has drained.</summary>
+    public IEnumerable<EmbeddingResult> Drain()
+    {
+        while (!_results.IsCompleted)
+        {
+            if (TryTake(out var r, 200)) yield return r!;
+            _cts.Token.ThrowIfCancellationRequested();
+        }
+        ThrowIfFatal();
+    }
+
+    private void ThrowIfFatal()
+    {
+        if (_fatal is MessException me) throw new MessException(me.ErrorId, me.Kind, me.Message, me.Target, me);
+        if (_fatal is not null and not OperationCanceledException) throw new InvalidOperationException("The embedding pipeline failed: " + _fatal.Message, _fatal);
+    }
+
+    private void Fail(Exception ex)
+    {
+        _fatal ??= ex;
+        _cts.Cancel();
+    }
+
+    private void DecodeLoop()
+    {
+        try
+        {
+            foreach (var job in _input.GetConsumingEnumerable(_cts.Token))
+            {
+                try { Decode(job); }
+                catch (MessException ex) { job.Result.Error = ex; job.Audio = null; }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    job.Result.Error = new MessException("AudioReadFailed", MessErrorKind.ReadError,
+                        $"Reading the audio of track '{job.Result.Track.TrackId}' from '{job.Result.AudioFile}' failed: {ex.Message}", job.Result.Track.TrackId, ex);
+                }
+                _decoded.Add(job, _cts.Token);
+            }
+        }
+        catch (OperationCanceledException) { }
+        catch (Exception ex) { Fail(ex); }
+        finally { _decoded.CompleteAdding(); }
+    }
+
+    private void Decode(Job job)
+    {
+        var r = job.Result;
+        string path = r.AudioFile;
+        if (!File.Exists(path))
+            throw new MessException("AudioFileNotFound", MessErrorKind.ObjectNotFound, $"The audio file '{path}' of track '{r.Track.TrackId}' does not exist.", r.Track.TrackId);
+        byte[] bytes = File.ReadAllBytes(path);
+        job.Sha = Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant();
+        job.Bytes = bytes.Length;
+        if (!_options.Force && _options.Existing is { } ex && ex.TryGetValue(r.Track.TrackId, out var prev)
+            && prev.Sha256 == job.Sha && prev.Bytes == job.Bytes && (_options.SegmentSeconds is null || prev.HasSegments))
+        {
+            r.Reused = true;
+            return;
+        }
+        float[] mono;
+        bool isWav = bytes.Length >= 12 && bytes.AsSpan(0, 4).SequenceEqual("RIFF"u8) && bytes.AsSpan(8, 4).SequenceEqual("WAVE"u8);
+        if (isWav)
+        {
+            var audio = WavFile.Parse(bytes, path).ToMono();
+            bytes = null!;
+            mono = ToModelRate(audio.Samples, audio.SampleRate);
+        }
+        else if (_options.Decoder is { } dec)
+        {
+            bytes = null!;
+            var audio = dec.DecodeAsync(path, _model.SampleRate, _cts.Token).GetAwaiter().GetResult().ToMono();
+            mono = ToModelRate(audio.Samples, audio.SampleRate);
+        }
+        else
+            throw new MessException("AudioDecoderUnavailable", MessErrorKind.NotInstalled,
+                $"'{path}' (track '{r.Track.TrackId}') is not a WAV file and no decoder (ffmpeg) is available.", r.Track.TrackId);
+        if (mono.Length == 0)
+            throw new MessException("AudioEmpty", MessErrorKind.InvalidData, $"'{path}' (track '{r.Track.TrackId}') holds no audio samples.", r.Track.TrackId);
+        foreach (float v in mono)
+            if (!float.IsFinite(v))
+                throw new MessException("AudioNotFinite", MessErrorKind.InvalidData, $"'{path}' (track '{r.Track.TrackId}') holds NaN or infinite samples.", r.Track.TrackId);
+        r.AudioSeconds = (double)mono.Length / _model.SampleRate;
+        job.Audio = mono;
+        if (_options.SegmentSeconds is { } segSec) job.Segments = Segment(mono.Length, (int)Math.Round(segSec * _model.SampleRate));
+    }
+
+    /// <summary>Audio at the model's rate: exact 2:1 (44.1 to 22.05 kHz, 48 to 24 kHz) through the half-band decimator, anything else through the polyphase resampler.</summary>
+    private float[] ToModelRate(float[] x, int rate)
+    {
+        if (rate == _model.SampleRate) return x;
+        if (rate == 2 * _model.SampleRate) return Builtin.HalfBandDecimator.Instance.Process(x);
+        return _resamplers.GetOrAdd(rate, r => new Resampler(r, _model.SampleRate)).Process(x);
+    }
+
+    /// <summary>Segments of <paramref name="length"/> samples; a last segment shorter than half joins the one before.</summary>
+    public static List<(int Start, int End)> Segment(int samples, int length)
+    {
+        var list = new List<(int, int)>();
+        if (length <= 0 || samples <= 0) return list;
+        for (int s = 0; s < samples; s += length) list.Add((s, Math.Min(samples, s + length)));
+        if (list.Count >= 2 && list[^1].Item2 - list[^1].Item1 < length / 2)
+        {
+            var last = list[^1]; list.RemoveAt(list.Count - 1);
+            list[^1] = (list[^1].Item1, last.Item2);
+        }
+        return list;
+    }
+
+    private void FrontEndLoop()
+    {
+        try
+        {
+            foreach (var job in _decoded.GetConsumingEnumerable(_cts.Token))
+            {
+                if (job.Audio is not null && job.Result.Error is null)
+                {
+                    try
+                    {
+                        job.Units = _model.Prepare(job.Audio, job.Segments);
+                        foreach (var u in job.Units) u.Owner = job;
+                        job.Remaining = job.Units.Count;
+                    }
+                    catch (MessException ex) { job.Result.Error = ex; }
+                    catch (ArgumentException ex)
+                    {
+                        job.Result.Error = new MessException("FrontEndFailed", MessErrorKind.InvalidData, $"The model's front end failed on track '{job.Result.Track.TrackId}': {ex.Message}", job.Result.Track.TrackId, ex);
+                    }
+                    job.Audio = null;
+                }
+                _prepared.Add(job, _cts.Token);
+            }
+        }
+        catch (OperationCanceledException) { }
+        catch (Exception ex) { Fail(ex); }
+        finally { _prepared.CompleteAdding(); }
+    }
+
+    private void InferenceLoop()
+    {
+        var pending = new Queue<Job>();
+        var waiting = new List<ModelUnit>();
+        int batch = Math.Max(1, _model.BatchSize);
+        try
+        {
+            foreach (var job in _prepared.GetConsumingEnumerable(_cts.Token))
+            {
+                pending.Enqueue(job);
+                if (job.Units is { Count: > 0 } && job.Result.Error is null) waiting.AddRange(job.Units);
+                while (waiting.Count >= batch) RunBatch(waiting, batch);
+                Emit(pending);
+            }
+            while (waiting.Count > 0) RunBatch(waiting, batch);
+            Emit(pending);
+        }
+        catch (OperationCanceledException) { }
+        catch (Exception ex) { Fail(ex); }
+        finally { _results.CompleteAdding(); }
+    }
+
+    private void RunBatch(List<ModelUnit> waiting, int batch)
+    {
+        var units = waiting.GetRange(0, Math.Min(batch, waiting.Count));
+        waiting.RemoveRange(0, units.Count);
+        try
+        {
+            _model.Run(units, _cts.Token);
+            foreach (var u in units) ((Job)u.Owner!).Remaining--;
+        }
+        catch (MessException ex)
+        {
+            // every track with a unit in the failed batch fails; its other units are dropped
+            var owners = units.Select(u => (Job)u.Owner!).Distinct().ToList();
+            foreach (var j in owners)
+            {
+                j.Result.Error = new MessException(ex.ErrorId, ex.Kind, $"Track '{j.Result.Track.TrackId}': {ex.Message}", j.Result.Track.TrackId, ex);
+                j.Remaining = 0;
+                j.Units = null;
+            }
+            waiting.RemoveAll(u => owners.Contains((Job)u.Owner!));
+        }
+    }
+
+    private void Emit(Queue<Job> pending)
+    {
+        while (pending.Count > 0 && (pending.Peek().Remaining <= 0 || pending.Peek().Result.Error is not null))
+        {
+            var job = pending.Dequeue();
+            if (job.Result.Error is null && !job.Result.Reused)
+            {
+                try { job.Result.Embedded = Finish(job); }
+                catch (MessException ex) { job.Result.Error = ex; }
+            }
+            job.Units = null;
+            _results.Add(job.Result);
+        }
+    }
+
+    private EmbeddedTrack Finish(Job job)
+    {
+        string id = job.Result.Track.TrackId;
+        var units = job.Units!;
+        if (units.FirstOrDefault(u => u.Error is not null && u.ForTrack) is { } failed)
+            throw new MessException(failed.Error!.ErrorId, failed.Error.Kind, $"Track '{id}': {failed.Error.Message}", id, failed.Error);
+        units = units.Where(u => u.Error is null).ToList();
+        foreach (var u in units)
+        {
+            if (u.Frames is null) throw new MessException("ModelOutputMissing", MessErrorKind.InvalidData, $"The model returned nothing for part of track '{id}'.", id);
+            if (!AllFinite(u.Frames))
+                throw new MessException("EmbeddingNotFinite", MessErrorKind.InvalidData,
+                    $"The model's output for track '{id}' ({u.StartSec:0.##}-{u.EndSec:0.##} s) holds NaN or infinity; nothing was written for the track.", id);
+        }
+        var trackUnits = units.Where(u => u.ForTrack).ToList();
+        var vector = Normalised(_model.Pool(trackUnits), id, "");
+        var info = new EmbeddingRowInfo { TrackId = id, AudioSha256 = job.Sha, AudioBytes = job.Bytes, DurationSec = Math.Round(job.Result.AudioSeconds, 3) };
+        var result = new EmbeddedTrack { Info = info, Vector = vector };
+        for (int s = 0; s < job.Segments.Count; s++)
+        {
+            var su = units.Where(u => u.Segments.Contains(s)).ToList();
+            if (su.Count == 0) continue;
+            var (a, b) = job.Segments[s];
+            string where = $" (segment {a / (double)_model.SampleRate:0.##}-{b / (double)_model.SampleRate:0.##} s)";
+            var v = Normalised(_model.Pool(su), id, where);
+            result.Segments.Add((new SegmentRow { TrackId = id, Start = Math.Round(a / (double)_model.SampleRate, 3), End = Math.Round(b / (double)_model.SampleRate, 3) }, v));
+        }
+        return result;
+    }
+
+    /// <summary>Checks a pooled vector (finite, not zero) and L2-normalises it.</summary>
+    public static float[] Normalised(float[] v, string trackId, string where)
+    {
+        if (!AllFinite(v))
+            throw new MessException("EmbeddingNotFinite", MessErrorKind.InvalidData, $"The embedding of track '{trackId}'{where} holds NaN or infinity; nothing was written for the track.", trackId);
+        double norm = Math.Sqrt(TensorPrimitives.Dot(v, v));
+        if (!(norm > 1e-20) || !double.IsFinite(norm))
+            throw new MessException("EmbeddingZeroVector", MessErrorKind.InvalidData, $"The embedding of track '{trackId}'{where} is a zero vector (silent audio?); nothing was written for the track.", trackId);
+        var r = new float[v.Length];
+        TensorPrimitives.Multiply(v, (float)(1.0 / norm), r);
+        return r;
+    }
+
+    /// <summary>True when no value is NaN or infinite (x - x is 0 exactly for finite x).</summary>
+    public static bool AllFinite(ReadOnlySpan<float> x)
+    {
+        int i = 0, w = System.Numerics.Vector<float>.Count;
+        for (; i + w <= x.Length; i += w)
+        {
+            var v = new System.Numerics.Vector<float>(x.Slice(i, w));
+            if (!System.Numerics.Vector.EqualsAll(v - v, System.Numerics.Vector<float>.Zero)) return false;
+        }
+        for (; i < x.Length; i++) if (!float.IsFinite(x[i])) return false;
+        return true;
+    }
+
+    public void Dispose()
+    {
+        _input.CompleteAdding();
+        _cts.Cancel();
+        try { Task.WaitAll(_tasks, TimeSpan.FromSeconds(30)); } catch (AggregateException) { }
+        _cts.Dispose();
+    }
+}

@@ -1,0 +1,157 @@
+using System.Diagnostics;
+using MessTools.Core.Artifacts;
+using MessTools.Core.Audio;
+using MessTools.Core.Common;
+
+namespace MessTools.Core.Embedding;
+
+public sealed class EmbeddingRunOptions
+{
+    public double? SegmentSeconds { get; init; }
+    /// <summary>Re-embed every track given, and replace a folder that holds another model's (or profile's) embeddings.</summary>
+    public bool Force { get; init; }
+    /// <summary>Also write embeddings/embeddings.npy.</summary>
+    public bool WriteNpy { get; init; }
+    public IAudioDecoder? Decoder { get; init; }
+    /// <summary>Save complete artifacts this often during a long run (a killed run loses at most this much work).</summary>
+    public TimeSpan CheckpointInterval { get; init; } = TimeSpan.FromMinutes(2);
+    public Action<string>? Warn { get; init; }
+    /// <summary>Tests: called with each file name just before it is written (throw to simulate a killed run).</summary>
+    internal Action<string>? BeforeWrite { get; init; }
+}
+
+/// <summary>
+/// One ConvertTo-MessEmbedding run over a folder: opens (and checks) the existing artifacts, embeds the posted
+/// tracks through an <see cref="EmbeddingPipeline"/> (unchanged tracks are reused, not recomputed), validates
+/// each result against the matrix, saves complete artifacts at checkpoints and at the end.
+/// </summary>
+public sealed class EmbeddingRun : IDisposable
+{
+    private readonly ArtifactStore _store;
+    private readonly IEmbeddingModel _model;
+    private readonly EmbeddingRunOptions _options;
+    private readonly EmbeddingSet _set;
+    private readonly EmbeddingPipeline _pipeline;
+    private readonly HashSet<string> _posted = new(StringComparer.Ordinal);
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private TimeSpan _lastSave;
+    private bool _dirty;
+
+    public long Posted { get; private set; }
+    public long Reused { get; private set; }
+    public long Computed { get; private set; }
+    public long Failed { get; private set; }
+    public double AudioSeconds { get; private set; }
+    public EmbeddingSet Set => _set;
+    public TimeSpan Elapsed => _clock.Elapsed;
+
+    public EmbeddingRun(ArtifactStore store, IEmbeddingModel model, EmbeddingRunOptions options, CancellationToken cancellationToken)
+    {
+        _store = store;
+        _model = model;
+        _options = options;
+        string key = EmbeddingSet.ComputeModelKey(model.ModelSha256, model.Identity);
+        try { _set = EmbeddingSet.Open(store, model.Name, key, options.SegmentSeconds, options.Warn); }
+        catch (MessException ex) when (options.Force && ex.ErrorId is "EmbeddingsModelMismatch" or "EmbeddingsOutOfStep" or "EmbeddingsNotIncremental" or "ArtifactMalformed" or "TrackIdsMalformed" or "TrackIdsDuplicate" or "EmbeddingNotFinite")
+        {
+            options.Warn?.Invoke($"{ex.Message} -Force: the embeddings in '{store.EmbeddingsDir}' are rebuilt from the tracks of this run.");
+            _set = EmbeddingSet.Empty(model.Name, key, options.SegmentSeconds);
+        }
+        catch (MessException ex) when (ex.ErrorId is "EmbeddingsOutOfStep" or "ArtifactMalformed" or "TrackIdsMalformed" or "TrackIdsDuplicate")
+        {
+            throw new MessException(ex.ErrorId, ex.Kind, ex.Message + " Run again with -Force to rebuild the embeddings from the tracks given.", ex.Target, ex);
+        }
+        var existing = _set.Rows.ToDictionary(r => r.Info.TrackId, r => (r.Info.AudioSha256, r.Info.AudioBytes, r.Info.Segments > 0), StringComparer.Ordinal);
+        _pipeline = new EmbeddingPipeline(model, new EmbeddingPipelineOptions
+        {
+            SegmentSeconds = options.SegmentSeconds, Force = options.Force, Decoder = options.Decoder, Existing = existing,
+        }, cancellationToken);
+        _lastSave = _clock.Elapsed;
+    }
+
+    /// <summary>The audio file a track is read from: WavPath, else AudioPath, else a local AudioUri.</summary>
+    public static string ResolveAudioFile(MessTrack track)
+    {
+        string? p = track.WavPath ?? track.AudioPath;
+        if (p is null && !string.IsNullOrWhiteSpace(track.AudioUri))
+        {
+            string u = track.AudioUri;
+            if (u.StartsWith("file://", StringComparison.OrdinalIgnoreCase)) p = new Uri(u).LocalPath;
+            else if (!u.Contains("://", StringComparison.Ordinal) && File.Exists(u)) p = u;
+        }
+        if (p is null)
+            throw new MessException("TrackHasNoAudio", MessErrorKind.InvalidArgument,
+                $"Track '{track.TrackId}' has no local audio (WavPath or AudioPath). Pipe it through Get-MessAudio / ConvertTo-MessStandardAudio first.", track.TrackId);
+        return Path.GetFullPath(p);
+    }
+
+    /// <summary>Queues a track; throws MessException (the caller reports it for this track) when it cannot be queued.</summary>
+    public void Post(MessTrack track)
+    {
+        if (string.IsNullOrWhiteSpace(track.TrackId))
+            throw new MessException("TrackIdEmpty", MessErrorKind.InvalidArgument, "A track without a track id cannot be embedded.");
+        string file = ResolveAudioFile(track);
+        if (!_posted.Add(track.TrackId))
+            throw new MessException("DuplicateTrackId", MessErrorKind.InvalidArgument, $"Track '{track.TrackId}' came twice in this run; the first one is embedded.", track.TrackId);
+        Posted++;
+        _pipeline.Post(track, file);
+    }
+
+    public void Complete() => _pipeline.Complete();
+
+    /// <summary>Results ready now (non-blocking), applied to the matrix.</summary>
+    public IEnumerable<EmbeddingResult> TakeReady()
+    {
+        while (_pipeline.TryTake(out var r, 0)) yield return Apply(r!);
+        CheckpointIfDue();
+    }
+
+    /// <summary>Every remaining result, blocking; call <see cref="Complete"/> first.</summary>
+    public IEnumerable<EmbeddingResult> Drain()
+    {
+        foreach (var r in _pipeline.Drain())
+        {
+            yield return Apply(r);
+            CheckpointIfDue();
+        }
+    }
+
+    private EmbeddingResult Apply(EmbeddingResult r)
+    {
+        if (r.Error is null && r.Embedded is not null)
+        {
+            try { _set.Put(r.Embedded); _dirty = true; Computed++; AudioSeconds += r.AudioSeconds; }
+            catch (MessException ex) { r.Error = ex; r.Embedded = null; }
+        }
+        else if (r.Error is null && r.Reused) Reused++;
+        if (r.Error is not null) Failed++;
+        return r;
+    }
+
+    private void CheckpointIfDue()
+    {
+        if (_dirty && _clock.Elapsed - _lastSave >= _options.CheckpointInterval) Save();
+    }
+
+    /// <summary>Writes the artifacts if anything changed (or an npy copy is wanted and missing); returns whether it wrote.</summary>
+    public bool Save()
+    {
+        bool npyMissing = _options.WriteNpy && !File.Exists(Path.Combine(_store.EmbeddingsDir, EmbeddingSet.NpyFileName));
+        if (_set.Count == 0 || (!_dirty && !npyMissing)) return false;
+        var meta = BuildMeta();
+        _set.Save(_store, meta, _options.WriteNpy, _options.BeforeWrite);
+        _dirty = false;
+        _lastSave = _clock.Elapsed;
+        return true;
+    }
+
+    public EmbeddingsMeta BuildMeta()
+    {
+        var meta = new EmbeddingsMeta { Normalization = "l2", CreatedUtc = DateTime.UtcNow };
+        _model.Describe(meta);
+        meta.RunCounts = new Dictionary<string, long> { ["posted"] = Posted, ["computed"] = Computed, ["reused"] = Reused, ["failed"] = Failed };
+        return meta;
+    }
+
+    public void Dispose() => _pipeline.Dispose();
+}
