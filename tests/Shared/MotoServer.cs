@@ -27,7 +27,7 @@ public sealed class MotoServer : IDisposable
         string exe = FindOnPath("moto_server")
             ?? throw new InvalidOperationException("moto_server is not installed (Python moto 5.2 is part of this project's machine image; " +
                                                    "install it with 'pip install \"moto[server]\"'). The S3 tests need a real S3 API and do not skip.");
-        Port = port ?? FreePort();
+        Port = port ?? LoopbackPort.Free();
         var psi = new ProcessStartInfo(exe) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { "-H", "127.0.0.1", "-p", Port.ToString() }) psi.ArgumentList.Add(a);
         _process = Process.Start(psi) ?? throw new InvalidOperationException("moto_server did not start.");
@@ -85,14 +85,6 @@ public sealed class MotoServer : IDisposable
 
     private static string Escape(string key) => string.Join('/', key.Split('/').Select(Uri.EscapeDataString));
 
-    private static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        int port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
 
     private static string? FindOnPath(string name)
     {

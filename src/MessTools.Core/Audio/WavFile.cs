@@ -170,6 +170,28 @@ public static class WavFile
         catch (UnauthorizedAccessException) { return null; }
     }
 
+    /// <summary>Size of the canonical 44-byte header <see cref="WriteHeader"/> writes.</summary>
+    public const int HeaderBytes = 44;
+
+    /// <summary>The canonical RIFF/WAVE header (fmt chunk of 16 bytes, then the data chunk's header).</summary>
+    public static void WriteHeader(Span<byte> h, WavSampleFormat format, int channels, int sampleRate, long dataBytes)
+    {
+        int bytesPerSample = format == WavSampleFormat.Float32 ? 4 : 2;
+        "RIFF"u8.CopyTo(h);
+        BinaryPrimitives.WriteUInt32LittleEndian(h[4..], (uint)(36 + dataBytes));
+        "WAVE"u8.CopyTo(h[8..]);
+        "fmt "u8.CopyTo(h[12..]);
+        BinaryPrimitives.WriteUInt32LittleEndian(h[16..], 16);
+        BinaryPrimitives.WriteUInt16LittleEndian(h[20..], format == WavSampleFormat.Float32 ? FormatFloat : FormatPcm);
+        BinaryPrimitives.WriteUInt16LittleEndian(h[22..], (ushort)channels);
+        BinaryPrimitives.WriteInt32LittleEndian(h[24..], sampleRate);
+        BinaryPrimitives.WriteInt32LittleEndian(h[28..], sampleRate * channels * bytesPerSample);
+        BinaryPrimitives.WriteUInt16LittleEndian(h[32..], (ushort)(channels * bytesPerSample));
+        BinaryPrimitives.WriteUInt16LittleEndian(h[34..], (ushort)(bytesPerSample * 8));
+        "data"u8.CopyTo(h[36..]);
+        BinaryPrimitives.WriteUInt32LittleEndian(h[40..], (uint)dataBytes);
+    }
+
     /// <summary>Writes <paramref name="audio"/> atomically as float32 or 16-bit PCM.</summary>
     public static void Write(string path, AudioBuffer audio, WavSampleFormat format = WavSampleFormat.Float32)
     {
@@ -179,20 +201,8 @@ public static class WavFile
             throw new MessException("WavTooLarge", MessErrorKind.InvalidData, $"'{path}': {dataBytes} bytes of audio do not fit in a WAV file.", path);
         AtomicFile.Write(path, stream =>
         {
-            Span<byte> h = stackalloc byte[44];
-            "RIFF"u8.CopyTo(h);
-            BinaryPrimitives.WriteUInt32LittleEndian(h[4..], (uint)(36 + dataBytes));
-            "WAVE"u8.CopyTo(h[8..]);
-            "fmt "u8.CopyTo(h[12..]);
-            BinaryPrimitives.WriteUInt32LittleEndian(h[16..], 16);
-            BinaryPrimitives.WriteUInt16LittleEndian(h[20..], format == WavSampleFormat.Float32 ? FormatFloat : FormatPcm);
-            BinaryPrimitives.WriteUInt16LittleEndian(h[22..], (ushort)audio.Channels);
-            BinaryPrimitives.WriteInt32LittleEndian(h[24..], audio.SampleRate);
-            BinaryPrimitives.WriteInt32LittleEndian(h[28..], audio.SampleRate * audio.Channels * bytesPerSample);
-            BinaryPrimitives.WriteUInt16LittleEndian(h[32..], (ushort)(audio.Channels * bytesPerSample));
-            BinaryPrimitives.WriteUInt16LittleEndian(h[34..], (ushort)(bytesPerSample * 8));
-            "data"u8.CopyTo(h[36..]);
-            BinaryPrimitives.WriteUInt32LittleEndian(h[40..], (uint)dataBytes);
+            Span<byte> h = stackalloc byte[HeaderBytes];
+            WriteHeader(h, format, audio.Channels, audio.SampleRate, dataBytes);
             stream.Write(h);
             var buf = new byte[1 << 16];
             int n = 0;
@@ -279,20 +289,8 @@ public sealed class WavStreamWriter : IDisposable
         long dataBytes = _samples * bps;
         if (dataBytes > uint.MaxValue - 44)
             throw new MessException("WavTooLarge", MessErrorKind.InvalidData, $"'{Path}': {dataBytes} bytes of audio do not fit in a WAV file.", Path);
-        Span<byte> h = stackalloc byte[44];
-        "RIFF"u8.CopyTo(h);
-        BinaryPrimitives.WriteUInt32LittleEndian(h[4..], (uint)(36 + dataBytes));
-        "WAVE"u8.CopyTo(h[8..]);
-        "fmt "u8.CopyTo(h[12..]);
-        BinaryPrimitives.WriteUInt32LittleEndian(h[16..], 16);
-        BinaryPrimitives.WriteUInt16LittleEndian(h[20..], _format == WavSampleFormat.Float32 ? (ushort)3 : (ushort)1);
-        BinaryPrimitives.WriteUInt16LittleEndian(h[22..], (ushort)_channels);
-        BinaryPrimitives.WriteInt32LittleEndian(h[24..], _sampleRate);
-        BinaryPrimitives.WriteInt32LittleEndian(h[28..], _sampleRate * _channels * bps);
-        BinaryPrimitives.WriteUInt16LittleEndian(h[32..], (ushort)(_channels * bps));
-        BinaryPrimitives.WriteUInt16LittleEndian(h[34..], (ushort)(bps * 8));
-        "data"u8.CopyTo(h[36..]);
-        BinaryPrimitives.WriteUInt32LittleEndian(h[40..], (uint)dataBytes);
+        Span<byte> h = stackalloc byte[WavFile.HeaderBytes];
+        WavFile.WriteHeader(h, _format, _channels, _sampleRate, dataBytes);
         _file.Stream.Position = 0;
         _file.Stream.Write(h);
         _file.Commit();

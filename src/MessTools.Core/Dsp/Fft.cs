@@ -156,19 +156,32 @@ public sealed class RealFft
         int m = Size / 2;
         if (x.Length < Size) throw new ArgumentException($"The real FFT needs {Size} samples, got {x.Length}.");
         if (outRe.Length < m + 1 || outIm.Length < m + 1) throw new ArgumentException($"The output needs {m + 1} bins.");
+        HalfSpectrum(x, scratch);
+        for (int k = 0; k <= m; k++) Bin(scratch, k, out outRe[k], out outIm[k]);
+    }
+
+    /// <summary>Into scratch (real parts, then imaginary parts): the N/2-point complex FFT of the even/odd samples.</summary>
+    private void HalfSpectrum(ReadOnlySpan<float> x, Span<float> scratch)
+    {
+        int m = Size / 2;
         var zr = scratch[..m]; var zi = scratch.Slice(m, m);
         for (int k = 0; k < m; k++) { zr[k] = x[2 * k]; zi[k] = x[2 * k + 1]; }
         _half.Forward(zr, zi);
-        for (int k = 0; k <= m; k++)
-        {
-            int k1 = k == m ? 0 : k, k2 = k == 0 ? 0 : m - k;
-            float a = zr[k1], b = zi[k1], c = zr[k2], d = zi[k2];
-            float er = 0.5f * (a + c), ei = 0.5f * (b - d);
-            float or = 0.5f * (b + d), oi = -0.5f * (a - c);
-            float wr = _wr[k], wi = _wi[k];
-            outRe[k] = er + wr * or - wi * oi;
-            outIm[k] = ei + wr * oi + wi * or;
-        }
+    }
+
+    /// <summary>X[k] of the real input, untangled from the half-size spectrum.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private void Bin(ReadOnlySpan<float> scratch, int k, out float xr, out float xi)
+    {
+        int m = Size / 2;
+        var zr = scratch[..m]; var zi = scratch.Slice(m, m);
+        int k1 = k == m ? 0 : k, k2 = k == 0 ? 0 : m - k;
+        float a = zr[k1], b = zi[k1], c = zr[k2], d = zi[k2];
+        float er = 0.5f * (a + c), ei = 0.5f * (b - d);
+        float or = 0.5f * (b + d), oi = -0.5f * (a - c);
+        float wr = _wr[k], wi = _wi[k];
+        xr = er + wr * or - wi * oi;
+        xi = ei + wr * oi + wi * or;
     }
 
     /// <summary>|X[k]|^2 for k = 0..N/2.</summary>
@@ -177,17 +190,10 @@ public sealed class RealFft
         int m = Size / 2;
         if (x.Length < Size) throw new ArgumentException($"The real FFT needs {Size} samples, got {x.Length}.");
         if (power.Length < m + 1) throw new ArgumentException($"The output needs {m + 1} bins.");
-        var zr = scratch[..m]; var zi = scratch.Slice(m, m);
-        for (int k = 0; k < m; k++) { zr[k] = x[2 * k]; zi[k] = x[2 * k + 1]; }
-        _half.Forward(zr, zi);
+        HalfSpectrum(x, scratch);
         for (int k = 0; k <= m; k++)
         {
-            int k1 = k == m ? 0 : k, k2 = k == 0 ? 0 : m - k;
-            float a = zr[k1], b = zi[k1], c = zr[k2], d = zi[k2];
-            float er = 0.5f * (a + c), ei = 0.5f * (b - d);
-            float or = 0.5f * (b + d), oi = -0.5f * (a - c);
-            float wr = _wr[k], wi = _wi[k];
-            float xr = er + wr * or - wi * oi, xi = ei + wr * oi + wi * or;
+            Bin(scratch, k, out float xr, out float xi);
             power[k] = xr * xr + xi * xi;
         }
     }

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Npgsql;
 
 namespace MessTools.Tests.Unit.Infrastructure;
@@ -31,7 +29,7 @@ public sealed class PostgresServer : IDisposable
         Directory.CreateDirectory(_dir);
         File.WriteAllText(Path.Combine(_dir, "pw"), Password);
         if (_asPostgresUser) Run("chown", $"-R postgres:postgres {_dir}", asPostgres: false);
-        Port = FreePort();
+        Port = LoopbackPort.Free();
         string data = Path.Combine(_dir, "data");
         Run(Path.Combine(_binDir, "initdb"), $"-D {data} -U {User} --auth=scram-sha-256 --pwfile={Path.Combine(_dir, "pw")} --no-sync -E UTF8 --locale=C.UTF-8");
         Run(Path.Combine(_binDir, "pg_ctl"), $"-D {data} -l {Path.Combine(_dir, "log")} -w -t 60 -o \"-p {Port} -k {_dir} -c listen_addresses=127.0.0.1 -c fsync=off\" start");
@@ -54,14 +52,6 @@ public sealed class PostgresServer : IDisposable
         return null;
     }
 
-    private static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        int port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
 
     private void Run(string file, string args, bool? asPostgres = null)
     {
