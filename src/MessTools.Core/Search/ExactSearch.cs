@@ -50,6 +50,8 @@ public static unsafe class ExactSearch
 
     /// <summary>Block sizes; internal so the benchmark can tune them.</summary>
     internal static int QueryBlock = 240, DimBlock = 256, RowBlock = 512;
+    /// <summary>Benchmark switch: score all pairs in both directions instead of once.</summary>
+    internal static bool NoSymmetricPass;
 
     internal static Kernel Best { get; } =
         Avx512F.IsSupported && Vector512.IsHardwareAccelerated ? Kernel.Avx512
@@ -106,6 +108,7 @@ public static unsafe class ExactSearch
 
         var results = new Neighbor[queryCount][];
         if (queryCount == 0) return results;
+        k = Math.Min(k, count); // never more results than rows (keeps the heaps small for a huge K)
         if (k == 0 || count == 0)
         {
             for (int i = 0; i < queryCount; i++) results[i] = Array.Empty<Neighbor>();
@@ -127,7 +130,8 @@ public static unsafe class ExactSearch
         private readonly ExactSearchOptions? _options;
         private readonly Kernel _kernel;
         private readonly int _mr, _nr, _kc, _nc, _mq;
-        private readonly int _queryBlocks, _rowRanges, _rangeRows;
+        private readonly int _queryBlocks;
+        private readonly int _rowRanges, _rangeRows;
         private long _done;
         private readonly long _total;
 
@@ -159,13 +163,64 @@ public static unsafe class ExactSearch
             _rangeRows = RoundUp((count + _rowRanges - 1) / _rowRanges, _nr);
             _rowRanges = (count + _rangeRows - 1) / _rangeRows;
             _total = (long)queryCount * count;
+            // All pairs of one set: score each pair once (upper triangle of blocks) and offer it both ways.
+            _symmetric = !NoSymmetricPass && selfExclude && ReferenceEquals(queries, vectors) && queryCount == count;
+            if (_symmetric)
+            {
+                _mq = RoundUp(Math.Max(_mr, queryBlock), Lcm(_mr, _nr));
+                _queryBlocks = (count + _mq - 1) / _mq;
+                _total = 0;
+                for (int b = 0; b < _queryBlocks; b++) _total += (long)Math.Min(_mq, count - b * _mq) * (count - b * _mq);
+            }
+        }
+
+        private readonly bool _symmetric;
+
+        private static int Lcm(int a, int b)
+        {
+            int x = a, y = b;
+            while (y != 0) (x, y) = (y, x % y);
+            return a / x * b;
         }
 
         private static int RoundUp(int x, int m) => (x + m - 1) / m * m;
 
+        /// <summary>Scores of the packed query block (mqPad rows) against database rows jc..jc+nc-1 into c (row stride NC).</summary>
+        private void ComputeTile(float* a, float* pb, int mqPad, int jc, int nc, float* c)
+        {
+            int ldc = _nc;
+            int ncPanels = (nc + _nr - 1) / _nr;
+            for (int pc = 0; pc < _dim; pc += _kc)
+            {
+                int kc = Math.Min(_kc, _dim - pc);
+                bool accumulate = pc > 0;
+                for (int jp = 0; jp < ncPanels; jp++)
+                {
+                    float* bPanel = pb + (nint)((jc / _nr) + jp) * _dim * _nr + (nint)pc * _nr;
+                    float* cCol = c + jp * _nr;
+                    for (int ip = 0; ip < mqPad / _mr; ip++)
+                    {
+                        float* aPanel = a + (nint)ip * _dim * _mr + (nint)pc * _mr;
+                        float* cTile = cCol + (nint)ip * _mr * ldc;
+                        switch (_kernel)
+                        {
+                            case Kernel.Avx512: Kernel12x32(aPanel, bPanel, kc, cTile, ldc, accumulate); break;
+                            case Kernel.Avx2: Kernel6x16(aPanel, bPanel, kc, cTile, ldc, accumulate); break;
+                            default: KernelPortable(aPanel, bPanel, kc, cTile, ldc, accumulate); break;
+                        }
+                    }
+                }
+            }
+        }
+
         public void Execute(Neighbor[][] results)
         {
             var ct = _options?.Cancellation ?? CancellationToken.None;
+            if (UseInPlacePath)
+            {
+                ExecuteInPlace(results, ct);
+                return;
+            }
             int panels = (_count + _nr - 1) / _nr;
             // The packed database, shared read-only by all threads: [panel][dim][NR], zero rows after the last.
             float[] packedStore = GC.AllocateUninitializedArray<float>(checked((int)((long)panels * _nr * _dim + 16)), pinned: true);
@@ -182,6 +237,11 @@ public static unsafe class ExactSearch
                         PackPanel((float*)vAddr, _count, _dim, jp * _nr, _nr, (float*)bAddr + (nint)jp * _dim * _nr);
                 });
 
+                if (_symmetric)
+                {
+                    ExecuteSymmetric((float*)bAddr, results, po, ct);
+                    return;
+                }
                 int items = _queryBlocks * _rowRanges;
                 var partial = new Candidates[items];
                 Parallel.For(0, items, po,
@@ -201,6 +261,131 @@ public static unsafe class ExactSearch
                 }
             }
             GC.KeepAlive(packedStore);
+        }
+
+        /// <summary>
+        /// A few queries: packing the whole database would cost more than the products, so rows are read in place,
+        /// 8 at a time, transposed in registers (lane r = row r), giving the same sequential-FMA scores.
+        /// </summary>
+        private bool UseInPlacePath => !_symmetric && _queryCount < _mr && _kernel is Kernel.Avx512 or Kernel.Avx2 && Avx.IsSupported && Fma.IsSupported;
+
+        private void ExecuteInPlace(Neighbor[][] results, CancellationToken ct)
+        {
+            const int group = 8;
+            int chunks = Math.Max(1, Math.Min(_threads * 4, _count / (4 * group)));
+            int chunkRows = RoundUp((_count + chunks - 1) / chunks, group);
+            chunks = (_count + chunkRows - 1) / chunkRows;
+            var partial = new Candidates[chunks];
+            var po = new ParallelOptions { MaxDegreeOfParallelism = _threads, CancellationToken = ct };
+            Parallel.For(0, chunks, po, () => GC.AllocateArray<float>(_queryCount * _nc + 16, pinned: true), (chunk, _, buffer) =>
+            {
+                var heaps = new Candidates(_queryCount, _k);
+                int start = chunk * chunkRows, end = Math.Min(_count, start + chunkRows);
+                fixed (float* v = _vectors)
+                fixed (float* q = _queries)
+                fixed (float* c = buffer)
+                {
+                    for (int rb = start; rb < end; rb += _nc)
+                    {
+                        ct.ThrowIfCancellationRequested();
+                        int nc = Math.Min(_nc, end - rb);
+                        int full = nc / group * group;
+                        for (int r = 0; r < full; r += group)
+                        {
+                            float* rows = v + (nint)(rb + r) * _dim;
+                            int j = 0;
+                            for (; j + 4 <= _queryCount; j += 4) RowDots4(rows, _dim, q + (nint)j * _dim, c + (nint)j * _nc + r, _nc);
+                            for (; j < _queryCount; j++) RowDots1(rows, _dim, q + (nint)j * _dim, c + (nint)j * _nc + r);
+                        }
+                        for (int r = full; r < nc; r++)
+                            for (int j = 0; j < _queryCount; j++)
+                                c[(nint)j * _nc + r] = Dot(new ReadOnlySpan<float>(q + (nint)j * _dim, _dim), new ReadOnlySpan<float>(v + (nint)(rb + r) * _dim, _dim));
+                        for (int j = 0; j < _queryCount; j++)
+                            heaps.Scan(j, j, c + (nint)j * _nc, nc, rb, _selfExclude, _exclude);
+                        if (_options?.Progress is { } progress)
+                            progress((double)Interlocked.Add(ref _done, (long)_queryCount * nc) / _total);
+                    }
+                }
+                partial[chunk] = heaps;
+                return buffer;
+            }, _ => { });
+            for (int j = 0; j < _queryCount; j++)
+                results[j] = MergeRange(partial, j);
+        }
+
+        private Neighbor[] MergeRange(Candidates[] parts, int h)
+        {
+            int total = 0;
+            foreach (var p in parts) total += p.Count[h];
+            var all = new Neighbor[total];
+            int at = 0;
+            foreach (var p in parts)
+                for (int i = 0; i < p.Count[h]; i++) all[at++] = new Neighbor(p.Ids[h * _k + i], p.Scores[h * _k + i]);
+            Array.Sort(all, NeighborOrder.Instance);
+            return all.Length > _k ? all[.._k] : all;
+        }
+
+        /// <summary>
+        /// All pairs, each scored once: block I of rows against rows from the start of block I to the end. Inside the
+        /// diagonal block every row offers to every other; beyond it each score is offered to the row's heap and,
+        /// transposed, to the column's heap. Every thread keeps heaps for all rows; they are merged at the end.
+        /// Blocks are taken largest first from a shared counter, so the uneven items balance out.
+        /// </summary>
+        private void ExecuteSymmetric(float* pb, Neighbor[][] results, ParallelOptions po, CancellationToken ct)
+        {
+            int next = -1;
+            var sets = new System.Collections.Concurrent.ConcurrentBag<Candidates>();
+            nint bAddr = (nint)pb;
+            int workers = Math.Max(1, Math.Min(_threads, _queryBlocks));
+            Parallel.For(0, workers, po, _ =>
+            {
+                var heaps = new Candidates(_count, _k);
+                sets.Add(heaps);
+                var ws = new Workspace(_mq, _dim, _nc);
+                int item;
+                while ((item = Interlocked.Increment(ref next)) < _queryBlocks)
+                    RunSymmetricItem(item, (float*)bAddr, ws, heaps, ct);
+            });
+            var all = sets.ToArray();
+            Parallel.For(0, _count, po, q =>
+            {
+                int total = 0;
+                foreach (var h in all) total += h.Count[q];
+                var list = new Neighbor[total];
+                int at = 0;
+                foreach (var h in all)
+                    for (int i = 0; i < h.Count[q]; i++) list[at++] = new Neighbor(h.Ids[q * _k + i], h.Scores[q * _k + i]);
+                Array.Sort(list, NeighborOrder.Instance);
+                results[q] = list.Length > _k ? list[.._k] : list;
+            });
+        }
+
+        private void RunSymmetricItem(int block, float* pb, Workspace ws, Candidates heaps, CancellationToken ct)
+        {
+            int q0 = block * _mq, mq = Math.Min(_mq, _count - q0), diagEnd = q0 + mq;
+            int mqPad = RoundUp(mq, _mr);
+            float* a = ws.A, c = ws.C;
+            fixed (float* vp = _vectors)
+            {
+                for (int ip = 0; ip < mqPad / _mr; ip++)
+                    PackPanel(vp, _count, _dim, q0 + ip * _mr, _mr, a + (nint)ip * _dim * _mr);
+            }
+            for (int jc = q0; jc < _count; jc += _nc)
+            {
+                ct.ThrowIfCancellationRequested();
+                int nc = Math.Min(_nc, _count - jc);
+                ComputeTile(a, pb, mqPad, jc, nc, c);
+                int offDiag = Math.Clamp(diagEnd - jc, 0, nc); // first column beyond the diagonal block
+                for (int qi = 0; qi < mq; qi++)
+                {
+                    int q = q0 + qi;
+                    float* row = c + (nint)qi * _nc;
+                    heaps.Scan(q, q, row, nc, jc, true, _exclude);
+                    if (offDiag < nc) heaps.ScanColumns(q, row + offDiag, nc - offDiag, jc + offDiag, _exclude);
+                }
+                if (_options?.Progress is { } progress)
+                    progress((double)Interlocked.Add(ref _done, (long)mq * nc) / _total);
+            }
         }
 
         private Neighbor[] Merge(Candidates[] partial, int first, int n, int qi)
@@ -237,28 +422,7 @@ public static unsafe class ExactSearch
             {
                 ct.ThrowIfCancellationRequested();
                 int nc = Math.Min(_nc, rowEnd - jc);
-                int ncPanels = (nc + _nr - 1) / _nr;
-                for (int pc = 0; pc < _dim; pc += _kc)
-                {
-                    int kc = Math.Min(_kc, _dim - pc);
-                    bool accumulate = pc > 0;
-                    for (int jp = 0; jp < ncPanels; jp++)
-                    {
-                        float* bPanel = pb + (nint)((jc / _nr) + jp) * _dim * _nr + (nint)pc * _nr;
-                        float* cCol = c + jp * _nr;
-                        for (int ip = 0; ip < mqPad / _mr; ip++)
-                        {
-                            float* aPanel = a + (nint)ip * _dim * _mr + (nint)pc * _mr;
-                            float* cTile = cCol + (nint)ip * _mr * ldc;
-                            switch (_kernel)
-                            {
-                                case Kernel.Avx512: Kernel12x32(aPanel, bPanel, kc, cTile, ldc, accumulate); break;
-                                case Kernel.Avx2: Kernel6x16(aPanel, bPanel, kc, cTile, ldc, accumulate); break;
-                                default: KernelPortable(aPanel, bPanel, kc, cTile, ldc, accumulate); break;
-                            }
-                        }
-                    }
-                }
+                ComputeTile(a, pb, mqPad, jc, nc, c);
                 for (int qi = 0; qi < mq; qi++)
                     heaps.Scan(qi, q0 + qi, c + (nint)qi * ldc, nc, jc, _selfExclude, _exclude);
                 if (_options?.Progress is { } progress)
@@ -273,7 +437,27 @@ public static unsafe class ExactSearch
     /// <summary>Rows [first, first+width) of a row-major matrix into one panel [dim][width]; rows past the end are zero.</summary>
     private static void PackPanel(float* src, int rows, int dim, int first, int width, float* dst)
     {
-        for (int r = 0; r < width; r++)
+        int r0 = 0;
+        if (Avx.IsSupported && width % 8 == 0)
+        {
+            // Whole groups of 8 present rows: 8 x 8 register transposes, 8 contiguous stores each.
+            nint d = dim, w = width;
+            for (; r0 + 8 <= width && first + r0 + 8 <= rows; r0 += 8)
+            {
+                float* s = src + (nint)(first + r0) * d;
+                float* o = dst + r0;
+                nint p = 0;
+                for (; p + 8 <= d; p += 8)
+                {
+                    Transpose8(s + p, d, out var v0, out var v1, out var v2, out var v3, out var v4, out var v5, out var v6, out var v7);
+                    float* t = o + p * w;
+                    v0.Store(t); v1.Store(t + w); v2.Store(t + 2 * w); v3.Store(t + 3 * w);
+                    v4.Store(t + 4 * w); v5.Store(t + 5 * w); v6.Store(t + 6 * w); v7.Store(t + 7 * w);
+                }
+                for (; p < d; p++) Column(s, d, p).Store(o + p * w);
+            }
+        }
+        for (int r = r0; r < width; r++)
         {
             int row = first + r;
             if (row < rows)
@@ -304,12 +488,14 @@ public static unsafe class ExactSearch
         }
     }
 
-    /// <summary>Bounded min-heaps (root = the worst kept result), one per query of a block.</summary>
+    /// <summary>Bounded min-heaps (root = the worst kept result), one per query, with each heap's admission threshold.</summary>
     private sealed class Candidates
     {
         public readonly float[] Scores;
         public readonly int[] Ids;
         public readonly int[] Count;
+        /// <summary>-inf while the heap has room, else its root's score: a score below it can never enter.</summary>
+        public readonly float[] Threshold;
         private readonly int _k;
 
         public Candidates(int queries, int k)
@@ -318,13 +504,14 @@ public static unsafe class ExactSearch
             Scores = new float[queries * k];
             Ids = new int[queries * k];
             Count = new int[queries];
+            Threshold = new float[queries];
+            Array.Fill(Threshold, float.NegativeInfinity);
         }
 
-        /// <summary>Offers scores of database rows rowBase..rowBase+n-1 to query qi (global index q).</summary>
-        public void Scan(int qi, int q, float* scores, int n, int rowBase, bool selfExclude, ExcludeFilter? exclude)
+        /// <summary>Offers database rows rowBase..rowBase+n-1 (their scores) to heap h, the heap of query q.</summary>
+        public void Scan(int h, int q, float* scores, int n, int rowBase, bool selfExclude, ExcludeFilter? exclude)
         {
-            int baseAt = qi * _k;
-            float threshold = Count[qi] < _k ? float.NegativeInfinity : Scores[baseAt];
+            float threshold = Threshold[h];
             int i = 0;
             if (Vector256.IsHardwareAccelerated)
             {
@@ -336,9 +523,9 @@ public static unsafe class ExactSearch
                     {
                         int j = i + BitOperations.TrailingZeroCount(mask);
                         mask &= mask - 1;
-                        if (scores[j] >= threshold && Offer(qi, q, scores[j], rowBase + j, selfExclude, exclude))
+                        if (scores[j] >= threshold && Offer(h, q, scores[j], rowBase + j, selfExclude, exclude))
                         {
-                            threshold = Count[qi] < _k ? float.NegativeInfinity : Scores[baseAt];
+                            threshold = Threshold[h];
                             t = Vector256.Create(threshold);
                         }
                     }
@@ -346,15 +533,40 @@ public static unsafe class ExactSearch
             }
             for (; i < n; i++)
             {
-                if (scores[i] >= threshold && Offer(qi, q, scores[i], rowBase + i, selfExclude, exclude))
-                    threshold = Count[qi] < _k ? float.NegativeInfinity : Scores[baseAt];
+                if (scores[i] >= threshold && Offer(h, q, scores[i], rowBase + i, selfExclude, exclude))
+                    threshold = Threshold[h];
             }
         }
 
-        private bool Offer(int qi, int q, float s, int id, bool selfExclude, ExcludeFilter? exclude)
+        /// <summary>The transposed offer of the symmetric all-pairs pass: row q as a candidate for the queries
+        /// colBase..colBase+n-1 (heaps indexed by query), their scores with q in <paramref name="scores"/>.</summary>
+        public void ScanColumns(int q, float* scores, int n, int colBase, ExcludeFilter? exclude)
         {
-            int at = qi * _k;
-            int n = Count[qi];
+            int i = 0;
+            fixed (float* thr = Threshold)
+            {
+                if (Vector256.IsHardwareAccelerated)
+                {
+                    for (; i + 8 <= n; i += 8)
+                    {
+                        uint mask = Vector256.GreaterThanOrEqual(Vector256.Load(scores + i), Vector256.Load(thr + colBase + i)).ExtractMostSignificantBits();
+                        while (mask != 0)
+                        {
+                            int j = i + BitOperations.TrailingZeroCount(mask);
+                            mask &= mask - 1;
+                            Offer(colBase + j, colBase + j, scores[j], q, false, exclude);
+                        }
+                    }
+                }
+                for (; i < n; i++)
+                    if (scores[i] >= thr[colBase + i]) Offer(colBase + i, colBase + i, scores[i], q, false, exclude);
+            }
+        }
+
+        private bool Offer(int h, int q, float s, int id, bool selfExclude, ExcludeFilter? exclude)
+        {
+            int at = h * _k;
+            int n = Count[h];
             if (n == _k && !(s > Scores[at] || (s == Scores[at] && id < Ids[at]))) return false;
             if (selfExclude && id == q) return false;
             if (exclude is not null && exclude(q, id)) return false;
@@ -372,7 +584,7 @@ public static unsafe class ExactSearch
                     i = parent;
                 }
                 sc[i] = s; ids[i] = id;
-                Count[qi] = n + 1;
+                Count[h] = n + 1;
             }
             else
             {
@@ -390,6 +602,7 @@ public static unsafe class ExactSearch
                 }
                 sc[i] = s; ids[i] = id;
             }
+            if (Count[h] == _k) Threshold[h] = sc[0];
             return true;
         }
 
@@ -401,6 +614,95 @@ public static unsafe class ExactSearch
         public static readonly NeighborOrder Instance = new();
         public int Compare(Neighbor x, Neighbor y) =>
             x.Score > y.Score ? -1 : x.Score < y.Score ? 1 : x.Id.CompareTo(y.Id);
+    }
+
+    // ---------------------------------------------------------------- in-place kernels (few queries)
+    // Scores of 8 consecutive rows (row-major, stride dim) with 4 or 1 queries; lane r = row r; out[j * ldo + r].
+    // Each 8 x 8 block of the rows is transposed in registers, so lane r still sees dimensions 0, 1, 2 ... in order.
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8(float* r, nint ld, out Vector256<float> o0, out Vector256<float> o1, out Vector256<float> o2, out Vector256<float> o3,
+        out Vector256<float> o4, out Vector256<float> o5, out Vector256<float> o6, out Vector256<float> o7)
+    {
+        var r0 = Avx.LoadVector256(r); var r1 = Avx.LoadVector256(r + ld);
+        var r2 = Avx.LoadVector256(r + 2 * ld); var r3 = Avx.LoadVector256(r + 3 * ld);
+        var r4 = Avx.LoadVector256(r + 4 * ld); var r5 = Avx.LoadVector256(r + 5 * ld);
+        var r6 = Avx.LoadVector256(r + 6 * ld); var r7 = Avx.LoadVector256(r + 7 * ld);
+        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        o0 = Avx.Permute2x128(u0, u4, 0x20); o1 = Avx.Permute2x128(u1, u5, 0x20);
+        o2 = Avx.Permute2x128(u2, u6, 0x20); o3 = Avx.Permute2x128(u3, u7, 0x20);
+        o4 = Avx.Permute2x128(u0, u4, 0x31); o5 = Avx.Permute2x128(u1, u5, 0x31);
+        o6 = Avx.Permute2x128(u2, u6, 0x31); o7 = Avx.Permute2x128(u3, u7, 0x31);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Column(float* r, nint ld, nint p) =>
+        Vector256.Create(r[p], r[ld + p], r[2 * ld + p], r[3 * ld + p], r[4 * ld + p], r[5 * ld + p], r[6 * ld + p], r[7 * ld + p]);
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RowDots4(float* rows, int dim, float* q, float* output, int ldo)
+    {
+        nint d = dim;
+        float* q1 = q + d, q2 = q + 2 * d, q3 = q + 3 * d;
+        Vector256<float> a = default, b = default, c = default, e = default;
+        nint p = 0;
+        for (; p + 8 <= d; p += 8)
+        {
+            Transpose8(rows + p, d, out var v0, out var v1, out var v2, out var v3, out var v4, out var v5, out var v6, out var v7);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p]), v0, a); b = Fma.MultiplyAdd(Vector256.Create(q1[p]), v0, b);
+            c = Fma.MultiplyAdd(Vector256.Create(q2[p]), v0, c); e = Fma.MultiplyAdd(Vector256.Create(q3[p]), v0, e);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p + 1]), v1, a); b = Fma.MultiplyAdd(Vector256.Create(q1[p + 1]), v1, b);
+            c = Fma.MultiplyAdd(Vector256.Create(q2[p + 1]), v1, c); e = Fma.MultiplyAdd(Vector256.Create(q3[p + 1]), v1, e);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p + 2]), v2, a); b = Fma.MultiplyAdd(Vector256.Create(q1[p + 2]), v2, b);
+            c = Fma.MultiplyAdd(Vector256.Create(q2[p + 2]), v2, c); e = Fma.MultiplyAdd(Vector256.Create(q3[p + 2]), v2, e);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p + 3]), v3, a); b = Fma.MultiplyAdd(Vector256.Create(q1[p + 3]), v3, b);
+            c = Fma.MultiplyAdd(Vector256.Create(q2[p + 3]), v3, c); e = Fma.MultiplyAdd(Vector256.Create(q3[p + 3]), v3, e);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p + 4]), v4, a); b = Fma.MultiplyAdd(Vector256.Create(q1[p + 4]), v4, b);
+            c = Fma.MultiplyAdd(Vector256.Create(q2[p + 4]), v4, c); e = Fma.MultiplyAdd(Vector256.Create(q3[p + 4]), v4, e);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p + 5]), v5, a); b = Fma.MultiplyAdd(Vector256.Create(q1[p + 5]), v5, b);
+            c = Fma.MultiplyAdd(Vector256.Create(q2[p + 5]), v5, c); e = Fma.MultiplyAdd(Vector256.Create(q3[p + 5]), v5, e);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p + 6]), v6, a); b = Fma.MultiplyAdd(Vector256.Create(q1[p + 6]), v6, b);
+            c = Fma.MultiplyAdd(Vector256.Create(q2[p + 6]), v6, c); e = Fma.MultiplyAdd(Vector256.Create(q3[p + 6]), v6, e);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p + 7]), v7, a); b = Fma.MultiplyAdd(Vector256.Create(q1[p + 7]), v7, b);
+            c = Fma.MultiplyAdd(Vector256.Create(q2[p + 7]), v7, c); e = Fma.MultiplyAdd(Vector256.Create(q3[p + 7]), v7, e);
+        }
+        for (; p < d; p++)
+        {
+            var v = Column(rows, d, p);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p]), v, a); b = Fma.MultiplyAdd(Vector256.Create(q1[p]), v, b);
+            c = Fma.MultiplyAdd(Vector256.Create(q2[p]), v, c); e = Fma.MultiplyAdd(Vector256.Create(q3[p]), v, e);
+        }
+        nint lo = ldo;
+        a.Store(output); b.Store(output + lo); c.Store(output + 2 * lo); e.Store(output + 3 * lo);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RowDots1(float* rows, int dim, float* q, float* output)
+    {
+        nint d = dim;
+        Vector256<float> a = default;
+        nint p = 0;
+        for (; p + 8 <= d; p += 8)
+        {
+            Transpose8(rows + p, d, out var v0, out var v1, out var v2, out var v3, out var v4, out var v5, out var v6, out var v7);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p]), v0, a);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p + 1]), v1, a);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p + 2]), v2, a);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p + 3]), v3, a);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p + 4]), v4, a);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p + 5]), v5, a);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p + 6]), v6, a);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p + 7]), v7, a);
+        }
+        for (; p < d; p++) a = Fma.MultiplyAdd(Vector256.Create(q[p]), Column(rows, d, p), a);
+        a.Store(output);
     }
 
     // ---------------------------------------------------------------- micro-kernels

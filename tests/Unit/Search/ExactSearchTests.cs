@@ -140,6 +140,25 @@ public class ExactSearchTests
 
     [Theory]
     [MemberData(nameof(Kernels))]
+    public void Symmetric_all_pairs_pass_equals_the_one_directional_pass(string kernel)
+    {
+        // AllPairs scores each pair once and offers it both ways; a copy of the rows as queries takes the plain path.
+        foreach (var (n, d, k, qb) in new[] { (300, 9, 7, 1), (517, 20, 3, 40), (129, 70, 12, 0) })
+        {
+            var x = Quantized(n * d, n);
+            ExcludeFilter filter = (q, c) => (q + 2 * c) % 11 == 0; // not symmetric on purpose
+            foreach (var ex in new[] { null, filter })
+            {
+                var plain = ExactSearch.Run(K(kernel), x, n, d, (float[])x.Clone(), n, k, ex, 2, true, null, qb, 16, 64);
+                var sym = ExactSearch.Run(K(kernel), x, n, d, x, n, k, ex, 3, true, null, qb, 16, 64);
+                AssertSame(plain, sym, $"{kernel} n={n} filter={ex is not null}");
+                if (ex is null) AssertSame(Naive(x, n, d, x, n, k, null, true), sym, "naive");
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Kernels))]
     public void Exclusion_filter_removes_candidates_and_the_next_best_take_their_place(string kernel)
     {
         int n = 90, d = 7;
@@ -150,6 +169,41 @@ public class ExactSearchTests
         AssertSame(expected, actual, kernel);
         Assert.All(actual, (row, i) => Assert.All(row, nb => Assert.False(filter(i, nb.Id))));
         Assert.All(actual, row => Assert.Equal(6, row.Length));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kernels))]
+    public void Few_queries_read_rows_in_place_and_agree_bit_for_bit_with_the_packed_path(string kernel)
+    {
+        // Fewer queries than the micro-kernel's rows take the gather path; one more takes the packed path.
+        foreach (var (n, d) in new[] { (1, 5), (15, 3), (16, 16), (1000, 37), (333, 300) })
+        {
+            var x = RandomFloats(n * d, n + d);
+            for (int nq = 1; nq <= 13; nq += 3)
+            {
+                var q = RandomFloats(nq * d, nq);
+                var expected = Naive(x, n, d, q, nq, 7, null, false);
+                foreach (int threads in new[] { 1, 3 })
+                {
+                    var actual = ExactSearch.Run(K(kernel), x, n, d, q, nq, 7, (qi, c) => c % 10 == qi, threads, false, null);
+                    var expectedFiltered = Naive(x, n, d, q, nq, 7, (qi, c) => c % 10 == qi, false);
+                    if (kernel == nameof(Kernel.Portable))
+                        Assert.All(actual.Zip(expectedFiltered), t => Assert.Equal(t.Second.Length, t.First.Length));
+                    else AssertSame(expectedFiltered, actual, $"{kernel} n={n} d={d} nq={nq} threads={threads}");
+                }
+                if (kernel != nameof(Kernel.Portable))
+                    AssertSame(expected, ExactSearch.Run(K(kernel), x, n, d, q, nq, 7, null, 2, false, null), $"{kernel} n={n} nq={nq}");
+            }
+        }
+    }
+
+    [Fact]
+    public void A_huge_k_is_capped_at_the_row_count()
+    {
+        var x = Quantized(3000 * 4, 2);
+        var res = ExactSearch.AllPairs(x, 3000, 4, int.MaxValue);
+        Assert.All(res, r => Assert.Equal(2999, r.Length));
+        Assert.Equal(3000, ExactSearch.Search(x, 3000, 4, x, 2, 1_000_000_000)[1].Length);
     }
 
     [Fact]

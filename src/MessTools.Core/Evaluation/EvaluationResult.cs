@@ -1,0 +1,65 @@
+namespace MessTools;
+
+/// <summary>
+/// Invoke-MessEvaluation's output: the Composer Retrieval figures of one artifact folder for one K and one way of
+/// treating same-album tracks. A run emits one object per (folder, K, album mode); the default view is one table.
+/// </summary>
+public sealed class EvaluationResult
+{
+    /// <summary>The artifact folder evaluated.</summary>
+    public string ArtifactPath { get; init; } = "";
+    /// <summary>The embedding model named in embeddings_meta.json (null when the file is absent).</summary>
+    public string? Model { get; init; }
+    /// <summary>How many results per query are scored.</summary>
+    public int K { get; init; }
+    /// <summary>True: tracks of the query's album were not eligible results; false: every other track was.</summary>
+    public bool ExcludeSameAlbum { get; init; }
+    /// <summary>Exact (brute force, the reference) or Index (the HNSW index).</summary>
+    public string Search { get; init; } = "Exact";
+    /// <summary>Queries scored: every track with an embedding and a composer (in a comparison, every shared track).</summary>
+    public int Queries { get; init; }
+    public int Composers { get; init; }
+    /// <summary>Mean over queries of (relevant results in the top K) / K.</summary>
+    public double PrecisionAtK { get; init; }
+    /// <summary>Mean over queries of 1 if any of the top K is relevant, else 0.</summary>
+    public double HitRateAtK { get; init; }
+    /// <summary>Mean over queries of DCG@K / ideal DCG@K (binary gains, discount 1/log2(rank+1)).</summary>
+    public double NdcgAtK { get; init; }
+    /// <summary>Expected Precision@K of a random ranking with the same labels (the floor to beat).</summary>
+    public double ChancePrecisionAtK { get; init; }
+    public double ChanceHitRateAtK { get; init; }
+    public double ChanceNdcgAtK { get; init; }
+    /// <summary>Queries whose composer has no other track the search may return (they score 0 for HitRate and NDCG).</summary>
+    public int QueriesWithoutRelevant { get; init; }
+    /// <summary>With -Search Index: mean |index top K ∩ exact top K| / |exact top K| over the same queries; else null.</summary>
+    public double? IndexRecallAtK { get; init; }
+    /// <summary>With -Search Index: how many queries the recall was measured on (all, or -RecallSampleSize).</summary>
+    public int? IndexRecallQueries { get; set; }
+    /// <summary>Per-composer figures, ordered by composer name.</summary>
+    public IReadOnlyList<ComposerEvaluation> PerComposer { get; init; } = Array.Empty<ComposerEvaluation>();
+    /// <summary>Top-1 confusion: query composer -> composer of the first result -> count.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, int>> ConfusionTop1 { get; init; } =
+        new Dictionary<string, IReadOnlyDictionary<string, int>>();
+    /// <summary>eval/eval_results.json (or the comparison file) written by the run; null with -WhatIf.</summary>
+    public string? ResultsPath { get; set; }
+    /// <summary>eval/report.html; null with -WhatIf.</summary>
+    public string? ReportPath { get; set; }
+
+    public override string ToString() =>
+        $"P@{K}={PrecisionAtK:F4} (chance {ChancePrecisionAtK:F4}), HitRate@{K}={HitRateAtK:F4}, NDCG@{K}={NdcgAtK:F4}, {Queries} queries{(ExcludeSameAlbum ? ", same album excluded" : "")}";
+}
+
+/// <summary>One composer's row of an <see cref="EvaluationResult"/>: the queries whose composer it is.</summary>
+public sealed class ComposerEvaluation
+{
+    public string Composer { get; init; } = "";
+    /// <summary>Tracks of this composer (= queries with this composer).</summary>
+    public int Queries { get; init; }
+    public double PrecisionAtK { get; init; }
+    public double HitRateAtK { get; init; }
+    public double NdcgAtK { get; init; }
+    public double ChancePrecisionAtK { get; init; }
+    public int QueriesWithoutRelevant { get; init; }
+
+    public override string ToString() => $"{Composer}: P@K={PrecisionAtK:F4} over {Queries} queries";
+}

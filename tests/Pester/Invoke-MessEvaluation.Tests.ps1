@@ -1,0 +1,97 @@
+#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0' }
+# Mirrors tests/Module/Evaluation/InvokeMessEvaluationTests.cs for users with pwsh:
+#   Invoke-Pester ./tests/Pester/Invoke-MessEvaluation.Tests.ps1
+# Needs the published module: dotnet publish src/MessTools.Cmdlets -c Release (out/MessTools/<version>/).
+
+BeforeAll {
+    $manifest = Get-ChildItem (Join-Path $PSScriptRoot '../../out/MessTools') -Filter MessTools.psd1 -Recurse | Select-Object -First 1
+    Import-Module $manifest.FullName -Force
+
+    # 8 composers x 3 albums x 4 tracks; each composer's vectors cluster around a direction of its own.
+    function New-EvalArtifacts([string] $Folder, [int] $Dim = 16, [int] $Seed = 1, [string] $Ghost, [switch] $NaN) {
+        $rng = [System.Random]::new($Seed)
+        $lines = [System.Collections.Generic.List[string]]::new(); $lines.Add('track_id,album_id,composer,audio_s3_key')
+        $ids = [System.Collections.Generic.List[string]]::new()
+        $values = [System.Collections.Generic.List[float]]::new()
+        foreach ($c in 0..7) { foreach ($a in 0..2) { foreach ($t in 0..3) {
+            $id = "c${c}a${a}t${t}"
+            $lines.Add("$id,alb${c}_$a,Composer $c,s3://bucket/$id.wav"); $ids.Add($id)
+            $v = foreach ($j in 0..($Dim - 1)) { ($rng.NextDouble() - 0.5) * 0.6 + [int]($j % 8 -eq $c) }
+            $norm = [math]::Sqrt(($v | ForEach-Object { $_ * $_ } | Measure-Object -Sum).Sum)
+            foreach ($x in $v) { $values.Add([float]($x / $norm)) }
+        } } }
+        $csv = "$Folder.csv"
+        Set-Content -Path $csv -Value $lines
+        $null = Export-MessMetadata -Path $csv -ArtifactPath $Folder
+        if ($Ghost) { $ids[5] = $Ghost }
+        if ($NaN) { $values[7 * $Dim + 3] = [float]::NaN }
+        $emb = New-Item -ItemType Directory -Force -Path (Join-Path $Folder 'embeddings')
+        $bytes = [byte[]]::new($values.Count * 4)
+        [System.Buffer]::BlockCopy($values.ToArray(), 0, $bytes, 0, $bytes.Length)
+        [System.IO.File]::WriteAllBytes((Join-Path $emb 'embeddings.f32'), $bytes)
+        ConvertTo-Json -InputObject @($ids) | Set-Content (Join-Path $emb 'track_ids.json')
+    }
+}
+
+Describe 'Invoke-MessEvaluation' {
+    BeforeEach {
+        $work = Join-Path ([System.IO.Path]::GetTempPath()) ("messpester-" + [guid]::NewGuid().ToString('N').Substring(0, 8))
+        New-Item -ItemType Directory -Path $work | Out-Null
+        Push-Location $work
+    }
+    AfterEach {
+        Pop-Location
+        Remove-Item -Recurse -Force $work -ErrorAction SilentlyContinue
+    }
+
+    It 'scores synthetic artifacts and writes results, samples and a well-formed report' {
+        New-EvalArtifacts -Folder (Join-Path $work 'art')
+        $r = Invoke-MessEvaluation -ArtifactPath art -K 1,5 -SampleCount 3 -Seed 5
+        $r.Count | Should -Be 4
+        $k5 = $r | Where-Object { $_.K -eq 5 -and -not $_.ExcludeSameAlbum }
+        $k5.Queries | Should -Be 96
+        $k5.PrecisionAtK | Should -BeGreaterThan 0.8
+        $k5.ChancePrecisionAtK | Should -BeLessThan 0.12
+        ($k5.PerComposer | Measure-Object -Property Queries -Sum).Sum | Should -Be 96
+        $json = Get-Content art/eval/eval_results.json -Raw | ConvertFrom-Json
+        $json.tracks | Should -Be 96
+        $json.definitions.precision_at_k | Should -Not -BeNullOrEmpty
+        (Import-Csv art/eval/samples.csv).Count | Should -Be 30
+        { [xml](Get-Content art/eval/report.html -Raw).Replace('<!DOCTYPE html>', '') } | Should -Not -Throw
+    }
+
+    It '-ExcludeSameAlbum keeps only that figure and -WhatIf writes nothing' {
+        New-EvalArtifacts -Folder (Join-Path $work 'art')
+        $r = Invoke-MessEvaluation -ArtifactPath art -ExcludeSameAlbum -WhatIf
+        @($r).Count | Should -Be 1
+        $r.ExcludeSameAlbum | Should -BeTrue
+        Test-Path art/eval | Should -BeFalse
+    }
+
+    It 'compares several folders on their shared tracks' {
+        New-EvalArtifacts -Folder (Join-Path $work 'a') -Seed 1
+        New-EvalArtifacts -Folder (Join-Path $work 'b') -Seed 2 -Dim 24
+        $r = Invoke-MessEvaluation -ArtifactPath a, b -K 5
+        $r.Count | Should -Be 4
+        Test-Path a/eval/comparison.json | Should -BeTrue
+    }
+
+    It '-Search Index goes through New-MessIndex output and reports its recall' {
+        New-EvalArtifacts -Folder (Join-Path $work 'art')
+        $null = New-MessIndex -ArtifactPath art -ThrottleLimit 1
+        $exact = Invoke-MessEvaluation -ArtifactPath art -K 5 -SampleCount 0 -WhatIf
+        $index = Invoke-MessEvaluation -ArtifactPath art -K 5 -SampleCount 0 -Search Index -Ef 500
+        $index | ForEach-Object { $_.Search | Should -Be 'Index'; $_.IndexRecallAtK | Should -Be 1.0 }
+        $index[0].PrecisionAtK | Should -Be $exact[0].PrecisionAtK
+    }
+
+    It 'names tracks missing from the metadata' {
+        New-EvalArtifacts -Folder (Join-Path $work 'art') -Ghost 'ghost-track'
+        { Invoke-MessEvaluation -ArtifactPath art -ErrorAction Stop } | Should -Throw -ExpectedMessage '*ghost-track*' -ErrorId 'TracksMissingFromMetadata*'
+    }
+
+    It 'refuses NaN embeddings' {
+        New-EvalArtifacts -Folder (Join-Path $work 'art') -NaN
+        { Invoke-MessEvaluation -ArtifactPath art -ErrorAction Stop } | Should -Throw -ErrorId 'EmbeddingNotFinite*'
+    }
+}
