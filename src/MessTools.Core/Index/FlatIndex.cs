@@ -56,6 +56,6 @@ public sealed class FlatIndex : VectorIndex
     public override Neighbor[] Search(ReadOnlySpan<float> query, int k, NodeFilter? allow = null, int ef = 0)
     {
         CheckQuery(query);
-        return SearchExact(query, k, allow, maxThreads: 1);
+        return SearchExact(query, k, allow, maxThreads: 0);
     }
 }

@@ -296,14 +296,14 @@ public sealed class NeighborFinder
         bool selective = composerAllowed is not null && allowedCount <= Math.Max(20L * q.K, live / 10);
         if (q.Exact || Index is FlatIndex || selective)
         {
-            found = ExactView().SearchExact(vector, q.K, allow, maxThreads: 1);
+            found = ExactView().SearchExact(vector, q.K, allow, maxThreads: 0);
         }
         else
         {
             found = Index.Search(vector, q.K, allow, q.EfSearch);
             // A filter can hide the graph's region from the search: fall back to the exact answer then.
             if (found.Length < Math.Min(q.K, allowedCount) && (excludeAlbum || composerAllowed is not null))
-                found = ExactView().SearchExact(vector, q.K, allow, maxThreads: 1);
+                found = ExactView().SearchExact(vector, q.K, allow, maxThreads: 0);
         }
         var results = new NeighborResult[found.Length];
         for (int i = 0; i < found.Length; i++)

@@ -125,4 +125,31 @@ public class IndexSupportTests
         Assert.Equal(1.0, byVector[0].Similarity, 4);
         Assert.Equal("QueryDimensionMismatch", Assert.Throws<MessException>(() => finder.ByVector(new float[5], "x", null, new NeighborQuery())).ErrorId);
     }
+
+    [Fact]
+    public void Flat_append_follows_the_embeddings_and_a_cancelled_build_writes_nothing()
+    {
+        using var tmp = new TempDir();
+        int dim = 16;
+        var data = IndexTestData.Clustered(300, dim, 6, 0.6, seed: 6);
+        var ids = IndexTestData.Ids(300);
+        var store = IndexTestData.WriteStore(tmp.Path, ids[..200], data[..(200 * dim)].ToArray(), dim);
+        var flat = new IndexBuildOptions { Kind = IndexKind.Flat };
+        IndexBuilder.Write(store, IndexBuilder.Build(store, flat));
+        IndexTestData.WriteStore(tmp.Path, ids[100..], data[(100 * dim)..].ToArray(), dim);
+        var result = IndexBuilder.Build(store, new IndexBuildOptions { Kind = IndexKind.Flat, Append = true });
+        Assert.Equal((100, 0, 100), (result.Info.Added, result.Info.Replaced, result.Info.Removed));
+        IndexBuilder.Write(store, result);
+        var index = Assert.IsType<FlatIndex>(IndexFile.Load(IndexBuilder.IndexPath(store, IndexKind.Flat)));
+        Assert.Equal(200, index.LiveCount);
+        Assert.False(index.TryGetNode(ids[5], out _));
+        var top = index.Search(data.AsSpan(250 * dim, dim), 3);
+        Assert.Equal(ids[250], index.TrackId(top[0].Id));
+        Assert.All(top, n => Assert.False(index.IsDeleted(n.Id)));
+
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        Assert.ThrowsAny<OperationCanceledException>(() => IndexBuilder.Build(store, new IndexBuildOptions(), null, cancelled.Token));
+        Assert.False(File.Exists(store.HnswIndexFile));
+    }
 }
