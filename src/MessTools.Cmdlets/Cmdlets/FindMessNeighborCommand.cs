@@ -3,13 +3,16 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using MessTools.Cmdlets.Common;
 using MessTools.Core.Artifacts;
+using MessTools.Core.Audio;
 using MessTools.Core.Common;
+using MessTools.Core.Embedding;
 using MessTools.Core.Index;
 
 namespace MessTools.Cmdlets;
 
 /// <summary>
-/// Find-MessNeighbor: the K tracks closest to a track (by -TrackId, or track objects from the pipeline) by cosine
+/// Find-MessNeighbor: the K tracks closest to a track (by -TrackId, or track objects from the pipeline), or to an
+/// audio file outside the catalogue (-AudioPath, embedded with the model recorded in embeddings_meta.json), by cosine
 /// similarity of their embeddings, from index/hnsw.index (or exactly with -Exact). The query track itself is never
 /// returned; -ExcludeSameAlbum and -Composer filter on the catalogue metadata. Read-only: writes no run record.
 /// The loaded index is kept for the next call in the session until any of its files changes.
@@ -20,6 +23,7 @@ namespace MessTools.Cmdlets;
 public sealed class FindMessNeighborCommand : MessCmdlet
 {
     private const string TrackIdSet = "TrackId";
+    private const string AudioSet = "AudioPath";
 
     /// <summary>Track ids to find neighbours of; also bound from the TrackId / track_id property of pipeline objects.</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = TrackIdSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
@@ -27,6 +31,26 @@ public sealed class FindMessNeighborCommand : MessCmdlet
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(FindMessNeighborTrackIdCompleter))]
     public string[] TrackId { get; set; } = Array.Empty<string>();
+
+    /// <summary>Audio files that are not in the catalogue: decoded with ffmpeg and embedded with the model the index's embeddings were made with.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = AudioSet)]
+    [ValidateNotNullOrEmpty]
+    public string[] AudioPath { get; set; } = Array.Empty<string>();
+
+    /// <summary>With -AudioPath, when the embeddings come from an ONNX model: that .onnx file (its hash must match the one recorded).</summary>
+    [Parameter(ParameterSetName = AudioSet)]
+    [ValidateNotNullOrEmpty]
+    public string? Model { get; set; }
+
+    /// <summary>With -AudioPath and -Model: the model's JSON profile when it is not model.onnx.json beside it.</summary>
+    [Parameter(ParameterSetName = AudioSet)]
+    [ValidateNotNullOrEmpty]
+    public string? ModelProfile { get; set; }
+
+    /// <summary>With -AudioPath: the ffmpeg executable (default: $env:MESS_FFMPEG, then PATH).</summary>
+    [Parameter(ParameterSetName = AudioSet)]
+    [ValidateNotNullOrEmpty]
+    public string? FfmpegPath { get; set; }
 
     /// <summary>How many neighbours per query (1 to the number of indexed tracks).</summary>
     [Parameter]
@@ -108,8 +132,16 @@ public sealed class FindMessNeighborCommand : MessCmdlet
         return chosen;
     }
 
+    private IEmbeddingModel? _queryModel;
+    private IAudioDecoder? _decoder;
+
     protected override void ProcessRecord()
     {
+        if (ParameterSetName == AudioSet)
+        {
+            foreach (string path in AudioPath) FindByAudio(path);
+            return;
+        }
         foreach (string raw in TrackId)
         {
             if (Cancellation.IsCancellationRequested) return;
@@ -126,6 +158,32 @@ public sealed class FindMessNeighborCommand : MessCmdlet
         }
     }
 
+    private void FindByAudio(string path)
+    {
+        if (Cancellation.IsCancellationRequested) return;
+        string file = ResolveUserPath(path);
+        if (!File.Exists(file))
+        {
+            WriteItemError(new MessException("AudioFileNotFound", MessErrorKind.ObjectNotFound, $"The audio file '{file}' does not exist.", file));
+            return;
+        }
+        try
+        {
+            // The model and the decoder are opened once, for the first file.
+            _queryModel ??= QueryEmbedder.OpenRecordedModel(Store, Model is null ? null : ResolveUserPath(Model), ModelProfile is null ? null : ResolveUserPath(ModelProfile));
+            _decoder ??= new FfmpegDecoder(FfmpegPath is null ? null : ResolveUserPath(FfmpegPath));
+        }
+        catch (MessException ex) { ThrowTerminating(ex); }
+        if (ExcludeSameAlbum) WriteVerbose($"'{file}' belongs to no album of the catalogue: -ExcludeSameAlbum leaves nothing out for it.");
+        try
+        {
+            var vector = QueryEmbedder.EmbedFileAsync(_queryModel!, _decoder!, file, Cancellation).GetAwaiter().GetResult();
+            Emit(_finder.ByVector(vector, file, null, _query));
+        }
+        catch (MessException ex) { WriteItemError(ex, file); }
+        catch (OperationCanceledException) { }
+    }
+
     private void Emit(IReadOnlyList<NeighborResult> results)
     {
         if (AsJson) _json.AddRange(results);
@@ -134,6 +192,8 @@ public sealed class FindMessNeighborCommand : MessCmdlet
 
     protected override void EndProcessing()
     {
+        _queryModel?.Dispose();
+        _queryModel = null;
         if (AsJson) WriteObject(JsonSerializer.Serialize(_json, JsonOptions));
         base.EndProcessing();
     }

@@ -54,7 +54,37 @@ public sealed class NewMessIndexCommand : MessCmdlet
     [ValidateRange(0, 1_000_000)]
     public int RecallSampleSize { get; set; } = 1000;
 
+    /// <summary>
+    /// Tracks from ConvertTo-MessEmbedding (or anything with an ArtifactPath property): the index is built once,
+    /// after the last track, over the folder they were embedded into (unless -ArtifactPath names another).
+    /// </summary>
+    [Parameter(ValueFromPipeline = true, DontShow = true)]
+    public PSObject? InputObject { get; set; }
+
+    private string? _pipedFolder;
+    private long _piped;
+
     protected override void ProcessRecord()
+    {
+        if (InputObject is null) return;
+        _piped++;
+        if (InputObject.Properties["ArtifactPath"]?.Value is not string folder || string.IsNullOrWhiteSpace(folder)) return;
+        folder = Path.GetFullPath(ResolveUserPath(folder));
+        if (_pipedFolder is null) _pipedFolder = folder;
+        else if (!string.Equals(_pipedFolder, folder, OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal))
+            ThrowTerminating(new MessException("MixedArtifactFolders", MessErrorKind.InvalidArgument,
+                $"The tracks from the pipeline come from two artifact folders ('{_pipedFolder}' and '{folder}'); one index covers one folder. Name it with -ArtifactPath.", folder));
+    }
+
+    protected override void EndProcessing()
+    {
+        if (_pipedFolder is not null && !ArtifactPathBound) RetargetArtifactPath(_pipedFolder);
+        if (_piped > 0) WriteVerbose($"{_piped:N0} tracks came down the pipeline; indexing the embeddings in {Store.Root}.");
+        Build();
+        base.EndProcessing();
+    }
+
+    private void Build()
     {
         bool flat = string.Equals(Type, "Flat", StringComparison.OrdinalIgnoreCase);
         string target = IndexBuilder.IndexPath(Store, flat ? IndexKind.Flat : IndexKind.Hnsw);

@@ -54,6 +54,16 @@ public abstract class MessCmdlet : PSCmdlet, IDisposable
 
     protected override void EndProcessing() => SaveRunRecord(_failed ? "completed_with_errors" : "completed");
 
+    /// <summary>True when the user named the artifact folder (so tracks from the pipeline must not change it).</summary>
+    protected bool ArtifactPathBound => MyInvocation.BoundParameters.ContainsKey(nameof(ArtifactPath));
+
+    /// <summary>Works on another artifact folder: the one the tracks from the pipeline were written to.</summary>
+    protected void RetargetArtifactPath(string path)
+    {
+        try { Store = new ArtifactStore(ResolveUserPath(path)); }
+        catch (MessException ex) { ThrowTerminating(ex); }
+    }
+
     protected override void StopProcessing() => _stop.Cancel();
 
     /// <summary>Writes the run record once; later calls do nothing.</summary>

@@ -23,6 +23,7 @@ public sealed class NeighborFixture : IDisposable
     public void Dispose() => _tmp.Dispose();
 }
 
+[Collection(ProcessEnvironmentCollection.Name)]
 public class FindMessNeighborTests : IClassFixture<NeighborFixture>
 {
     private readonly NeighborFixture _f;

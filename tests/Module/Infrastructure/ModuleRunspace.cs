@@ -63,3 +63,13 @@ public sealed class ModuleRunspace : IDisposable
 
     public void Dispose() => _runspace.Dispose();
 }
+
+/// <summary>
+/// Tests that set process-wide state ($env:MESS_ARTIFACT_PATH and the like) or rely on its absence: xunit runs this
+/// collection alone, after the parallel ones, so no other test sees the variables they set.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ProcessEnvironmentCollection
+{
+    public const string Name = "Process environment";
+}
