@@ -33,7 +33,11 @@ $index | Out-Host
 Step "5. Invoke-MessEvaluation: Composer Retrieval, K = 5 (and with same-album neighbours excluded)"
 $evaluation = Invoke-MessEvaluation -ArtifactPath $ArtifactPath -K 5
 $evaluation | Out-Host
-$evaluation.PerComposer | Out-Host
+foreach ($e in $evaluation) {
+    $mode = if ($e.ExcludeSameAlbum) { 'excluded' } else { 'included' }
+    "Per composer, same-album neighbours $($mode):" | Out-Host
+    $e.PerComposer | Out-Host
+}
 Step "   report: $([IO.Path]::Combine($ArtifactPath, 'eval', 'report.html'))"
 
 if (-not $QueryTrackId) {

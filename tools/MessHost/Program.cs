@@ -16,16 +16,21 @@ var iss = InitialSessionState.CreateDefault2();
 using var runspace = RunspaceFactory.CreateRunspace(host, iss);
 runspace.Open();
 runspace.SessionStateProxy.Path.SetLocation(Directory.GetCurrentDirectory());
-if (Console.IsOutputRedirected)
-{
-    using var plain = PowerShell.Create();
-    plain.Runspace = runspace;
-    plain.AddScript("$PSStyle.OutputRendering = 'PlainText'").Invoke();
-}
 using var ps = PowerShell.Create();
 ps.Runspace = runspace;
 ps.AddCommand(Path.GetFullPath(args[0]));
-foreach (var a in args.Skip(1)) ps.AddArgument(a);
+// -Name value pairs become named parameters, a -Name without a value a switch, anything else a positional argument.
+for (int i = 1; i < args.Length; i++)
+{
+    string a = args[i];
+    if (a.Length > 1 && a[0] == '-' && !double.TryParse(a, System.Globalization.NumberStyles.Float, CultureInfo.InvariantCulture, out _))
+    {
+        string name = a.TrimStart('-').TrimEnd(':');
+        if (i + 1 < args.Length && !(args[i + 1].Length > 1 && args[i + 1][0] == '-')) ps.AddParameter(name, args[++i]);
+        else ps.AddParameter(name);
+    }
+    else ps.AddArgument(a);
+}
 ps.AddCommand("Out-Default");
 ps.Commands.Commands[0].MergeMyResults(PipelineResultTypes.Error, PipelineResultTypes.Output);
 try
@@ -65,10 +70,15 @@ namespace MessTools.Host
         private readonly RawUi _raw = new();
         private readonly bool _interactive = !Console.IsErrorRedirected;
         private DateTime _lastProgress = DateTime.MinValue;
+        // PowerShell's formatter always decorates (table headers ...); a host strips the escape sequences when its
+        // output goes to a file or a pipe, as pwsh does.
+        private static readonly bool Plain = Console.IsOutputRedirected;
+        private static readonly System.Text.RegularExpressions.Regex Escapes = new(@"\x1b\[[0-9;?]*[A-Za-z]", System.Text.RegularExpressions.RegexOptions.Compiled);
+        private static string Out(string value) => Plain ? Escapes.Replace(value, "") : value;
         public override PSHostRawUserInterface RawUI => _raw;
-        public override void Write(string value) => Console.Write(value);
-        public override void Write(ConsoleColor f, ConsoleColor b, string value) => Console.Write(value);
-        public override void WriteLine(string value) => Console.WriteLine(value);
+        public override void Write(string value) => Console.Write(Out(value));
+        public override void Write(ConsoleColor f, ConsoleColor b, string value) => Console.Write(Out(value));
+        public override void WriteLine(string value) => Console.WriteLine(Out(value));
         public override void WriteErrorLine(string value) => Console.Error.WriteLine(value);
         public override void WriteDebugLine(string message) => Console.Error.WriteLine("DEBUG: " + message);
         public override void WriteVerboseLine(string message) => Console.Error.WriteLine("VERBOSE: " + message);
