@@ -169,6 +169,22 @@ public class HelpAndConventionsTests
         }
     }
 
+    public static IEnumerable<object[]> PowerShellScripts() =>
+        new[] { "tests/Pester", "examples" }
+            .SelectMany(d => Directory.GetFiles(Path.Combine(RepoPaths.Root, d), "*.ps1", SearchOption.AllDirectories))
+            .Append(Path.Combine(RepoPaths.Root, "build.ps1"))
+            .Select(f => new object[] { Path.GetRelativePath(RepoPaths.Root, f) });
+
+    [Theory]
+    [MemberData(nameof(PowerShellScripts))]
+    public void Every_script_in_the_repository_parses(string relativePath)
+    {
+        // pwsh and Pester are not on this project's machines: the Pester tests, examples and build.ps1 must at
+        // least be valid PowerShell for the users who run them.
+        System.Management.Automation.Language.Parser.ParseFile(Path.Combine(RepoPaths.Root, relativePath), out _, out var errors);
+        Assert.True(errors.Length == 0, string.Join("\n", errors.Select(e => $"{relativePath}:{e.Extent.StartLineNumber}: {e.Message}")));
+    }
+
     [Fact]
     public void Commands_that_write_support_WhatIf_and_Confirm()
     {
