@@ -246,11 +246,12 @@ public sealed class EmbeddingPipeline : IDisposable
         var waiting = new Queue<ModelUnit>();
         int batch = Math.Max(1, _model.BatchSize);
         int workers = Math.Max(1, _model.InferenceWorkers);
-        // at most 'workers' batches queued beside the ones running: memory does not grow with the number of tracks
-        using var batches = new BlockingCollection<List<ModelUnit>>(workers);
-        var workerTasks = new Task[workers];
-        for (int w = 0; w < workers; w++)
-            workerTasks[w] = Task.Factory.StartNew(() => WorkerLoop(batches, pending), TaskCreationOptions.LongRunning);
+        // at most 'workers' batches queued beside the ones running: memory does not grow with the number of tracks;
+        // one worker (the built-in model, which is parallel inside Run) runs each batch on this thread, queueing nothing
+        using var batches = workers > 1 ? new BlockingCollection<List<ModelUnit>>(workers) : null;
+        var workerTasks = new Task[workers > 1 ? workers : 0];
+        for (int w = 0; w < workerTasks.Length; w++)
+            workerTasks[w] = Task.Factory.StartNew(() => WorkerLoop(batches!, pending), TaskCreationOptions.LongRunning);
         try
         {
             foreach (var job in _prepared.GetConsumingEnumerable(_cts.Token))
@@ -258,16 +259,16 @@ public sealed class EmbeddingPipeline : IDisposable
                 lock (pending) pending.Enqueue(job);
                 if (job.Units is { Count: > 0 } && job.Result.Error is null)
                     foreach (var u in job.Units) waiting.Enqueue(u);
-                while (waiting.Count >= batch) Dispatch(batches, waiting, batch);
+                while (waiting.Count >= batch) Dispatch(batches, waiting, batch, pending);
                 Emit(pending);
             }
-            while (waiting.Count > 0) Dispatch(batches, waiting, batch);
+            while (waiting.Count > 0) Dispatch(batches, waiting, batch, pending);
         }
         catch (OperationCanceledException) { }
         catch (Exception ex) { Fail(ex); }
         finally
         {
-            batches.CompleteAdding();
+            batches?.CompleteAdding();
             try { Task.WaitAll(workerTasks); } catch (AggregateException ex) { Fail(ex.InnerException ?? ex); }
             try { if (!_cts.IsCancellationRequested) Emit(pending); }
             catch (Exception ex) { Fail(ex); }
@@ -276,7 +277,7 @@ public sealed class EmbeddingPipeline : IDisposable
     }
 
     /// <summary>Queues the next batch; units of tracks that already failed are dropped.</summary>
-    private void Dispatch(BlockingCollection<List<ModelUnit>> batches, Queue<ModelUnit> waiting, int batch)
+    private void Dispatch(BlockingCollection<List<ModelUnit>>? batches, Queue<ModelUnit> waiting, int batch, Queue<Job> pending)
     {
         var units = new List<ModelUnit>(batch);
         while (units.Count < batch && waiting.Count > 0)
@@ -284,7 +285,10 @@ public sealed class EmbeddingPipeline : IDisposable
             var u = waiting.Dequeue();
             if (((Job)u.Owner!).Result.Error is null) units.Add(u);
         }
-        if (units.Count > 0) batches.Add(units, _cts.Token);
+        if (units.Count == 0) return;
+        if (batches is not null) { batches.Add(units, _cts.Token); return; }
+        RunBatch(units);
+        Emit(pending);
     }
 
     private void WorkerLoop(BlockingCollection<List<ModelUnit>> batches, Queue<Job> pending)
