@@ -104,4 +104,27 @@ public class ConcurrentInferenceTests
         var m = EmbeddingMatrix.Load(store);
         Assert.Equal(tracks.Select(t => t.TrackId).Where(id => id is not "t8" and not "t9"), m.TrackIds);
     }
+
+    [Fact]
+    public void ConcurrentWorkers_StopPromptlyWhenCancelled()
+    {
+        using var dir = new TempDir();
+        using var model = new SlowScriptedModel();
+        using var cts = new CancellationTokenSource();
+        var pipeline = new EmbeddingPipeline(model, new EmbeddingPipelineOptions(), cts.Token);
+        var tracks = Enumerable.Range(0, 60).Select(i => EmbeddingRunTests.WriteTrack(dir, "t" + i, 100, 8000, 0.5, 0.3f + 0.01f * i)).ToList();
+        var poster = Task.Run(() =>
+        {
+            try { foreach (var t in tracks) pipeline.Post(t, t.WavPath!); pipeline.Complete(); }
+            catch (InvalidOperationException) { } // adding after the pipeline was disposed
+        });
+        Assert.True(pipeline.TryTake(out var first, 10_000));
+        Assert.Equal("t0", first!.Track.TrackId);
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        cts.Cancel();
+        Assert.ThrowsAny<OperationCanceledException>(() => pipeline.Drain().ToList());
+        pipeline.Dispose();
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"stopping took {sw.Elapsed}");
+        poster.Wait(TimeSpan.FromSeconds(5));
+    }
 }
