@@ -27,6 +27,7 @@ switch (args[0])
     case "p5": return P5();
     case "parts": return Parts();
     case "ort": return Ort();
+    case "ortpar": return OrtParallel();
     default: Console.Error.WriteLine("unknown mode " + args[0]); return 2;
 }
 
@@ -188,6 +189,56 @@ int Ort()
         double med = times.OrderBy(t => t).ElementAt(1);
         double cpuPerPatch = cpus.OrderBy(t => t).ElementAt(1) / patches;
         Console.WriteLine($"threads={threads} spin={spin} batch={batch} daz={daz}: {patches / med:0.0} patches/s = {patches * 93 * 256 / 16000.0 / med:0}x real time; cpu {cpuPerPatch * 1000:0.0} ms/patch = {93 * 256 / 16000.0 / cpuPerPatch:0} audio-s per cpu-s; peak_ws={Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:0}MB");
+    }
+    return 0;
+}
+
+int OrtParallel()
+{
+    // raw ONNX Runtime throughput with W concurrent Run calls on ONE session (intra-op 1 thread each), as the pipeline does
+    string model = positional[0];
+    int patches = int.Parse(Opt("--patches", "96"));
+    var rng = new Random(1);
+    var data = Enumerable.Range(0, patches * 187 * 96).Select(_ => (float)rng.NextDouble() * 3).ToArray();
+    var configs = new List<(int workers, int intra, bool spin, int batch, bool extended, bool daz)>();
+    foreach (int batch in new[] { 1, 4, 8 }) configs.Add((2, 1, false, batch, false, false));
+    configs.Add((2, 1, true, 8, false, false));
+    configs.Add((2, 1, false, 8, true, false));
+    configs.Add((2, 1, false, 8, false, true));
+    configs.Add((1, 2, false, 8, false, false));
+    configs.Add((1, 1, false, 8, false, false));
+    if (Opt("--only", "") is { Length: > 0 } only) configs = configs.Where((_, i) => only.Split(',').Contains(i.ToString())).ToList();
+    foreach (var (workers, intra, spin, batch, extended, daz) in configs)
+    {
+        using var so = new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = intra, InterOpNumThreads = 1,
+            GraphOptimizationLevel = extended ? Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_ENABLE_EXTENDED : Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_ENABLE_ALL };
+        so.AddSessionConfigEntry("session.intra_op.allow_spinning", spin ? "1" : "0");
+        if (daz) so.AddSessionConfigEntry("session.set_denormal_as_zero", "1");
+        using var sess = new Microsoft.ML.OnnxRuntime.InferenceSession(model, so);
+        using var ro = new Microsoft.ML.OnnxRuntime.RunOptions();
+        var times = new List<double>(); var cpus = new List<double>();
+        for (int rep = 0; rep < 3; rep++)
+        {
+            double c0 = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+            var sw = Stopwatch.StartNew();
+            int next = 0;
+            var threads = Enumerable.Range(0, workers).Select(_ => new Thread(() =>
+            {
+                int i;
+                while ((i = Interlocked.Add(ref next, batch) - batch) < patches)
+                {
+                    int b = Math.Min(batch, patches - i);
+                    using var input = Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(data[(i * 187 * 96)..((i + b) * 187 * 96)], new long[] { b, 187, 96 });
+                    using var o = sess.Run(ro, new[] { "model/Placeholder" }, new[] { input }, new[] { "model/dense/BiasAdd" });
+                }
+            })).ToList();
+            threads.ForEach(t => t.Start()); threads.ForEach(t => t.Join());
+            times.Add(sw.Elapsed.TotalSeconds);
+            cpus.Add(Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds - c0);
+        }
+        double med = times.OrderBy(t => t).ElementAt(1);
+        double cpuPerPatch = cpus.OrderBy(t => t).ElementAt(1) / patches;
+        Console.WriteLine($"workers={workers} intra={intra} spin={spin} batch={batch} opt={(extended ? "EXTENDED" : "ALL")} daz={daz}: {patches / med:0.0} patches/s = {patches * 93 * 256 / 16000.0 / med:0}x real time; cpu {cpuPerPatch * 1000:0.0} ms/patch = {93 * 256 / 16000.0 / cpuPerPatch:0} audio-s per cpu-s");
     }
     return 0;
 }

@@ -36,8 +36,8 @@ public sealed class EmbeddingResult
 
 /// <summary>
 /// Producer/consumer embedding: one thread reads, hashes and decodes audio (and resamples it to the model's
-/// rate), one runs the model's front end, one runs the model on batches that span tracks; the queues between
-/// them are bounded, so memory does not grow with the number of tracks. Results come out in input order.
+/// rate), one runs the model's front end, one cuts batches that span tracks and <see cref="IEmbeddingModel.InferenceWorkers"/>
+/// threads run the model on them concurrently; the queues between them are bounded, so memory does not grow with the number of tracks. Results come out in input order.
 /// Every output is checked (NaN/infinity anywhere, zero vector); the track vectors are L2-normalised.
 /// </summary>
 public sealed class EmbeddingPipeline : IDisposable
@@ -236,63 +236,112 @@ public sealed class EmbeddingPipeline : IDisposable
         finally { _prepared.CompleteAdding(); }
     }
 
+    /// <summary>
+    /// Collects the prepared tracks' units into batches (spanning tracks) and hands them to the model's
+    /// inference workers through a bounded queue; results are emitted in input order as tracks complete.
+    /// </summary>
     private void InferenceLoop()
     {
         var pending = new Queue<Job>();
-        var waiting = new List<ModelUnit>();
+        var waiting = new Queue<ModelUnit>();
         int batch = Math.Max(1, _model.BatchSize);
+        int workers = Math.Max(1, _model.InferenceWorkers);
+        // at most 'workers' batches queued beside the ones running: memory does not grow with the number of tracks;
+        // one worker (the built-in model, which is parallel inside Run) runs each batch on this thread, queueing nothing
+        using var batches = workers > 1 ? new BlockingCollection<List<ModelUnit>>(workers) : null;
+        var workerTasks = new Task[workers > 1 ? workers : 0];
+        for (int w = 0; w < workerTasks.Length; w++)
+            workerTasks[w] = Task.Factory.StartNew(() => WorkerLoop(batches!, pending), TaskCreationOptions.LongRunning);
         try
         {
             foreach (var job in _prepared.GetConsumingEnumerable(_cts.Token))
             {
-                pending.Enqueue(job);
-                if (job.Units is { Count: > 0 } && job.Result.Error is null) waiting.AddRange(job.Units);
-                while (waiting.Count >= batch) RunBatch(waiting, batch);
+                lock (pending) pending.Enqueue(job);
+                if (job.Units is { Count: > 0 } && job.Result.Error is null)
+                    foreach (var u in job.Units) waiting.Enqueue(u);
+                while (waiting.Count >= batch) Dispatch(batches, waiting, batch, pending);
                 Emit(pending);
             }
-            while (waiting.Count > 0) RunBatch(waiting, batch);
-            Emit(pending);
+            while (waiting.Count > 0) Dispatch(batches, waiting, batch, pending);
         }
         catch (OperationCanceledException) { }
         catch (Exception ex) { Fail(ex); }
-        finally { _results.CompleteAdding(); }
+        finally
+        {
+            batches?.CompleteAdding();
+            try { Task.WaitAll(workerTasks); } catch (AggregateException ex) { Fail(ex.InnerException ?? ex); }
+            try { if (!_cts.IsCancellationRequested) Emit(pending); }
+            catch (Exception ex) { Fail(ex); }
+            _results.CompleteAdding();
+        }
     }
 
-    private void RunBatch(List<ModelUnit> waiting, int batch)
+    /// <summary>Queues the next batch; units of tracks that already failed are dropped.</summary>
+    private void Dispatch(BlockingCollection<List<ModelUnit>>? batches, Queue<ModelUnit> waiting, int batch, Queue<Job> pending)
     {
-        var units = waiting.GetRange(0, Math.Min(batch, waiting.Count));
-        waiting.RemoveRange(0, units.Count);
+        var units = new List<ModelUnit>(batch);
+        while (units.Count < batch && waiting.Count > 0)
+        {
+            var u = waiting.Dequeue();
+            if (((Job)u.Owner!).Result.Error is null) units.Add(u);
+        }
+        if (units.Count == 0) return;
+        if (batches is not null) { batches.Add(units, _cts.Token); return; }
+        RunBatch(units);
+        Emit(pending);
+    }
+
+    private void WorkerLoop(BlockingCollection<List<ModelUnit>> batches, Queue<Job> pending)
+    {
+        try
+        {
+            foreach (var units in batches.GetConsumingEnumerable(_cts.Token))
+            {
+                RunBatch(units);
+                Emit(pending);
+            }
+        }
+        catch (OperationCanceledException) { }
+        catch (Exception ex) { Fail(ex); }
+    }
+
+    private void RunBatch(List<ModelUnit> units)
+    {
         try
         {
             _model.Run(units, _cts.Token);
-            foreach (var u in units) ((Job)u.Owner!).Remaining--;
+            foreach (var u in units) Interlocked.Decrement(ref ((Job)u.Owner!).Remaining);
         }
         catch (MessException ex)
         {
-            // every track with a unit in the failed batch fails; its other units are dropped
-            var owners = units.Select(u => (Job)u.Owner!).Distinct().ToList();
-            foreach (var j in owners)
+            // every track with a unit in the failed batch fails; its other units are dropped (Dispatch skips them)
+            foreach (var j in units.Select(u => (Job)u.Owner!).Distinct())
             {
-                j.Result.Error = new MessException(ex.ErrorId, ex.Kind, $"Track '{j.Result.Track.TrackId}': {ex.Message}", j.Result.Track.TrackId, ex);
-                j.Remaining = 0;
-                j.Units = null;
+                lock (j)
+                {
+                    if (j.Result.Error is not null) continue;
+                    j.Result.Error = new MessException(ex.ErrorId, ex.Kind, $"Track '{j.Result.Track.TrackId}': {ex.Message}", j.Result.Track.TrackId, ex);
+                }
             }
-            waiting.RemoveAll(u => owners.Contains((Job)u.Owner!));
         }
     }
 
+    /// <summary>Emits the finished tracks at the head of <paramref name="pending"/>, in input order (any thread).</summary>
     private void Emit(Queue<Job> pending)
     {
-        while (pending.Count > 0 && (pending.Peek().Remaining <= 0 || pending.Peek().Result.Error is not null))
+        lock (pending)
         {
-            var job = pending.Dequeue();
-            if (job.Result.Error is null && !job.Result.Reused)
+            while (pending.Count > 0 && (Volatile.Read(ref pending.Peek().Remaining) <= 0 || pending.Peek().Result.Error is not null))
             {
-                try { job.Result.Embedded = Finish(job); }
-                catch (MessException ex) { job.Result.Error = ex; }
+                var job = pending.Dequeue();
+                if (job.Result.Error is null && !job.Result.Reused)
+                {
+                    try { job.Result.Embedded = Finish(job); }
+                    catch (MessException ex) { job.Result.Error = ex; }
+                }
+                job.Units = null;
+                _results.Add(job.Result);
             }
-            job.Units = null;
-            _results.Add(job.Result);
         }
     }
 

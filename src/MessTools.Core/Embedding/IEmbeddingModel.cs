@@ -34,7 +34,7 @@ public sealed class ModelUnit
 
 /// <summary>
 /// A track embedding model: a front end that cuts audio into units (thread-safe), a batched runner (called
-/// from one thread at a time; batches may mix units of different tracks), and time pooling of the frame
+/// from <see cref="IEmbeddingModel.InferenceWorkers"/> threads at a time; batches may mix units of different tracks), and time pooling of the frame
 /// outputs into one vector. <see cref="OnnxEmbeddingModel"/> and the built-in model implement it.
 /// </summary>
 public interface IEmbeddingModel : IDisposable
@@ -53,6 +53,11 @@ public interface IEmbeddingModel : IDisposable
     int Dimension { get; }
     /// <summary>Units per <see cref="Run"/> call the pipeline aims for.</summary>
     int BatchSize { get; }
+    /// <summary>
+    /// How many <see cref="Run"/> calls the pipeline may make at once (each on its own batch). 1: Run is called
+    /// from one thread at a time; more: Run must be thread-safe.
+    /// </summary>
+    int InferenceWorkers => 1;
 
     /// <summary>Fills the model-specific fields of the meta (profile, pooling, layers, chunking, versions).</summary>
     void Describe(EmbeddingsMeta meta);

@@ -9,8 +9,10 @@ namespace MessTools.Core.Embedding;
 /// <summary>
 /// An ONNX audio model described by a <see cref="ResolvedOnnxProfile"/>: one InferenceSession per instance
 /// (create one per run), CPU execution. The profile is checked against the session's metadata at load:
-/// input/output names, ranks and fixed dimensions. Front end (<see cref="Prepare"/>) is thread-safe;
-/// <see cref="Run"/> is called from one thread at a time.
+/// input/output names, ranks and fixed dimensions. Front end (<see cref="Prepare"/>) and <see cref="Run"/> are
+/// thread-safe (InferenceSession.Run is; every call has its own input and output buffers): the pipeline runs
+/// <see cref="InferenceWorkers"/> (= <see cref="Threads"/>) batches at once, each on one ONNX Runtime thread,
+/// which measured faster on 2 cores than one batch at a time on 2 intra-op threads.
 /// </summary>
 public sealed class OnnxEmbeddingModel : IEmbeddingModel
 {
@@ -34,6 +36,8 @@ public sealed class OnnxEmbeddingModel : IEmbeddingModel
     public int Dimension => _frameDim <= 0 ? 0 : FramePooling.OutputDim(Profile.Pooling, _frameDim);
     public int BatchSize { get; }
     public int Threads { get; }
+    /// <summary>Concurrent <see cref="Run"/> calls (one intra-op thread each) the pipeline makes: <see cref="Threads"/>.</summary>
+    public int InferenceWorkers => Threads;
     public static string OnnxRuntimeVersion => OrtEnv.Instance().GetVersionString();
 
     /// <summary>Opens <paramref name="modelPath"/> with the profile at <paramref name="profilePath"/> (default: model path + ".json").</summary>
@@ -52,10 +56,11 @@ public sealed class OnnxEmbeddingModel : IEmbeddingModel
         using (var fs = File.OpenRead(ModelPath)) ModelSha256 = Convert.ToHexString(SHA256.HashData(fs)).ToLowerInvariant();
         Name = profile.Name ?? StripExtension(Path.GetFileName(ModelPath));
         BatchSize = batchSize ?? profile.BatchSize;
-        Threads = threads ?? profile.Threads ?? Environment.ProcessorCount;
+        Threads = Math.Max(1, threads ?? profile.Threads ?? Environment.ProcessorCount);
         var options = new SessionOptions
         {
-            IntraOpNumThreads = Threads,
+            // parallelism comes from concurrent Run calls on this one session (see InferenceWorkers)
+            IntraOpNumThreads = 1,
             InterOpNumThreads = 1,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
@@ -363,10 +368,10 @@ public sealed class OnnxEmbeddingModel : IEmbeddingModel
 
     private void SetFrameDim(int d)
     {
-        if (_frameDim <= 0) _frameDim = d;
-        else if (_frameDim != d)
+        int seen = Interlocked.CompareExchange(ref _frameDim, d, 0); // concurrent Run calls: the first width wins
+        if (seen > 0 && seen != d)
             throw new MessException("ModelOutputUnexpected", MessErrorKind.InvalidData,
-                $"Output '{Profile.OutputName}' of '{ModelPath}' changed its width from {_frameDim} to {d} between batches.", ModelPath);
+                $"Output '{Profile.OutputName}' of '{ModelPath}' changed its width from {seen} to {d} between batches.", ModelPath);
     }
 
     public float[] Pool(IReadOnlyList<ModelUnit> units) => FramePooling.Pool(units, Profile.Pooling);
