@@ -14,29 +14,7 @@ internal static class IndexArtifacts
     public const int Dim = 24;
 
     /// <summary>n clustered unit vectors; every track of album a{i/8} shares a cluster tendency.</summary>
-    public static float[] Clustered(int n, int dim, int clusters, int seed)
-    {
-        var rng = new Random(seed);
-        var centers = new double[clusters * dim];
-        for (int i = 0; i < centers.Length; i++) centers[i] = Gauss(rng);
-        var data = new float[n * dim];
-        for (int i = 0; i < n; i++)
-        {
-            int c = rng.Next(clusters);
-            double norm = 0;
-            for (int d = 0; d < dim; d++)
-            {
-                double x = centers[c * dim + d] + 0.6 * Gauss(rng);
-                data[i * dim + d] = (float)x;
-                norm += x * x;
-            }
-            norm = Math.Sqrt(norm);
-            for (int d = 0; d < dim; d++) data[i * dim + d] = (float)(data[i * dim + d] / norm);
-        }
-        return data;
-    }
-
-    private static double Gauss(Random rng) => Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+    public static float[] Clustered(int n, int dim, int clusters, int seed) => SyntheticVectors.Clustered(n, dim, clusters, 0.6, seed);
 
     public static string[] Ids(int n) => Enumerable.Range(0, n).Select(i => $"t{i:D4}").ToArray();
     public static string Album(int i) => $"a{i / 8:D3}";

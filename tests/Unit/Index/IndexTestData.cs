@@ -7,30 +7,7 @@ namespace MessTools.Tests.Unit.Index;
 /// <summary>Synthetic clustered, L2-normalised vectors and artifact folders holding them.</summary>
 internal static class IndexTestData
 {
-    public static float[] Clustered(int n, int dim, int clusters, double noise, int seed)
-    {
-        var rng = new Random(seed);
-        var centers = new double[clusters * dim];
-        for (int i = 0; i < centers.Length; i++) centers[i] = Gauss(rng);
-        var data = new float[n * dim];
-        for (int i = 0; i < n; i++)
-        {
-            int c = rng.Next(clusters);
-            double norm = 0;
-            for (int d = 0; d < dim; d++)
-            {
-                double x = centers[c * dim + d] + noise * Gauss(rng);
-                data[i * dim + d] = (float)x;
-                norm += x * x;
-            }
-            norm = Math.Sqrt(norm);
-            for (int d = 0; d < dim; d++) data[i * dim + d] = (float)(data[i * dim + d] / norm);
-        }
-        return data;
-    }
-
-    private static double Gauss(Random rng) =>
-        Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+    public static float[] Clustered(int n, int dim, int clusters, double noise, int seed) => SyntheticVectors.Clustered(n, dim, clusters, noise, seed);
 
     public static string[] Ids(int n, string prefix = "t") => Enumerable.Range(0, n).Select(i => $"{prefix}{i:D5}").ToArray();
 
