@@ -81,7 +81,7 @@ public sealed class EmbeddingRun : IDisposable
         }
         if (p is null)
             throw new MessException("TrackHasNoAudio", MessErrorKind.InvalidArgument,
-                $"Track '{track.TrackId}' has no local audio (WavPath or AudioPath). Pipe it through Get-MessAudio / ConvertTo-MessStandardAudio first.", track.TrackId);
+                $"Track '{track.TrackId}' has no local audio (WavPath or AudioPath). Pipe it through Get-MessAudio first.", track.TrackId);
         return Path.GetFullPath(p);
     }
 
