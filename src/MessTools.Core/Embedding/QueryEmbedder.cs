@@ -53,7 +53,7 @@ public static class QueryEmbedder
             model.Run(units.GetRange(i, Math.Min(batch, units.Count - i)), cancellationToken);
         if (units.FirstOrDefault(u => u.Error is not null) is { } failed)
             throw new MessException(failed.Error!.ErrorId, failed.Error.Kind, $"'{audioPath}': {failed.Error.Message}", audioPath, failed.Error);
-        if (units.Any(u => u.Frames is null || u.Frames.Any(v => !float.IsFinite(v))))
+        if (units.Any(u => u.Frames is null || !EmbeddingPipeline.AllFinite(u.Frames)))
             throw new MessException("EmbeddingNotFinite", MessErrorKind.InvalidData, $"The model's output for '{audioPath}' is missing or holds NaN or infinity.", audioPath);
         return EmbeddingPipeline.Normalised(model.Pool(units.Where(u => u.ForTrack).ToList()), Path.GetFileName(audioPath), "");
     }
