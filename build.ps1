@@ -5,8 +5,9 @@
 .DESCRIPTION
     Build   : dotnet publish stages the ready module folder out/MessTools/<version>/ (an MSBuild target does it,
               so the same folder comes out on machines without pwsh).
-    Test    : dotnet test (engine unit tests and runspace tests of the staged module), then Invoke-Pester on
-              tests/Pester when Pester 5 is installed.
+    Test    : dotnet test (engine unit tests, runspace tests of the staged module, server tests), then Invoke-Pester
+              on tests/Pester with the Pester 5.9.1 the solution restores from NuGet; ends with one line
+              "N passed, N failed, N skipped" over every suite and exits 1 if anything failed.
     Package : Build, then a .nupkg of the module folder in out/ for a PowerShell repository (Publish-PSResource
               or Publish-Module to a local or private repository).
 .EXAMPLE
@@ -36,6 +37,31 @@ function Get-ModuleFolder {
     Join-Path $root "out/MessTools/$($manifest.ModuleVersion)"
 }
 
+function Get-TrxCount([string] $Folder) {
+    $count = [pscustomobject]@{ Passed = 0; Failed = 0; Skipped = 0 }
+    foreach ($trx in Get-ChildItem -Path $Folder -Filter *.trx -Recurse -ErrorAction SilentlyContinue) {
+        $counters = ([xml](Get-Content -LiteralPath $trx.FullName -Raw)).TestRun.ResultSummary.Counters
+        $count.Passed += [int]$counters.passed
+        $count.Failed += [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
+        $count.Skipped += [int]$counters.notExecuted
+    }
+    $count
+}
+
+# Pester 5.9.1 as the solution restores it (tests/Module: PackageDownload), in the NuGet global packages folder.
+function Get-PesterManifest {
+    $packages = $env:NUGET_PACKAGES
+    if (-not $packages) {
+        $line = & dotnet nuget locals global-packages --list
+        $packages = ($line -replace '^global-packages:\s*', '').Trim()
+    }
+    $manifest = Join-Path $packages 'pester/5.9.1/tools/Pester.psd1'
+    if (-not (Test-Path -LiteralPath $manifest)) {
+        throw "Pester 5.9.1 is not at ${manifest}: restore the solution first (dotnet restore MessTools.sln)."
+    }
+    $manifest
+}
+
 foreach ($t in $Task) {
     switch ($t) {
         'Build' {
@@ -43,21 +69,34 @@ foreach ($t in $Task) {
             Write-Host "Module: $(Get-ModuleFolder)"
         }
         'Test' {
-            Invoke-Dotnet test (Join-Path $root 'MessTools.sln') -c $Configuration -nologo
-            $pester = Get-Module -ListAvailable Pester | Where-Object Version -ge '5.0.0' | Sort-Object Version -Descending | Select-Object -First 1
-            if ($pester) {
-                Import-Module $pester
-                $config = New-PesterConfiguration
-                $config.Run.Path = Join-Path $root 'tests/Pester'
-                $config.Run.Exit = $false
-                $config.Run.PassThru = $true
-                $config.Output.Verbosity = 'Detailed'
-                $result = Invoke-Pester -Configuration $config
-                if ($result.FailedCount -gt 0) { throw "$($result.FailedCount) Pester test(s) failed" }
-            }
-            else {
-                Write-Warning 'Pester 5 is not installed: the Pester tests were not run (Install-PSResource Pester).'
-            }
+            # Every suite, one summary: xunit (engine, runspace and server tests) through dotnet test, then the Pester
+            # suite in this real pwsh with the Pester that the solution restores from NuGet (never a machine-wide copy).
+            $results = Join-Path $root 'out/test-results'
+            if (Test-Path $results) { Remove-Item -Recurse -Force $results }
+            & dotnet test (Join-Path $root 'MessTools.sln') -c $Configuration -nologo --logger trx --results-directory $results
+            $dotnetExit = $LASTEXITCODE
+            $xunit = Get-TrxCount $results
+            Write-Host ("xunit: {0} passed, {1} failed, {2} skipped" -f $xunit.Passed, $xunit.Failed, $xunit.Skipped)
+
+            $pesterModule = Get-PesterManifest
+            Import-Module $pesterModule -Force
+            $config = New-PesterConfiguration
+            $config.Run.Path = Join-Path $root 'tests/Pester'
+            $config.Run.Exit = $false
+            $config.Run.PassThru = $true
+            $config.Output.Verbosity = 'Detailed'
+            $config.TestResult.Enabled = $true
+            $config.TestResult.OutputPath = Join-Path $results 'pester.xml'
+            $pester = Invoke-Pester -Configuration $config
+            $pesterFailed = $pester.FailedCount + $pester.FailedBlocksCount + $pester.FailedContainersCount
+            Write-Host ("Pester: {0} passed, {1} failed, {2} skipped" -f $pester.PassedCount, $pesterFailed, $pester.SkippedCount)
+
+            $failed = $xunit.Failed + $pesterFailed
+            # A test host that crashed leaves no result to count: still a failure.
+            if ($dotnetExit -ne 0 -and $xunit.Failed -eq 0) { $failed++; Write-Host "dotnet test exited with $dotnetExit without a failed test: counted as one failure" }
+            # The one plain summary line CI reads, counting every suite.
+            Write-Host ("{0} passed, {1} failed, {2} skipped" -f ($xunit.Passed + $pester.PassedCount), $failed, ($xunit.Skipped + $pester.SkippedCount))
+            if ($failed -gt 0) { exit 1 }
         }
         'Package' {
             & $PSCommandPath -Task Build -Configuration $Configuration

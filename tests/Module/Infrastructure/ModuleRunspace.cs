@@ -7,7 +7,7 @@ using MessTools.Tests.Infrastructure;
 namespace MessTools.Tests.Module.Infrastructure;
 
 /// <summary>
-/// A real PowerShell runspace (InitialSessionState.CreateDefault2: only Microsoft.PowerShell.Core cmdlets)
+/// A real PowerShell runspace (Microsoft.PowerShell.SDK, InitialSessionState.CreateDefault2: the default modules pwsh has)
 /// with the published MessTools module imported and its location set to a working folder.
 /// </summary>
 public sealed class ModuleRunspace : IDisposable
