@@ -32,7 +32,8 @@ $exact = (Find-MessNeighbor -TrackId $TrackId -K $K -Exact -ArtifactPath $Artifa
 '{0} of {1} neighbours agree with exact search' -f @($approx | Where-Object { $_ -in $exact }).Count, $K
 
 # 4. Neighbours of every track of one composer, as JSON for another system.
+$exports = New-Item -ItemType Directory -Force -Path (Join-Path $ArtifactPath 'exports')
 Import-Csv (Join-Path $ArtifactPath 'metadata/tracks_metadata.csv') |
     Where-Object composer -eq 'Chopin' |
     Find-MessNeighbor -K 3 -ExcludeSameAlbum -ArtifactPath $ArtifactPath -AsJson |
-    Set-Content (Join-Path $ArtifactPath 'eval/chopin_neighbours.json')
+    Set-Content (Join-Path $exports 'chopin_neighbours.json')
