@@ -20,6 +20,8 @@ param(
 )
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
+# Plain text when the output goes to a log (a runbook, CI), not colour escape codes.
+if ([Console]::IsOutputRedirected) { $PSStyle.OutputRendering = 'PlainText' }
 Import-Module $ModulePath
 
 $clock = [System.Diagnostics.Stopwatch]::StartNew()
