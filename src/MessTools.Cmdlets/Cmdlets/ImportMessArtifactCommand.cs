@@ -28,6 +28,9 @@ public sealed class ImportMessArtifactCommand : ArtifactRemoteCmdlet
 
     protected override string? DefaultPathModel => Model;
 
+    /// <summary>A failed import into a folder that does not exist leaves no folder behind (not even runs/).</summary>
+    protected override bool WritesRunRecord => Directory.Exists(Store.Root);
+
     protected override void EndProcessing()
     {
         var remote = BuildRemote(ThrottleLimit);
