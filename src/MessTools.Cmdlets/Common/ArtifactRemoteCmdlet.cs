@@ -82,6 +82,13 @@ public abstract class ArtifactRemoteCmdlet : MessCmdlet
         {
             throw new PipelineStoppedException();
         }
+        catch (AggregateException ae) when (ae.InnerException is IOException or UnauthorizedAccessException)
+        {
+            // A local file-system failure (disk full, permissions) while staging or swapping.
+            ThrowTerminating(new MessException("ArtifactLocalIOError", MessErrorKind.WriteError,
+                $"{activity} failed on the local file system: {SecretRedactor.Redact(ae.InnerException!.Message)}", null, ae.InnerException));
+            throw;
+        }
         finally
         {
             CompleteProgress(2, activity);

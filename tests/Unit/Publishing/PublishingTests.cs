@@ -193,6 +193,28 @@ public sealed class PublishingTests : IClassFixture<MotoFixture>
     }
 
     [Fact]
+    public async Task Every_object_is_encrypted_with_the_named_KMS_key_and_bad_encryption_settings_are_refused()
+    {
+        using var tmp = new TempDir();
+        string src = ArtifactFolder.Make(tmp["v1_model_builtin"]);
+        string bucket = NewBucket();
+        var r = await ArtifactPublisher.PublishAsync(Remote(bucket), new PublishRequest { ArtifactPath = src, Encryption = new ArtifactEncryption("aws:kms", "alias/mess-test") });
+        using var s3 = S3Tests.ClientFor(_moto.Server);
+        var keys = (await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = bucket })).S3Objects.Select(o => o.Key).ToList();
+        Assert.Equal(r.UploadedFiles + 2, keys.Count);
+        foreach (var key in keys)
+        {
+            var head = await s3.GetObjectMetadataAsync(bucket, key);
+            Assert.Equal(ServerSideEncryptionMethod.AWSKMS, head.ServerSideEncryptionMethod);
+            Assert.Contains("mess-test", head.ServerSideEncryptionKeyManagementServiceKeyId);
+        }
+        Assert.Equal("KmsKeyWithoutKms", (await Assert.ThrowsAsync<MessException>(() => ArtifactPublisher.PublishAsync(Remote(bucket),
+            new PublishRequest { ArtifactPath = src, Encryption = new ArtifactEncryption("AES256", "alias/x") }))).ErrorId);
+        Assert.Equal("InvalidServerSideEncryption", (await Assert.ThrowsAsync<MessException>(() => ArtifactPublisher.PublishAsync(Remote(bucket),
+            new PublishRequest { ArtifactPath = src, Encryption = new ArtifactEncryption("rot13") }))).ErrorId);
+    }
+
+    [Fact]
     public async Task A_corrupted_object_fails_the_import_naming_the_file_and_the_target_folder_stays_unchanged()
     {
         using var tmp = new TempDir();
