@@ -38,7 +38,7 @@ using var moto = new MotoServer();
 Console.WriteLine($"moto_server {moto.Endpoint}; python {FindPython()}; {Environment.ProcessorCount} cores");
 string script = Path.Combine(tmp.Path, "boto3_peer.py");
 File.WriteAllText(script, """
-import sys, os, time, json, resource, boto3
+import sys, os, time, json, boto3
 ep, bucket, root, out = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 s3 = boto3.client("s3", endpoint_url=ep, region_name="us-east-1", aws_access_key_id="bench", aws_secret_access_key="bench-secret")
 s3.create_bucket(Bucket=bucket)
@@ -54,7 +54,9 @@ for f in files:
     os.makedirs(os.path.dirname(dst), exist_ok=True)
     s3.download_file(bucket, "set/" + rel, dst)
 down = time.perf_counter() - t
-print(json.dumps({"upload": up, "download": down, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+# VmHWM, not ru_maxrss: after fork+exec ru_maxrss still carries the forking parent's peak.
+hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
+print(json.dumps({"upload": up, "download": down, "peak_rss_mb": hwm / 1024}))
 """);
 
 var remote = new ArtifactRemote
