@@ -18,6 +18,9 @@
         'Invoke-MessEvaluation'
         'Find-MessNeighbor'
         'Clear-MessCache'
+        'Publish-MessArtifact'
+        'Import-MessArtifact'
+        'Get-MessArtifactVersion'
     )
     VariablesToExport    = @()
     AliasesToExport      = @()

@@ -31,8 +31,8 @@ public sealed class MotoServer : IDisposable
         var psi = new ProcessStartInfo(exe) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { "-H", "127.0.0.1", "-p", Port.ToString() }) psi.ArgumentList.Add(a);
         _process = Process.Start(psi) ?? throw new InvalidOperationException("moto_server did not start.");
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
+        _process.OutputDataReceived += (_, e) => { if (e.Data is not null) _log.Enqueue(e.Data); };
+        _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _log.Enqueue(e.Data); };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
         var sw = Stopwatch.StartNew();
@@ -60,6 +60,30 @@ public sealed class MotoServer : IDisposable
         _process = null;
     }
 
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _log = new();
+
+    /// <summary>
+    /// The server's request log (werkzeug's access log on its output): one (method, path with query) per request answered so far,
+    /// in order. Tests count object uploads from it.
+    /// </summary>
+    public IReadOnlyList<(string Method, string Path)> RequestLog()
+    {
+        var list = new List<(string, string)>();
+        foreach (var line in _log)
+        {
+            // 127.0.0.1 - - [25/Nov/2026 16:01:08] "PUT /bkt/a/b.txt HTTP/1.1" 200 -
+            int q = line.IndexOf('"');
+            int e = q < 0 ? -1 : line.IndexOf('"', q + 1);
+            if (e < 0) continue;
+            var parts = line[(q + 1)..e].Split(' ');
+            if (parts.Length >= 2) list.Add((parts[0], Uri.UnescapeDataString(parts[1])));
+        }
+        return list;
+    }
+
+    /// <summary>How many requests the server has logged so far (werkzeug writes the line after answering): a mark for RequestLog().Skip.</summary>
+    public int RequestCount => RequestLog().Count;
+
     public void CreateBucket(string bucket) => Send(HttpMethod.Put, $"/{bucket}", null);
 
     /// <summary>Puts an object; returns its ETag (unquoted).</summary>
@@ -70,8 +94,11 @@ public sealed class MotoServer : IDisposable
         Send(HttpMethod.Put, $"/{bucket}?policy", System.Text.Encoding.UTF8.GetBytes(policyJson));
 
     /// <summary>A policy that denies s3:GetObject on keys under <paramref name="prefix"/> to everyone.</summary>
-    public static string DenyGetPolicy(string bucket, string prefix) =>
-        "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"s3:GetObject\"," +
+    public static string DenyGetPolicy(string bucket, string prefix) => DenyPolicy(bucket, "s3:GetObject", prefix);
+
+    /// <summary>A policy that denies <paramref name="action"/> (e.g. s3:PutObject) on keys under <paramref name="prefix"/> to everyone.</summary>
+    public static string DenyPolicy(string bucket, string action, string prefix) =>
+        "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"" + action + "\"," +
         $"\"Resource\":\"arn:aws:s3:::{bucket}/{prefix}*\"}}]}}";
 
     private HttpResponseMessage Send(HttpMethod method, string path, byte[]? body)
