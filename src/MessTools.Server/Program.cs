@@ -1,6 +1,8 @@
 using System.Reflection;
 using System.Text.Json;
 using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Cors.Infrastructure;
+using Microsoft.AspNetCore.RateLimiting;
 using MessTools.Server;
 using MessTools.Server.Api;
 using MessTools.Server.Artifacts;
@@ -17,14 +19,14 @@ namespace MessTools.Server
     /// <summary>Builds the web application: settings, the artifact catalog and its reloader, security, the routes.</summary>
     public static class ServerApp
     {
-        public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+        public static WebApplication Build(string[] args)
         {
             var builder = WebApplication.CreateBuilder(args);
-            configure?.Invoke(builder);
-            var settings = ServerSettings.From(builder.Configuration);
-            builder.Services.AddSingleton(settings);
+            // Settings are read from the final configuration (after a test host's additions), so everything that
+            // depends on them is configured through options, resolved when the app starts.
+            builder.Services.AddSingleton(sp => ServerSettings.From(sp.GetRequiredService<IConfiguration>()));
             builder.Services.AddSingleton(sp => new ArtifactCatalog(
-                ArtifactSource.LocalFolder(settings, sp.GetRequiredService<ILoggerFactory>().CreateLogger("MessTools.Server.ArtifactSource")),
+                ArtifactSource.LocalFolder(sp.GetRequiredService<ServerSettings>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("MessTools.Server.ArtifactSource")),
                 sp.GetRequiredService<ILogger<ArtifactCatalog>>()));
             builder.Services.AddHostedService<ArtifactReloader>();
             builder.Services.ConfigureHttpJsonOptions(o =>
@@ -34,12 +36,14 @@ namespace MessTools.Server
             });
             builder.Services.AddProblemDetails();
             builder.Services.AddOpenApi();
-            builder.Services.AddCors(o => o.AddDefaultPolicy(p =>
+            builder.Services.AddCors();
+            builder.Services.AddOptions<CorsOptions>().Configure<ServerSettings>((o, settings) => o.AddDefaultPolicy(p =>
             {
                 if (settings.CorsOrigins.Length > 0)
                     p.WithOrigins(settings.CorsOrigins).WithMethods("GET", "POST").WithHeaders(ApiKeyMiddleware.Header, "Content-Type");
             }));
-            builder.Services.AddRateLimiter(o =>
+            builder.Services.AddRateLimiter(_ => { });
+            builder.Services.AddOptions<RateLimiterOptions>().Configure<ServerSettings>((o, settings) =>
             {
                 o.RejectionStatusCode = 429;
                 o.OnRejected = async (ctx, token) =>
@@ -49,8 +53,8 @@ namespace MessTools.Server
                 };
                 o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(ctx =>
                     settings.RateLimit <= 0 || ctx.Request.Path.Equals("/livez", StringComparison.Ordinal)
-                        ? RateLimitPartition.GetNoLimiter("")
-                        : RateLimitPartition.GetTokenBucketLimiter(ctx.Connection.RemoteIpAddress?.ToString() ?? "", _ => new TokenBucketRateLimiterOptions
+                        ? RateLimitPartition.GetNoLimiter("unlimited")
+                        : RateLimitPartition.GetTokenBucketLimiter("client:" + ctx.Connection.RemoteIpAddress, _ => new TokenBucketRateLimiterOptions
                         {
                             TokenLimit = settings.RateLimit, TokensPerPeriod = settings.RateLimit, ReplenishmentPeriod = TimeSpan.FromSeconds(1),
                             QueueLimit = 0, AutoReplenishment = true,
@@ -69,7 +73,7 @@ namespace MessTools.Server
             app.MapMetrics();
             Routes.Map(app);
             MapPage(app);
-            if (settings.BenchConstantRoute) MapBenchConstant(app);
+            if (app.Services.GetRequiredService<ServerSettings>().BenchConstantRoute) MapBenchConstant(app);
             // Resolve the catalog now: a bad --artifact-path fails the start, with its message.
             app.Services.GetRequiredService<ArtifactCatalog>();
             return app;

@@ -18,6 +18,9 @@ public sealed class ServerSettings
     public TimeSpan ReloadInterval { get; set; } = TimeSpan.FromSeconds(2);
     /// <summary>Where an s3:// artifact set is downloaded to.</summary>
     public string DownloadPath { get; set; } = Path.Combine(Path.GetTempPath(), "messtools-artifacts");
+    /// <summary>With an s3:// artifact path: the region (default: AWS_REGION) and an S3-compatible endpoint (default: AWS_ENDPOINT_URL_S3).</summary>
+    public string? S3Region { get; set; }
+    public string? S3EndpointUrl { get; set; }
     /// <summary>Also serve /_bench/constant: a constant nearest-list response, the peer of the HTTP benchmark.</summary>
     public bool BenchConstantRoute { get; set; }
     /// <summary>Largest POST /search batch.</summary>
@@ -34,6 +37,8 @@ public sealed class ServerSettings
         if (First(config["reload-interval"], config["ReloadInterval"]) is { } ri)
             s.ReloadInterval = TimeSpan.FromMilliseconds(ParseInt(ri, "reload-interval (milliseconds)", 50));
         if (First(config["download-path"], config["DownloadPath"]) is { } dp) s.DownloadPath = dp;
+        s.S3Region = First(config["s3-region"], config["S3Region"]);
+        s.S3EndpointUrl = First(config["s3-endpoint-url"], config["S3EndpointUrl"]);
         if (First(config["max-batch"], config["MaxBatch"]) is { } mb) s.MaxBatch = ParseInt(mb, "max-batch", 1);
         s.BenchConstantRoute = string.Equals(First(config["bench-constant-route"], config["BenchConstantRoute"]), "true", StringComparison.OrdinalIgnoreCase);
         if (string.IsNullOrWhiteSpace(s.ArtifactPath))
