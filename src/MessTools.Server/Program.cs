@@ -8,8 +8,10 @@ using MessTools.Server.Api;
 using MessTools.Server.Artifacts;
 using Prometheus;
 
+if (args.Length == 2 && args[0] == "--probe") return await ServerApp.ProbeAsync(args[1]);
 var app = ServerApp.Build(args);
 app.Run();
+return 0;
 
 /// <summary>The entry point's class, visible to WebApplicationFactory in the tests.</summary>
 public partial class Program;
@@ -77,6 +79,25 @@ namespace MessTools.Server
             // Resolve the catalog now: a bad --artifact-path fails the start, with its message.
             app.Services.GetRequiredService<ArtifactCatalog>();
             return app;
+        }
+
+        /// <summary>
+        /// <c>--probe URL</c>: exit 0 when the URL answers 2xx within 3 s, else 1. The container's HEALTHCHECK (the
+        /// runtime image has no curl): <c>dotnet MessTools.Server.dll --probe http://127.0.0.1:8080/livez</c>.
+        /// </summary>
+        public static async Task<int> ProbeAsync(string url)
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };
+            try
+            {
+                using var r = await http.GetAsync(url);
+                return r.IsSuccessStatusCode ? 0 : 1;
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or UriFormatException or InvalidOperationException)
+            {
+                Console.Error.WriteLine($"{url}: {ex.Message}");
+                return 1;
+            }
         }
 
         /// <summary>The page at / and its script and style, embedded in the assembly (no CDN, works offline).</summary>

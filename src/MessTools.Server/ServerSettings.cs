@@ -36,7 +36,7 @@ public sealed class ServerSettings
         if (First(config["rate-limit"], config["RateLimit"]) is { } rl) s.RateLimit = ParseInt(rl, "rate-limit", 0);
         if (First(config["reload-interval"], config["ReloadInterval"]) is { } ri)
             s.ReloadInterval = TimeSpan.FromMilliseconds(ParseInt(ri, "reload-interval (milliseconds)", 50));
-        if (First(config["download-path"], config["DownloadPath"]) is { } dp) s.DownloadPath = dp;
+        if (First(config["download-path"], config["DownloadPath"], config["MESS_DOWNLOAD_PATH"]) is { } dp) s.DownloadPath = dp;
         s.S3Region = First(config["s3-region"], config["S3Region"]);
         s.S3EndpointUrl = First(config["s3-endpoint-url"], config["S3EndpointUrl"]);
         if (First(config["max-batch"], config["MaxBatch"]) is { } mb) s.MaxBatch = ParseInt(mb, "max-batch", 1);
