@@ -105,7 +105,13 @@ public sealed class ArtifactCatalog : IDisposable
                 Fail(name, ex.Message);
             }
         }
-        if (changed) _models = next.ToFrozenDictionary(StringComparer.Ordinal);
+        if (changed)
+        {
+            _models = next.ToFrozenDictionary(StringComparer.Ordinal);
+            // Loading reads whole files into buffers and a reload leaves the old snapshot behind: give that memory back
+            // to the OS now, so resident memory stays close to what the snapshots hold (a rare, one-off cost).
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        }
         if (TimeToReady is null && Ready) TimeToReady = clock.Elapsed;
         return changed;
     }
