@@ -152,13 +152,13 @@ public abstract class MessCmdlet : PSCmdlet, IDisposable
     /// </summary>
     protected T AwaitWithProgress<T>(Task<T> work, int activityId, string activity, Func<(string Status, double Fraction)> status)
     {
-        while (!work.Wait(250))
+        // WaitAny, not Wait: a faulted task must not throw here as an AggregateException.
+        while (Task.WaitAny(new Task[] { work }, 250) < 0)
         {
             var (text, fraction) = status();
             if (text.Length > 0) ReportProgress(activityId, activity, fraction >= 0 ? $"{text}: {fraction:P0}" : text, fraction >= 0 ? (int)(100 * fraction) : -1);
         }
-        try { return work.GetAwaiter().GetResult(); }
-        catch (AggregateException ex) when (ex.InnerException is not null) { throw ex.InnerException; }
+        return work.GetAwaiter().GetResult();
     }
 
     protected void CompleteProgress(int activityId, string activity) =>

@@ -62,8 +62,26 @@ public static class IndexConsistency
         if (!File.Exists(store.EmbeddingsFile)) return (null, store.EmbeddingsFile);
         long len = new FileInfo(store.EmbeddingsFile).Length;
         if (expectedBytes > 0 && len != expectedBytes) return ($"(a file of {len} bytes)", store.EmbeddingsFile);
-        using var fs = new FileStream(store.EmbeddingsFile, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 20);
-        return (Convert.ToHexString(SHA256.HashData(fs)).ToLowerInvariant(), store.EmbeddingsFile);
+        return (HashFile(store.EmbeddingsFile), store.EmbeddingsFile);
+    }
+
+    /// <summary>
+    /// Hashes embeddings.f32 (streamed, never loaded whole) and checks it against the SHA-256 embeddings_meta.json
+    /// records; returns the hash, or null when either file is absent (nothing to verify).
+    /// </summary>
+    public static string? VerifyEmbeddingsFile(ArtifactStore store)
+    {
+        if (!File.Exists(store.EmbeddingsFile) || !File.Exists(store.EmbeddingsMetaFile)) return null;
+        string? recorded = ReadEmbeddingsSha(store.EmbeddingsMetaFile);
+        string actual = HashFile(store.EmbeddingsFile);
+        RequireEmbeddingsMatchMeta(store, recorded, actual);
+        return actual;
+    }
+
+    private static string HashFile(string path)
+    {
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 20);
+        return Convert.ToHexString(SHA256.HashData(fs)).ToLowerInvariant();
     }
 
     /// <summary>embeddings_sha256 of embeddings_meta.json, read without binding the whole document.</summary>

@@ -1,9 +1,7 @@
 using System.Collections.Frozen;
 using System.Diagnostics;
-using System.Security.Cryptography;
 using MessTools.Core.Artifacts;
 using MessTools.Core.Common;
-using MessTools.Core.Embedding;
 using MessTools.Core.Evaluation;
 using MessTools.Core.Index;
 
@@ -136,7 +134,7 @@ public sealed class ArtifactCatalog : IDisposable
     private static ModelSnapshot Load(string name, ArtifactStore store, string stamp, int version)
     {
         // embeddings.f32 is hashed on another core while the index loads and is checked against the embeddings.
-        var embeddingsCheck = Task.Run(() => VerifyEmbeddings(store));
+        var embeddingsCheck = Task.Run(() => IndexConsistency.VerifyEmbeddingsFile(store));
         NeighborFinder finder;
         try { finder = NeighborFinder.Open(store); }
         catch
@@ -156,17 +154,6 @@ public sealed class ArtifactCatalog : IDisposable
             Name = name, Store = store, Search = finder, Stamp = stamp, Version = version, IndexInfo = info,
             EmbeddingsSha256 = sha ?? finder.Index.EmbeddingsSha256, Evaluation = eval, ReportHtml = html,
         };
-    }
-
-    /// <summary>embeddings.f32 against the SHA-256 embeddings_meta.json records (absent files: nothing to verify).</summary>
-    private static string? VerifyEmbeddings(ArtifactStore store)
-    {
-        if (!File.Exists(store.EmbeddingsFile) || !File.Exists(store.EmbeddingsMetaFile)) return null;
-        var meta = ArtifactJson.Read<EmbeddingsMeta>(store.EmbeddingsMetaFile);
-        using var fs = new FileStream(store.EmbeddingsFile, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 20);
-        string actual = Convert.ToHexString(SHA256.HashData(fs)).ToLowerInvariant();
-        IndexConsistency.RequireEmbeddingsMatchMeta(store, meta.EmbeddingsSha256, actual);
-        return actual;
     }
 
     public void Dispose() { }
