@@ -120,15 +120,9 @@ public sealed class FindMessNeighborCommand : MessCmdlet
         if (!_finder.HasMetadata)
             ThrowTerminating(new MessException("MetadataMissing", MessErrorKind.ObjectNotFound,
                 $"-Composer needs the catalogue metadata, and '{Store.MetadataCsv}' does not exist. Run Export-MessMetadata first.", Store.MetadataCsv));
-        var chosen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        foreach (string pattern in Composer)
-        {
-            var wildcard = new WildcardPattern(pattern.Trim(), WildcardOptions.IgnoreCase);
-            bool matched = false;
-            foreach (string name in _finder.Composers)
-                if (wildcard.IsMatch(name)) { chosen.Add(name); matched = true; }
-            if (!matched) Warn($"No indexed track is by a composer matching '{pattern}'.");
-        }
+        var unmatched = new List<string>();
+        var chosen = _finder.ExpandComposers(Composer, unmatched);
+        foreach (string pattern in unmatched) Warn($"No indexed track is by a composer matching '{pattern}'.");
         return chosen;
     }
 

@@ -87,7 +87,11 @@ public sealed class GetMessAudioCommand : TrackInputCmdlet, IDisposable
 
     private AudioFetcher? _fetcher;
     private AudioPipeline? _pipeline;
-    private long _seen, _fetched, _cached, _local, _standardized, _wavCached, _failed, _bytes;
+    /// <summary>A count of the run record (the one place the run's counters are kept).</summary>
+    private long Counted(string key)
+    {
+        lock (Run.Counts) return Run.Counts.TryGetValue(key, out long n) ? n : 0;
+    }
     private bool _stopped;
     private readonly HashSet<string> _trackIds = new(StringComparer.Ordinal);
 
@@ -142,7 +146,7 @@ public sealed class GetMessAudioCommand : TrackInputCmdlet, IDisposable
         if (_stopped || _pipeline is null) return;
         var track = CurrentTrack();
         track.ArtifactPath = Store.Root;
-        _seen++;
+        Run.Count("tracks");
         AudioSource source;
         try
         {
@@ -174,15 +178,16 @@ public sealed class GetMessAudioCommand : TrackInputCmdlet, IDisposable
             CompleteProgress(1, Activity);
         }
         if (_stopped) return;
-        string mb = (_bytes / 1048576.0).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture);
-        WriteVerbose($"Get-MessAudio summary: {_seen} tracks; {_fetched} fetched ({mb} MB), {_cached} skipped as cached, {_local} local, " +
-                     (Standardize ? $"{_standardized} standardised, {_wavCached} already standardised, " : "") + $"{_failed} failed.");
-        Run.Count("tracks", _seen);
+        long bytes = Counted("bytes_downloaded");
+        string mb = (bytes / 1048576.0).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture);
+        WriteVerbose($"Get-MessAudio summary: {Counted("tracks")} tracks; {Counted("fetched")} fetched ({mb} MB), {Counted("skipped_cached")} skipped as cached, {Counted("local")} local, " +
+                     (Standardize ? $"{Counted("standardized")} standardised, {Counted("standardize_skipped")} already standardised, " : "") + $"{Counted("failed")} failed.");
+        Run.Count("tracks", 0);
         // Every count present, zeros included, so runbooks can read them without checking for absent keys.
         foreach (string key in new[] { "fetched", "skipped_cached", "local", "failed", "ready", "bytes_downloaded" }) Run.Count(key, 0);
         if (Standardize) { Run.Count("standardized", 0); Run.Count("standardize_skipped", 0); }
         Run.Results["sample_rate"] = Standardize ? SampleRate : null;
-        Run.Results["bytes_downloaded"] = _bytes;
+        Run.Results["bytes_downloaded"] = bytes;
         base.EndProcessing();
     }
 
@@ -208,19 +213,18 @@ public sealed class GetMessAudioCommand : TrackInputCmdlet, IDisposable
             if (_stopped) return;
         }
         ReportProgress(1, Activity,
-            $"{_fetched + _cached + _local + _failed:N0} of {_seen:N0} tracks done: {_fetched:N0} fetched, {_cached:N0} cached, {_local:N0} local, {_failed:N0} failed; " +
+            $"{Counted("fetched") + Counted("skipped_cached") + Counted("local") + Counted("failed"):N0} of {Counted("tracks"):N0} tracks done: {Counted("fetched"):N0} fetched, {Counted("skipped_cached"):N0} cached, {Counted("local"):N0} local, {Counted("failed"):N0} failed; " +
             $"{pipeline.BytesDownloaded / 1048576.0:N1} MB downloaded");
     }
 
     private void Handle(AudioJobResult r)
     {
         if (r.Cancelled) { Stop(); return; }
-        _bytes += r.BytesDownloaded;
         switch (r.Fetch)
         {
-            case FetchOutcome.Downloaded: _fetched++; Run.Count("fetched"); break;
-            case FetchOutcome.Cached: _cached++; Run.Count("skipped_cached"); break;
-            case FetchOutcome.Local: _local++; Run.Count("local"); break;
+            case FetchOutcome.Downloaded: Run.Count("fetched"); break;
+            case FetchOutcome.Cached: Run.Count("skipped_cached"); break;
+            case FetchOutcome.Local: Run.Count("local"); break;
         }
         if (r.BytesDownloaded > 0) Run.Count("bytes_downloaded", r.BytesDownloaded);
         if (r.Error is not null)
@@ -236,8 +240,7 @@ public sealed class GetMessAudioCommand : TrackInputCmdlet, IDisposable
         }
         if (r.Standardized is { } s)
         {
-            if (s.Cached) { _wavCached++; Run.Count("standardize_skipped"); }
-            else { _standardized++; Run.Count("standardized"); }
+            Run.Count(s.Cached ? "standardize_skipped" : "standardized");
         }
         Run.Count("ready");
         WriteObject(r.Track);
@@ -245,7 +248,6 @@ public sealed class GetMessAudioCommand : TrackInputCmdlet, IDisposable
 
     private void Fail(MessTrack track, MessException ex)
     {
-        _failed++;
         Run.Count("failed");
         track.Status = MessTrackStatus.Failed;
         track.StatusMessage = ex.Message;

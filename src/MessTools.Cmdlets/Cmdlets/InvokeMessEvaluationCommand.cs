@@ -82,160 +82,53 @@ public sealed class InvokeMessEvaluationCommand : MessCmdlet
 
     protected override void EndProcessing()
     {
-        var folders = (ArtifactPath is { Length: > 0 } ? ArtifactPath.Select(p => ResolveUserPath(p)) : new[] { Store.Root })
-            .Select(Path.GetFullPath).Distinct(StringComparer.Ordinal).ToList();
-        var stores = folders.Select(f => new ArtifactStore(f)).ToList();
+        var folders = ArtifactPath is { Length: > 0 } ? ArtifactPath.Select(p => ResolveUserPath(p)).ToList() : new List<string> { Store.Root };
         bool both = !MyInvocation.BoundParameters.ContainsKey(nameof(ExcludeSameAlbum));
-        if ((Ef > 0 || RecallSampleSize > 0) && !string.Equals(Search, "Index", StringComparison.OrdinalIgnoreCase))
+        bool useIndex = string.Equals(Search, "Index", StringComparison.OrdinalIgnoreCase);
+        if ((Ef > 0 || RecallSampleSize > 0) && !useIndex)
             Warn("-Ef and -RecallSampleSize apply only to -Search Index; the exact search ignores them.");
-        var baseOptions = new EvaluationOptions
+        var request = new EvaluationRequest
         {
-            Ks = K,
-            IncludeSameAlbum = both || !ExcludeSameAlbum.IsPresent,
-            ExcludeSameAlbum = both || ExcludeSameAlbum.IsPresent,
-            SampleCount = SampleCount,
-            Seed = Seed,
-            SampleTrackIds = SampleTrackId,
-            MaxThreads = MaxThreads,
-            Cancellation = Cancellation,
+            ArtifactPaths = folders,
+            UseIndex = useIndex,
+            Ef = Ef,
+            Options = new EvaluationOptions
+            {
+                Ks = K,
+                IncludeSameAlbum = both || !ExcludeSameAlbum.IsPresent,
+                ExcludeSameAlbum = both || ExcludeSameAlbum.IsPresent,
+                SampleCount = SampleCount,
+                Seed = Seed,
+                SampleTrackIds = SampleTrackId,
+                MaxThreads = MaxThreads,
+                RecallSampleSize = RecallSampleSize,
+                Cancellation = Cancellation,
+            },
         };
 
-        var results = new List<EvaluationResult>();
+        EvaluationRun run;
+        var progress = new EvaluationProgress();
+        var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
         try
         {
-            if (stores.Count == 1) results.AddRange(EvaluateOne(stores[0], baseOptions));
-            else results.AddRange(Compare(stores, baseOptions));
+            run = AwaitWithProgress(Task.Run(() => EvaluationJob.Run(request, progress, log.Enqueue)), 1, Activity, () => (progress.Status, progress.Fraction));
+            while (log.TryDequeue(out var line)) WriteVerbose(line);
+            string what = run.Outcomes.Count == 1 ? "Write eval_results.json, samples.csv and report.html" : "Write comparison.json and comparison.html";
+            if (ShouldProcess(run.EvalDir, what))
+            {
+                var (json, html) = EvaluationJob.Write(run);
+                WriteVerbose($"Wrote {json} and {html}");
+            }
         }
-        catch (MessException ex) { ThrowTerminating(ex); }
+        catch (MessException ex) { ThrowTerminating(ex); return; }
         catch (OperationCanceledException) { return; }
         CompleteProgress(1, Activity);
 
-        Run.Results["metrics"] = results.Select(r => (object?)new Dictionary<string, object?>
-        {
-            ["artifact_path"] = r.ArtifactPath, ["model"] = r.Model, ["k"] = r.K, ["exclude_same_album"] = r.ExcludeSameAlbum,
-            ["search"] = r.Search.ToLowerInvariant(), ["queries"] = r.Queries, ["precision_at_k"] = r.PrecisionAtK,
-            ["hit_rate_at_k"] = r.HitRateAtK, ["ndcg_at_k"] = r.NdcgAtK, ["chance_precision_at_k"] = r.ChancePrecisionAtK,
-            ["queries_without_relevant"] = r.QueriesWithoutRelevant, ["index_recall_at_k"] = r.IndexRecallAtK,
-            ["index_recall_queries"] = r.IndexRecallQueries,
-        }).ToList();
-        Run.Results["search"] = Search.ToLowerInvariant();
-        foreach (var r in results.Where(r => r.ArtifactPath == folders[0]))
-        {
-            string suffix = r.ExcludeSameAlbum ? "_excluding_same_album" : "";
-            Run.Results[$"precision_at_{r.K}{suffix}"] = r.PrecisionAtK;
-            Run.Results[$"hit_rate_at_{r.K}{suffix}"] = r.HitRateAtK;
-            Run.Results[$"ndcg_at_{r.K}{suffix}"] = r.NdcgAtK;
-            Run.Results[$"chance_precision_at_{r.K}{suffix}"] = r.ChancePrecisionAtK;
-            if (r.IndexRecallAtK is { } recall) Run.Results[$"index_recall_at_{r.K}{suffix}"] = recall;
-        }
-        if (results.Count > 0)
-        {
-            Run.Results["results_file"] = results[0].ResultsPath;
-            Run.Count("queries", results[0].Queries);
-        }
+        var results = run.Results;
+        foreach (var (key, value) in EvaluationJob.RunRecordResults(run)) Run.Results[key] = value;
+        if (results.Count > 0) Run.Count("queries", results[0].Queries);
         foreach (var r in results) WriteObject(r);
         base.EndProcessing();
-    }
-
-    private List<EvaluationResult> EvaluateOne(ArtifactStore store, EvaluationOptions baseOptions)
-    {
-        ReportProgress(1, Activity, $"Loading {store.Root}", 0, force: true);
-        var data = EvaluationData.Load(store);
-        WriteVerbose($"{data.Count:N0} tracks x {data.Dimension} dims, {data.Composers.Distinct().Count():N0} composers from {store.Root}");
-        var outcome = RunEvaluation(data, WithIndex(With(baseOptions, store.Root), store, data), $"{data.Count:N0} tracks");
-        var results = outcome.Results.ToList();
-        if (ShouldProcess(store.EvalDir, "Write eval_results.json, samples.csv and report.html"))
-        {
-            var options = With(baseOptions, store.Root);
-            var (json, _, html) = Write(() => EvaluationFiles.Write(store, outcome, options), store.EvalDir);
-            foreach (var r in results) { r.ResultsPath = json; r.ReportPath = html; }
-            WriteVerbose($"Wrote {json}, {html} and {EvaluationFiles.SamplesPath(store)}");
-        }
-        return results;
-    }
-
-    private List<EvaluationResult> Compare(List<ArtifactStore> stores, EvaluationOptions baseOptions)
-    {
-        HashSet<string>? shared = null;
-        foreach (var s in stores)
-        {
-            var ids = EvaluationData.EmbeddedTrackIds(s);
-            if (shared is null) shared = new HashSet<string>(ids, StringComparer.Ordinal);
-            else shared.IntersectWith(ids);
-        }
-        if (shared is null || shared.Count == 0)
-            throw new MessException("NoSharedTracks", MessErrorKind.InvalidData,
-                $"The {stores.Count} artifact folders share no embedded track, so there is nothing to compare: {string.Join(", ", stores.Select(s => "'" + s.Root + "'"))}.");
-        WriteVerbose($"Comparing {stores.Count} folders on {shared.Count:N0} shared tracks");
-        var outcomes = new List<EvaluationOutcome>();
-        for (int i = 0; i < stores.Count; i++)
-        {
-            ReportProgress(1, Activity, $"Loading {stores[i].Root}", 100 * i / stores.Count, force: true);
-            var data = EvaluationData.Load(stores[i], shared);
-            outcomes.Add(RunEvaluation(data, WithIndex(With(baseOptions, stores[i].Root), stores[i], data), $"folder {i + 1} of {stores.Count}, {data.Count:N0} shared tracks"));
-        }
-        var results = outcomes.SelectMany(o => o.Results).ToList();
-        if (ShouldProcess(stores[0].EvalDir, "Write comparison.json and comparison.html"))
-        {
-            var (json, html) = Write(() => EvaluationFiles.WriteComparison(stores[0], outcomes, stores.Select(s => s.Root).ToList(), shared.Count), stores[0].EvalDir);
-            foreach (var r in results) { r.ResultsPath = json; r.ReportPath = html; }
-            WriteVerbose($"Wrote {json} and {html}");
-        }
-        return results;
-    }
-
-    /// <summary>With -Search Index: loads index/hnsw.index and checks it covers the data.</summary>
-    private EvaluationOptions WithIndex(EvaluationOptions o, ArtifactStore store, EvaluationData data)
-    {
-        if (!string.Equals(Search, "Index", StringComparison.OrdinalIgnoreCase)) return o;
-        ReportProgress(1, Activity, $"Loading {store.HnswIndexFile}", -1, force: true);
-        var index = Core.Index.IndexFile.Load(store.HnswIndexFile);
-        WriteVerbose($"Index {store.HnswIndexFile}: {index.Kind}, {index.LiveCount:N0} tracks");
-        return new EvaluationOptions
-        {
-            Ks = o.Ks, IncludeSameAlbum = o.IncludeSameAlbum, ExcludeSameAlbum = o.ExcludeSameAlbum, SampleCount = o.SampleCount,
-            Seed = o.Seed, SampleTrackIds = o.SampleTrackIds, MaxThreads = o.MaxThreads, Cancellation = o.Cancellation,
-            Progress = o.Progress, ArtifactPath = o.ArtifactPath, RecallSampleSize = RecallSampleSize,
-            IndexSearch = IndexSearch.Create(index, data, Ef, store.HnswIndexFile),
-        };
-    }
-
-    private static T Write<T>(Func<T> write, string where)
-    {
-        try { return write(); }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new MessException("EvaluationWriteFailed", MessErrorKind.WriteError, $"Writing the evaluation files to '{where}' failed: {ex.Message}", where, ex);
-        }
-    }
-
-    private static EvaluationOptions With(EvaluationOptions o, string artifactPath) => new()
-    {
-        Ks = o.Ks, IncludeSameAlbum = o.IncludeSameAlbum, ExcludeSameAlbum = o.ExcludeSameAlbum, SampleCount = o.SampleCount,
-        Seed = o.Seed, SampleTrackIds = o.SampleTrackIds, MaxThreads = o.MaxThreads, Cancellation = o.Cancellation,
-        Progress = o.Progress, IndexSearch = o.IndexSearch, ArtifactPath = artifactPath,
-    };
-
-    /// <summary>Runs the engine on a worker thread and reports its progress from the pipeline thread.</summary>
-    private EvaluationOutcome RunEvaluation(EvaluationData data, EvaluationOptions options, string what)
-    {
-        double fraction = 0;
-        var withProgress = new EvaluationOptions
-        {
-            Ks = options.Ks, IncludeSameAlbum = options.IncludeSameAlbum, ExcludeSameAlbum = options.ExcludeSameAlbum,
-            SampleCount = options.SampleCount, Seed = options.Seed, SampleTrackIds = options.SampleTrackIds,
-            MaxThreads = options.MaxThreads, Cancellation = options.Cancellation, IndexSearch = options.IndexSearch,
-            ArtifactPath = options.ArtifactPath, RecallSampleSize = options.RecallSampleSize,
-            Progress = f => Volatile.Write(ref fraction, Math.Max(Volatile.Read(ref fraction), f)),
-        };
-        var task = Task.Run(() => Evaluator.Evaluate(data, withProgress));
-        while (!task.Wait(250))
-        {
-            double f = Volatile.Read(ref fraction);
-            ReportProgress(1, Activity, $"Searching {what}: {f:P0}", (int)(100 * f));
-        }
-        try { return task.GetAwaiter().GetResult(); }
-        catch (AggregateException ex) when (ex.InnerException is not null) { throw ex.InnerException; }
     }
 }
 

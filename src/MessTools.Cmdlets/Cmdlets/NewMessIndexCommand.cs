@@ -87,7 +87,7 @@ public sealed class NewMessIndexCommand : MessCmdlet
     private void Build()
     {
         bool flat = string.Equals(Type, "Flat", StringComparison.OrdinalIgnoreCase);
-        string target = IndexBuilder.IndexPath(Store, flat ? IndexKind.Flat : IndexKind.Hnsw);
+        string target = Store.IndexFile(flat ? IndexKind.Flat : IndexKind.Hnsw);
         bool appending = Append && File.Exists(target);
         if (Append && !appending) WriteVerbose($"{target} does not exist yet: building it from scratch.");
         if (!ShouldProcess(target, appending ? "Add new and changed embeddings to the index" : "Build the index from the embeddings"))

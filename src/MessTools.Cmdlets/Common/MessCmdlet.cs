@@ -146,6 +146,21 @@ public abstract class MessCmdlet : PSCmdlet, IDisposable
         WriteProgress(new ProgressRecord(activityId, activity, status) { PercentComplete = Math.Clamp(percent, -1, 100) });
     }
 
+    /// <summary>
+    /// Waits for engine work running on another thread, reporting its progress from the pipeline thread (the only one
+    /// that may write progress) until it ends; rethrows its exception as is.
+    /// </summary>
+    protected T AwaitWithProgress<T>(Task<T> work, int activityId, string activity, Func<(string Status, double Fraction)> status)
+    {
+        // WaitAny, not Wait: a faulted task must not throw here as an AggregateException.
+        while (Task.WaitAny(new Task[] { work }, 250) < 0)
+        {
+            var (text, fraction) = status();
+            if (text.Length > 0) ReportProgress(activityId, activity, fraction >= 0 ? $"{text}: {fraction:P0}" : text, fraction >= 0 ? (int)(100 * fraction) : -1);
+        }
+        return work.GetAwaiter().GetResult();
+    }
+
     protected void CompleteProgress(int activityId, string activity) =>
         WriteProgress(new ProgressRecord(activityId, activity, "Done") { RecordType = ProgressRecordType.Completed });
 

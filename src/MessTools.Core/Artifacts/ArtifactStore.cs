@@ -45,7 +45,20 @@ public sealed class ArtifactStore
     public string EmbeddingsMetaFile => Path.Combine(EmbeddingsDir, "embeddings_meta.json");
     public string IndexDir => Path.Combine(Root, "index");
     public string HnswIndexFile => Path.Combine(IndexDir, "hnsw.index");
+    public string FlatIndexFile => Path.Combine(IndexDir, "flat.index");
     public string IndexMetaFile => Path.Combine(IndexDir, "index_meta.json");
+
+    /// <summary>The index file of one kind: the one owner of the index file names.</summary>
+    public string IndexFile(Index.IndexKind kind) => kind == Index.IndexKind.Hnsw ? HnswIndexFile : FlatIndexFile;
+
+    /// <summary>The index file a query opens: hnsw.index if present, else flat.index.</summary>
+    public string PrimaryIndexFile()
+    {
+        if (File.Exists(HnswIndexFile)) return HnswIndexFile;
+        if (File.Exists(FlatIndexFile)) return FlatIndexFile;
+        throw new MessException("IndexMissing", MessErrorKind.ObjectNotFound,
+            $"There is no index in '{IndexDir}'. Run New-MessIndex first.", IndexDir);
+    }
     public string EvalDir => Path.Combine(Root, "eval");
     public string EvalResultsFile => Path.Combine(EvalDir, "eval_results.json");
     public string RunsDir => Path.Combine(Root, "runs");

@@ -5,12 +5,12 @@ namespace MessTools.Core.Evaluation;
 
 /// <summary>
 /// A search that returns, for every row of <paramref name="data"/> as a query, its <paramref name="k"/> best other rows
-/// (never itself, never a row <paramref name="exclude"/> refuses), ordered by score descending then row index.
+/// (never itself, only rows <paramref name="allow"/> accepts), ordered by score descending then row index.
 /// </summary>
-public delegate Neighbor[][] AllPairsSearch(EvaluationData data, int k, ExcludeFilter? exclude, int maxThreads, ExactSearchOptions options);
+public delegate Neighbor[][] AllPairsSearch(EvaluationData data, int k, PairFilter? allow, int maxThreads, ExactSearchOptions options);
 
 /// <summary>What to compute.</summary>
-public sealed class EvaluationOptions
+public sealed record EvaluationOptions
 {
     /// <summary>The K values (1 or more, each at least 1).</summary>
     public IReadOnlyList<int> Ks { get; init; } = new[] { 5 };
@@ -122,11 +122,11 @@ public static class Evaluator
     }
 
     /// <summary>Exact search for some rows only (the recall sample); the other rows get empty lists.</summary>
-    private static AllPairsSearch ExactForRows(int[] rows) => (d, k, exclude, maxThreads, o) =>
+    private static AllPairsSearch ExactForRows(int[] rows) => (d, k, allow, maxThreads, o) =>
     {
         var queries = new float[(long)rows.Length * d.Dimension];
         for (int i = 0; i < rows.Length; i++) d.Row(rows[i]).CopyTo(queries.AsSpan(i * d.Dimension, d.Dimension));
-        ExcludeFilter filter = (qi, c) => c == rows[qi] || (exclude is not null && exclude(rows[qi], c));
+        PairFilter filter = (qi, c) => c != rows[qi] && (allow is null || allow(rows[qi], c));
         var found = ExactSearch.Search(d.Vectors, d.Count, d.Dimension, queries, rows.Length, k, filter, maxThreads, o);
         var all = new Neighbor[d.Count][];
         Array.Fill(all, Array.Empty<Neighbor>());
@@ -134,8 +134,8 @@ public static class Evaluator
         return all;
     };
 
-    private static Neighbor[][] ExactAllPairs(EvaluationData d, int k, ExcludeFilter? exclude, int maxThreads, ExactSearchOptions o) =>
-        ExactSearch.AllPairs(d.Vectors, d.Count, d.Dimension, k, exclude, maxThreads, o);
+    private static Neighbor[][] ExactAllPairs(EvaluationData d, int k, PairFilter? allow, int maxThreads, ExactSearchOptions o) =>
+        ExactSearch.AllPairs(d.Vectors, d.Count, d.Dimension, k, allow, maxThreads, o);
 
     /// <summary>
     /// The neighbour lists for each album mode. With both modes and albums of at most 64 tracks, one pass of depth
@@ -146,7 +146,7 @@ public static class Evaluator
     {
         var result = new Dictionary<bool, Neighbor[][]>();
         int extra = labels.MaxAlbumSize - 1;
-        ExcludeFilter sameAlbum = (q, c) => labels.Album[q] == labels.Album[c];
+        PairFilter otherAlbum = (q, c) => labels.Album[q] != labels.Album[c];
         ExactSearchOptions Opts(double s, double o) => new()
         {
             Cancellation = options.Cancellation,
@@ -162,7 +162,7 @@ public static class Evaluator
         {
             double part = 1.0 / modes.Count;
             for (int m = 0; m < modes.Count; m++)
-                result[modes[m]] = search(data, kMax, modes[m] ? sameAlbum : null, options.MaxThreads, Opts(part, m * part));
+                result[modes[m]] = search(data, kMax, modes[m] ? otherAlbum : null, options.MaxThreads, Opts(part, m * part));
         }
         return result;
     }

@@ -19,13 +19,7 @@ public static class IndexSearch
     {
         ArgumentNullException.ThrowIfNull(index);
         ArgumentNullException.ThrowIfNull(data);
-        if (index.Dimension != data.Dimension)
-            throw new MessException("IndexOutOfStep", MessErrorKind.InvalidData,
-                $"{indexPath} holds {index.Dimension}-dimensional vectors, the embeddings {data.Dimension}. Rebuild it with New-MessIndex.", indexPath);
-        if (!string.IsNullOrEmpty(index.EmbeddingsSha256) && !string.IsNullOrEmpty(data.EmbeddingsSha256) &&
-            !string.Equals(index.EmbeddingsSha256, data.EmbeddingsSha256, StringComparison.OrdinalIgnoreCase))
-            throw new MessException("IndexOutOfStep", MessErrorKind.InvalidData,
-                $"{indexPath} was built from other embeddings (SHA-256 {index.EmbeddingsSha256[..12]}..., the embeddings are {data.EmbeddingsSha256[..Math.Min(12, data.EmbeddingsSha256.Length)]}...). Rebuild or update it with New-MessIndex.", indexPath);
+        IndexConsistency.Require(index, data.EmbeddingsSha256, data.Dimension, indexPath, "the embeddings");
         // node -> evaluation row (-1: not evaluated), row -> node
         var rowOfNode = new int[index.Count];
         Array.Fill(rowOfNode, -1);
@@ -40,7 +34,7 @@ public static class IndexSearch
                 $"{missing.Count} evaluated tracks are not in {indexPath}: {string.Join(", ", missing.Take(20).Select(m => "'" + m + "'"))}{(missing.Count > 20 ? $" and {missing.Count - 20} more" : "")}. Update the index with New-MessIndex.",
                 missing[0]);
 
-        return (d, k, exclude, maxThreads, options) =>
+        return (d, k, allowPair, maxThreads, options) =>
         {
             if (!ReferenceEquals(d, data)) throw new ArgumentException("The index search was created for other data.", nameof(d));
             var results = new Neighbor[d.Count][];
@@ -55,7 +49,7 @@ public static class IndexSearch
                 NodeFilter allow = node =>
                 {
                     int r = rowOfNode[node];
-                    return r >= 0 && r != q && (exclude is null || !exclude(q, r));
+                    return r >= 0 && r != q && (allowPair is null || allowPair(q, r));
                 };
                 var found = index.Search(d.Row(q), k, allow, ef);
                 var mapped = new Neighbor[found.Length];

@@ -36,13 +36,8 @@ public sealed class IndexBuildResult
 /// </summary>
 public static class IndexBuilder
 {
-    public const string FlatFileName = "flat.index";
-    public const string HnswFileName = "hnsw.index";
     /// <summary>Above this share of tombstones an -Append suggests a rebuild.</summary>
     public const double CompactionAdvice = 0.25;
-
-    public static string IndexPath(ArtifactStore store, IndexKind kind) =>
-        kind == IndexKind.Hnsw ? store.HnswIndexFile : Path.Combine(store.IndexDir, FlatFileName);
 
     /// <summary>Lower-case hex SHA-256 of the embedding rows as they are stored in embeddings.f32.</summary>
     public static string Sha256Of(float[] data) =>
@@ -60,11 +55,8 @@ public static class IndexBuilder
         var matrix = EmbeddingMatrix.Load(store);
         var meta = File.Exists(store.EmbeddingsMetaFile) ? ArtifactJson.Read<EmbeddingsMeta>(store.EmbeddingsMetaFile) : null;
         string sha = Sha256Of(matrix.Data);
-        if (meta is not null && !string.IsNullOrEmpty(meta.EmbeddingsSha256) && !string.Equals(meta.EmbeddingsSha256, sha, StringComparison.OrdinalIgnoreCase))
-            throw new MessException("EmbeddingsOutOfStep", MessErrorKind.InvalidData,
-                $"'{store.EmbeddingsFile}' does not match the SHA-256 recorded in '{store.EmbeddingsMetaFile}' ({Short(meta.EmbeddingsSha256)} recorded, {Short(sha)} found). Run ConvertTo-MessEmbedding again to rebuild the embeddings.",
-                store.EmbeddingsFile);
-        string path = IndexPath(store, options.Kind);
+        IndexConsistency.RequireEmbeddingsMatchMeta(store, meta?.EmbeddingsSha256, sha);
+        string path = store.IndexFile(options.Kind);
         long bytes = 4L * matrix.Data.Length;
         var clock = Stopwatch.StartNew();
         var result = options.Append && File.Exists(path)
@@ -228,7 +220,7 @@ public static class IndexBuilder
         int dim = index.Dimension;
         var queries = new float[(long)s * dim];
         for (int q = 0; q < s; q++) index.Vector(sample[q]).CopyTo(queries.AsSpan(q * dim, dim));
-        var exact = index.SearchExactBatch(queries, s, kk, (q, c) => c == sample[q], threads);
+        var exact = index.SearchExactBatch(queries, s, kk, (q, c) => c != sample[q], threads);
         long hits = 0;
         var approx = new Search.Neighbor[kk];
         for (int q = 0; q < s; q++)
@@ -242,6 +234,4 @@ public static class IndexBuilder
         }
         return (Math.Round((double)hits / ((long)s * kk), 4), s);
     }
-
-    private static string Short(string sha) => sha.Length > 12 ? sha[..12] + "…" : sha;
 }

@@ -1,6 +1,4 @@
-using System.Security.Cryptography;
 using MessTools.Core.Artifacts;
-using System.Text.Json;
 using MessTools.Core.Common;
 using MessTools.Core.Search;
 
@@ -18,6 +16,37 @@ public sealed class NeighborQuery
     public IReadOnlyCollection<string>? Composers { get; set; }
     /// <summary>HNSW candidate list size; 0: the index's efSearch (at least K is always used).</summary>
     public int EfSearch { get; set; }
+    /// <summary>Drop results with a cosine similarity below this (the list may then be shorter than K); null: keep all.</summary>
+    public double? MinSimilarity { get; set; }
+}
+
+/// <summary>One track of the catalogue as a neighbour query sees it.</summary>
+public sealed record TrackEntry(string TrackId, string? Composer, string? Title, string? AlbumId);
+
+/// <summary>A track's top K scored as the Composer Retrieval evaluation scores it (see <see cref="Evaluation.Metrics"/>).</summary>
+public sealed record TrackComposerEvaluation(
+    string TrackId, string? Composer, int K, bool ExcludeSameAlbum, IReadOnlyList<NeighborResult> Neighbors,
+    IReadOnlyList<bool> SameComposer, int RelevantAvailable, double PrecisionAtK, double HitRateAtK, double NdcgAtK);
+
+/// <summary>
+/// The nearest-neighbour queries every caller (Find-MessNeighbor, the HTTP server) speaks: one interface, so another
+/// backend (pgvector) can stand where the file index stands.
+/// </summary>
+public interface INeighborSearch
+{
+    int Count { get; }
+    int Dimension { get; }
+    bool HasMetadata { get; }
+    IReadOnlyList<string> Composers { get; }
+    bool Contains(string trackId);
+    TrackEntry? Track(string trackId);
+    /// <summary>Every track a query can return, in a stable order.</summary>
+    IEnumerable<TrackEntry> Tracks();
+    IReadOnlyList<NeighborResult> ByTrackId(string trackId, NeighborQuery query);
+    IReadOnlyList<NeighborResult> ByVector(ReadOnlySpan<float> vector, string queryLabel, string? albumId, NeighborQuery query);
+    IReadOnlyList<string> Suggest(string id, int max = 5);
+    HashSet<string> ExpandComposers(IEnumerable<string> patterns, List<string>? unmatched = null);
+    TrackComposerEvaluation EvaluateTrack(string trackId, int k, bool excludeSameAlbum, bool exact = false);
 }
 
 /// <summary>
@@ -26,7 +55,7 @@ public sealed class NeighborQuery
 /// track itself excluded by id, optional album and composer filters, and an exact fallback when a filter leaves
 /// too few tracks for the graph to find. Safe to query from several threads at once.
 /// </summary>
-public sealed class NeighborFinder
+public sealed class NeighborFinder : INeighborSearch
 {
     private readonly TrackInfoTable? _info;
     private FilterColumns? _columns;
@@ -35,6 +64,8 @@ public sealed class NeighborFinder
     public VectorIndex Index { get; }
     public string IndexPath { get; }
     public bool HasMetadata => _info is not null;
+    public int Count => Index.LiveCount;
+    public int Dimension => Index.Dimension;
     /// <summary>Composer names of the indexed tracks, as the metadata spells them.</summary>
     public IReadOnlyList<string> Composers => Columns().ComposerNames;
 
@@ -89,27 +120,17 @@ public sealed class NeighborFinder
         return id;
     }
 
-    /// <summary>The index file a finder opens: hnsw.index if present, else flat.index.</summary>
-    public static string PrimaryIndexPath(ArtifactStore store)
-    {
-        if (File.Exists(store.HnswIndexFile)) return store.HnswIndexFile;
-        string flat = IndexBuilder.IndexPath(store, IndexKind.Flat);
-        if (File.Exists(flat)) return flat;
-        throw new MessException("IndexMissing", MessErrorKind.ObjectNotFound,
-            $"There is no index in '{store.IndexDir}'. Run New-MessIndex first.", store.IndexDir);
-    }
-
     /// <summary>Loads the index and metadata and checks the index against the embeddings.</summary>
     public static NeighborFinder Open(ArtifactStore store)
     {
-        string path = PrimaryIndexPath(store);
+        string path = store.PrimaryIndexFile();
         // The metadata is read on another core while the index loads: a cold start pays the longer of the two.
         var info = File.Exists(store.MetadataCsv) ? Task.Run(() => TrackInfoTable.Read(store.MetadataCsv)) : null;
         VectorIndex index;
         try
         {
             index = IndexFile.Load(path);
-            CheckInStep(store, index, path);
+            IndexConsistency.Require(store, index, path);
         }
         catch
         {
@@ -147,6 +168,9 @@ public sealed class NeighborFinder
         lock (CacheGate) _cache = null;
     }
 
+    /// <summary>A key that changes whenever any file a finder reads is replaced (path, size and write time of each).</summary>
+    public static string ArtifactStamp(ArtifactStore store) => CacheKey(store);
+
     private static string CacheKey(ArtifactStore store)
     {
         static string Stamp(string p)
@@ -154,59 +178,56 @@ public sealed class NeighborFinder
             var f = new FileInfo(p);
             return f.Exists ? $"{f.FullName}|{f.Length}|{f.LastWriteTimeUtc.Ticks}" : p + "|-";
         }
-        return string.Join("\n", Stamp(store.HnswIndexFile), Stamp(IndexBuilder.IndexPath(store, IndexKind.Flat)),
+        return string.Join("\n", Stamp(store.HnswIndexFile), Stamp(store.FlatIndexFile),
             Stamp(store.EmbeddingsMetaFile), Stamp(store.EmbeddingsFile), Stamp(store.MetadataCsv));
     }
 
+    public bool Contains(string trackId) => Index.TryGetNode(trackId, out _);
+
+    public TrackEntry? Track(string trackId)
+    {
+        if (!Index.TryGetNode(trackId, out _)) return null;
+        var (composer, title, album) = TrackInfo(trackId);
+        return new TrackEntry(trackId, composer, string.IsNullOrEmpty(title) ? null : title, album);
+    }
+
+    public IEnumerable<TrackEntry> Tracks()
+    {
+        foreach (string id in Index.LiveTrackIds())
+        {
+            var (composer, title, album) = TrackInfo(id);
+            yield return new TrackEntry(id, composer, string.IsNullOrEmpty(title) ? null : title, album);
+        }
+    }
+
+    /// <summary>The composer names matching any of the wildcard patterns (as Find-MessNeighbor -Composer takes them).</summary>
+    public HashSet<string> ExpandComposers(IEnumerable<string> patterns, List<string>? unmatched = null) =>
+        Wildcard.Expand(Composers, patterns, unmatched);
+
     /// <summary>
-    /// The index must describe the embeddings on disk: its recorded SHA-256 against embeddings_meta.json (or, without
-    /// the meta, against embeddings.f32 itself). No embeddings at all: the index stands alone and is used as is.
+    /// This track's top K (itself excluded, its album too when asked), which of them share its composer, and its
+    /// Precision@K, HitRate@K and NDCG@K under the evaluation's definitions (<see cref="Evaluation.Metrics.ForQuery"/>).
     /// </summary>
-    public static void CheckInStep(ArtifactStore store, VectorIndex index, string indexPath)
+    public TrackComposerEvaluation EvaluateTrack(string trackId, int k, bool excludeSameAlbum, bool exact = false)
     {
-        string? current = null;
-        string source;
-        if (File.Exists(store.EmbeddingsMetaFile))
-        {
-            current = ReadEmbeddingsSha(store.EmbeddingsMetaFile);
-            source = store.EmbeddingsMetaFile;
-        }
-        else source = store.EmbeddingsFile;
-        if (string.IsNullOrEmpty(current) && File.Exists(store.EmbeddingsFile))
-        {
-            long len = new FileInfo(store.EmbeddingsFile).Length;
-            if (index.EmbeddingsBytes > 0 && len != index.EmbeddingsBytes) current = $"(a file of {len} bytes)";
-            else
-            {
-                using var fs = new FileStream(store.EmbeddingsFile, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1 << 20);
-                current = Convert.ToHexString(SHA256.HashData(fs)).ToLowerInvariant();
-            }
-            source = store.EmbeddingsFile;
-        }
-        if (string.IsNullOrEmpty(current)) return;
-        if (!string.Equals(current, index.EmbeddingsSha256, StringComparison.OrdinalIgnoreCase))
-            throw new MessException("IndexOutOfStep", MessErrorKind.InvalidData,
-                $"The index '{indexPath}' was built from other embeddings than the current ones ('{source}': SHA-256 {Short(current)}, index: {Short(index.EmbeddingsSha256)}). " +
-                "Rebuild the index: New-MessIndex (or New-MessIndex -Append to add only what changed).", indexPath);
+        if (_info is null)
+            throw new MessException("MetadataMissing", MessErrorKind.ObjectNotFound,
+                "The composer evaluation needs metadata/tracks_metadata.csv in the artifact folder. Run Export-MessMetadata first.", "tracks_metadata.csv");
+        var found = ByTrackId(trackId, new NeighborQuery { K = k, Exact = exact, ExcludeSameAlbum = excludeSameAlbum });
+        Index.TryGetNode(trackId, out int self);
+        var cols = Columns();
+        int composer = cols.ComposerOf[self], album = cols.AlbumOf[self];
+        int relevant = 0;
+        if (composer >= 0)
+            for (int n = 0; n < Index.Count; n++)
+                if (n != self && !Index.IsDeleted(n) && cols.ComposerOf[n] == composer && !(excludeSameAlbum && album >= 0 && cols.AlbumOf[n] == album))
+                    relevant++;
+        var same = found.Select(r => composer >= 0 && r.Composer is not null && cols.ComposerIds.TryGetValue(r.Composer.Trim(), out int c) && c == composer).ToList();
+        var ranked = found.Select((_, i) => new Neighbor(i, 0)).ToList();
+        var m = Evaluation.Metrics.ForQuery(ranked, k, i => same[i], relevant);
+        return new TrackComposerEvaluation(trackId, TrackInfo(trackId).Composer, k, excludeSameAlbum, found, same, relevant,
+            Math.Round(m.Precision, 6), Math.Round(m.HitRate, 6), Math.Round(m.Ndcg, 6));
     }
-
-    /// <summary>embeddings_sha256 of embeddings_meta.json, read without binding the whole document.</summary>
-    private static string? ReadEmbeddingsSha(string metaFile)
-    {
-        try
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(metaFile));
-            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("embeddings_sha256", out var v) && v.ValueKind == JsonValueKind.String
-                ? v.GetString()
-                : null;
-        }
-        catch (JsonException ex)
-        {
-            throw new MessException("ArtifactMalformed", MessErrorKind.InvalidData, $"The artifact '{metaFile}' is not valid JSON: {ex.Message}", metaFile, ex);
-        }
-    }
-
-    private static string Short(string s) => string.IsNullOrEmpty(s) ? "(none)" : s.Length > 12 ? s[..12] + "…" : s;
 
     /// <summary>Composer, title and album of a track from the metadata (nulls without it).</summary>
     public (string? Composer, string? Title, string? AlbumId) TrackInfo(string trackId) =>
@@ -304,6 +325,12 @@ public sealed class NeighborFinder
             // A filter can hide the graph's region from the search: fall back to the exact answer then.
             if (found.Length < Math.Min(q.K, allowedCount) && (excludeAlbum || composerAllowed is not null))
                 found = ExactView().SearchExact(vector, q.K, allow, maxThreads: 0);
+        }
+        if (q.MinSimilarity is { } min)
+        {
+            int keep = 0;
+            while (keep < found.Length && Math.Round(found[keep].Score, 6) >= min) keep++;
+            if (keep < found.Length) found = found[..keep];
         }
         var results = new NeighborResult[found.Length];
         for (int i = 0; i < found.Length; i++)

@@ -3,7 +3,10 @@ using MessTools.Core.Search;
 
 namespace MessTools.Core.Index;
 
-/// <summary>True when the node may be returned as a result (it is still walked through either way).</summary>
+/// <summary>
+/// True when the node may be returned as a result (it is still walked through either way): the one filter contract
+/// of every search (an allow-filter, as hnswlib's); <see cref="PairFilter"/> is the same for a batch of queries.
+/// </summary>
 public delegate bool NodeFilter(int node);
 
 /// <summary>The two kinds of index: an HNSW graph, and the exact (flat) index that is the ground truth.</summary>
@@ -106,22 +109,22 @@ public abstract class VectorIndex
 
     /// <summary>Exact search over every live node that <paramref name="allow"/> accepts, through <see cref="ExactSearch"/>.</summary>
     public Neighbor[] SearchExact(ReadOnlySpan<float> query, int k, NodeFilter? allow = null, int maxThreads = 1) =>
-        SearchExactBatch(query.ToArray(), 1, k, allow is null ? null : (_, c) => !allow(c), maxThreads)[0];
+        SearchExactBatch(query.ToArray(), 1, k, allow is null ? null : (_, c) => allow(c), maxThreads)[0];
 
     /// <summary>
-    /// Exact search of <paramref name="queryCount"/> queries (row-major) over the live nodes; <paramref name="exclude"/>
-    /// may drop more candidates per query.
+    /// Exact search of <paramref name="queryCount"/> queries (row-major) over the live nodes that <paramref name="allow"/>
+    /// accepts per query.
     /// </summary>
-    public Neighbor[][] SearchExactBatch(float[] queries, int queryCount, int k, ExcludeFilter? exclude = null, int maxThreads = 0)
+    public Neighbor[][] SearchExactBatch(float[] queries, int queryCount, int k, PairFilter? allow = null, int maxThreads = 0)
     {
         if (queries.Length < (long)queryCount * Dimension)
             throw new ArgumentException($"{queryCount} queries of {Dimension} dims need {(long)queryCount * Dimension} values, got {queries.Length}.");
         ValidateK(k);
-        ExcludeFilter? filter = exclude;
+        PairFilter? filter = allow;
         if (_deletedCount > 0)
         {
             var deleted = _deleted;
-            filter = exclude is null ? (_, c) => deleted[c] != 0 : (q, c) => deleted[c] != 0 || exclude(q, c);
+            filter = allow is null ? (_, c) => deleted[c] == 0 : (q, c) => deleted[c] == 0 && allow(q, c);
         }
         return ExactSearch.Search(_vectors, _count, Dimension, queries, queryCount, k, filter, maxThreads);
     }

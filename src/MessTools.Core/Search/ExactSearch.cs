@@ -12,10 +12,11 @@ namespace MessTools.Core.Search;
 public readonly record struct Neighbor(int Id, float Score);
 
 /// <summary>
-/// True when <paramref name="candidateIndex"/> must not be returned for <paramref name="queryIndex"/>.
+/// True when <paramref name="candidateIndex"/> may be returned for <paramref name="queryIndex"/>: the allow-filter
+/// contract of <see cref="MessTools.Core.Index.NodeFilter"/> (and hnswlib) for a batch of queries.
 /// Called from several threads at once, and only for candidates that would otherwise enter the top K.
 /// </summary>
-public delegate bool ExcludeFilter(int queryIndex, int candidateIndex);
+public delegate bool PairFilter(int queryIndex, int candidateIndex);
 
 /// <summary>Cancellation and progress for a long exact search.</summary>
 public sealed class ExactSearchOptions
@@ -62,21 +63,21 @@ public static unsafe class ExactSearch
     /// <paramref name="queries"/> is <paramref name="queryCount"/> x <paramref name="dim"/>, row-major, like
     /// <paramref name="vectors"/> (<paramref name="count"/> rows). <paramref name="maxThreads"/> 0 = all cores.</summary>
     public static Neighbor[][] Search(float[] vectors, int count, int dim, float[] queries, int queryCount, int k,
-        ExcludeFilter? exclude = null, int maxThreads = 0) =>
-        Run(Kernel.Auto, vectors, count, dim, queries, queryCount, k, exclude, maxThreads, selfExclude: false, null);
+        PairFilter? allow = null, int maxThreads = 0) =>
+        Run(Kernel.Auto, vectors, count, dim, queries, queryCount, k, allow, maxThreads, selfExclude: false, null);
 
-    /// <inheritdoc cref="Search(float[], int, int, float[], int, int, ExcludeFilter?, int)"/>
+    /// <inheritdoc cref="Search(float[], int, int, float[], int, int, PairFilter?, int)"/>
     public static Neighbor[][] Search(float[] vectors, int count, int dim, float[] queries, int queryCount, int k,
-        ExcludeFilter? exclude, int maxThreads, ExactSearchOptions? options) =>
-        Run(Kernel.Auto, vectors, count, dim, queries, queryCount, k, exclude, maxThreads, selfExclude: false, options);
+        PairFilter? allow, int maxThreads, ExactSearchOptions? options) =>
+        Run(Kernel.Auto, vectors, count, dim, queries, queryCount, k, allow, maxThreads, selfExclude: false, options);
 
     /// <summary>Every row as a query against all rows, the row itself excluded.</summary>
-    public static Neighbor[][] AllPairs(float[] vectors, int count, int dim, int k, ExcludeFilter? exclude = null, int maxThreads = 0) =>
-        Run(Kernel.Auto, vectors, count, dim, vectors, count, k, exclude, maxThreads, selfExclude: true, null);
+    public static Neighbor[][] AllPairs(float[] vectors, int count, int dim, int k, PairFilter? allow = null, int maxThreads = 0) =>
+        Run(Kernel.Auto, vectors, count, dim, vectors, count, k, allow, maxThreads, selfExclude: true, null);
 
-    /// <inheritdoc cref="AllPairs(float[], int, int, int, ExcludeFilter?, int)"/>
-    public static Neighbor[][] AllPairs(float[] vectors, int count, int dim, int k, ExcludeFilter? exclude, int maxThreads, ExactSearchOptions? options) =>
-        Run(Kernel.Auto, vectors, count, dim, vectors, count, k, exclude, maxThreads, selfExclude: true, options);
+    /// <inheritdoc cref="AllPairs(float[], int, int, int, PairFilter?, int)"/>
+    public static Neighbor[][] AllPairs(float[] vectors, int count, int dim, int k, PairFilter? allow, int maxThreads, ExactSearchOptions? options) =>
+        Run(Kernel.Auto, vectors, count, dim, vectors, count, k, allow, maxThreads, selfExclude: true, options);
 
     /// <summary>The inner product exactly as the kernels compute it (sequential FMA); for tests and callers that must agree bit for bit.</summary>
     public static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
@@ -88,7 +89,7 @@ public static unsafe class ExactSearch
     }
 
     internal static Neighbor[][] Run(Kernel kernel, float[] vectors, int count, int dim, float[] queries, int queryCount, int k,
-        ExcludeFilter? exclude, int maxThreads, bool selfExclude, ExactSearchOptions? options,
+        PairFilter? allow, int maxThreads, bool selfExclude, ExactSearchOptions? options,
         int queryBlock = 0, int dimBlock = 0, int rowBlock = 0)
     {
         ArgumentNullException.ThrowIfNull(vectors);
@@ -114,7 +115,7 @@ public static unsafe class ExactSearch
             for (int i = 0; i < queryCount; i++) results[i] = Array.Empty<Neighbor>();
             return results;
         }
-        var job = new Job(kernel, vectors, count, dim, queries, queryCount, k, exclude, selfExclude, maxThreads, options,
+        var job = new Job(kernel, vectors, count, dim, queries, queryCount, k, allow, selfExclude, maxThreads, options,
             queryBlock > 0 ? queryBlock : QueryBlock, dimBlock > 0 ? dimBlock : DimBlock, rowBlock > 0 ? rowBlock : RowBlock);
         job.Execute(results);
         return results;
@@ -125,7 +126,7 @@ public static unsafe class ExactSearch
     {
         private readonly float[] _vectors, _queries;
         private readonly int _count, _dim, _queryCount, _k, _threads;
-        private readonly ExcludeFilter? _exclude;
+        private readonly PairFilter? _allow;
         private readonly bool _selfExclude;
         private readonly ExactSearchOptions? _options;
         private readonly Kernel _kernel;
@@ -136,7 +137,7 @@ public static unsafe class ExactSearch
         private readonly long _total;
 
         public Job(Kernel kernel, float[] vectors, int count, int dim, float[] queries, int queryCount, int k,
-            ExcludeFilter? exclude, bool selfExclude, int maxThreads, ExactSearchOptions? options,
+            PairFilter? allow, bool selfExclude, int maxThreads, ExactSearchOptions? options,
             int queryBlock, int dimBlock, int rowBlock)
         {
             _kernel = kernel;
@@ -147,7 +148,7 @@ public static unsafe class ExactSearch
                 _ => (4, 2 * Vector<float>.Count),
             };
             _vectors = vectors; _count = count; _dim = dim; _queries = queries; _queryCount = queryCount; _k = k;
-            _exclude = exclude; _selfExclude = selfExclude; _options = options;
+            _allow = allow; _selfExclude = selfExclude; _options = options;
             _threads = maxThreads > 0 ? maxThreads : Environment.ProcessorCount;
             _kc = dimBlock;
             _nc = Math.Max(_nr, RoundUp(rowBlock, _nr));
@@ -301,7 +302,7 @@ public static unsafe class ExactSearch
                             for (int j = 0; j < _queryCount; j++)
                                 c[(nint)j * _nc + r] = Dot(new ReadOnlySpan<float>(q + (nint)j * _dim, _dim), new ReadOnlySpan<float>(v + (nint)(rb + r) * _dim, _dim));
                         for (int j = 0; j < _queryCount; j++)
-                            heaps.Scan(j, j, c + (nint)j * _nc, nc, rb, _selfExclude, _exclude);
+                            heaps.Scan(j, j, c + (nint)j * _nc, nc, rb, _selfExclude, _allow);
                         if (_options?.Progress is { } progress)
                             progress((double)Interlocked.Add(ref _done, (long)_queryCount * nc) / _total);
                     }
@@ -380,8 +381,8 @@ public static unsafe class ExactSearch
                 {
                     int q = q0 + qi;
                     float* row = c + (nint)qi * _nc;
-                    heaps.Scan(q, q, row, nc, jc, true, _exclude);
-                    if (offDiag < nc) heaps.ScanColumns(q, row + offDiag, nc - offDiag, jc + offDiag, _exclude);
+                    heaps.Scan(q, q, row, nc, jc, true, _allow);
+                    if (offDiag < nc) heaps.ScanColumns(q, row + offDiag, nc - offDiag, jc + offDiag, _allow);
                 }
                 if (_options?.Progress is { } progress)
                     progress((double)Interlocked.Add(ref _done, (long)mq * nc) / _total);
@@ -424,7 +425,7 @@ public static unsafe class ExactSearch
                 int nc = Math.Min(_nc, rowEnd - jc);
                 ComputeTile(a, pb, mqPad, jc, nc, c);
                 for (int qi = 0; qi < mq; qi++)
-                    heaps.Scan(qi, q0 + qi, c + (nint)qi * ldc, nc, jc, _selfExclude, _exclude);
+                    heaps.Scan(qi, q0 + qi, c + (nint)qi * ldc, nc, jc, _selfExclude, _allow);
                 if (_options?.Progress is { } progress)
                     progress((double)Interlocked.Add(ref _done, (long)mq * nc) / _total);
             }
@@ -509,7 +510,7 @@ public static unsafe class ExactSearch
         }
 
         /// <summary>Offers database rows rowBase..rowBase+n-1 (their scores) to heap h, the heap of query q.</summary>
-        public void Scan(int h, int q, float* scores, int n, int rowBase, bool selfExclude, ExcludeFilter? exclude)
+        public void Scan(int h, int q, float* scores, int n, int rowBase, bool selfExclude, PairFilter? allow)
         {
             float threshold = Threshold[h];
             int i = 0;
@@ -523,7 +524,7 @@ public static unsafe class ExactSearch
                     {
                         int j = i + BitOperations.TrailingZeroCount(mask);
                         mask &= mask - 1;
-                        if (scores[j] >= threshold && Offer(h, q, scores[j], rowBase + j, selfExclude, exclude))
+                        if (scores[j] >= threshold && Offer(h, q, scores[j], rowBase + j, selfExclude, allow))
                         {
                             threshold = Threshold[h];
                             t = Vector256.Create(threshold);
@@ -533,14 +534,14 @@ public static unsafe class ExactSearch
             }
             for (; i < n; i++)
             {
-                if (scores[i] >= threshold && Offer(h, q, scores[i], rowBase + i, selfExclude, exclude))
+                if (scores[i] >= threshold && Offer(h, q, scores[i], rowBase + i, selfExclude, allow))
                     threshold = Threshold[h];
             }
         }
 
         /// <summary>The transposed offer of the symmetric all-pairs pass: row q as a candidate for the queries
         /// colBase..colBase+n-1 (heaps indexed by query), their scores with q in <paramref name="scores"/>.</summary>
-        public void ScanColumns(int q, float* scores, int n, int colBase, ExcludeFilter? exclude)
+        public void ScanColumns(int q, float* scores, int n, int colBase, PairFilter? allow)
         {
             int i = 0;
             fixed (float* thr = Threshold)
@@ -554,22 +555,22 @@ public static unsafe class ExactSearch
                         {
                             int j = i + BitOperations.TrailingZeroCount(mask);
                             mask &= mask - 1;
-                            Offer(colBase + j, colBase + j, scores[j], q, false, exclude);
+                            Offer(colBase + j, colBase + j, scores[j], q, false, allow);
                         }
                     }
                 }
                 for (; i < n; i++)
-                    if (scores[i] >= thr[colBase + i]) Offer(colBase + i, colBase + i, scores[i], q, false, exclude);
+                    if (scores[i] >= thr[colBase + i]) Offer(colBase + i, colBase + i, scores[i], q, false, allow);
             }
         }
 
-        private bool Offer(int h, int q, float s, int id, bool selfExclude, ExcludeFilter? exclude)
+        private bool Offer(int h, int q, float s, int id, bool selfExclude, PairFilter? allow)
         {
             int at = h * _k;
             int n = Count[h];
             if (n == _k && !(s > Scores[at] || (s == Scores[at] && id < Ids[at]))) return false;
             if (selfExclude && id == q) return false;
-            if (exclude is not null && exclude(q, id)) return false;
+            if (allow is not null && !allow(q, id)) return false;
             var sc = Scores.AsSpan(at, _k);
             var ids = Ids.AsSpan(at, _k);
             if (n < _k)

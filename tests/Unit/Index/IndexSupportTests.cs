@@ -140,7 +140,7 @@ public class IndexSupportTests
         var result = IndexBuilder.Build(store, new IndexBuildOptions { Kind = IndexKind.Flat, Append = true });
         Assert.Equal((100, 0, 100), (result.Info.Added, result.Info.Replaced, result.Info.Removed));
         IndexBuilder.Write(store, result);
-        var index = Assert.IsType<FlatIndex>(IndexFile.Load(IndexBuilder.IndexPath(store, IndexKind.Flat)));
+        var index = Assert.IsType<FlatIndex>(IndexFile.Load(store.FlatIndexFile));
         Assert.Equal(200, index.LiveCount);
         Assert.False(index.TryGetNode(ids[5], out _));
         var top = index.Search(data.AsSpan(250 * dim, dim), 3);

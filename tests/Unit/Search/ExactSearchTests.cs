@@ -146,7 +146,7 @@ public class ExactSearchTests
         foreach (var (n, d, k, qb) in new[] { (300, 9, 7, 1), (517, 20, 3, 40), (129, 70, 12, 0) })
         {
             var x = Quantized(n * d, n);
-            ExcludeFilter filter = (q, c) => (q + 2 * c) % 11 == 0; // not symmetric on purpose
+            PairFilter filter = (q, c) => (q + 2 * c) % 11 != 0; // not symmetric on purpose
             foreach (var ex in new[] { null, filter })
             {
                 var plain = ExactSearch.Run(K(kernel), x, n, d, (float[])x.Clone(), n, k, ex, 2, true, null, qb, 16, 64);
@@ -163,11 +163,11 @@ public class ExactSearchTests
     {
         int n = 90, d = 7;
         var x = Quantized(n * d, 21);
-        ExcludeFilter filter = (qi, ci) => (qi / 10) == (ci / 10) || ci % 7 == 3; // "same album" = same group of 10
-        var expected = Naive(x, n, d, x, n, 6, (a, b) => filter(a, b), self: true);
+        PairFilter filter = (qi, ci) => (qi / 10) != (ci / 10) && ci % 7 != 3; // "same album" = same group of 10
+        var expected = Naive(x, n, d, x, n, 6, (a, b) => !filter(a, b), self: true);
         var actual = ExactSearch.Run(K(kernel), x, n, d, x, n, 6, filter, 3, true, null, 12, 3, 32);
         AssertSame(expected, actual, kernel);
-        Assert.All(actual, (row, i) => Assert.All(row, nb => Assert.False(filter(i, nb.Id))));
+        Assert.All(actual, (row, i) => Assert.All(row, nb => Assert.True(filter(i, nb.Id))));
         Assert.All(actual, row => Assert.Equal(6, row.Length));
     }
 
@@ -185,7 +185,7 @@ public class ExactSearchTests
                 var expected = Naive(x, n, d, q, nq, 7, null, false);
                 foreach (int threads in new[] { 1, 3 })
                 {
-                    var actual = ExactSearch.Run(K(kernel), x, n, d, q, nq, 7, (qi, c) => c % 10 == qi, threads, false, null);
+                    var actual = ExactSearch.Run(K(kernel), x, n, d, q, nq, 7, (qi, c) => c % 10 != qi, threads, false, null);
                     var expectedFiltered = Naive(x, n, d, q, nq, 7, (qi, c) => c % 10 == qi, false);
                     if (kernel == nameof(Kernel.Portable))
                         Assert.All(actual.Zip(expectedFiltered), t => Assert.Equal(t.Second.Length, t.First.Length));
@@ -210,7 +210,7 @@ public class ExactSearchTests
     public void Everything_excluded_gives_empty_results_not_padding()
     {
         var x = Quantized(10 * 4, 1);
-        var res = ExactSearch.AllPairs(x, 10, 4, 3, (_, _) => true);
+        var res = ExactSearch.AllPairs(x, 10, 4, 3, (_, _) => false);
         Assert.All(res, r => Assert.Empty(r));
     }
 

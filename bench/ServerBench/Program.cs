@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using System.Globalization;
+using MessTools;
+using MessTools.Core.Artifacts;
+using MessTools.Core.Catalog;
+using MessTools.Core.Embedding;
+using MessTools.Core.Index;
+
+// ServerBench prepare ART [--n 100000] [--d 256]: embeddings (the index benchmark's vectors, /tmp/ann_N_D.f32 from
+//   make_vectors.py), synthetic metadata (8 composers, albums of 12), HNSW M 16, efConstruction 200, efSearch 80.
+// ServerBench inproc ART [--queries 20000]: NeighborFinder.ByTrackId(k=10) on random ids, one thread: median, p99, QPS.
+string? Opt(string name) { int i = Array.IndexOf(args, "--" + name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : null; }
+if (args.Length < 2) { Console.Error.WriteLine("usage: ServerBench prepare|inproc ART"); return 2; }
+var store = new ArtifactStore(args[1]);
+int n = int.Parse(Opt("n") ?? "100000", CultureInfo.InvariantCulture), d = int.Parse(Opt("d") ?? "256", CultureInfo.InvariantCulture);
+string Id(int i) => $"trk{i:D6}";
+
+if (args[0] == "prepare")
+{
+    string src = $"/tmp/ann_{n}_{d}.f32";
+    if (!File.Exists(src)) { Console.Error.WriteLine($"{src} is missing: /usr/bin/python3 bench/ServerBench/make_vectors.py {n} {d}"); return 1; }
+    var bytes = File.ReadAllBytes(src);
+    var data = new float[(long)n * d];
+    Buffer.BlockCopy(bytes, 0, data, 0, bytes.Length);
+    new EmbeddingMatrix(Enumerable.Range(0, n).Select(Id).ToArray(), data, d).Save(store, new EmbeddingsMeta { Model = "ann_anchor" });
+    string[] composers = { "Chopin", "Liszt", "Rachmaninoff", "Debussy", "Ravel", "Schumann", "Brahms", "Bach" };
+    using (var w = new MetadataCsv.Writer(store.MetadataCsv))
+    {
+        for (int i = 0; i < n; i++)
+            w.Write(new MessTrack { TrackId = Id(i), AlbumId = $"alb{i / 12:D5}", TrackNo = i % 12 + 1, Title = $"Piece number {i}", Composer = composers[i % composers.Length], AudioUri = $"s3://music/{Id(i)}.flac" });
+        w.Commit();
+    }
+    var clock = Stopwatch.StartNew();
+    var result = IndexBuilder.Build(store, new IndexBuildOptions { Parameters = new HnswParameters { M = 16, EfConstruction = 200, EfSearch = 80, Seed = 1 } });
+    IndexBuilder.Write(store, result);
+    Console.WriteLine($"prepared {store.Root}: {n} x {d}, build {clock.Elapsed.TotalSeconds:F1} s, recall@10 {result.Info.RecallAt10}, index {new FileInfo(store.HnswIndexFile).Length / 1048576.0:F1} MiB");
+    return 0;
+}
+if (args[0] == "inproc")
+{
+    int queries = int.Parse(Opt("queries") ?? "20000", CultureInfo.InvariantCulture);
+    int threads = int.Parse(Opt("threads") ?? "1", CultureInfo.InvariantCulture);
+    var finder = NeighborFinder.Open(store);
+    if (threads > 1)
+    {
+        // The same query from several threads at once (as the server's requests run): throughput only.
+        var sw = Stopwatch.StartNew();
+        Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
+        {
+            var r = new Random(t);
+            var qq = new NeighborQuery { K = 10 };
+            for (int i = 0; i < queries / threads; i++) finder.ByTrackId(Id(r.Next(n)), qq);
+        });
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{{\"inproc_threads\":{threads},\"qps\":{queries / sw.Elapsed.TotalSeconds:F0}}}"));
+        return 0;
+    }
+    var rng = new Random(1);
+    var q = new NeighborQuery { K = 10 };
+    for (int i = 0; i < 2000; i++) finder.ByTrackId(Id(rng.Next(n)), q); // warm-up
+    var lat = new double[queries];
+    var total = Stopwatch.StartNew();
+    for (int i = 0; i < queries; i++)
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        finder.ByTrackId(Id(rng.Next(n)), q);
+        lat[i] = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+    }
+    double secs = total.Elapsed.TotalSeconds;
+    Array.Sort(lat);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{{\"inproc_queries\":{queries},\"qps\":{queries / secs:F0},\"median_ms\":{lat[queries / 2]:F4},\"p99_ms\":{lat[(int)(queries * 0.99)]:F4}}}"));
+    return 0;
+}
+Console.Error.WriteLine("usage: ServerBench prepare|inproc ART");
+return 2;

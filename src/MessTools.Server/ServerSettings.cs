@@ -1,0 +1,55 @@
+namespace MessTools.Server;
+
+/// <summary>
+/// The server's settings, from the command line (<c>--artifact-path</c>, <c>--api-key</c> ...), the environment
+/// (<c>MESS_ARTIFACT_PATH</c>, <c>MESS_API_KEY</c>, <c>MESS_CORS_ORIGINS</c>) or any other configuration source.
+/// </summary>
+public sealed class ServerSettings
+{
+    /// <summary>One v1_model_&lt;MODEL&gt; folder, a root holding several, or s3://bucket/prefix (downloaded at start).</summary>
+    public string ArtifactPath { get; set; } = "";
+    /// <summary>When set, every route except /livez needs it in X-Api-Key.</summary>
+    public string? ApiKey { get; set; }
+    /// <summary>Origins allowed to call the API from a browser (CORS); empty: none (same origin only).</summary>
+    public string[] CorsOrigins { get; set; } = Array.Empty<string>();
+    /// <summary>Requests per second per client address before 429 (0: no limit).</summary>
+    public int RateLimit { get; set; } = 1000;
+    /// <summary>How often the artifact files are checked for a new version.</summary>
+    public TimeSpan ReloadInterval { get; set; } = TimeSpan.FromSeconds(2);
+    /// <summary>Where an s3:// artifact set is downloaded to.</summary>
+    public string DownloadPath { get; set; } = Path.Combine(Path.GetTempPath(), "messtools-artifacts");
+    /// <summary>With an s3:// artifact path: the region (default: AWS_REGION) and an S3-compatible endpoint (default: AWS_ENDPOINT_URL_S3).</summary>
+    public string? S3Region { get; set; }
+    public string? S3EndpointUrl { get; set; }
+    /// <summary>Also serve /_bench/constant: a constant nearest-list response, the peer of the HTTP benchmark.</summary>
+    public bool BenchConstantRoute { get; set; }
+    /// <summary>Largest POST /search batch.</summary>
+    public int MaxBatch { get; set; } = 100;
+
+    public static ServerSettings From(IConfiguration config)
+    {
+        var s = new ServerSettings();
+        s.ArtifactPath = First(config["artifact-path"], config["ArtifactPath"], config["MESS_ARTIFACT_PATH"]) ?? "";
+        s.ApiKey = First(config["api-key"], config["ApiKey"], config["MESS_API_KEY"]);
+        string? cors = First(config["cors-origins"], config["CorsOrigins"], config["MESS_CORS_ORIGINS"]);
+        if (cors is not null) s.CorsOrigins = cors.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (First(config["rate-limit"], config["RateLimit"]) is { } rl) s.RateLimit = ParseInt(rl, "rate-limit", 0);
+        if (First(config["reload-interval"], config["ReloadInterval"]) is { } ri)
+            s.ReloadInterval = TimeSpan.FromMilliseconds(ParseInt(ri, "reload-interval (milliseconds)", 50));
+        if (First(config["download-path"], config["DownloadPath"], config["MESS_DOWNLOAD_PATH"]) is { } dp) s.DownloadPath = dp;
+        s.S3Region = First(config["s3-region"], config["S3Region"]);
+        s.S3EndpointUrl = First(config["s3-endpoint-url"], config["S3EndpointUrl"]);
+        if (First(config["max-batch"], config["MaxBatch"]) is { } mb) s.MaxBatch = ParseInt(mb, "max-batch", 1);
+        s.BenchConstantRoute = string.Equals(First(config["bench-constant-route"], config["BenchConstantRoute"]), "true", StringComparison.OrdinalIgnoreCase);
+        if (string.IsNullOrWhiteSpace(s.ArtifactPath))
+            throw new InvalidOperationException("No artifact path: pass --artifact-path <folder or s3://bucket/prefix> or set MESS_ARTIFACT_PATH.");
+        return s;
+    }
+
+    private static string? First(params string?[] values) => values.FirstOrDefault(v => !string.IsNullOrWhiteSpace(v));
+
+    private static int ParseInt(string value, string name, int min) =>
+        int.TryParse(value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int v) && v >= min
+            ? v
+            : throw new InvalidOperationException($"--{name} must be a whole number of at least {min}; got '{value}'.");
+}

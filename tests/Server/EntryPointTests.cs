@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json;
+using MessTools.Tests.Server.Infrastructure;
+
+namespace MessTools.Tests.Server;
+
+/// <summary>
+/// The container's entry point outside a container (Docker cannot run on this project's machines): the built server
+/// (dotnet MessTools.Server.dll, as the Dockerfile starts it) in its own process, configured from the environment
+/// (MESS_ARTIFACT_PATH, MESS_API_KEY), answering /livez at once and /readyz when loaded; a bad path fails the start.
+/// </summary>
+[Collection("artifacts")]
+public sealed class EntryPointTests(ArtifactsFixture art)
+{
+    private static string ServerDll => Path.Combine(AppContext.BaseDirectory, "MessTools.Server.dll");
+
+    private static Process Start(IDictionary<string, string> env, params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(ServerDll);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment.Remove("MESS_ARTIFACT_PATH");
+        psi.Environment.Remove("MESS_API_KEY");
+        foreach (var (k, v) in env) psi.Environment[k] = v;
+        return Process.Start(psi)!;
+    }
+
+    [Fact]
+    public async Task The_server_process_reads_its_settings_from_the_environment_and_becomes_ready()
+    {
+        int port = LoopbackPort.Free();
+        using var p = Start(new Dictionary<string, string> { ["MESS_ARTIFACT_PATH"] = art.Root, ["MESS_API_KEY"] = "env-key" }, "--urls", $"http://127.0.0.1:{port}");
+        var stderr = p.StandardError.ReadToEndAsync();
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            var clock = Stopwatch.StartNew();
+            while (true)
+            {
+                try
+                {
+                    using var r = await http.GetAsync("/livez");
+                    if (r.IsSuccessStatusCode) break;
+                }
+                catch (HttpRequestException) { }
+                if (clock.Elapsed > TimeSpan.FromSeconds(60) || p.HasExited) throw new Xunit.Sdk.XunitException("no /livez: " + (p.HasExited ? await stderr : ""));
+                await Task.Delay(100);
+            }
+            Assert.Equal(401, (int)(await http.GetAsync("/readyz")).StatusCode);
+            http.DefaultRequestHeaders.Add("X-Api-Key", "env-key");
+            while ((int)(await http.GetAsync("/readyz")).StatusCode != 200)
+            {
+                if (clock.Elapsed > TimeSpan.FromSeconds(60)) throw new TimeoutException("not ready");
+                await Task.Delay(50);
+            }
+            var models = await http.GetFromJsonAsync<JsonElement>("/models");
+            Assert.Equal(2, models.GetArrayLength());
+        }
+        finally
+        {
+            p.Kill(entireProcessTree: true);
+            await p.WaitForExitAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_missing_artifact_folder_fails_the_start_with_a_message()
+    {
+        using var p = Start(new Dictionary<string, string>(), "--artifact-path", "/nonexistent/artifacts", "--urls", $"http://127.0.0.1:{LoopbackPort.Free()}");
+        var stderr = p.StandardError.ReadToEndAsync();
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        Assert.True(p.WaitForExit(60_000));
+        Assert.NotEqual(0, p.ExitCode);
+        Assert.Contains("/nonexistent/artifacts", await stderr + await stdout);
+    }
+}
