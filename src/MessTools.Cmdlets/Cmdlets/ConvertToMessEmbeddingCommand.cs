@@ -18,6 +18,8 @@ namespace MessTools.Cmdlets;
 [OutputType(typeof(MessTrack))]
 public sealed class ConvertToMessEmbeddingCommand : TrackInputCmdlet, IDisposable
 {
+    protected override bool WritesArtifacts => true;
+
     private const string Activity = "ConvertTo-MessEmbedding";
     private IEmbeddingModel? _model;
     private EmbeddingRun? _run;

@@ -15,6 +15,8 @@ namespace MessTools.Cmdlets;
 [OutputType(typeof(MessTrack))]
 public sealed class GetMessAudioCommand : TrackInputCmdlet, IDisposable
 {
+    protected override bool WritesArtifacts => true;
+
     private const string Activity = "Get-MessAudio";
 
     /// <summary>The bucket for keys without a scheme (audio_s3_key = 'albums/a1/t1.mp3').</summary>

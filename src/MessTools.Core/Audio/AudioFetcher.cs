@@ -84,7 +84,6 @@ public sealed class AudioFetcher : IDisposable
     private readonly ArtifactStore _store;
     private readonly AudioFetchOptions _options;
     private readonly Lazy<IAmazonS3> _s3;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _sweptFolders = new(StringComparer.Ordinal);
 
     public AudioFetcher(ArtifactStore store, AudioFetchOptions options)
     {
@@ -298,9 +297,7 @@ public sealed class AudioFetcher : IDisposable
     private async Task<long> SaveAsync(Stream body, long expected, string cachePath, string sidecar, AudioCacheEntry entry,
         Action<long>? onBytes, CancellationToken ct)
     {
-        // Temporary files a killed run (kill -9, power loss) left in this folder: removed once per run when over an hour old.
-        string folder = Path.GetDirectoryName(cachePath)!;
-        if (_sweptFolders.TryAdd(folder, 0)) AtomicFile.RemoveStaleTemporaries(folder, TimeSpan.FromHours(1));
+        // Temporaries a killed run left here are removed by the next writer when it takes the folder's lock (ArtifactWriterLock).
         using var writer = AtomicFileWriter.Create(cachePath);
         byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 17);
         long total = 0;
