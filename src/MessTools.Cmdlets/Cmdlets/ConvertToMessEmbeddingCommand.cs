@@ -129,6 +129,7 @@ public sealed class ConvertToMessEmbeddingCommand : TrackInputCmdlet, IDisposabl
             Run.Count("computed", run.Computed);
             Run.Count("reused", run.Reused);
             Run.Count("failed", run.Failed);
+            if (run.Recovered > 0) Run.Count("recovered", run.Recovered);
             Run.Results["embeddings_dir"] = Store.EmbeddingsDir;
             Run.Results["model"] = _model!.Name;
             Run.Results["dim"] = run.Set.Dimension;
