@@ -224,6 +224,7 @@ public sealed class GetMessAudioCommand : TrackInputCmdlet, IDisposable
             case FetchOutcome.Local: _local++; Run.Count("local"); break;
         }
         if (r.BytesDownloaded > 0) Run.Count("bytes_downloaded", r.BytesDownloaded);
+        if (r.Warning is not null) { Warn(r.Warning); Run.Count("cache_refetched"); }
         if (r.Error is not null)
         {
             if (r.Fatal)
