@@ -121,6 +121,10 @@ public sealed class NewMessIndexCommand : MessCmdlet
         if (!result.Changed)
         {
             WriteVerbose($"{target} already matches the embeddings (SHA-256 {info.EmbeddingsSha256[..12]}…): nothing to add.");
+            bool rewritten = false;
+            try { rewritten = IndexBuilder.Write(Store, result); }
+            catch (MessException ex) { ThrowTerminating(ex); }
+            if (rewritten) Warn($"{Store.IndexMetaFile} did not describe {target} (missing, or left by a run killed between its two renames): rewritten.");
         }
         else
         {
