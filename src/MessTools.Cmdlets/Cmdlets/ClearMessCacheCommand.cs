@@ -47,6 +47,7 @@ public sealed class ClearMessCacheCommand : MessCmdlet
         try
         {
             ArtifactCleanup.Remove(entry);
+            FaultInjection.Hit("cache.removed");
             if (PassThru) WriteObject(entry);
             return true;
         }
