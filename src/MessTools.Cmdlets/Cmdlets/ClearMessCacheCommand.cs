@@ -26,7 +26,9 @@ public sealed class ClearMessCacheCommand : MessCmdlet
 
     protected override void ProcessRecord()
     {
-        long removed = 0;
+        // Taking the writer lock already removed the temporaries killed writers left: they count as removed here.
+        long removed = RemovedTemporaries.Count;
+        if (PassThru) foreach (string f in RemovedTemporaries) WriteObject(new FileInfo(f));
         var entries = ArtifactCleanup.CacheEntries(Store.CacheDir);
         if (entries.Count == 0) WriteVerbose($"{Store.CacheDir} is empty or does not exist: nothing to clear.");
         foreach (var entry in entries)

@@ -95,12 +95,16 @@ public abstract class MessCmdlet : PSCmdlet, IDynamicParameters, IDisposable
         }
         catch (MessException ex) { ThrowTerminating(ex); }
         catch (OperationCanceledException) { throw new PipelineStoppedException(); }
-        if (_writerLock.RemovedTemporaries > 0)
+        if (_writerLock.RemovedTemporaries.Count > 0)
         {
-            Run.Count("stale_temporaries_removed", _writerLock.RemovedTemporaries);
-            WriteVerbose($"Removed {_writerLock.RemovedTemporaries} temporary file(s) that killed writers left in {Store.Root}.");
+            RemovedTemporaries.AddRange(_writerLock.RemovedTemporaries);
+            Run.Count("stale_temporaries_removed", _writerLock.RemovedTemporaries.Count);
+            WriteVerbose($"Removed {_writerLock.RemovedTemporaries.Count} temporary file(s) that killed writers left in {Store.Root}.");
         }
     }
+
+    /// <summary>The temporaries killed writers left that taking the writer lock removed.</summary>
+    protected List<string> RemovedTemporaries { get; } = new();
 
     private void ReleaseWriterLock()
     {

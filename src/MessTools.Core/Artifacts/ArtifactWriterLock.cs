@@ -54,14 +54,14 @@ public sealed class ArtifactWriterLock : IDisposable
     public string Root => _root;
     /// <summary>True when this acquisition took the OS lock (the first of its owner) rather than joining it.</summary>
     public bool Fresh { get; }
-    /// <summary>Stale temporaries removed when the lock was taken fresh.</summary>
-    public int RemovedTemporaries { get; }
+    /// <summary>The temporaries killed writers left, removed when the lock was taken fresh.</summary>
+    public IReadOnlyList<string> RemovedTemporaries { get; }
 
-    private ArtifactWriterLock(string root, bool fresh, int removed)
+    private ArtifactWriterLock(string root, bool fresh, IReadOnlyList<string>? removed = null)
     {
         _root = root;
         Fresh = fresh;
-        RemovedTemporaries = removed;
+        RemovedTemporaries = removed ?? Array.Empty<string>();
     }
 
     /// <summary>
@@ -87,7 +87,7 @@ public sealed class ArtifactWriterLock : IDisposable
                     if (Equals(entry.Owner, owner))
                     {
                         entry.Count++;
-                        return new ArtifactWriterLock(root, fresh: false, 0);
+                        return new ArtifactWriterLock(root, fresh: false);
                     }
                     lastHolder = entry.Holder;
                 }
@@ -104,9 +104,9 @@ public sealed class ArtifactWriterLock : IDisposable
                     try { ArtifactJson.Write(Path.Combine(root, HolderFileName), holder); }
                     catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { /* the lock holds without it */ }
                     Held[root] = new Entry { Stream = stream!, Owner = owner, Holder = holder, Count = 1 };
-                    int removed;
-                    try { removed = ArtifactCleanup.RemoveStaleTemporaries(root, TimeSpan.Zero).Count; }
-                    catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { removed = 0; }
+                    List<string> removed;
+                    try { removed = ArtifactCleanup.RemoveStaleTemporaries(root, TimeSpan.Zero); }
+                    catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { removed = new(); }
                     FaultInjection.Hit("lock.acquired");
                     return new ArtifactWriterLock(root, fresh: true, removed);
                 }

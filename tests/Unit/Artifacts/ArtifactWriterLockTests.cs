@@ -93,11 +93,11 @@ public class ArtifactWriterLockTests
         File.WriteAllText(Path.Combine(store.EmbeddingsDir, "keep.json"), "{}");
         using (var l = ArtifactWriterLock.Acquire(store, "one", "a", TimeSpan.Zero))
         {
-            Assert.Equal(1, l.RemovedTemporaries);
+            Assert.Equal(new[] { stale }, l.RemovedTemporaries);
             Assert.False(File.Exists(stale));
             File.WriteAllText(stale, "being written by this pipeline");
             using var joined = ArtifactWriterLock.Acquire(store, "one", "b", TimeSpan.Zero);
-            Assert.Equal(0, joined.RemovedTemporaries);
+            Assert.Empty(joined.RemovedTemporaries);
             Assert.True(File.Exists(stale));
         }
         Assert.True(File.Exists(Path.Combine(store.EmbeddingsDir, "keep.json")));
