@@ -31,7 +31,7 @@ public class WriterLockTests
     }
 
     [Fact]
-    public void Another_runspace_writing_the_folder_fails_at_once_naming_the_holder_then_waits_with_LockTimeout()
+    public async Task Another_runspace_writing_the_folder_fails_at_once_naming_the_holder_then_waits_with_LockTimeout()
     {
         using var tmp = new TempDir();
         string go = tmp["go"];
@@ -71,9 +71,9 @@ public class WriterLockTests
         finally
         {
             File.WriteAllText(go, "go");
-            holder.Wait(TimeSpan.FromSeconds(120));
+            await Task.WhenAny(holder, Task.Delay(TimeSpan.FromSeconds(120)));
         }
-        Assert.True(holder.IsCompletedSuccessfully, holder.Exception?.ToString());
+        Assert.True(holder.IsCompletedSuccessfully, holder.Exception?.ToString() ?? "A did not finish in 2 minutes");
         var ids = System.Text.Json.JsonSerializer.Deserialize<string[]>(File.ReadAllText(tmp["art/embeddings/track_ids.json"]))!;
         Assert.Equal(new[] { "t1", "t2", "t3" }, ids); // A's two tracks, then B's: nothing overwritten
         Assert.False(File.Exists(tmp["art/.lock.holder.json"]));

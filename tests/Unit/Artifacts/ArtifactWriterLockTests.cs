@@ -45,7 +45,7 @@ public class ArtifactWriterLockTests
     }
 
     [Fact]
-    public void A_waiting_writer_gets_the_lock_when_the_holder_releases_it_within_the_timeout()
+    public async Task A_waiting_writer_gets_the_lock_when_the_holder_releases_it_within_the_timeout()
     {
         using var tmp = new TempDir();
         var store = new ArtifactStore(tmp["art"]);
@@ -55,7 +55,7 @@ public class ArtifactWriterLockTests
         using var second = ArtifactWriterLock.Acquire(store, "two", "b", TimeSpan.FromSeconds(20), waiting: h => seen = h);
         Assert.True(second.Fresh);
         Assert.Equal("a", seen?.Command);
-        release.Wait();
+        await release;
     }
 
     [Fact]
