@@ -154,6 +154,42 @@ Describe 'A writer killed at a scripted point, then run again, ends like a clean
         (Get-Temporaries $art).Count | Should -Be 0
     }
 
+    It 'Get-MessAudio killed between a download and its cache sidecar (http source on loopback)' {
+        # a plain HTTP server on a free loopback port serves the WAVs: the downloads go through audio_cache/
+        $l = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0); $l.Start(); $port = $l.LocalEndpoint.Port; $l.Stop()
+        $server = Start-Process -FilePath python3 -ArgumentList '-m', 'http.server', $port, '--bind', '127.0.0.1', '--directory', $script:Audio -PassThru -RedirectStandardError (Join-Path $script:Base "http-$port.log")
+        try {
+            $deadline = [DateTime]::UtcNow.AddSeconds(20)
+            do {
+                Start-Sleep -Milliseconds 200
+                $up = try { (Invoke-WebRequest "http://127.0.0.1:$port/t1.wav" -Method Head -TimeoutSec 2).StatusCode -eq 200 } catch { $false }
+            } until ($up -or [DateTime]::UtcNow -gt $deadline)
+            $up | Should -BeTrue -Because 'python3 -m http.server must start'
+            $script:Stages['http'] = [scriptblock]::Create(@"
+param(`$art, `$catalog, `$audio)
+Import-Csv (Join-Path `$art 'metadata/tracks_metadata.csv') | ForEach-Object { `$_.audio_s3_key = "http://127.0.0.1:$port/`$(`$_.audio_s3_key)"; `$_ } |
+    Get-MessAudio -ArtifactPath `$art -ThrottleLimit 1 -Standardize:`$false | Out-Null
+"@)
+            $art = New-FaultFolder audio
+            $r = Invoke-ChildStage http $art 'audio.before-sidecar#2'
+            $r.ExitCode | Should -Not -Be 0
+            $r.StdErr | Should -Match "at 'audio.before-sidecar'"
+            $cached = @(Get-ChildItem -Recurse -File (Join-Path $art 'audio_cache') | Where-Object Name -like '*.wav')
+            $sidecars = @(Get-ChildItem -Recurse -File (Join-Path $art 'audio_cache') | Where-Object Name -like '*.source.json')
+            $cached.Count | Should -Be 2
+            $sidecars.Count | Should -Be 1 # the second download is in place without its sidecar
+            & $script:Stages.http $art $script:Catalog $script:Audio
+            foreach ($i in 1..9) {
+                $f = @(Get-ChildItem -Recurse -File (Join-Path $art 'audio_cache') -Filter "t$i.wav")
+                $f.Count | Should -Be 1
+                (Get-FileHash $f[0].FullName).Hash | Should -Be (Get-FileHash (Join-Path $script:Audio "t$i.wav")).Hash
+                Test-Path "$($f[0].FullName).source.json" | Should -BeTrue
+            }
+            (Get-Temporaries $art).Count | Should -Be 0
+        }
+        finally { Stop-Process -Id $server.Id -ErrorAction SilentlyContinue }
+    }
+
     It 'ConvertTo-MessEmbedding killed after its third finished track keeps those three' {
         $art = New-FaultFolder embed
         $r = Invoke-ChildStage embed $art 'embed.journal-appended#3'
