@@ -18,6 +18,8 @@ namespace MessTools.Cmdlets;
 [OutputType(typeof(MessTrack))]
 public sealed class ConvertToMessEmbeddingCommand : TrackInputCmdlet, IDisposable
 {
+    protected override bool WritesArtifacts => true;
+
     private const string Activity = "ConvertTo-MessEmbedding";
     private IEmbeddingModel? _model;
     private EmbeddingRun? _run;
@@ -127,6 +129,7 @@ public sealed class ConvertToMessEmbeddingCommand : TrackInputCmdlet, IDisposabl
             Run.Count("computed", run.Computed);
             Run.Count("reused", run.Reused);
             Run.Count("failed", run.Failed);
+            if (run.Recovered > 0) Run.Count("recovered", run.Recovered);
             Run.Results["embeddings_dir"] = Store.EmbeddingsDir;
             Run.Results["model"] = _model!.Name;
             Run.Results["dim"] = run.Set.Dimension;

@@ -15,6 +15,8 @@ namespace MessTools.Cmdlets;
 [OutputType(typeof(MessTrack))]
 public sealed class ExportMessMetadataCommand : MessCmdlet
 {
+    protected override bool WritesArtifacts => true;
+
     private const string PathSet = "Path";
     private const string ConnectionSet = "Connection";
     public const string ConnectionEnvironmentVariable = "MESS_CATALOG_CONNECTION";

@@ -16,6 +16,8 @@ namespace MessTools.Cmdlets;
 [OutputType(typeof(MessTrack))]
 public sealed class GetMessAudioCommand : TrackInputCmdlet, IDisposable
 {
+    protected override bool WritesArtifacts => true;
+
     private const string Activity = "Get-MessAudio";
 
     /// <summary>The bucket for keys without a scheme (audio_s3_key = 'albums/a1/t1.mp3').</summary>
@@ -227,6 +229,7 @@ public sealed class GetMessAudioCommand : TrackInputCmdlet, IDisposable
             case FetchOutcome.Local: Run.Count("local"); break;
         }
         if (r.BytesDownloaded > 0) Run.Count("bytes_downloaded", r.BytesDownloaded);
+        if (r.Warning is not null) { Warn(r.Warning); Run.Count("cache_refetched"); }
         if (r.Error is not null)
         {
             if (r.Fatal)

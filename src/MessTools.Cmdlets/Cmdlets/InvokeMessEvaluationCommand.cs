@@ -18,6 +18,8 @@ namespace MessTools.Cmdlets;
 [OutputType(typeof(EvaluationResult))]
 public sealed class InvokeMessEvaluationCommand : MessCmdlet
 {
+    protected override bool WritesArtifacts => true;
+
     /// <summary>One artifact folder, or several to compare on their shared tracks (default: $env:MESS_ARTIFACT_PATH, else ./artifacts/v1_model_builtin).</summary>
     [Parameter]
     [ValidateNotNullOrEmpty]

@@ -16,6 +16,10 @@ namespace MessTools.Cmdlets;
 [OutputType(typeof(MessIndexInfo))]
 public sealed class NewMessIndexCommand : MessCmdlet
 {
+    protected override bool WritesArtifacts => true;
+    // The folder is known only after the last piped track (RetargetArtifactPath): the lock is taken in EndProcessing.
+    protected override bool LockAtBegin => false;
+
     /// <summary>Hnsw (approximate, fast) or Flat (exact).</summary>
     [Parameter(Position = 0)]
     [ValidateSet("Hnsw", "Flat", IgnoreCase = true)]
@@ -79,6 +83,7 @@ public sealed class NewMessIndexCommand : MessCmdlet
     protected override void EndProcessing()
     {
         if (_pipedFolder is not null && !ArtifactPathBound) RetargetArtifactPath(_pipedFolder);
+        TakeWriterLock();
         if (_piped > 0) WriteVerbose($"{_piped:N0} tracks came down the pipeline; indexing the embeddings in {Store.Root}.");
         Build();
         base.EndProcessing();
@@ -116,6 +121,10 @@ public sealed class NewMessIndexCommand : MessCmdlet
         if (!result.Changed)
         {
             WriteVerbose($"{target} already matches the embeddings (SHA-256 {info.EmbeddingsSha256[..12]}…): nothing to add.");
+            bool rewritten = false;
+            try { rewritten = IndexBuilder.Write(Store, result); }
+            catch (MessException ex) { ThrowTerminating(ex); }
+            if (rewritten) Warn($"{Store.IndexMetaFile} did not describe {target} (missing, or left by a run killed between its two renames): rewritten.");
         }
         else
         {

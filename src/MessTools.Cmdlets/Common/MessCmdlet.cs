@@ -11,8 +11,10 @@ namespace MessTools.Cmdlets.Common;
 /// What every MessTools cmdlet shares: -ArtifactPath (default $env:MESS_ARTIFACT_PATH, else
 /// ./artifacts/v1_model_&lt;model&gt;), the run record in runs/, errors mapped from the engine, cancellation on
 /// Ctrl+C and throttled progress. Subclasses keep to binding, streams, ShouldProcess and errors.
+/// A cmdlet that writes the artifact folder opts in to its writer lock with one line:
+/// <c>protected override bool WritesArtifacts => true;</c> (it then gets -LockTimeout; see docs/reliability.md).
 /// </summary>
-public abstract class MessCmdlet : PSCmdlet, IDisposable
+public abstract class MessCmdlet : PSCmdlet, IDynamicParameters, IDisposable
 {
     private readonly CancellationTokenSource _stop = new();
     private bool _recordSaved;
@@ -26,6 +28,22 @@ public abstract class MessCmdlet : PSCmdlet, IDisposable
     public string? ArtifactPath { get; set; }
 
     protected ArtifactStore Store { get; private set; } = null!;
+
+    /// <summary>
+    /// True for a cmdlet that writes the artifact folder: the base takes the folder's writer lock
+    /// (<see cref="ArtifactWriterLock"/>) in BeginProcessing, before the cmdlet reads what it will replace, and
+    /// releases it after the run record; the cmdlet gets -LockTimeout. Readers leave it false and never lock.
+    /// </summary>
+    protected virtual bool WritesArtifacts => false;
+
+    /// <summary>A writer that learns its folder only later (New-MessIndex from the pipeline) takes the lock itself with <see cref="TakeWriterLock"/>.</summary>
+    protected virtual bool LockAtBegin => true;
+
+    private readonly WriterLockParameters _lockParameters = new();
+    private ArtifactWriterLock? _writerLock;
+
+    /// <summary>-LockTimeout, present on writers only.</summary>
+    public object? GetDynamicParameters() => WritesArtifacts ? _lockParameters : null;
     protected RunRecord Run { get; } = new();
     protected CancellationToken Cancellation => _stop.Token;
 
@@ -50,9 +68,49 @@ public abstract class MessCmdlet : PSCmdlet, IDisposable
             Store = ArtifactStore.Resolve(ArtifactPath, SessionState.Path.CurrentFileSystemLocation.ProviderPath, DefaultPathModel);
         }
         catch (MessException ex) { ThrowTerminating(ex); }
+        if (WritesArtifacts && LockAtBegin) TakeWriterLock();
     }
 
-    protected override void EndProcessing() => SaveRunRecord(_failed ? "completed_with_errors" : "completed");
+    protected override void EndProcessing()
+    {
+        SaveRunRecord(_failed ? "completed_with_errors" : "completed");
+        ReleaseWriterLock();
+    }
+
+    /// <summary>
+    /// Takes the writer lock of <see cref="Store"/> (nothing under -WhatIf, which writes nothing): at once or within
+    /// -LockTimeout, else a terminating ArtifactFolderLocked error naming the holder. Shared with the other
+    /// stages of this runspace's pipeline; a fresh lock first removes the temporaries killed writers left.
+    /// </summary>
+    protected void TakeWriterLock()
+    {
+        if (IsWhatIf || _writerLock is not null && _writerLock.Root == Store.Root) return;
+        ReleaseWriterLock();
+        object owner = System.Management.Automation.Runspaces.Runspace.DefaultRunspace?.InstanceId ?? (object)this;
+        var timeout = TimeSpan.FromSeconds(_lockParameters.LockTimeout);
+        try
+        {
+            _writerLock = ArtifactWriterLock.Acquire(Store, owner, MyInvocation.MyCommand.Name, timeout, Cancellation,
+                holder => WriteVerbose($"Waiting up to {timeout.TotalSeconds:0.#} s for the writer lock of {Store.Root}, held by {holder?.ToString() ?? "another writer"}."));
+        }
+        catch (MessException ex) { ThrowTerminating(ex); }
+        catch (OperationCanceledException) { throw new PipelineStoppedException(); }
+        if (_writerLock.RemovedTemporaries.Count > 0)
+        {
+            RemovedTemporaries.AddRange(_writerLock.RemovedTemporaries);
+            Run.Count("stale_temporaries_removed", _writerLock.RemovedTemporaries.Count);
+            WriteVerbose($"Removed {_writerLock.RemovedTemporaries.Count} temporary file(s) that killed writers left in {Store.Root}.");
+        }
+    }
+
+    /// <summary>The temporaries killed writers left that taking the writer lock removed.</summary>
+    protected List<string> RemovedTemporaries { get; } = new();
+
+    private void ReleaseWriterLock()
+    {
+        _writerLock?.Dispose();
+        _writerLock = null;
+    }
 
     /// <summary>True when the user named the artifact folder (so tracks from the pipeline must not change it).</summary>
     protected bool ArtifactPathBound => MyInvocation.BoundParameters.ContainsKey(nameof(ArtifactPath));
@@ -62,6 +120,7 @@ public abstract class MessCmdlet : PSCmdlet, IDisposable
     {
         try { Store = new ArtifactStore(ResolveUserPath(path)); }
         catch (MessException ex) { ThrowTerminating(ex); }
+        if (_writerLock is not null) TakeWriterLock();
     }
 
     protected override void StopProcessing() => _stop.Cancel();
@@ -90,6 +149,7 @@ public abstract class MessCmdlet : PSCmdlet, IDisposable
             try { SaveRunRecord(_stop.IsCancellationRequested ? "stopped" : "failed"); }
             catch (Exception) { /* never let the record hide the real error */ }
         }
+        ReleaseWriterLock();
         _stop.Dispose();
         GC.SuppressFinalize(this);
     }
@@ -184,4 +244,16 @@ public abstract class MessCmdlet : PSCmdlet, IDisposable
             _ => SecretRedactor.Redact(value.ToString() ?? ""),
         };
     }
+}
+
+/// <summary>The parameters every writing cmdlet gets (see <see cref="MessCmdlet.WritesArtifacts"/>).</summary>
+public sealed class WriterLockParameters
+{
+    /// <summary>
+    /// Seconds to wait for another writer of the artifact folder to finish (0, the default: fail at once with an
+    /// ArtifactFolderLocked error that names the holder's host, process id, start time and cmdlet).
+    /// </summary>
+    [Parameter]
+    [ValidateRange(0, 604800)]
+    public int LockTimeout { get; set; }
 }

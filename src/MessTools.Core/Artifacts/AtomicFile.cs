@@ -24,23 +24,6 @@ public static class AtomicFile
         write(w.Stream);
         w.Commit();
     }
-
-    /// <summary>Deletes temporary files a killed writer left in <paramref name="folder"/>.</summary>
-    public static int RemoveStaleTemporaries(string folder, TimeSpan olderThan)
-    {
-        if (!Directory.Exists(folder)) return 0;
-        int n = 0;
-        foreach (var f in Directory.EnumerateFiles(folder, "*" + AtomicFileWriter.TempSuffix))
-        {
-            try
-            {
-                if (DateTime.UtcNow - File.GetLastWriteTimeUtc(f) >= olderThan) { File.Delete(f); n++; }
-            }
-            catch (IOException) { }
-            catch (UnauthorizedAccessException) { }
-        }
-        return n;
-    }
 }
 
 /// <summary>A file being written atomically: write to <see cref="Stream"/>, then <see cref="Commit"/>; dispose without commit discards it.</summary>
@@ -70,8 +53,10 @@ public sealed class AtomicFileWriter : IDisposable
         if (_done) throw new InvalidOperationException("The file was already committed or discarded.");
         _stream.Flush(flushToDisk: true);
         _stream.Dispose();
+        Common.FaultInjection.Hit("before-rename:" + Path.GetFileName(TargetPath));
         File.Move(TempPath, TargetPath, overwrite: true);
         _done = true;
+        Common.FaultInjection.Hit("after-rename:" + Path.GetFileName(TargetPath));
     }
 
     public void Dispose()

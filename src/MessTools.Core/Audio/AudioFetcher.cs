@@ -44,7 +44,8 @@ public enum FetchOutcome
     Local,
 }
 
-public sealed record FetchResult(FetchOutcome Outcome, string AudioPath, long Bytes, int Attempts);
+/// <summary>What fetching one track did; <paramref name="Warning"/>: a damaged cached copy was fetched again.</summary>
+public sealed record FetchResult(FetchOutcome Outcome, string AudioPath, long Bytes, int Attempts, string? Warning = null);
 
 /// <summary>audio_cache/&lt;album&gt;/&lt;track&gt;.&lt;ext&gt;.source.json: which object version the cached file is.</summary>
 public sealed class AudioCacheEntry
@@ -55,6 +56,8 @@ public sealed class AudioCacheEntry
     public string? ETag { get; set; }
     public string? LastModified { get; set; }
     public long Size { get; set; }
+    /// <summary>XXH64 of the bytes as they were downloaded (hex): a cached copy is used only while it still matches.</summary>
+    public string? Xxh64 { get; set; }
     public DateTime FetchedUtc { get; set; }
 
     public const string Suffix = ".source.json";
@@ -77,7 +80,6 @@ public sealed class AudioFetcher : IDisposable
     private readonly ArtifactStore _store;
     private readonly AudioFetchOptions _options;
     private readonly Lazy<IAmazonS3> _s3;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, byte> _sweptFolders = new(StringComparer.Ordinal);
 
     public AudioFetcher(ArtifactStore store, AudioFetchOptions options)
     {
@@ -122,9 +124,11 @@ public sealed class AudioFetcher : IDisposable
         string sidecar = cachePath + AudioCacheEntry.Suffix;
         IAmazonS3 s3 = _s3.Value;
         int attempts = 0;
+        string? warning = null;
 
         if (!_options.Force && ReadEntry(sidecar) is { } entry && entry.Bucket == source.Bucket && entry.Key == source.Key
-            && new FileInfo(cachePath) is { Exists: true } f && f.Length == entry.Size)
+            && new FileInfo(cachePath) is { Exists: true } f && f.Length == entry.Size
+            && VerifyCached(track, cachePath, entry, ref warning))
         {
             var head = await RunS3Async(track, source, a =>
             {
@@ -152,7 +156,7 @@ public sealed class AudioFetcher : IDisposable
                 Size = expected,
             }, onBytes, ct).ConfigureAwait(false);
         }, ct).ConfigureAwait(false);
-        return new FetchResult(FetchOutcome.Downloaded, cachePath, bytes, attempts);
+        return new FetchResult(FetchOutcome.Downloaded, cachePath, bytes, attempts, warning);
     }
 
     private async Task<T> RunS3Async<T>(MessTrack track, AudioSource source, Func<int, Task<T>> action, CancellationToken ct)
@@ -189,6 +193,8 @@ public sealed class AudioFetcher : IDisposable
         string sidecar = cachePath + AudioCacheEntry.Suffix;
         var cached = _options.Force ? null : ReadEntry(sidecar);
         if (cached is not null && (cached.Source != source.Display || new FileInfo(cachePath) is not { Exists: true } fi || fi.Length != cached.Size)) cached = null;
+        string? warning = null;
+        if (cached is not null && !VerifyCached(track, cachePath, cached, ref warning)) cached = null;
         int attempts = 0;
         try
         {
@@ -212,7 +218,7 @@ public sealed class AudioFetcher : IDisposable
                     ETag = etagOut is null ? null : Unquote(etagOut),
                     LastModified = response.Content.Headers.LastModified?.ToString("O"),
                 }, onBytes, ct).ConfigureAwait(false);
-                return new FetchResult(FetchOutcome.Downloaded, cachePath, n, a);
+                return new FetchResult(FetchOutcome.Downloaded, cachePath, n, a, warning);
             }, IsTransient, ct).ConfigureAwait(false);
         }
         catch (HttpStatusException ex) when (ex.Status == HttpStatusCode.NotFound || ex.Status == HttpStatusCode.Gone)
@@ -246,10 +252,9 @@ public sealed class AudioFetcher : IDisposable
     private async Task<long> SaveAsync(Stream body, long expected, string cachePath, string sidecar, AudioCacheEntry entry,
         Action<long>? onBytes, CancellationToken ct)
     {
-        // Temporary files a killed run (kill -9, power loss) left in this folder: removed once per run when over an hour old.
-        string folder = Path.GetDirectoryName(cachePath)!;
-        if (_sweptFolders.TryAdd(folder, 0)) AtomicFile.RemoveStaleTemporaries(folder, TimeSpan.FromHours(1));
+        // Temporaries a killed run left here are removed by the next writer when it takes the folder's lock (ArtifactWriterLock).
         using var writer = AtomicFileWriter.Create(cachePath);
+        var hash = new Index.XxHash64();
         byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 17);
         long total = 0;
         using var stall = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -266,6 +271,7 @@ public sealed class AudioFetcher : IDisposable
                 }
                 if (n == 0) break;
                 await writer.Stream.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
+                hash.Append(buffer.AsSpan(0, n));
                 total += n;
                 onBytes?.Invoke(n);
             }
@@ -274,13 +280,46 @@ public sealed class AudioFetcher : IDisposable
         if (expected >= 0 && total != expected)
             throw new IOException($"the connection ended after {total:N0} of {expected:N0} bytes");
         entry.Size = total;
+        entry.Xxh64 = hash.Digest().ToString("x16");
         entry.FetchedUtc = DateTime.UtcNow;
         ct.ThrowIfCancellationRequested();
         // Old sidecar first: a crash between the two renames leaves a file without a sidecar, which is fetched again.
         try { File.Delete(sidecar); } catch (DirectoryNotFoundException) { }
         writer.Commit();
+        FaultInjection.Hit("audio.before-sidecar");
         ArtifactJson.Write(sidecar, entry);
         return total;
+    }
+
+    /// <summary>
+    /// True when the cached file still holds the bytes that were downloaded: their XXH64 recorded at download, or
+    /// (sidecars written before it was recorded) the ETag when it is a plain MD5 (a single-part upload). Otherwise
+    /// <paramref name="warning"/> says why it is fetched again.
+    /// </summary>
+    internal static bool VerifyCached(MessTrack track, string cachePath, AudioCacheEntry entry, ref string? warning)
+    {
+        string? expected, actual, what;
+        using (var fs = new FileStream(cachePath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 17))
+        {
+            if (!string.IsNullOrEmpty(entry.Xxh64))
+            {
+                var h = new Index.XxHash64();
+                byte[] buf = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 17);
+                try { for (int n; (n = fs.Read(buf, 0, buf.Length)) > 0;) h.Append(buf.AsSpan(0, n)); }
+                finally { System.Buffers.ArrayPool<byte>.Shared.Return(buf); }
+                (expected, actual, what) = (entry.Xxh64, h.Digest().ToString("x16"), "XXH64 recorded at download");
+            }
+            else if (Unquote(entry.ETag) is { Length: 32 } md5 && md5.All(char.IsAsciiHexDigit))
+                (expected, actual, what) = (md5, Convert.ToHexString(System.Security.Cryptography.MD5.HashData(fs)), "MD5 ETag");
+            else
+            {
+                warning = $"Track '{track.TrackId}': the cached copy '{cachePath}' has no checksum to verify it against (its sidecar predates them and the ETag is not a plain MD5): fetched again.";
+                return false;
+            }
+        }
+        if (string.Equals(expected, actual, StringComparison.OrdinalIgnoreCase)) return true;
+        warning = $"Track '{track.TrackId}': the cached copy '{cachePath}' is damaged (its {what} is {expected}, the file's is {actual.ToLowerInvariant()}): fetched again.";
+        return false;
     }
 
     private static AudioCacheEntry? ReadEntry(string sidecar)

@@ -14,6 +14,8 @@ public sealed class AudioJobResult
     public FetchOutcome? Fetch { get; init; }
     public long BytesDownloaded { get; init; }
     public StandardizeResult? Standardized { get; init; }
+    /// <summary>Something the user should hear about although the track succeeded (a damaged cached copy fetched again).</summary>
+    public string? Warning { get; init; }
 }
 
 /// <summary>
@@ -124,7 +126,7 @@ public sealed class AudioPipeline : IDisposable
                 track.DurationSec = Math.Round(std.DurationSec, 3);
                 track.Status = MessTrackStatus.Standardized;
             }
-            result = new AudioJobResult { Track = track, Fetch = outcome, BytesDownloaded = bytes, Standardized = std };
+            result = new AudioJobResult { Track = track, Fetch = outcome, BytesDownloaded = bytes, Standardized = std, Warning = fetched.Warning };
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {

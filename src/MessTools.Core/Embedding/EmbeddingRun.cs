@@ -32,6 +32,7 @@ public sealed class EmbeddingRun : IDisposable
     private readonly EmbeddingRunOptions _options;
     private readonly EmbeddingSet _set;
     private readonly EmbeddingPipeline _pipeline;
+    private readonly EmbeddingJournal _journal;
     private readonly HashSet<string> _posted = new(StringComparer.Ordinal);
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private TimeSpan _lastSave;
@@ -41,6 +42,8 @@ public sealed class EmbeddingRun : IDisposable
     public long Reused { get; private set; }
     public long Computed { get; private set; }
     public long Failed { get; private set; }
+    /// <summary>Tracks folded in from the journal of an interrupted run.</summary>
+    public long Recovered { get; private set; }
     public double AudioSeconds { get; private set; }
     public EmbeddingSet Set => _set;
     public TimeSpan Elapsed => _clock.Elapsed;
@@ -61,6 +64,19 @@ public sealed class EmbeddingRun : IDisposable
         {
             throw new MessException(ex.ErrorId, ex.Kind, ex.Message + " Run again with -Force to rebuild the embeddings from the tracks given.", ex.Target, ex);
         }
+        // Tracks a killed run finished after its last save: folded in from the journal, so they are not recomputed.
+        var (pending, validLength) = EmbeddingJournal.Read(store, key, options.Warn);
+        foreach (var t in pending)
+        {
+            try { _set.Put(t); Recovered++; }
+            catch (MessException ex) { options.Warn?.Invoke($"A journal record of track '{t.Info.TrackId}' is dropped: {ex.Message}"); }
+        }
+        if (Recovered > 0)
+        {
+            _dirty = true;
+            options.Warn?.Invoke($"{Recovered} track(s) that an interrupted run finished were recovered from '{EmbeddingJournal.PathIn(store)}' and are not recomputed.");
+        }
+        _journal = EmbeddingJournal.Open(store, key, validLength);
         var existing = _set.Rows.ToDictionary(r => r.Info.TrackId, r => (r.Info.AudioSha256, r.Info.AudioBytes, r.Info.Segments > 0), StringComparer.Ordinal);
         _pipeline = new EmbeddingPipeline(model, new EmbeddingPipelineOptions
         {
@@ -122,6 +138,15 @@ public sealed class EmbeddingRun : IDisposable
         {
             try { _set.Put(r.Embedded); _dirty = true; Computed++; AudioSeconds += r.AudioSeconds; }
             catch (MessException ex) { r.Error = ex; r.Embedded = null; }
+            if (r.Embedded is not null)
+            {
+                try { _journal.Append(r.Embedded); }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                {
+                    throw new MessException("EmbeddingsWriteFailed", MessErrorKind.WriteError,
+                        $"Appending track '{r.Track.TrackId}' to the journal '{_journal.Path}' failed: {ex.Message}", _journal.Path, ex);
+                }
+            }
         }
         else if (r.Error is null && r.Reused) Reused++;
         if (r.Error is not null) Failed++;
@@ -140,6 +165,7 @@ public sealed class EmbeddingRun : IDisposable
         if (_set.Count == 0 || (!_dirty && !npyMissing)) return false;
         var meta = BuildMeta();
         _set.Save(_store, meta, _options.WriteNpy, _options.BeforeWrite);
+        _journal.Clear(); // everything it held is in the complete set now
         _dirty = false;
         _lastSave = _clock.Elapsed;
         return true;
@@ -150,8 +176,13 @@ public sealed class EmbeddingRun : IDisposable
         var meta = new EmbeddingsMeta { Normalization = "l2", CreatedUtc = DateTime.UtcNow };
         _model.Describe(meta);
         meta.RunCounts = new Dictionary<string, long> { ["posted"] = Posted, ["computed"] = Computed, ["reused"] = Reused, ["failed"] = Failed };
+        if (Recovered > 0) meta.RunCounts["recovered"] = Recovered;
         return meta;
     }
 
-    public void Dispose() => _pipeline.Dispose();
+    public void Dispose()
+    {
+        _pipeline.Dispose();
+        _journal.Dispose();
+    }
 }

@@ -91,7 +91,16 @@ public sealed class EmbeddingSet
         if (!File.Exists(store.EmbeddingsMetaFile) && !File.Exists(Path.Combine(dir, RowsFileName)) && !File.Exists(store.EmbeddingsFile)
             && !File.Exists(Path.Combine(dir, PreviousFolderName, "embeddings_meta.json")))
             return set;
-        var (folder, matrix) = EmbeddingMatrix.LoadWithFallback(dir, warn);
+        string folder; EmbeddingMatrix matrix;
+        try { (folder, matrix) = EmbeddingMatrix.LoadWithFallback(dir, warn); }
+        catch (MessException ex) when (ex.ErrorId == "EmbeddingsOutOfStep" && !File.Exists(store.EmbeddingsMetaFile)
+                                       && !File.Exists(Path.Combine(dir, PreviousFolderName, "embeddings_meta.json")))
+        {
+            // The first save of this folder was interrupted (its meta, written last, is missing and there is no earlier
+            // complete set): nothing in it was ever complete, so it is discarded; the journal still holds its tracks.
+            warn?.Invoke($"'{dir}' holds a first set of embeddings whose save was interrupted (embeddings_meta.json, written last, is missing): it is discarded and rebuilt; the tracks that run finished are recovered from its journal.");
+            return set;
+        }
         string rowsPath = Path.Combine(folder, RowsFileName);
         if (!File.Exists(rowsPath))
             throw new MessException("EmbeddingsNotIncremental", MessErrorKind.InvalidData,
@@ -250,7 +259,7 @@ public sealed class EmbeddingSet
         foreach (var f in Directory.EnumerateFiles(dir))
         {
             string name = Path.GetFileName(f);
-            if (name == "embeddings_meta.json" || name.EndsWith(AtomicFileWriter.TempSuffix, StringComparison.Ordinal)) continue;
+            if (name is "embeddings_meta.json" or EmbeddingJournal.FileName || name.EndsWith(AtomicFileWriter.TempSuffix, StringComparison.Ordinal)) continue;
             AtomicFile.Write(Path.Combine(prev, name), s => { using var src = File.OpenRead(f); src.CopyTo(s); });
         }
         AtomicFile.Write(Path.Combine(prev, "embeddings_meta.json"), s => { using var src = File.OpenRead(store.EmbeddingsMetaFile); src.CopyTo(s); });

@@ -90,7 +90,7 @@ public static class IndexBuilder
             }
             else if (!result.Changed && File.Exists(store.IndexMetaFile))
             {
-                var old = TryReadInfo(store.IndexMetaFile);
+                var old = ReadCurrentInfo(store, path); // a stale meta's recall belongs to another index
                 info.RecallAt10 = old?.RecallAt10;
                 info.RecallQueries = old?.RecallQueries ?? 0;
                 info.RecallEfSearch = old?.RecallEfSearch;
@@ -107,14 +107,28 @@ public static class IndexBuilder
         return result;
     }
 
-    /// <summary>Writes the index file, then index_meta.json (both atomic: readers see the old or the new, complete).</summary>
-    public static void Write(ArtifactStore store, IndexBuildResult result)
+    /// <summary>
+    /// Writes the index file, then index_meta.json naming it by its checksum (each atomic: a kill between the two
+    /// renames leaves a meta whose checksum does not match, which <see cref="ReadCurrentInfo"/> detects and the next
+    /// run rewrites). When nothing changed only a missing or stale meta is rewritten; returns whether the meta was.
+    /// </summary>
+    public static bool Write(ArtifactStore store, IndexBuildResult result)
     {
         try
         {
             Directory.CreateDirectory(store.IndexDir);
-            IndexFile.Save(result.Index, result.IndexPath);
+            if (result.Changed)
+            {
+                result.Info.IndexXxh64 = IndexFile.Save(result.Index, result.IndexPath).ToString("x16");
+                FaultInjection.Hit("index.between-renames");
+            }
+            else
+            {
+                if (ReadCurrentInfo(store, result.IndexPath) is not null) return false;
+                result.Info.IndexXxh64 = IndexFile.ReadChecksum(result.IndexPath)?.ToString("x16");
+            }
             ArtifactJson.Write(store.IndexMetaFile, result.Info);
+            return true;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -122,10 +136,22 @@ public static class IndexBuilder
         }
     }
 
-    public static MessIndexInfo? TryReadInfo(string path)
+    /// <summary>
+    /// index_meta.json if it describes the index file at <paramref name="indexPath"/> (its recorded checksum equals the
+    /// file's), else null: missing, malformed, or left beside another index by a killed run.
+    /// </summary>
+    public static MessIndexInfo? ReadCurrentInfo(ArtifactStore store, string indexPath)
     {
-        try { return File.Exists(path) ? ArtifactJson.Read<MessIndexInfo>(path) : null; }
+        MessIndexInfo info;
+        try
+        {
+            if (!File.Exists(store.IndexMetaFile)) return null;
+            info = ArtifactJson.Read<MessIndexInfo>(store.IndexMetaFile);
+        }
         catch (MessException) { return null; }
+        if (!string.Equals(info.IndexFile, Path.GetFileName(indexPath), StringComparison.Ordinal)) return null;
+        string? actual = IndexFile.ReadChecksum(indexPath)?.ToString("x16");
+        return actual is not null && string.Equals(info.IndexXxh64, actual, StringComparison.OrdinalIgnoreCase) ? info : null;
     }
 
     private static IndexBuildResult BuildNew(string path, EmbeddingMatrix matrix, IndexBuildOptions o, string sha, long bytes, int threads,

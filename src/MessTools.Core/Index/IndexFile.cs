@@ -36,8 +36,10 @@ public static class IndexFile
 
     private enum Section { IdOffsets, IdBytes, Vectors, Deleted, Levels, Links0, UpperOffsets, UpperLinks }
 
-    public static void Save(VectorIndex index, string path)
+    /// <summary>Writes the index atomically and returns its checksum (the XXH64 in its trailer, see <see cref="ReadChecksum"/>).</summary>
+    public static ulong Save(VectorIndex index, string path)
     {
+        ulong checksum = 0;
         ArgumentNullException.ThrowIfNull(index);
         int n = index.Count, dim = index.Dimension;
         // Track ids as one UTF-8 blob with offsets.
@@ -137,10 +139,30 @@ public static class IndexFile
             }
             PadTo(fileLength - TrailerSize);
             Span<byte> trailer = stackalloc byte[TrailerSize];
-            BinaryPrimitives.WriteUInt64LittleEndian(trailer, sum.Digest());
+            checksum = sum.Digest();
+            BinaryPrimitives.WriteUInt64LittleEndian(trailer, checksum);
             EndMagic.CopyTo(trailer[8..]);
             stream.Write(trailer);
         });
+        return checksum;
+    }
+
+    /// <summary>
+    /// The checksum an index file's trailer records (not re-computed: <see cref="Load"/> checks it against the
+    /// contents); null when the file is missing or has no valid trailer. index_meta.json names its index by it.
+    /// </summary>
+    public static ulong? ReadChecksum(string path)
+    {
+        try
+        {
+            using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1);
+            if (fs.Length < HeaderSize + TrailerSize) return null;
+            Span<byte> trailer = stackalloc byte[TrailerSize];
+            fs.Seek(-TrailerSize, SeekOrigin.End);
+            fs.ReadExactly(trailer);
+            return trailer[8..].SequenceEqual(EndMagic) ? BinaryPrimitives.ReadUInt64LittleEndian(trailer) : null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return null; }
     }
 
     /// <summary>Reads and checks an index file; any mismatch is a <see cref="MessException"/> with ErrorId IndexCorrupt (or IndexMissing).</summary>

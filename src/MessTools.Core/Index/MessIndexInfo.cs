@@ -14,6 +14,9 @@ public sealed class MessIndexInfo
     public string Metric { get; set; } = "cosine";
     /// <summary>The index file, relative to the index folder (hnsw.index or flat.index).</summary>
     public string IndexFile { get; set; } = "hnsw.index";
+    /// <summary>The checksum (XXH64, hex) in the trailer of the index file this meta describes: a meta left beside
+    /// another index (a run killed between the two renames) is detected by it.</summary>
+    public string? IndexXxh64 { get; set; }
     public int? M { get; set; }
     public int? EfConstruction { get; set; }
     public int? EfSearch { get; set; }

@@ -39,7 +39,7 @@ public class AtomicFileTests
         File.WriteAllText(stale, "half");
         File.SetLastWriteTimeUtc(stale, DateTime.UtcNow.AddHours(-2));
         File.WriteAllText(tmp["keep.json"], "{}");
-        Assert.Equal(1, AtomicFile.RemoveStaleTemporaries(tmp.Path, TimeSpan.FromHours(1)));
+        Assert.Single(ArtifactCleanup.RemoveStaleTemporaries(tmp.Path, TimeSpan.FromHours(1)));
         Assert.False(File.Exists(stale));
         Assert.True(File.Exists(tmp["keep.json"]));
     }

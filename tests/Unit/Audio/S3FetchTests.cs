@@ -228,6 +228,15 @@ public class S3FetchTests : IClassFixture<MotoFixture>
         Assert.Equal(FetchOutcome.Downloaded, r1.Fetch);
         Assert.Equal(body, File.ReadAllBytes(store.AudioCachePath("alb", "x", ".ogg")));
         Assert.Equal(FetchOutcome.Cached, S3Tests.Run(f, new[] { track }).Single().Fetch);
+        // damaged in place (same size): verified against the XXH64 recorded at download, fetched again with a warning
+        string cached = store.AudioCachePath("alb", "x", ".ogg");
+        var damaged = File.ReadAllBytes(cached);
+        damaged[100] ^= 0x10;
+        File.WriteAllBytes(cached, damaged);
+        var r2 = S3Tests.Run(f, new[] { track }).Single();
+        Assert.Equal(FetchOutcome.Downloaded, r2.Fetch);
+        Assert.Contains("damaged", r2.Warning);
+        Assert.Equal(body, File.ReadAllBytes(cached));
         var missing = S3Tests.Run(f, new[] { S3Tests.Track("y", $"{_moto.Server.Endpoint}/web/pub/none.ogg") }).Single();
         Assert.Equal("AudioObjectNotFound", missing.Error!.ErrorId);
         var denied = S3Tests.Run(f, new[] { S3Tests.Track("z", $"{_moto.Server.Endpoint}/web/pub/private.ogg") }).Single();
@@ -315,27 +324,60 @@ public class S3OutageTests
 public class MotoCollection { }
 
 [Collection("moto")]
-public class S3StaleTemporaryTests : IClassFixture<MotoFixture>
+public class S3CacheVerificationTests : IClassFixture<MotoFixture>
 {
     private readonly MotoFixture _moto;
-    public S3StaleTemporaryTests(MotoFixture moto) => _moto = moto;
+    public S3CacheVerificationTests(MotoFixture moto) => _moto = moto;
 
     [Fact]
-    public async Task Temporaries_a_killed_run_left_are_removed_when_old_and_kept_when_young()
+    public async Task A_cached_copy_damaged_in_place_is_verified_and_fetched_again_with_a_warning()
     {
         using var tmp = new TempDir();
         var store = new ArtifactStore(tmp["art"]);
-        await S3Tests.Seed(_moto.Client, "stale", new[] { ("a.mp3", S3Tests.Bytes(1000, 1)) });
-        string folder = Path.GetDirectoryName(store.AudioCachePath("alb", "a", ".mp3"))!;
-        Directory.CreateDirectory(folder);
-        string old = Path.Combine(folder, ".a.mp3.0123456789abcdef" + AtomicFileWriter.TempSuffix);
-        string young = Path.Combine(folder, ".b.mp3.fedcba9876543210" + AtomicFileWriter.TempSuffix);
-        File.WriteAllBytes(old, new byte[10]);
-        File.WriteAllBytes(young, new byte[10]);
-        File.SetLastWriteTimeUtc(old, DateTime.UtcNow.AddHours(-2));
-        using var f = S3Tests.Fetcher(store, _moto.Server);
-        Assert.All(S3Tests.Run(f, new[] { S3Tests.Track("a", "s3://stale/a.mp3") }), r => Assert.Null(r.Error));
-        Assert.False(File.Exists(old));
-        Assert.True(File.Exists(young)); // another run may still be writing it
+        byte[] body = S3Tests.Bytes(50_000, 7);
+        await S3Tests.Seed(_moto.Client, "damaged", new[] { ("a.mp3", body) });
+        var tracks = new[] { S3Tests.Track("a", "s3://damaged/a.mp3") };
+        string cached = store.AudioCachePath("alb", "a", ".mp3");
+        List<AudioJobResult> Run()
+        {
+            using var f = S3Tests.Fetcher(store, _moto.Server);
+            var r = S3Tests.Run(f, tracks);
+            Assert.All(r, x => Assert.Null(x.Error));
+            return r;
+        }
+
+        Assert.Equal(FetchOutcome.Downloaded, Run()[0].Fetch);
+        var entry = ArtifactJson.Read<AudioCacheEntry>(cached + AudioCacheEntry.Suffix);
+        Assert.Equal(MessTools.Core.Index.XxHash64.Hash(body).ToString("x16"), entry.Xxh64);
+
+        // same size, one byte changed: before issue 10 this was "skipped as cached"
+        var bytes = File.ReadAllBytes(cached);
+        bytes[1234] ^= 0x5a;
+        File.WriteAllBytes(cached, bytes);
+        var again = Run()[0];
+        Assert.Equal(FetchOutcome.Downloaded, again.Fetch);
+        Assert.Contains("damaged", again.Warning);
+        Assert.Contains("XXH64", again.Warning);
+        Assert.Equal(body, File.ReadAllBytes(cached));
+        var third = Run()[0];
+        Assert.Equal(FetchOutcome.Cached, third.Fetch);
+        Assert.Null(third.Warning);
+
+        // a sidecar from before the checksum: the single-part ETag (an MD5) verifies it
+        entry = ArtifactJson.Read<AudioCacheEntry>(cached + AudioCacheEntry.Suffix);
+        entry.Xxh64 = null;
+        ArtifactJson.Write(cached + AudioCacheEntry.Suffix, entry);
+        Assert.Equal(FetchOutcome.Cached, Run()[0].Fetch);
+        entry = ArtifactJson.Read<AudioCacheEntry>(cached + AudioCacheEntry.Suffix);
+        entry.Xxh64 = null;
+        ArtifactJson.Write(cached + AudioCacheEntry.Suffix, entry);
+        bytes = File.ReadAllBytes(cached);
+        bytes[0] ^= 0x01;
+        File.WriteAllBytes(cached, bytes);
+        var md5 = Run()[0];
+        Assert.Equal(FetchOutcome.Downloaded, md5.Fetch);
+        Assert.Contains("MD5 ETag", md5.Warning);
+        Assert.Equal(body, File.ReadAllBytes(cached));
+        S3Tests.AssertCacheConsistent(store);
     }
 }

@@ -145,10 +145,10 @@ public class EmbeddingRunTests
         Assert.Equal(before.TrackIds, after.TrackIds);
         Assert.Equal(before.Data, after.Data);
 
-        // the next run recovers and completes
+        // the next run recovers and completes; t3, finished before the kill, comes from the journal (not recomputed)
         var r = RunAll(store, model, more);
         Assert.Equal(new[] { "t1", "t2", "t3" }, EmbeddingMatrix.Load(store).TrackIds);
-        Assert.True(r[0].Reused && r[1].Reused && r[2].Embedded is not null);
+        Assert.All(r, x => Assert.True(x.Reused));
     }
 
     [SharedDataFact("models/tiny-lastlayer.onnx")]

@@ -127,6 +127,38 @@ public class IndexSupportTests
     }
 
     [Fact]
+    public void The_meta_names_its_index_by_checksum_and_a_stale_meta_is_detected_and_rewritten()
+    {
+        using var tmp = new TempDir();
+        int dim = 16;
+        var data = IndexTestData.Clustered(200, dim, 4, 0.6, seed: 9);
+        var ids = IndexTestData.Ids(200);
+        var store = IndexTestData.WriteStore(tmp.Path, ids[..150], data[..(150 * dim)].ToArray(), dim);
+        var first = IndexBuilder.Build(store, new IndexBuildOptions { RecallSampleSize = 50 });
+        Assert.True(IndexBuilder.Write(store, first));
+        var meta = IndexBuilder.ReadCurrentInfo(store, first.IndexPath);
+        Assert.NotNull(meta);
+        Assert.Equal(IndexFile.ReadChecksum(first.IndexPath)!.Value.ToString("x16"), meta!.IndexXxh64);
+
+        // A run killed between the two renames: the new index is in place, the meta still describes the old one.
+        IndexTestData.WriteStore(tmp.Path, ids, data, dim);
+        var second = IndexBuilder.Build(store, new IndexBuildOptions { RecallSampleSize = 50 });
+        IndexFile.Save(second.Index, second.IndexPath);
+        Assert.Null(IndexBuilder.ReadCurrentInfo(store, second.IndexPath));
+        Assert.Equal(150, ArtifactJson.Read<MessIndexInfo>(store.IndexMetaFile).Count); // the stale meta
+
+        // The next run finds the index up to date (nothing to add) but rewrites the meta that did not describe it.
+        var third = IndexBuilder.Build(store, new IndexBuildOptions { Append = true });
+        Assert.False(third.Changed);
+        Assert.True(IndexBuilder.Write(store, third));
+        var repaired = IndexBuilder.ReadCurrentInfo(store, third.IndexPath);
+        Assert.NotNull(repaired);
+        Assert.Equal(200, repaired!.Count);
+        Assert.Null(repaired.RecallAt10); // the stale meta's recall belonged to the old index
+        Assert.False(IndexBuilder.Write(store, IndexBuilder.Build(store, new IndexBuildOptions { Append = true })));
+    }
+
+    [Fact]
     public void Flat_append_follows_the_embeddings_and_a_cancelled_build_writes_nothing()
     {
         using var tmp = new TempDir();
