@@ -174,12 +174,14 @@ public abstract class MessCmdlet : PSCmdlet, IDynamicParameters, IDisposable
 
     protected void Warn(string message)
     {
+        message = SecretRedactor.Redact(message);
         Run.AddWarning(message);
         WriteWarning(message);
     }
 
+    // The exception's message and target were redacted when it was made; a target given here is redacted the same way.
     internal static ErrorRecord ToErrorRecord(MessException ex, object? target = null) =>
-        new(ex, ex.ErrorId, Category(ex.Kind), target ?? ex.Target);
+        new(ex, ex.ErrorId, Category(ex.Kind), SecretRedactor.RedactObject(target) ?? ex.Target);
 
     internal static ErrorCategory Category(MessErrorKind kind) => kind switch
     {

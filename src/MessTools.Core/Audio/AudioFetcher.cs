@@ -18,7 +18,7 @@ public sealed class AudioFetchOptions
     /// <summary>A profile of the shared AWS credentials/config files instead of the SDK's default chain.</summary>
     public string? ProfileName { get; init; }
     public string? Region { get; init; }
-    /// <summary>An S3-compatible endpoint (MinIO, Ceph, LocalStack, moto): path-style addressing is used.</summary>
+    /// <summary>An S3-compatible endpoint; see <see cref="S3Connection.EndpointUrl"/> (trimmed, checked there).</summary>
     public string? EndpointUrl { get; init; }
     /// <summary>Fetch again even when the cached copy matches the object.</summary>
     public bool Force { get; init; }

@@ -103,21 +103,20 @@ public static class WavFile
         int frameBytes = bytesPerSample * channels;
         int count = pcm.Length / frameBytes * channels;
         var samples = new float[count];
-        for (int i = 0; i < count; i++)
-        {
-            var s = pcm.Slice(i * bytesPerSample, bytesPerSample);
-            samples[i] = (format, bits) switch
-            {
-                (FormatFloat, 32) => BinaryPrimitives.ReadSingleLittleEndian(s),
-                (FormatFloat, 64) => (float)BinaryPrimitives.ReadDoubleLittleEndian(s),
-                (_, 8) => (s[0] - 128) / 128f,
-                (_, 16) => BinaryPrimitives.ReadInt16LittleEndian(s) / 32768f,
-                (_, 24) => ((s[0] | (s[1] << 8) | (s[2] << 16)) << 8 >> 8) / 8388608f,
-                _ => BinaryPrimitives.ReadInt32LittleEndian(s) / 2147483648f,
-            };
-        }
+        for (int i = 0; i < count; i++) samples[i] = Sample(pcm.Slice(i * bytesPerSample, bytesPerSample), format == FormatFloat, bits);
         return new AudioBuffer(samples, rate, channels);
     }
+
+    /// <summary>One sample in [-1, 1] from its bytes (PCM 8/16/24/32-bit or IEEE float 32/64-bit).</summary>
+    internal static float Sample(ReadOnlySpan<byte> s, bool isFloat, int bits) => (isFloat, bits) switch
+    {
+        (true, 32) => BinaryPrimitives.ReadSingleLittleEndian(s),
+        (true, 64) => (float)BinaryPrimitives.ReadDoubleLittleEndian(s),
+        (_, 8) => (s[0] - 128) / 128f,
+        (_, 16) => BinaryPrimitives.ReadInt16LittleEndian(s) / 32768f,
+        (_, 24) => ((s[0] | (s[1] << 8) | (s[2] << 16)) << 8 >> 8) / 8388608f,
+        _ => BinaryPrimitives.ReadInt32LittleEndian(s) / 2147483648f,
+    };
 
     /// <summary>
     /// The header of a WAV file without reading its samples, or null when the file is missing or not a RIFF/WAVE

@@ -3,6 +3,7 @@ using Amazon.Runtime;
 using Amazon.Runtime.CredentialManagement;
 using Amazon.Runtime.Credentials;
 using Amazon.S3;
+using MessTools.Core.Artifacts;
 using MessTools.Core.Common;
 
 namespace MessTools.Core.Aws;
@@ -17,12 +18,19 @@ public sealed class S3Connection
     /// <summary>A profile of the shared AWS credentials/config files instead of the SDK's default chain.</summary>
     public string? ProfileName { get; init; }
     public string? Region { get; init; }
-    /// <summary>An S3-compatible endpoint (MinIO, Ceph, LocalStack, moto): path-style addressing is used.</summary>
-    public string? EndpointUrl { get; init; }
+    /// <summary>
+    /// An S3-compatible endpoint (MinIO, Ceph, LocalStack, moto): path-style addressing is used. White space around it
+    /// (a trailing newline from a file or a secret store) is trimmed; white space or control characters inside are refused.
+    /// </summary>
+    public string? EndpointUrl { get => _endpointUrl; init => _endpointUrl = value?.Trim(); }
+    private readonly string? _endpointUrl;
 
     /// <summary>Checks what needs no network; throws MessException (InvalidEndpointUrl, InvalidRegion).</summary>
     public void Validate()
     {
+        if (EndpointUrl is not null && EndpointUrl.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+            throw new MessException("InvalidEndpointUrl", MessErrorKind.InvalidArgument,
+                $"-EndpointUrl '{SafePath.Printable(EndpointUrl)}' contains white space or a control character inside it; give the bare URL, for example https://s3.example.com:9000.", "EndpointUrl");
         if (EndpointUrl is not null &&
             (!Uri.TryCreate(EndpointUrl, UriKind.Absolute, out var u) || (u.Scheme != Uri.UriSchemeHttp && u.Scheme != Uri.UriSchemeHttps)))
             throw new MessException("InvalidEndpointUrl", MessErrorKind.InvalidArgument, $"-EndpointUrl '{SecretRedactor.Redact(EndpointUrl)}' is not an http:// or https:// URL.", "EndpointUrl");

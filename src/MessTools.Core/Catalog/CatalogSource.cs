@@ -10,8 +10,12 @@ using Npgsql;
 
 namespace MessTools.Core.Catalog;
 
-/// <summary>One raw catalogue row: its 1-based data row number and its values as text (null for SQL NULL).</summary>
-public readonly record struct RawCatalogRow(long RowNumber, string?[] Values, string? Problem = null);
+/// <summary>
+/// One raw catalogue row: its 1-based data row number and its values as text (null for SQL NULL). <see cref="Problem"/>
+/// is wrong with the row as a whole (a malformed CSV record); <see cref="ColumnProblems"/>, when set, says per column why
+/// a value could not be read as text (a BLOB that is not UTF-8, an array), so only a column that is used fails the row.
+/// </summary>
+public readonly record struct RawCatalogRow(long RowNumber, string?[] Values, string? Problem = null, string?[]? ColumnProblems = null);
 
 /// <summary>A catalogue read row by row, never all at once.</summary>
 public interface ICatalogSource : IDisposable
@@ -20,6 +24,11 @@ public interface ICatalogSource : IDisposable
     string Description { get; }
     IReadOnlyList<string> Columns { get; }
     IEnumerable<RawCatalogRow> ReadRows(CancellationToken cancellationToken);
+    /// <summary>
+    /// True for CSV files, where a title may carry the leading apostrophe of the spreadsheet-formula escape
+    /// (<see cref="MetadataCsv.EscapeFormula"/>): the exporter takes it off, so a re-export does not add a second one.
+    /// </summary>
+    bool TitlesMayBeFormulaEscaped => false;
 }
 
 public enum CatalogProvider { Auto, Sqlite, Csv, PostgreSql }
@@ -100,10 +109,34 @@ public static partial class CatalogSourceFactory
         var m = PostgresUri().Match(connectionString.Trim());
         if (!m.Success) return connectionString;
         var b = new NpgsqlConnectionStringBuilder { Host = m.Groups["host"].Value };
-        if (m.Groups["port"].Success) b.Port = int.Parse(m.Groups["port"].Value, CultureInfo.InvariantCulture);
+        if (m.Groups["port"].Success)
+        {
+            string port = m.Groups["port"].Value;
+            if (!int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out int p) || p < 1 || p > 65535)
+                throw new MessException("InvalidConnectionString", MessErrorKind.InvalidArgument,
+                    $"The postgres:// URI has the port '{port}', which is not a number from 1 to 65535.", SecretRedactor.Redact(connectionString));
+            b.Port = p;
+        }
+
         if (m.Groups["user"].Success) b.Username = Uri.UnescapeDataString(m.Groups["user"].Value);
         if (m.Groups["pass"].Success) b.Password = Uri.UnescapeDataString(m.Groups["pass"].Value);
         if (m.Groups["db"].Success) b.Database = Uri.UnescapeDataString(m.Groups["db"].Value);
+        string rest = m.Groups["rest"].Value;
+        if (rest.Length > 0 && rest[0] != '?')
+            throw new MessException("InvalidConnectionString", MessErrorKind.InvalidArgument,
+                "The postgres:// URI could not be read after its host: expected postgres://user:password@host:port/database?option=value.",
+                SecretRedactor.Redact(connectionString));
+        foreach (string pair in rest.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            int eq = pair.IndexOf('=');
+            string key = Uri.UnescapeDataString(eq < 0 ? pair : pair[..eq]), value = eq < 0 ? "" : Uri.UnescapeDataString(pair[(eq + 1)..]);
+            try { b[key] = value; }
+            catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidCastException)
+            {
+                throw new MessException("InvalidConnectionString", MessErrorKind.InvalidArgument,
+                    $"The postgres:// URI option '{key}' is not valid: {ex.Message}", SecretRedactor.Redact(connectionString));
+            }
+        }
         return b.ConnectionString;
     }
 
@@ -117,7 +150,7 @@ public static partial class CatalogSourceFactory
         return string.Join('.', parts.Select(p => "\"" + p + "\""));
     }
 
-    [GeneratedRegex(@"^postgres(?:ql)?://(?:(?<user>[^:@/]+)(?::(?<pass>[^@/]*))?@)?(?<host>[^:/?]+)(?::(?<port>\d+))?(?:/(?<db>[^?]*))?", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"^postgres(?:ql)?://(?:(?<user>[^:@/]+)(?::(?<pass>[^@/]*))?@)?(?<host>[^:/?]+)(?::(?<port>[^/?]*))?(?:/(?<db>[^?]*))?(?<rest>.*)$", RegexOptions.IgnoreCase | RegexOptions.Singleline)]
     private static partial Regex PostgresUri();
 
     [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*$")]
@@ -225,19 +258,21 @@ public sealed class DbCatalogSource : ICatalogSource
             if (!more) yield break;
             row++;
             var values = new string?[reader.FieldCount];
-            string? problem = null;
+            string?[]? problems = null;
             for (int i = 0; i < values.Length; i++)
             {
+                string? problem = null;
                 try
                 {
-                    values[i] = reader.IsDBNull(i) ? null : Convert.ToString(reader.GetValue(i), CultureInfo.InvariantCulture);
+                    values[i] = reader.IsDBNull(i) ? null : DbValueText.ToText(reader.GetValue(i), out problem);
                 }
-                catch (Exception ex) when (ex is InvalidCastException or FormatException or DbException or OverflowException)
+                catch (Exception ex) when (ex is InvalidCastException or FormatException or DbException or OverflowException or NotSupportedException)
                 {
-                    problem ??= $"column '{Columns[i]}' could not be read: {ex.Message}";
+                    problem = $"it could not be read: {SecretRedactor.Redact(ex.Message)}";
                 }
+                if (problem is not null) (problems ??= new string?[values.Length])[i] = problem;
             }
-            yield return new RawCatalogRow(row, values, problem);
+            yield return new RawCatalogRow(row, values, null, problems);
         }
     }
 
@@ -259,6 +294,7 @@ public sealed class CsvCatalogSource : ICatalogSource
 
     public string Description { get; }
     public IReadOnlyList<string> Columns { get; }
+    public bool TitlesMayBeFormulaEscaped => true;
 
     public CsvCatalogSource(string path)
     {

@@ -8,9 +8,13 @@ using MessTools.Core.Common;
 namespace MessTools.Core.Catalog;
 
 /// <summary>
-/// metadata/tracks_metadata.csv: the seed's seven columns, UTF-8, comma separated. Text that a spreadsheet
-/// would run as a formula (starting with = + - @ tab or CR) is written with a leading apostrophe, and one
-/// apostrophe is taken off again on reading, so values round-trip exactly.
+/// metadata/tracks_metadata.csv: the seed's seven columns, UTF-8, comma separated, RFC 4180 quoting.
+/// The spreadsheet-formula rule (docs/catalog.md): identifiers and numbers (track_id, album_id, composer, audio_s3_key,
+/// track_no, duration_sec) are written exactly as they are, so they round-trip through our reader, Import-Csv and a
+/// re-export unchanged. Only the free-text title, which no tool matches on, gets a leading apostrophe when a spreadsheet
+/// would run it as a formula (it starts with = + - @ tab or CR, after any apostrophes); our reader (a CSV source in
+/// <see cref="MetadataExporter"/>) takes exactly one apostrophe off again, so the title too reads back unchanged.
+/// This is the one reader of the file: <see cref="Read"/> goes through <see cref="CsvCatalogSource"/> and the exporter's checks.
 /// </summary>
 public static class MetadataCsv
 {
@@ -53,12 +57,12 @@ public static class MetadataCsv
 
         public void Write(MessTrack t)
         {
-            _csv.WriteField(EscapeFormula(t.TrackId));
-            _csv.WriteField(EscapeFormula(t.AlbumId));
+            _csv.WriteField(t.TrackId);
+            _csv.WriteField(t.AlbumId);
             _csv.WriteField(t.TrackNo?.ToString(CultureInfo.InvariantCulture) ?? "");
             _csv.WriteField(EscapeFormula(t.Title));
-            _csv.WriteField(EscapeFormula(t.Composer));
-            _csv.WriteField(EscapeFormula(t.AudioUri));
+            _csv.WriteField(t.Composer);
+            _csv.WriteField(t.AudioUri);
             _csv.WriteField(t.DurationSec?.ToString("R", CultureInfo.InvariantCulture) ?? "");
             _csv.NextRecord();
             Count++;
@@ -87,7 +91,7 @@ public static class MetadataCsv
         }
     }
 
-    /// <summary>Reads tracks_metadata.csv back, streaming; a malformed file is an error naming the line.</summary>
+    /// <summary>Reads tracks_metadata.csv back, streaming, with the export's checks; a malformed file is an error naming the row.</summary>
     public static IEnumerable<MessTrack> Read(string path)
     {
         if (!File.Exists(path))
@@ -99,13 +103,7 @@ public static class MetadataCsv
         {
             if (item.Error is not null)
                 throw new MessException("MetadataMalformed", MessErrorKind.InvalidData, $"'{path}': {item.Error.Message}", path, item.Error);
-            var t = item.Track!;
-            t.TrackId = UnescapeFormula(t.TrackId);
-            t.AlbumId = UnescapeFormula(t.AlbumId);
-            t.Title = t.Title is null ? null : UnescapeFormula(t.Title);
-            t.Composer = UnescapeFormula(t.Composer);
-            t.AudioUri = UnescapeFormula(t.AudioUri);
-            yield return t;
+            yield return item.Track!;
         }
     }
 

@@ -25,18 +25,27 @@ public sealed class MetadataExporter
     public IEnumerable<ExportItem> Read(ICatalogSource source, CancellationToken cancellationToken = default)
     {
         var ordinals = _columns.Resolve(source.Columns, source.Description);
-        var seen = new Dictionary<string, long>(StringComparer.Ordinal);
+        // Keyed by the id's case-folded NFC form: ids that differ only by case (t1, T1) or by Unicode composition would
+        // name the same file on Windows and macOS, so the second is a row error naming both.
+        var seen = new Dictionary<string, (long Row, string Id)>(StringComparer.Ordinal);
         foreach (var raw in source.ReadRows(cancellationToken))
         {
             MessTrack? track = null;
             MessException? error = null;
             try
             {
-                track = ToTrack(raw, ordinals, source.Description);
-                if (seen.TryGetValue(track.TrackId, out long firstRow))
-                    throw RowError(raw.RowNumber, "DuplicateTrackId", track.TrackId,
-                        $"track_id '{track.TrackId}' already appeared in row {firstRow}; track ids must be unique. Row {raw.RowNumber} was not exported.");
-                seen.Add(track.TrackId, raw.RowNumber);
+                track = ToTrack(raw, ordinals, source.Description, source.TitlesMayBeFormulaEscaped);
+                string key = FileNameKey(track.TrackId);
+                if (seen.TryGetValue(key, out var first))
+                {
+                    if (first.Id == track.TrackId)
+                        throw RowError(raw.RowNumber, "DuplicateTrackId", track.TrackId,
+                            $"track_id '{track.TrackId}' already appeared in row {first.Row}; track ids must be unique. Row {raw.RowNumber} was not exported.");
+                    throw RowError(raw.RowNumber, "TrackIdCaseCollision", track.TrackId,
+                        $"row {raw.RowNumber}: track_id '{SafePath.Printable(track.TrackId)}' differs from '{SafePath.Printable(first.Id)}' of row {first.Row} only by letter case " +
+                        $"(or Unicode composition), so both would name the same file on Windows and macOS. Row {raw.RowNumber} was not exported; give one of them another id.");
+                }
+                seen.Add(key, (raw.RowNumber, track.TrackId));
             }
             catch (MessException ex)
             {
@@ -47,7 +56,10 @@ public sealed class MetadataExporter
         }
     }
 
-    private MessTrack ToTrack(RawCatalogRow raw, Dictionary<string, int> ordinals, string source)
+    /// <summary>What a case-insensitive file system compares: the NFC form, upper-cased.</summary>
+    internal static string FileNameKey(string id) => id.Normalize(System.Text.NormalizationForm.FormC).ToUpperInvariant();
+
+    private MessTrack ToTrack(RawCatalogRow raw, Dictionary<string, int> ordinals, string source, bool unescapeTitle)
     {
         if (raw.Problem is not null)
             throw RowError(raw.RowNumber, "MalformedRow", null, $"row {raw.RowNumber} of {source}: {raw.Problem}.");
@@ -55,10 +67,20 @@ public sealed class MetadataExporter
         string? Get(string column)
         {
             int i = ordinals[column];
+            if (i >= 0 && raw.ColumnProblems is { } problems && i < problems.Length && problems[i] is { } problem)
+                throw RowError(raw.RowNumber, "InvalidText", null,
+                    $"row {raw.RowNumber}: column '{column}' cannot be read as text: {problem}.");
             string? v = i < 0 || i >= raw.Values.Length ? null : raw.Values[i];
-            if (v is not null && v.Contains('\uFFFD'))
+            if (v is null) return v;
+            if (v.Contains('\uFFFD'))
                 throw RowError(raw.RowNumber, "InvalidText", null,
                     $"row {raw.RowNumber}: column '{column}' is not valid UTF-8 text (it decodes to the replacement character U+FFFD).");
+            int bad = v.AsSpan().IndexOfAnyInRange('\u0000', '\u001F');
+            if (bad < 0) bad = v.AsSpan().IndexOfAnyInRange('\u007F', '\u009F');
+            if (bad >= 0)
+                throw RowError(raw.RowNumber, "InvalidText", null,
+                    $"row {raw.RowNumber}: column '{column}' contains the control character U+{(int)v[bad]:X4} at position {bad + 1} " +
+                    $"('{SafePath.Printable(v)}'); text fields may not hold control characters (NUL, tab, line breaks).");
             return v;
         }
 
@@ -108,6 +130,7 @@ public sealed class MetadataExporter
         }
 
         string? title = Get(CatalogColumns.Title);
+        if (title is not null && unescapeTitle) title = MetadataCsv.UnescapeFormula(title);
         return new MessTrack
         {
             TrackId = trackId,

@@ -55,14 +55,27 @@ public sealed class PowerSpectrogram
     public Scratch CreateScratch() => new(FftSize);
 
     /// <summary>The power spectrum of frame <paramref name="k"/> of <paramref name="signal"/> into <paramref name="power"/> (Bins values).</summary>
-    public void Frame(ReadOnlySpan<float> signal, int k, Span<float> power, Scratch scratch)
+    public void Frame(ReadOnlySpan<float> signal, int k, Span<float> power, Scratch scratch) =>
+        FrameAt(signal, 0, signal.Length, k, power, scratch);
+
+    /// <summary>
+    /// The power spectrum of frame <paramref name="k"/> of a signal of <paramref name="totalSamples"/> samples of which
+    /// <paramref name="buffer"/> holds the part starting at sample <paramref name="bufferStart"/> (it must hold the frame's
+    /// samples that exist). Gives exactly the values <see cref="Frame"/> gives on the whole signal: the streaming front ends use it.
+    /// </summary>
+    public void FrameAt(ReadOnlySpan<float> buffer, long bufferStart, long totalSamples, int k, Span<float> power, Scratch scratch)
     {
         var frame = scratch.Frame.AsSpan();
         frame.Clear();
-        int start = FrameStart(k);
-        int from = Math.Max(0, start), to = Math.Min(signal.Length, start + FrameLength);
+        long start = FrameStart(k);
+        long from = Math.Max(0, start), to = Math.Min(totalSamples, start + FrameLength);
         if (to > from)
-            TensorPrimitives.Multiply(signal[from..to], _window.AsSpan(from - start, to - from), frame.Slice(from - start, to - from));
+        {
+            if (from < bufferStart || to > bufferStart + buffer.Length)
+                throw new ArgumentOutOfRangeException(nameof(k), k, "The buffer does not hold the frame's samples.");
+            TensorPrimitives.Multiply(buffer[(int)(from - bufferStart)..(int)(to - bufferStart)], _window.AsSpan((int)(from - start), (int)(to - from)),
+                frame.Slice((int)(from - start), (int)(to - from)));
+        }
         _fft.PowerSpectrum(frame, power, scratch.Fft);
     }
 
@@ -190,9 +203,14 @@ public sealed class LogMelSpectrogram
         for (int k = 0; k < frames; k++)
         {
             Spectrogram.Frame(signal, k, power, scratch);
-            var mel = destination.Slice(k * Bands, Bands);
-            FilterBank.Apply(power, mel);
-            LogCompressor.Apply(mel, Settings.Log, Settings.LogParameter);
+            FromPower(power, destination.Slice(k * Bands, Bands));
         }
+    }
+
+    /// <summary>One frame's log-mel values from its power spectrum (what <see cref="Compute(ReadOnlySpan{float}, Span{float})"/> does per frame).</summary>
+    public void FromPower(ReadOnlySpan<float> power, Span<float> mel)
+    {
+        FilterBank.Apply(power, mel);
+        LogCompressor.Apply(mel, Settings.Log, Settings.LogParameter);
     }
 }

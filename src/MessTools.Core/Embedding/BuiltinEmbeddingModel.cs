@@ -54,11 +54,46 @@ public sealed class BuiltinEmbeddingModel : IEmbeddingModel
         return units;
     }
 
+    /// <summary>
+    /// Streams a whole-track embedding (no segments, or one segment that is the whole track): the unit comes out of the
+    /// front end already embedded, and <see cref="Run"/> passes it through.
+    /// </summary>
+    public IUnitStream? OpenStream(long totalSamples, IReadOnlyList<(int Start, int End)> segments)
+    {
+        bool wholeOnly = segments.Count == 0 || (segments.Count == 1 && segments[0].Start == 0 && segments[0].End == totalSamples);
+        return wholeOnly ? new TrackStream(this, totalSamples, segments.Count) : null;
+    }
+
+    private sealed class TrackStream : IUnitStream
+    {
+        private readonly BuiltinEmbeddingModel _model;
+        private readonly BuiltinEmbedder.Stream _stream;
+        private readonly long _total;
+        private readonly int _segments;
+
+        public TrackStream(BuiltinEmbeddingModel model, long totalSamples, int segments)
+        {
+            _model = model; _total = totalSamples; _segments = segments;
+            _stream = model._embedder.OpenStream(totalSamples);
+        }
+
+        public void Push(ReadOnlySpan<float> chunk, List<ModelUnit> ready) => _stream.Push(chunk);
+
+        public void Finish(List<ModelUnit> ready)
+        {
+            var v = _stream.Finish();
+            var unit = new ModelUnit(Array.Empty<float>(), 0, 0, (double)_total / _model.SampleRate) { Frames = v, FrameCount = 1, FrameDim = v.Length };
+            if (_segments == 1) unit.Segments.Add(0);
+            ready.Add(unit);
+        }
+    }
+
     public void Run(IReadOnlyList<ModelUnit> units, CancellationToken cancellationToken)
     {
         Parallel.For(0, units.Count, new ParallelOptions { MaxDegreeOfParallelism = _threads, CancellationToken = cancellationToken }, i =>
         {
             var u = units[i];
+            if (u.Frames is not null) return; // embedded by the streaming front end
             try
             {
                 u.Frames = _embedder.Embed(u.Input.AsSpan(0, u.Length));

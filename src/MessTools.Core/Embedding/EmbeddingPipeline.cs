@@ -51,13 +51,26 @@ public sealed class EmbeddingPipeline : IDisposable
         public int Remaining;
         public string Sha = "";
         public long Bytes;
+        /// <summary>Streaming: the audio is read chunk by chunk by the front end stage (never whole).</summary>
+        public WavChunkReader? Reader;
+        public IUnitStream? Stream;
+        /// <summary>Every unit has been handed to the inference stage.</summary>
+        public volatile bool FrontEndDone;
+        public bool Queued;
     }
+
+    /// <summary>Units of one job for the inference stage; the last piece of a job says its front end is done.</summary>
+    private readonly record struct Piece(Job Job, List<ModelUnit> Units, bool Last);
+
+    /// <summary>Mono samples read per chunk when a track streams (about 3 s at 22 kHz).</summary>
+    public const int StreamChunkSamples = 1 << 16;
 
     private readonly IEmbeddingModel _model;
     private readonly EmbeddingPipelineOptions _options;
     private readonly CancellationTokenSource _cts;
     private readonly BlockingCollection<Job> _input = new();
-    private readonly BlockingCollection<Job> _decoded, _prepared;
+    private readonly BlockingCollection<Job> _decoded;
+    private readonly BlockingCollection<Piece> _prepared;
     private readonly BlockingCollection<EmbeddingResult> _results = new();
     private readonly Task[] _tasks;
     private readonly ConcurrentDictionary<int, Resampler> _resamplers = new();
@@ -69,7 +82,7 @@ public sealed class EmbeddingPipeline : IDisposable
         _options = options;
         _cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _decoded = new BlockingCollection<Job>(Math.Max(1, options.QueueTracks));
-        _prepared = new BlockingCollection<Job>(Math.Max(1, options.QueueTracks));
+        _prepared = new BlockingCollection<Piece>(Math.Max(1, options.QueueTracks));
         _tasks = new[]
         {
             Task.Factory.StartNew(DecodeLoop, TaskCreationOptions.LongRunning),
@@ -129,11 +142,11 @@ public sealed class EmbeddingPipeline : IDisposable
             foreach (var job in _input.GetConsumingEnumerable(_cts.Token))
             {
                 try { Decode(job); }
-                catch (MessException ex) { job.Result.Error = ex; job.Audio = null; }
+                catch (MessException ex) { job.Result.Error = ex; job.Audio = null; CloseStream(job); }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
                 {
-                    job.Result.Error = new MessException("AudioReadFailed", MessErrorKind.ReadError,
-                        $"Reading the audio of track '{job.Result.Track.TrackId}' from '{job.Result.AudioFile}' failed: {ex.Message}", job.Result.Track.TrackId, ex);
+                    job.Result.Error = ReadFailed(job, ex);
+                    CloseStream(job);
                 }
                 _decoded.Add(job, _cts.Token);
             }
@@ -143,21 +156,57 @@ public sealed class EmbeddingPipeline : IDisposable
         finally { _decoded.CompleteAdding(); }
     }
 
+    private static MessException ReadFailed(Job job, Exception ex) =>
+        new("AudioReadFailed", MessErrorKind.ReadError,
+            $"Reading the audio of track '{job.Result.Track.TrackId}' from '{job.Result.AudioFile}' failed: {ex.Message}", job.Result.Track.TrackId, ex);
+
+    private static void CloseStream(Job job)
+    {
+        job.Reader?.Dispose();
+        job.Reader = null;
+        job.Stream = null;
+    }
+
     private void Decode(Job job)
     {
         var r = job.Result;
         string path = r.AudioFile;
         if (!File.Exists(path))
             throw new MessException("AudioFileNotFound", MessErrorKind.ObjectNotFound, $"The audio file '{path}' of track '{r.Track.TrackId}' does not exist.", r.Track.TrackId);
-        byte[] bytes = File.ReadAllBytes(path);
-        job.Sha = Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant();
-        job.Bytes = bytes.Length;
+        // The hash streams through the file: a long track is never read into memory whole.
+        using (var hashed = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan))
+        {
+            job.Sha = Convert.ToHexString(SHA256.HashData(hashed)).ToLowerInvariant();
+            job.Bytes = hashed.Length;
+        }
         if (!_options.Force && _options.Existing is { } ex && ex.TryGetValue(r.Track.TrackId, out var prev)
             && prev.Sha256 == job.Sha && prev.Bytes == job.Bytes && (_options.SegmentSeconds is null || prev.HasSegments))
         {
             r.Reused = true;
             return;
         }
+        // A WAV at the model's rate (what Get-MessAudio writes) streams through the model's front end when it has a streaming one.
+        if (WavChunkReader.TryOpen(path, StreamChunkSamples) is { } reader)
+        {
+            if (reader.SampleRate == _model.SampleRate && reader.Frames > 0 && reader.Frames <= int.MaxValue)
+            {
+                var segments = _options.SegmentSeconds is { } sec ? Segment((int)reader.Frames, (int)Math.Round(sec * _model.SampleRate)) : new List<(int, int)>();
+                IUnitStream? stream;
+                try { stream = _model.OpenStream(reader.Frames, segments); }
+                catch (MessException failed) { reader.Dispose(); throw ForTrack(job, failed); }
+                catch { reader.Dispose(); throw; }
+                if (stream is not null)
+                {
+                    job.Reader = reader;
+                    job.Stream = stream;
+                    job.Segments = segments;
+                    r.AudioSeconds = (double)reader.Frames / _model.SampleRate;
+                    return;
+                }
+            }
+            reader.Dispose();
+        }
+        byte[] bytes = File.ReadAllBytes(path);
         float[] mono;
         bool isWav = bytes.Length >= 12 && bytes.AsSpan(0, 4).SequenceEqual("RIFF"u8) && bytes.AsSpan(8, 4).SequenceEqual("WAVE"u8);
         if (isWav)
@@ -213,27 +262,90 @@ public sealed class EmbeddingPipeline : IDisposable
         {
             foreach (var job in _decoded.GetConsumingEnumerable(_cts.Token))
             {
+                job.Units = new List<ModelUnit>();
+                if (job.Stream is not null && job.Result.Error is null)
+                {
+                    try { StreamFrontEnd(job); }
+                    finally { CloseStream(job); }
+                    continue;
+                }
+                var units = new List<ModelUnit>();
                 if (job.Audio is not null && job.Result.Error is null)
                 {
-                    try
-                    {
-                        job.Units = _model.Prepare(job.Audio, job.Segments);
-                        foreach (var u in job.Units) u.Owner = job;
-                        job.Remaining = job.Units.Count;
-                    }
+                    try { units = _model.Prepare(job.Audio, job.Segments); }
                     catch (MessException ex) { job.Result.Error = ex; }
-                    catch (ArgumentException ex)
-                    {
-                        job.Result.Error = new MessException("FrontEndFailed", MessErrorKind.InvalidData, $"The model's front end failed on track '{job.Result.Track.TrackId}': {ex.Message}", job.Result.Track.TrackId, ex);
-                    }
+                    catch (ArgumentException ex) { job.Result.Error = FrontEndFailed(job, ex); }
                     job.Audio = null;
                 }
-                _prepared.Add(job, _cts.Token);
+                PostPiece(job, job.Result.Error is null ? units : new List<ModelUnit>(), last: true);
             }
         }
         catch (OperationCanceledException) { }
         catch (Exception ex) { Fail(ex); }
         finally { _prepared.CompleteAdding(); }
+    }
+
+    private static MessException FrontEndFailed(Job job, Exception ex) =>
+        new("FrontEndFailed", MessErrorKind.InvalidData, $"The model's front end failed on track '{job.Result.Track.TrackId}': {ex.Message}", job.Result.Track.TrackId, ex);
+
+    /// <summary>
+    /// Reads a streaming job's audio chunk by chunk into the model's front end and hands its units on as they are
+    /// ready, a batch at a time: the bounded queue to the inference stage keeps memory flat in track length.
+    /// </summary>
+    private void StreamFrontEnd(Job job)
+    {
+        var reader = job.Reader!;
+        var stream = job.Stream!;
+        var chunk = new float[StreamChunkSamples];
+        var ready = new List<ModelUnit>();
+        int batch = Math.Max(1, _model.BatchSize);
+        try
+        {
+            int n;
+            while ((n = reader.Read(chunk)) > 0)
+            {
+                _cts.Token.ThrowIfCancellationRequested();
+                if (job.Result.Error is not null) break; // a batch of this track failed: stop reading it
+                if (!AllFinite(chunk.AsSpan(0, n)))
+                    throw new MessException("AudioNotFinite", MessErrorKind.InvalidData,
+                        $"'{job.Result.AudioFile}' (track '{job.Result.Track.TrackId}') holds NaN or infinite samples.", job.Result.Track.TrackId);
+                try { stream.Push(chunk.AsSpan(0, n), ready); }
+                catch (MessException ex) { throw ForTrack(job, ex); }
+                if (ready.Count >= batch) { PostPiece(job, ready, last: false); ready = new List<ModelUnit>(); }
+            }
+            if (job.Result.Error is null)
+            {
+                try { stream.Finish(ready); }
+                catch (MessException ex) { throw ForTrack(job, ex); }
+            }
+        }
+        catch (MessException ex) { SetError(job, ex); }
+        catch (ArgumentException ex) { SetError(job, FrontEndFailed(job, ex)); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { SetError(job, ReadFailed(job, ex)); }
+        PostPiece(job, job.Result.Error is null ? ready : new List<ModelUnit>(), last: true);
+    }
+
+    /// <summary>A model's error about one track, named as the non-streaming path names it.</summary>
+    private static MessException ForTrack(Job job, MessException ex) =>
+        new(ex.ErrorId, ex.Kind, $"Track '{job.Result.Track.TrackId}': {ex.Message}", job.Result.Track.TrackId, ex);
+
+    private static void SetError(Job job, MessException ex)
+    {
+        lock (job) job.Result.Error ??= ex;
+    }
+
+    /// <summary>Counts the units into their job and queues them for the inference stage.</summary>
+    private void PostPiece(Job job, List<ModelUnit> units, bool last)
+    {
+        foreach (var u in units) u.Owner = job;
+        lock (job)
+        {
+            if (job.Units is null) units = new List<ModelUnit>(); // the job was already emitted (it failed)
+            else job.Units.AddRange(units);
+            Interlocked.Add(ref job.Remaining, units.Count);
+            if (last) job.FrontEndDone = true;
+        }
+        _prepared.Add(new Piece(job, units, last), _cts.Token);
     }
 
     /// <summary>
@@ -254,11 +366,16 @@ public sealed class EmbeddingPipeline : IDisposable
             workerTasks[w] = Task.Factory.StartNew(() => WorkerLoop(batches!, pending), TaskCreationOptions.LongRunning);
         try
         {
-            foreach (var job in _prepared.GetConsumingEnumerable(_cts.Token))
+            foreach (var piece in _prepared.GetConsumingEnumerable(_cts.Token))
             {
-                lock (pending) pending.Enqueue(job);
-                if (job.Units is { Count: > 0 } && job.Result.Error is null)
-                    foreach (var u in job.Units) waiting.Enqueue(u);
+                var job = piece.Job;
+                if (!job.Queued)
+                {
+                    job.Queued = true;
+                    lock (pending) pending.Enqueue(job);
+                }
+                if (piece.Units.Count > 0 && job.Result.Error is null)
+                    foreach (var u in piece.Units) waiting.Enqueue(u);
                 while (waiting.Count >= batch) Dispatch(batches, waiting, batch, pending);
                 Emit(pending);
             }
@@ -331,7 +448,7 @@ public sealed class EmbeddingPipeline : IDisposable
     {
         lock (pending)
         {
-            while (pending.Count > 0 && (Volatile.Read(ref pending.Peek().Remaining) <= 0 || pending.Peek().Result.Error is not null))
+            while (pending.Count > 0 && ((pending.Peek().FrontEndDone && Volatile.Read(ref pending.Peek().Remaining) <= 0) || pending.Peek().Result.Error is not null))
             {
                 var job = pending.Dequeue();
                 if (job.Result.Error is null && !job.Result.Reused)
@@ -339,7 +456,7 @@ public sealed class EmbeddingPipeline : IDisposable
                     try { job.Result.Embedded = Finish(job); }
                     catch (MessException ex) { job.Result.Error = ex; }
                 }
-                job.Units = null;
+                lock (job) job.Units = null;
                 _results.Add(job.Result);
             }
         }

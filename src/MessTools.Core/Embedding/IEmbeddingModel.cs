@@ -65,11 +65,29 @@ public interface IEmbeddingModel : IDisposable
     /// <summary>Cuts a mono track at <see cref="SampleRate"/> into units; assigns each unit to the given segments (sample ranges).</summary>
     List<ModelUnit> Prepare(float[] mono, IReadOnlyList<(int Start, int End)> segments);
 
+    /// <summary>
+    /// A streaming front end for a track of <paramref name="totalSamples"/> samples at <see cref="SampleRate"/>: the
+    /// pipeline pushes the audio in chunks and takes units as they are ready, so memory stays flat in track length.
+    /// Null when the model has none for these settings (the pipeline then reads the whole track and calls <see cref="Prepare"/>).
+    /// The units equal <see cref="Prepare"/>'s (within float tolerance).
+    /// </summary>
+    IUnitStream? OpenStream(long totalSamples, IReadOnlyList<(int Start, int End)> segments) => null;
+
     /// <summary>Runs the units and fills their Frames.</summary>
     void Run(IReadOnlyList<ModelUnit> units, CancellationToken cancellationToken);
 
     /// <summary>Pools the frames of <paramref name="units"/> over time into one vector (not normalised).</summary>
     float[] Pool(IReadOnlyList<ModelUnit> units);
+}
+
+/// <summary>A model's front end fed chunk by chunk (<see cref="IEmbeddingModel.OpenStream"/>).</summary>
+public interface IUnitStream
+{
+    /// <summary>The next samples; units they complete are added to <paramref name="ready"/>.</summary>
+    void Push(ReadOnlySpan<float> chunk, List<ModelUnit> ready);
+
+    /// <summary>After the last chunk: the remaining units (and the segment assignment of all of them).</summary>
+    void Finish(List<ModelUnit> ready);
 }
 
 /// <summary>Time pooling of frame outputs (double accumulation).</summary>

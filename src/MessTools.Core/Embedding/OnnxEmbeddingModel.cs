@@ -220,6 +220,89 @@ public sealed class OnnxEmbeddingModel : IEmbeddingModel
         return units;
     }
 
+    /// <summary>Log-mel models stream: mel frames are computed as audio arrives and each patch is cut as soon as its frames exist.</summary>
+    public IUnitStream? OpenStream(long totalSamples, IReadOnlyList<(int Start, int End)> segments) =>
+        Profile.Kind == ModelInputKind.LogMel && totalSamples > 0 ? new LogMelStream(this, totalSamples, segments) : null;
+
+    /// <summary>
+    /// <see cref="Prepare"/>'s log-mel path, fed chunk by chunk: keeps only the mel frames of the patches not yet cut
+    /// (about one patch), so memory does not grow with the track; the patches are the same values.
+    /// </summary>
+    private sealed class LogMelStream : IUnitStream
+    {
+        private readonly OnnxEmbeddingModel _model;
+        private readonly IReadOnlyList<(int Start, int End)> _segments;
+        private readonly FrameStream _frames;
+        private readonly FrameStream.FrameSink _sink;
+        private readonly int _bands, _pf, _ph, _patches;
+        private readonly double _frameSec;
+        private readonly List<ModelUnit> _all = new();
+        private float[] _mel;       // frames [_melStart, _melStart + _melCount), row-major
+        private int _melStart, _melCount, _nextPatch;
+        private List<ModelUnit>? _ready;
+
+        public LogMelStream(OnnxEmbeddingModel model, long totalSamples, IReadOnlyList<(int Start, int End)> segments)
+        {
+            _model = model;
+            _segments = segments;
+            var s = model.Profile.Mel!;
+            _frames = new FrameStream(model._mel!.Spectrogram, totalSamples);
+            _bands = s.Bands; _pf = model.Profile.PatchFrames; _ph = model.Profile.PatchHop;
+            int frames = _frames.FrameCount;
+            _patches = frames < _pf ? 1 : (frames - _pf) / _ph + 1;
+            _frameSec = (double)s.Hop / model.SampleRate;
+            _mel = new float[(_pf + _ph) * _bands];
+            _sink = OnFrame;
+        }
+
+        private void OnFrame(int k, ReadOnlySpan<float> power)
+        {
+            if (k - _melStart >= _mel.Length / _bands) Array.Resize(ref _mel, _mel.Length * 2);
+            _model._mel!.FromPower(power, _mel.AsSpan((k - _melStart) * _bands, _bands));
+            _melCount = k - _melStart + 1;
+            CutPatches(k + 1);
+        }
+
+        // Cuts every patch whose frames (up to the end of the track) are among the first 'available' frames.
+        private void CutPatches(int available)
+        {
+            int total = _frames.FrameCount;
+            while (_nextPatch < _patches)
+            {
+                int f0 = _nextPatch * _ph, nf = Math.Min(_pf, total - f0);
+                if (f0 + nf > available) break;
+                var input = new float[_pf * _bands];
+                _mel.AsSpan((f0 - _melStart) * _bands, nf * _bands).CopyTo(input); // a short clip is zero padded to one patch
+                var unit = new ModelUnit(input, input.Length, f0 * _frameSec, (f0 + _pf) * _frameSec);
+                _all.Add(unit);
+                _ready!.Add(unit);
+                _nextPatch++;
+            }
+            // drop the frames no later patch needs
+            int keep = Math.Min(_nextPatch * _ph, _melStart + _melCount);
+            int drop = keep - _melStart;
+            if (drop > 0)
+            {
+                Array.Copy(_mel, drop * _bands, _mel, 0, (_melCount - drop) * _bands);
+                _melStart += drop; _melCount -= drop;
+            }
+        }
+
+        public void Push(ReadOnlySpan<float> chunk, List<ModelUnit> ready)
+        {
+            _ready = ready;
+            _frames.Push(chunk, _sink);
+        }
+
+        public void Finish(List<ModelUnit> ready)
+        {
+            _ready = ready;
+            _frames.Finish(_sink);
+            CutPatches(_frames.FrameCount);
+            AssignSegments(_all, _segments, _model.SampleRate);
+        }
+    }
+
     /// <summary>Each unit joins the segment holding its centre; a segment no unit centre falls in takes the nearest unit.</summary>
     internal static void AssignSegments(List<ModelUnit> units, IReadOnlyList<(int Start, int End)> segments, int sampleRate)
     {

@@ -142,14 +142,14 @@ public static class EvaluationFiles
             csv.NextRecord();
             foreach (var s in samples)
             {
-                csv.WriteField(MetadataCsv.EscapeFormula(s.QueryTrackId));
-                csv.WriteField(MetadataCsv.EscapeFormula(s.QueryComposer));
-                csv.WriteField(MetadataCsv.EscapeFormula(s.QueryAlbumId));
+                csv.WriteField(s.QueryTrackId);
+                csv.WriteField(s.QueryComposer);
+                csv.WriteField(s.QueryAlbumId);
                 csv.WriteField(s.ExcludeSameAlbum ? "true" : "false");
                 csv.WriteField(s.Rank.ToString(CultureInfo.InvariantCulture));
-                csv.WriteField(MetadataCsv.EscapeFormula(s.TrackId));
-                csv.WriteField(MetadataCsv.EscapeFormula(s.Composer));
-                csv.WriteField(MetadataCsv.EscapeFormula(s.AlbumId));
+                csv.WriteField(s.TrackId);
+                csv.WriteField(s.Composer);
+                csv.WriteField(s.AlbumId);
                 csv.WriteField(s.Similarity.ToString("0.000000", CultureInfo.InvariantCulture));
                 csv.WriteField(s.Relevant ? "true" : "false");
                 csv.NextRecord();

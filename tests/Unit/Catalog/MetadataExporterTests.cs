@@ -182,7 +182,7 @@ public class MetadataExporterTests
         var tracks = new[]
         {
             new MessTrack { TrackId = "t1", AlbumId = "a", TrackNo = 2, Title = "=cmd|' /C calc'!A0", Composer = "Chopin", AudioUri = "s3://b/k, with comma.wav", DurationSec = 12.25 },
-            new MessTrack { TrackId = "t2", AlbumId = "a", Title = "Line\nbreak \"quoted\"", Composer = "Frédéric Chopin", AudioUri = "x.wav" },
+            new MessTrack { TrackId = "t2", AlbumId = "a", Title = "Comma, \"quoted\"", Composer = "Frédéric Chopin", AudioUri = "x.wav" },
         };
         using (var w = new MetadataCsv.Writer(tmp["m.csv"]))
         {

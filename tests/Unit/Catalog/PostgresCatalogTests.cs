@@ -22,6 +22,11 @@ public class PostgresCatalogTests : IClassFixture<PostgresCatalogTests.Server>
                   ('rach-op3-2', 'op3', 2, 'dup', 'Rachmaninoff', 's3://cat/op3/2b.mp3', NULL),
                   ('null-composer', 'op3', 9, 'x', NULL, 's3://cat/op3/9.mp3', 1);
                 CREATE TABLE public.empty_tracks (track_id text, album_id text, composer text, audio_s3_key text);
+                CREATE TABLE music.binary_tracks (track_id bytea, album_id text, composer bytea, audio_s3_key text, tags text[], cover bytea, added date, score numeric);
+                INSERT INTO music.binary_tracks VALUES
+                  (convert_to('bytea-utf8', 'UTF8'), 'a', convert_to('Frédéric Chopin', 'UTF8'), 'k1.wav', '{x,y}', '\x00ff', '2026-11-25', 1.50),
+                  (convert_to('bytea-bad', 'UTF8'), 'a', '\xc328ff', 'k2.wav', NULL, NULL, NULL, NULL),
+                  ('\xfffe01', 'a', convert_to('Liszt', 'UTF8'), 'k3.wav', NULL, NULL, NULL, NULL);
                 """);
         }
         public void Dispose() => Pg.Dispose();
@@ -79,5 +84,36 @@ public class PostgresCatalogTests : IClassFixture<PostgresCatalogTests.Server>
         Assert.Equal("CatalogQueryFailed", ex.ErrorId);
         Assert.Contains("nope", ex.Message);
         Assert.DoesNotContain(PostgresServer.Password, ex.Message);
+    }
+
+    [Fact]
+    public void Bytea_is_utf8_text_or_a_row_error_never_a_type_name()
+    {
+        var map = new ColumnMap(new Dictionary<string, string> { ["title"] = "added", ["duration_sec"] = "score" });
+        List<ExportItem> items;
+        using (var source = CatalogSourceFactory.OpenConnection(_pg.ConnectionString, "music.binary_tracks", null))
+            items = new MetadataExporter(map).Read(source).ToList();
+        Assert.Equal(3, items.Count);
+        var t = items[0].Track!;
+        Assert.Equal("bytea-utf8", t.TrackId);
+        Assert.Equal("Frédéric Chopin", t.Composer);
+        Assert.Equal("2026-11-25T00:00:00.0000000", t.Title); // a date comes back as a DateTime: ISO 8601, never culture-dependent
+        Assert.Equal(1.5, t.DurationSec);
+        Assert.Equal("InvalidText", items[1].Error!.ErrorId);
+        Assert.Contains("composer", items[1].Error!.Message);
+        Assert.Equal("InvalidText", items[2].Error!.ErrorId);
+        Assert.Contains("track_id", items[2].Error!.Message);
+        Assert.All(items, i => Assert.DoesNotContain("System.", (i.Track?.TrackId ?? "") + i.Track?.Composer + i.Error?.Message));
+    }
+
+    [Fact]
+    public void An_array_in_a_used_column_is_a_row_error()
+    {
+        var map = new ColumnMap(new Dictionary<string, string> { ["title"] = "tags" });
+        using var source = CatalogSourceFactory.OpenConnection(_pg.ConnectionString, null,
+            "SELECT track_id, album_id, composer, audio_s3_key, tags FROM music.binary_tracks WHERE tags IS NOT NULL");
+        var item = Assert.Single(new MetadataExporter(map).Read(source));
+        Assert.Equal("InvalidText", item.Error!.ErrorId);
+        Assert.Contains("array", item.Error!.Message);
     }
 }

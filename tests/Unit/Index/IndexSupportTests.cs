@@ -39,7 +39,7 @@ public class IndexSupportTests
         var tracks = new[]
         {
             new MessTrack { TrackId = "t1", AlbumId = "a1", Title = "Ballade, \"No. 1\"", Composer = "Chopin", AudioUri = "s3://b/1.wav" },
-            new MessTrack { TrackId = "=t2", AlbumId = "+a2", Title = "Line\nbreak", Composer = "Dvořák", AudioUri = "s3://b/2.wav" },
+            new MessTrack { TrackId = "=t2", AlbumId = "+a2", Title = "-Line, break", Composer = "Dvořák", AudioUri = "s3://b/2.wav" },
             new MessTrack { TrackId = "t3", AlbumId = "a3", Title = null, Composer = "@Liszt", AudioUri = "s3://b/3.wav" },
         };
         using (var w = new MetadataCsv.Writer(path))
@@ -57,7 +57,7 @@ public class IndexSupportTests
             Assert.Equal(expected.Composer, table.Composer(row));
         }
         Assert.True(table.TryGetRow("=t2", out int r2));
-        Assert.Equal("Line\nbreak", table.Title(r2));
+        Assert.Equal("-Line, break", table.Title(r2));
         Assert.Equal("Ballade, \"No. 1\"", table.Title(0));
     }
 
@@ -67,10 +67,11 @@ public class IndexSupportTests
         using var tmp = new TempDir();
         File.WriteAllText(tmp["a.csv"], "album_id,composer\na1,Chopin\n");
         Assert.Equal("MetadataMalformed", Assert.Throws<MessException>(() => TrackInfoTable.Read(tmp["a.csv"])).ErrorId);
-        File.WriteAllText(tmp["b.csv"], "track_id,title\nt1,\"never closed\n");
-        Assert.Contains("never closed", Assert.Throws<MessException>(() => TrackInfoTable.Read(tmp["b.csv"])).Message);
-        File.WriteAllText(tmp["c.csv"], "track_id,title\nt1,x\nt1,y\n");
-        Assert.Contains("twice", Assert.Throws<MessException>(() => TrackInfoTable.Read(tmp["c.csv"])).Message);
+        const string header = "track_id,album_id,track_no,title,composer,audio_s3_key,duration_sec\n";
+        File.WriteAllText(tmp["b.csv"], header + "t1,a,,\"never closed,Chopin,k.wav,\n");
+        Assert.Equal("MetadataMalformed", Assert.Throws<MessException>(() => TrackInfoTable.Read(tmp["b.csv"])).ErrorId);
+        File.WriteAllText(tmp["c.csv"], header + "t1,a,,x,Chopin,k.wav,\nt1,a,,y,Chopin,k2.wav,\n");
+        Assert.Contains("already appeared in row 1", Assert.Throws<MessException>(() => TrackInfoTable.Read(tmp["c.csv"])).Message);
         Assert.Equal("MetadataMissing", Assert.Throws<MessException>(() => TrackInfoTable.Read(tmp["none.csv"])).ErrorId);
     }
 

@@ -2,6 +2,7 @@ using System.Numerics.Tensors;
 using System.Security.Cryptography;
 using System.Text;
 using MessTools.Core.Common;
+using MessTools.Core.Dsp;
 
 namespace MessTools.Core.Embedding.Builtin;
 
@@ -43,9 +44,57 @@ public sealed class BuiltinEmbedder
 
     /// <summary>The embedding of a mono signal at <see cref="SampleRate"/>: <see cref="Dimension"/> values, L2 norm 1.</summary>
     /// <exception cref="MessException">Empty, too short (under 1 s) or non-finite input.</exception>
-    public float[] Embed(ReadOnlySpan<float> mono)
+    public float[] Embed(ReadOnlySpan<float> mono) => Standardise(ExtractFeatures(mono));
+
+    /// <summary>
+    /// The embedding of a track that arrives in chunks (<see cref="Stream.Push"/>, then <see cref="Stream.Finish"/>):
+    /// the front end runs frame by frame, so only its per-frame output (mel and pitch rows, about 26 kB per second of
+    /// audio) is kept, never the waveform. Equals <see cref="Embed"/> on the whole track.
+    /// </summary>
+    public Stream OpenStream(long totalSamples) => new(this, totalSamples);
+
+    public sealed class Stream
     {
-        var raw = ExtractFeatures(mono);
+        private readonly BuiltinEmbedder _embedder;
+        private readonly FrameStream _frames;
+        private readonly FrameStream.FrameSink _sink;
+        private readonly float[] _mel, _pitch;
+        private float _peak;
+
+        internal Stream(BuiltinEmbedder embedder, long totalSamples)
+        {
+            if (totalSamples == 0)
+                throw new MessException("BuiltinAudioEmpty", MessErrorKind.InvalidData, "The built-in embedder got no audio samples.");
+            if (totalSamples < MinimumSamples)
+                throw new MessException("BuiltinAudioTooShort", MessErrorKind.InvalidData,
+                    $"The built-in embedder needs at least {MinimumSamples} samples (1 s at {BuiltinFrontEnd.SampleRate} Hz); got {totalSamples}.");
+            _embedder = embedder;
+            _frames = new FrameStream(FrontEnd.Stft, totalSamples);
+            _mel = new float[(long)_frames.FrameCount * BuiltinFrontEnd.MelBands];
+            _pitch = new float[(long)_frames.FrameCount * BuiltinFrontEnd.Pitches];
+            _sink = (k, power) => FrontEnd.AnalyseFrame(power, _mel.AsSpan(k * BuiltinFrontEnd.MelBands, BuiltinFrontEnd.MelBands),
+                _pitch.AsSpan(k * BuiltinFrontEnd.Pitches, BuiltinFrontEnd.Pitches));
+        }
+
+        /// <summary>The next samples (finite; the pipeline checks them).</summary>
+        public void Push(ReadOnlySpan<float> chunk)
+        {
+            if (!chunk.IsEmpty) _peak = Math.Max(_peak, TensorPrimitives.MaxMagnitude(chunk));
+            _frames.Push(chunk, _sink);
+        }
+
+        public float[] Finish()
+        {
+            _frames.Finish(_sink);
+            if (_peak > 1e6f)
+                throw new MessException("BuiltinAudioOutOfRange", MessErrorKind.InvalidData,
+                    $"The audio's peak magnitude {_peak:G4} is implausible for samples in [-1, 1] (above 1e6).");
+            return _embedder.Standardise(BuiltinFeatures.Compute(_mel, _pitch, _frames.FrameCount));
+        }
+    }
+
+    private float[] Standardise(float[] raw)
+    {
         var v = new float[raw.Length];
         TensorPrimitives.Subtract(raw, _mean, v);
         TensorPrimitives.Multiply(v, _scale, v);

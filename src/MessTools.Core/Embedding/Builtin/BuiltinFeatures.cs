@@ -58,7 +58,7 @@ internal static class BuiltinFeatures
         return m;
     }
 
-    /// <summary>The raw feature vector (length <see cref="Dimension"/>) from the front end's output.</summary>
+    /// <summary>The raw feature vector (length <see cref="Dimension"/>) from the front end's output, which it overwrites.</summary>
     public static float[] Compute(float[] mel, float[] pitch, int frames)
     {
         var result = new float[Dimension];
@@ -69,7 +69,7 @@ internal static class BuiltinFeatures
         // ---- log-mel, relative to the track maximum (level invariant)
         double melMean = Stats.Mean(mel);
         float floor = (float)(1e-8 * melMean + Eps);
-        var logmel = new float[T * M];
+        var logmel = mel; // in place: the front end's arrays are not used again, and a long track keeps one copy, not two
         TensorPrimitives.Add(mel, floor, logmel);
         TensorPrimitives.Log10(logmel, logmel);
         float lmax = Stats.Max(logmel);
@@ -81,7 +81,7 @@ internal static class BuiltinFeatures
 
         // ---- pitch spectrum, compressed relative to its mean: log1p(10 p / mean)
         double pMean = Stats.Mean(pitch);
-        var P = new float[T * NP];
+        var P = pitch; // in place, as logmel
         TensorPrimitives.Multiply(pitch, (float)(10.0 / (pMean + Eps)), P);
         TensorPrimitives.Add(P, 1f, P);
         TensorPrimitives.Log(P, P);

@@ -59,17 +59,25 @@ internal sealed class BuiltinFrontEnd
         for (int t = 0; t < frames; t++)
         {
             _stft.Frame(mono, t, power, scratch);
-            _mel.Apply(power, mel.AsSpan(t * MelBands, MelBands));
-            var row = pitch.AsSpan(t * Pitches, Pitches);
-            for (int k = _pitchFirstBin, i = 0; k <= _pitchLastBin; k++, i++)
-            {
-                int l = _pitchLo[i];
-                float p = power[k], f = _pitchFrac[i];
-                if ((uint)l < Pitches) row[l] += p * (1 - f);
-                if ((uint)(l + 1) < Pitches) row[l + 1] += p * f;
-            }
+            AnalyseFrame(power, mel.AsSpan(t * MelBands, MelBands), pitch.AsSpan(t * Pitches, Pitches));
         }
         return (mel, pitch, frames);
+    }
+
+    /// <summary>The STFT, for <see cref="FrameStream"/> (the streaming path feeds its frames to <see cref="AnalyseFrame"/>).</summary>
+    public PowerSpectrogram Stft => _stft;
+
+    /// <summary>One frame's mel row (64) and pitch row (88, must be zero on entry) from its power spectrum.</summary>
+    public void AnalyseFrame(ReadOnlySpan<float> power, Span<float> melRow, Span<float> pitchRow)
+    {
+        _mel.Apply(power, melRow);
+        for (int k = _pitchFirstBin, i = 0; k <= _pitchLastBin; k++, i++)
+        {
+            int l = _pitchLo[i];
+            float p = power[k], f = _pitchFrac[i];
+            if ((uint)l < Pitches) pitchRow[l] += p * (1 - f);
+            if ((uint)(l + 1) < Pitches) pitchRow[l + 1] += p * f;
+        }
     }
 }
 
