@@ -1,9 +1,7 @@
 #Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0' }
 # Mirrors tests/Module/Audio/GetMessAudioTests.cs for users with pwsh. Needs ffmpeg on PATH; the S3 part needs moto_server.
 BeforeAll {
-    $repo = Resolve-Path "$PSScriptRoot/../.."
-    $manifest = Get-ChildItem "$repo/out/MessTools/*/MessTools.psd1" | Select-Object -First 1
-    Import-Module $manifest.FullName -Force
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
     function New-Sine([string] $Path, [double] $Seconds = 2, [string[]] $Extra = @()) {
         New-Item -ItemType Directory -Force -Path (Split-Path $Path) | Out-Null
         & ffmpeg -nostdin -v error -f lavfi -i "sine=frequency=440:sample_rate=44100:duration=$Seconds" @Extra -y $Path

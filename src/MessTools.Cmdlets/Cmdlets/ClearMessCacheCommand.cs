@@ -19,8 +19,11 @@ public sealed class ClearMessCacheCommand : MessCmdlet
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    protected override bool ReadsExistingArtifacts => true;
+
     protected override void ProcessRecord()
     {
+        RequireArtifacts(Store.Root);
         var cache = new DirectoryInfo(Store.CacheDir);
         long removed = 0;
         if (cache.Exists)

@@ -65,9 +65,12 @@ public sealed class ConvertToMessEmbeddingCommand : TrackInputCmdlet, IDisposabl
 
     protected override string? DefaultPathModel => EmbeddingModels.NameOf(ModelPathResolved, ProfileResolved);
 
-    protected override void BeginProcessing()
+    private bool _opened;
+
+    /// <summary>Opens the model and the embedding run once the artifact folder is known (the first track may name it).</summary>
+    private void Open()
     {
-        base.BeginProcessing();
+        _opened = true;
         if (!ShouldProcess(Store.EmbeddingsDir, $"Embed tracks with model '{Model}'")) { _skip = true; return; }
         try
         {
@@ -95,6 +98,8 @@ public sealed class ConvertToMessEmbeddingCommand : TrackInputCmdlet, IDisposabl
 
     protected override void ProcessRecord()
     {
+        FollowTrackFolder(folder => Core.Artifacts.ArtifactStore.FolderForModel(folder, DefaultPathModel ?? EmbeddingModels.Builtin));
+        if (!_opened) Open();
         if (_skip || _run is null) return;
         var track = CurrentTrack();
         _seen++;
@@ -110,6 +115,7 @@ public sealed class ConvertToMessEmbeddingCommand : TrackInputCmdlet, IDisposabl
 
     protected override void EndProcessing()
     {
+        if (!_opened) Open();
         if (_skip || _run is null) { base.EndProcessing(); return; }
         var run = _run;
         try

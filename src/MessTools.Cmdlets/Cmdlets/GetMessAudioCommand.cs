@@ -90,9 +90,12 @@ public sealed class GetMessAudioCommand : TrackInputCmdlet, IDisposable
     private bool _stopped;
     private readonly HashSet<string> _trackIds = new(StringComparer.Ordinal);
 
-    protected override void BeginProcessing()
+    private bool _opened;
+
+    /// <summary>Sets up the fetcher and decoder once the artifact folder is known (the first track may name it).</summary>
+    private void Open()
     {
-        base.BeginProcessing();
+        _opened = true;
         string root;
         try { root = ResolveUserPath(AudioRoot ?? "."); }
         catch (Exception ex) when (ex is ItemNotFoundException or ProviderNotFoundException or System.Management.Automation.DriveNotFoundException or PSArgumentException)
@@ -138,6 +141,8 @@ public sealed class GetMessAudioCommand : TrackInputCmdlet, IDisposable
 
     protected override void ProcessRecord()
     {
+        FollowTrackFolder();
+        if (!_opened) Open();
         if (_stopped || _pipeline is null) return;
         var track = CurrentTrack();
         track.ArtifactPath = Store.Root;
@@ -167,6 +172,7 @@ public sealed class GetMessAudioCommand : TrackInputCmdlet, IDisposable
 
     protected override void EndProcessing()
     {
+        if (!_opened) Open(); // no tracks came: still report a missing ffmpeg or -AudioRoot
         if (_pipeline is not null)
         {
             while (!_stopped && _pipeline.Pending > 0) Drain(250);

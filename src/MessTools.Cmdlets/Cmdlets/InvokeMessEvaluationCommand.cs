@@ -80,10 +80,13 @@ public sealed class InvokeMessEvaluationCommand : MessCmdlet
         base.BeginProcessing();
     }
 
+    protected override bool ReadsExistingArtifacts => true;
+
     protected override void EndProcessing()
     {
         var folders = (ArtifactPath is { Length: > 0 } ? ArtifactPath.Select(p => ResolveUserPath(p)) : new[] { Store.Root })
             .Select(Path.GetFullPath).Distinct(StringComparer.Ordinal).ToList();
+        foreach (string folder in folders) RequireArtifacts(folder);
         var stores = folders.Select(f => new ArtifactStore(f)).ToList();
         bool both = !MyInvocation.BoundParameters.ContainsKey(nameof(ExcludeSameAlbum));
         if ((Ef > 0 || RecallSampleSize > 0) && !string.Equals(Search, "Index", StringComparison.OrdinalIgnoreCase))

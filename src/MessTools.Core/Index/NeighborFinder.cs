@@ -313,7 +313,7 @@ public sealed class NeighborFinder
             results[i] = new NeighborResult
             {
                 QueryTrackId = queryId,
-                Rank = i + 1,
+                NeighborRank = i + 1,
                 TrackId = id,
                 Similarity = Math.Round(found[i].Score, 6),
                 Composer = composer,
