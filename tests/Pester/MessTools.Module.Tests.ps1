@@ -80,3 +80,68 @@ Describe 'Default views' {
         }
     }
 }
+
+Describe 'Help' {
+    BeforeAll {
+        $script:common = [System.Management.Automation.PSCmdlet]::CommonParameters + [System.Management.Automation.PSCmdlet]::OptionalCommonParameters
+        $script:cmdlets = @(Get-Command -Module MessTools -CommandType Cmdlet)
+        function Get-VisibleParameter($Set) {
+            $Set.Parameters | Where-Object { $_.Name -notin $common -and -not ($_.Attributes | Where-Object { $_ -is [Parameter] -and $_.DontShow }) }
+        }
+    }
+
+    It 'syntax blocks match the parameter sets of the cmdlets (names and which are required)' {
+        $cmdlets.Count | Should -BeGreaterOrEqual 7
+        foreach ($c in $cmdlets) {
+            $sets = foreach ($s in $c.ParameterSets) {
+                (Get-VisibleParameter $s | ForEach-Object { $_.Name + $(if ($_.IsMandatory) { '!' }) } | Sort-Object) -join ','
+            }
+            $items = foreach ($si in @((Get-Help $c.Name).syntax.syntaxItem)) {
+                (@($si.parameter) | Where-Object { $_.name -notin $common } | ForEach-Object { $_.name + $(if ($_.required -eq 'true') { '!' }) } | Sort-Object) -join ','
+            }
+            ($items | Sort-Object) -join ' | ' | Should -Be (($sets | Sort-Object) -join ' | ') -Because "$($c.Name): Get-Help syntax = Get-Command parameter sets"
+        }
+    }
+
+    It 'documents every parameter with its aliases filled in' {
+        foreach ($c in $cmdlets) {
+            $help = Get-Help $c.Name
+            $visible = $c.ParameterSets | ForEach-Object { Get-VisibleParameter $_ } | Sort-Object Name -Unique
+            foreach ($p in $visible) {
+                $h = @($help.parameters.parameter | Where-Object name -eq $p.Name)
+                $h.Count | Should -Be 1 -Because "$($c.Name) -$($p.Name) has help"
+                $expected = if ($p.Aliases.Count) { $p.Aliases -join ', ' } else { 'none' }
+                $h[0].aliases | Should -Be $expected -Because "$($c.Name) -$($p.Name) aliases"
+                $h[0].description | Should -Not -BeNullOrEmpty -Because "$($c.Name) -$($p.Name) is described"
+            }
+        }
+    }
+
+    It 'every cmdlet has a HelpUri that Get-Help -Online opens, pointing at a page of this repository' {
+        foreach ($c in $cmdlets) {
+            $c.HelpUri | Should -Match '^https://github\.com/messtools/MessTools/blob/main/' -Because $c.Name
+            $online = @((Get-Help $c.Name).relatedLinks.navigationLink | Where-Object { $_.PSObject.Properties['uri'] -and $_.uri })[0].uri
+            $online | Should -Be $c.HelpUri -Because "$($c.Name): -Online takes the first related link's URI"
+            $file = ($c.HelpUri -replace '^https://github\.com/messtools/MessTools/blob/main/', '') -replace '#.*$', ''
+            Join-Path $RepoRoot $file | Should -Exist
+        }
+    }
+
+    It 'has an about_MessTools topic, staged with the module' {
+        Join-Path (Split-Path $ModuleManifest) 'en-US/about_MessTools.help.txt' | Should -Exist
+        $about = Get-Help about_MessTools | Out-String
+        $about | Should -Match 'ArtifactsNotFound'
+        foreach ($c in $cmdlets) { $about | Should -Match $c.Name }
+    }
+
+    It 'names the index checksum XXH64 in help, README and docs alike' {
+        $help = Get-Help New-MessIndex -Full | Out-String
+        $help | Should -Match 'XXH64 checksum'
+        $help | Should -Not -Match 'SHA-256 checksum'
+        foreach ($f in 'README.md', 'docs/index.md') {
+            $text = Get-Content (Join-Path $RepoRoot $f) -Raw
+            $text | Should -Match 'XXH64'
+            $text | Should -Not -Match 'SHA-256 checksum'
+        }
+    }
+}

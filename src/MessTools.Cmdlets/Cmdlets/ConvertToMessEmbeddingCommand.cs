@@ -14,7 +14,7 @@ namespace MessTools.Cmdlets;
 /// (incrementally: unchanged tracks are not recomputed). Each embedded track is passed on with Status Embedded.
 /// Decoding, the front end and the model run on their own threads while tracks keep arriving.
 /// </summary>
-[Cmdlet(VerbsData.ConvertTo, "MessEmbedding", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[Cmdlet(VerbsData.ConvertTo, "MessEmbedding", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, HelpUri = "https://github.com/messtools/MessTools/blob/main/docs/embedding.md")]
 [OutputType(typeof(MessTrack))]
 public sealed class ConvertToMessEmbeddingCommand : TrackInputCmdlet, IDisposable
 {

@@ -11,7 +11,7 @@ namespace MessTools.Cmdlets;
 /// audio_wav/&lt;track_id&gt;.wav (mono, -SampleRate) and passes the track on. Objects and errors are written from
 /// the pipeline thread only; workers hand their results over through <see cref="AudioPipeline"/>.
 /// </summary>
-[Cmdlet(VerbsCommon.Get, "MessAudio", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[Cmdlet(VerbsCommon.Get, "MessAudio", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, HelpUri = "https://github.com/messtools/MessTools/blob/main/docs/audio.md")]
 [OutputType(typeof(MessTrack))]
 public sealed class GetMessAudioCommand : TrackInputCmdlet, IDisposable
 {

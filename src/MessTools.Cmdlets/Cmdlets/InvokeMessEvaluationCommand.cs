@@ -14,7 +14,7 @@ namespace MessTools.Cmdlets;
 /// eval/eval_results.json, eval/samples.csv and eval/report.html and emits one <see cref="EvaluationResult"/>
 /// per (K, album mode). With several folders (-ArtifactPath a,b,c) it compares them on the tracks they share.
 /// </summary>
-[Cmdlet(VerbsLifecycle.Invoke, "MessEvaluation", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[Cmdlet(VerbsLifecycle.Invoke, "MessEvaluation", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, HelpUri = "https://github.com/messtools/MessTools/blob/main/docs/evaluation.md")]
 [OutputType(typeof(EvaluationResult))]
 public sealed class InvokeMessEvaluationCommand : MessCmdlet
 {

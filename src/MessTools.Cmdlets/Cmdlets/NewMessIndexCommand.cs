@@ -12,7 +12,7 @@ namespace MessTools.Cmdlets;
 /// (new tracks inserted, changed ones replaced, removed ones tombstoned) without a rebuild. Files are replaced
 /// atomically, so Find-MessNeighbor in another session keeps answering from the old, complete index meanwhile.
 /// </summary>
-[Cmdlet(VerbsCommon.New, "MessIndex", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsCommon.New, "MessIndex", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, HelpUri = "https://github.com/messtools/MessTools/blob/main/docs/index.md")]
 [OutputType(typeof(MessIndexInfo))]
 public sealed class NewMessIndexCommand : MessCmdlet
 {
