@@ -79,4 +79,11 @@ Describe 'ConvertTo-MessEmbedding' {
         $errs.Count | Should -Be 1
         "$($errs[0].Exception.Message) $($errs[0].TargetObject)" | Should -BeLike '*gone*'
     }
+
+    It 'reads a relative wav_path from the PowerShell location, not the process directory' {
+        'track_id,wav_path', 'c,c.wav', 'a,a.wav' | Set-Content rel.csv
+        [Environment]::CurrentDirectory | Should -Not -Be $work
+        $out = Import-Csv rel.csv | ConvertTo-MessEmbedding -ArtifactPath rel
+        $out.TrackId | Should -Be @('c', 'a')
+    }
 }

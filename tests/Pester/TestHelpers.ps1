@@ -84,3 +84,52 @@ $script:TinyProfileJson = @'
   "batch_size": 4
 }
 '@
+
+# --- Real services on loopback, started by BeforeAll and stopped by AfterAll --------------------------------------
+function Get-FreeLoopbackPort {
+    $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0); $listener.Start()
+    try { $listener.LocalEndpoint.Port } finally { $listener.Stop() }
+}
+
+# moto_server (a real S3 API) on a free port; returns @{ Process; Endpoint }. Any access key works.
+function Start-TestMoto {
+    if (-not (Get-Command moto_server -ErrorAction SilentlyContinue)) { throw 'moto_server is missing: the S3 tests need it (pip install "moto[server]"; .ci/run installs it).' }
+    $port = Get-FreeLoopbackPort
+    $process = Start-Process moto_server -ArgumentList '-H', '127.0.0.1', '-p', $port -PassThru -RedirectStandardError ([IO.Path]::GetTempFileName())
+    $ep = "http://127.0.0.1:$port"
+    for ($i = 0; $i -lt 150; $i++) { try { Invoke-WebRequest "$ep/" -UseBasicParsing | Out-Null; break } catch { Start-Sleep -Milliseconds 100 } }
+    $env:AWS_ACCESS_KEY_ID = 'testing'; $env:AWS_SECRET_ACCESS_KEY = 'testing-secret'; $env:AWS_EC2_METADATA_DISABLED = 'true'
+    @{ Process = $process; Endpoint = $ep }
+}
+
+# PostgreSQL (the installed server binaries) in a temporary cluster on a free port; as root the server runs as postgres.
+function Start-TestPostgres {
+    $bin = @(Get-ChildItem /usr/lib/postgresql/*/bin/initdb -ErrorAction SilentlyContinue | Sort-Object FullName -Descending)[0]
+    if (-not $bin) { throw 'PostgreSQL is not installed (initdb not found): apt-get install -y postgresql. .ci/run installs it.' }
+    $binDir = Split-Path $bin.FullName
+    $dir = New-TestFolder 'messpg'
+    $password = 'Pester-pg-' + [guid]::NewGuid().ToString('N').Substring(0, 8)
+    Set-Content -Path "$dir/pw" -Value $password -NoNewline
+    $asPostgres = [Environment]::UserName -eq 'root'
+    if ($asPostgres) { & chown -R postgres:postgres $dir }
+    $port = Get-FreeLoopbackPort
+    $run = { param($exe, [string[]] $argv) if ($asPostgres) { & runuser -u postgres -- $exe @argv } else { & $exe @argv }; if ($LASTEXITCODE) { throw "$exe failed ($LASTEXITCODE)" } }
+    & $run "$binDir/initdb" @('-D', "$dir/data", '-U', 'mess', '--auth=scram-sha-256', "--pwfile=$dir/pw", '--no-sync', '-E', 'UTF8', '--locale=C.UTF-8') | Out-Null
+    & $run "$binDir/pg_ctl" @('-D', "$dir/data", '-l', "$dir/log", '-w', '-t', '60', '-o', "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off", 'start') | Out-Null
+    @{ Dir = $dir; BinDir = $binDir; Port = $port; Password = $password; AsPostgres = $asPostgres
+       ConnectionString = "Host=127.0.0.1;Port=$port;Database=postgres;Username=mess;Password=$password;Timeout=15" }
+}
+
+function Invoke-TestPostgresSql($Server, [string] $Sql) {
+    $env:PGPASSWORD = $Server.Password
+    try { $Sql | & "$($Server.BinDir)/psql" -h 127.0.0.1 -p $Server.Port -U mess -d postgres -v ON_ERROR_STOP=1 -q | Out-Null }
+    finally { Remove-Item Env:PGPASSWORD }
+    if ($LASTEXITCODE) { throw "psql failed ($LASTEXITCODE)" }
+}
+
+function Stop-TestPostgres($Server) {
+    if (-not $Server) { return }
+    if ($Server.AsPostgres) { & runuser -u postgres -- "$($Server.BinDir)/pg_ctl" -D "$($Server.Dir)/data" -m immediate -w stop | Out-Null }
+    else { & "$($Server.BinDir)/pg_ctl" -D "$($Server.Dir)/data" -m immediate -w stop | Out-Null }
+    Remove-Item -Recurse -Force $Server.Dir -ErrorAction SilentlyContinue
+}

@@ -106,11 +106,15 @@ public abstract class TrackInputCmdlet : MessCmdlet
         Composer = Composer ?? "",
         AudioUri = AudioUri?.Trim() ?? "",
         DurationSec = ToDouble(DurationSec),
-        AudioPath = string.IsNullOrWhiteSpace(AudioPath) ? null : AudioPath,
-        WavPath = string.IsNullOrWhiteSpace(WavPath) ? null : WavPath,
+        AudioPath = LocalPath(AudioPath),
+        WavPath = LocalPath(WavPath),
         SampleRate = ToInt(SampleRate),
         Status = Enum.TryParse<MessTrackStatus>(Status, ignoreCase: true, out var st) ? st : MessTrackStatus.Exported,
     };
+
+    /// <summary>A local file path from the pipeline; a relative one is relative to the PowerShell location, not the process's.</summary>
+    private string? LocalPath(string? path) =>
+        string.IsNullOrWhiteSpace(path) ? null : Path.IsPathRooted(path) ? path : ResolveUserPath(path);
 
     private static object? Unwrap(object? v) => v is PSObject p ? p.BaseObject : v;
 
