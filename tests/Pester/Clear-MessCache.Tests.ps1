@@ -38,3 +38,23 @@ Describe 'Clear-MessCache' {
         Test-Path "$work/art/.lock" | Should -BeFalse
     }
 }
+Describe 'Clear-MessCache on the cache folder' {
+    It 'keeps everything with -WhatIf and removes only cache/ otherwise' {
+        $art = Join-Path $TestDrive 'art'
+        New-Item -ItemType Directory -Force "$art/cache/x", "$art/metadata" | Out-Null
+        Set-Content "$art/cache/x/f.bin" 1
+        Set-Content "$art/metadata/tracks_metadata.csv" keep
+        Clear-MessCache -ArtifactPath $art -WhatIf
+        Test-Path "$art/cache/x/f.bin" | Should -BeTrue
+        Clear-MessCache -ArtifactPath $art -Confirm:$false
+        Test-Path "$art/cache/x" | Should -BeFalse
+        Get-Content "$art/metadata/tracks_metadata.csv" | Should -Be keep
+    }
+
+    It 'creates nothing and says "No artifacts at" for a mistyped -ArtifactPath' {
+        $typo = Join-Path $TestDrive 'atr'
+        { Clear-MessCache -ArtifactPath $typo -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId 'ArtifactsNotFound*' -ExpectedMessage "No artifacts at '$typo'*"
+        $typo | Should -Not -Exist
+    }
+
+}

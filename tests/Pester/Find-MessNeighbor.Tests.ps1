@@ -1,8 +1,7 @@
 # Pester 5 tests of Find-MessNeighbor (mirror tests/Module/Index/FindMessNeighborTests.cs). Run from the repository
 # root after `dotnet publish src/MessTools.Cmdlets -c Release`:  Invoke-Pester tests/Pester/Find-MessNeighbor.Tests.ps1
 BeforeAll {
-    $version = ([regex]::Match((Get-Content "$PSScriptRoot/../../module/MessTools.psd1" -Raw), "ModuleVersion\s*=\s*'([0-9.]+)'")).Groups[1].Value
-    Import-Module "$PSScriptRoot/../../out/MessTools/$version/MessTools.psd1" -Force
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
     . "$PSScriptRoot/IndexTestData.ps1"
     $work = Join-Path ([System.IO.Path]::GetTempPath()) ("pester-neighbor-" + [guid]::NewGuid().ToString('N').Substring(0, 8))
     $art = Join-Path $work 'art'
@@ -15,7 +14,7 @@ Describe 'Find-MessNeighbor' {
     It 'returns K ranked neighbours with metadata and never the query track' {
         $r = Find-MessNeighbor -TrackId t0005 -ArtifactPath $art
         $r.Count | Should -Be 5
-        $r.Rank | Should -Be @(1, 2, 3, 4, 5)
+        $r.NeighborRank | Should -Be @(1, 2, 3, 4, 5)
         $r.TrackId | Should -Not -Contain 't0005'
         $r[0].QueryTrackId | Should -Be 't0005'
         $r[0].Composer | Should -BeIn @('Chopin', 'Liszt', 'Rachmaninoff')

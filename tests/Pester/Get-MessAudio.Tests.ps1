@@ -1,9 +1,7 @@
 #Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0' }
 # Mirrors tests/Module/Audio/GetMessAudioTests.cs for users with pwsh. Needs ffmpeg on PATH; the S3 part needs moto_server.
 BeforeAll {
-    $repo = Resolve-Path "$PSScriptRoot/../.."
-    $manifest = Get-ChildItem "$repo/out/MessTools/*/MessTools.psd1" | Select-Object -First 1
-    Import-Module $manifest.FullName -Force
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
     function New-Sine([string] $Path, [double] $Seconds = 2, [string[]] $Extra = @()) {
         New-Item -ItemType Directory -Force -Path (Split-Path $Path) | Out-Null
         & ffmpeg -nostdin -v error -f lavfi -i "sine=frequency=440:sample_rate=44100:duration=$Seconds" @Extra -y $Path
@@ -61,13 +59,8 @@ Describe 'Get-MessAudio' {
 
     Context 'S3 (moto_server)' {
         BeforeAll {
-            if (-not (Get-Command moto_server -ErrorAction SilentlyContinue)) { throw 'moto_server is missing: the S3 tests need it (pip install "moto[server]").' }
-            $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0); $listener.Start()
-            $port = $listener.LocalEndpoint.Port; $listener.Stop()
-            $moto = Start-Process moto_server -ArgumentList '-H', '127.0.0.1', '-p', $port -PassThru
-            $ep = "http://127.0.0.1:$port"
-            for ($i = 0; $i -lt 100; $i++) { try { Invoke-WebRequest "$ep/" -UseBasicParsing | Out-Null; break } catch { Start-Sleep -Milliseconds 100 } }
-            $env:AWS_ACCESS_KEY_ID = 'testing'; $env:AWS_SECRET_ACCESS_KEY = 'testing-secret'; $env:AWS_EC2_METADATA_DISABLED = 'true'
+            $server = Start-TestMoto
+            $moto = $server.Process; $ep = $server.Endpoint
             Invoke-WebRequest -Method Put "$ep/pester" -UseBasicParsing | Out-Null
             $src = Join-Path ([IO.Path]::GetTempPath()) 'messpester-src.wav'
             New-Sine $src

@@ -4,8 +4,7 @@
 # Needs the published module: dotnet publish src/MessTools.Cmdlets -c Release (out/MessTools/<version>/).
 
 BeforeAll {
-    $manifest = Get-ChildItem (Join-Path $PSScriptRoot '../../out/MessTools') -Filter MessTools.psd1 -Recurse | Select-Object -First 1
-    Import-Module $manifest.FullName -Force
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
 
     # 8 composers x 3 albums x 4 tracks; each composer's vectors cluster around a direction of its own.
     function New-EvalArtifacts([string] $Folder, [int] $Dim = 16, [int] $Seed = 1, [string] $Ghost, [switch] $NaN) {
@@ -93,5 +92,22 @@ Describe 'Invoke-MessEvaluation' {
     It 'refuses NaN embeddings' {
         New-EvalArtifacts -Folder (Join-Path $work 'art') -NaN
         { Invoke-MessEvaluation -ArtifactPath art -ErrorAction Stop } | Should -Throw -ErrorId 'EmbeddingNotFinite*'
+    }
+
+    It 'creates nothing and says "No artifacts at" for a mistyped -ArtifactPath' {
+        New-EvalArtifacts -Folder (Join-Path $work 'art')
+        { Invoke-MessEvaluation -ArtifactPath atr -ErrorAction Stop } | Should -Throw -ErrorId 'ArtifactsNotFound*' -ExpectedMessage "No artifacts at '$(Join-Path $work 'atr')'*"
+        { Invoke-MessEvaluation -ArtifactPath art, atr -ErrorAction Stop } | Should -Throw -ErrorId 'ArtifactsNotFound*'
+        'atr' | Should -Not -Exist
+    }
+
+    It 'Format-List shows the per-composer figures and the confusion table as values, not type names' {
+        New-EvalArtifacts -Folder (Join-Path $work 'art')
+        $r = Invoke-MessEvaluation -ArtifactPath art -K 5 -ExcludeSameAlbum -SampleCount 0
+        $text = $r | Format-List | Out-String -Width 200
+        $text | Should -Not -Match 'SortedDictionary|System\.Collections|\[\]'
+        $text | Should -Match 'PerComposer\s*:\s*Composer 0: P@K [01]\.\d{3}'
+        $text | Should -Match 'ConfusionTop1\s*:\s*Composer 0 -> Composer 0 \d+'
+        $text | Should -Match 'PrecisionAtK\s*:\s*[01](\.\d+)?\r?\n'
     }
 }

@@ -1,8 +1,7 @@
 # Pester 5 tests of New-MessIndex (mirror tests/Module/Index/NewMessIndexTests.cs). Run from the repository root after
 # `dotnet publish src/MessTools.Cmdlets -c Release`:  Invoke-Pester tests/Pester/New-MessIndex.Tests.ps1
 BeforeAll {
-    $version = ([regex]::Match((Get-Content "$PSScriptRoot/../../module/MessTools.psd1" -Raw), "ModuleVersion\s*=\s*'([0-9.]+)'")).Groups[1].Value
-    Import-Module "$PSScriptRoot/../../out/MessTools/$version/MessTools.psd1" -Force
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
     . "$PSScriptRoot/IndexTestData.ps1"
 }
 
@@ -18,7 +17,7 @@ Describe 'New-MessIndex' {
     It 'builds hnsw.index and index_meta.json with recall@10 measured against exact search' {
         $info = New-MessIndex -ArtifactPath $art -M 12 -EfConstruction 120
         $info.IndexType | Should -Be 'hnsw'
-        $info.Count | Should -Be 300
+        $info.TrackCount | Should -Be 300
         Join-Path $art 'index/hnsw.index' | Should -Exist
         $meta = Get-Content (Join-Path $art 'index/index_meta.json') -Raw | ConvertFrom-Json
         $meta.index_type | Should -Be 'hnsw'
@@ -50,12 +49,19 @@ Describe 'New-MessIndex' {
         $info.Mode | Should -Be 'append'
         $info.Added | Should -Be 1
         $info.Removed | Should -Be 1
-        $info.Count | Should -Be 300
+        $info.TrackCount | Should -Be 300
         (Find-MessNeighbor new0001 -ArtifactPath $art -K 299).TrackId | Should -Not -Contain 't0000'
     }
 
-    It 'stops with EmbeddingsMissing when there are no embeddings' {
+    It 'stops with EmbeddingsMissing when the folder has no embeddings' {
+        New-Item -ItemType Directory (Join-Path $work 'empty') | Out-Null
         { New-MessIndex -ArtifactPath (Join-Path $work 'empty') -ErrorAction Stop } | Should -Throw -ErrorId 'EmbeddingsMissing*'
+    }
+
+    It 'creates nothing and says "No artifacts at" for a mistyped -ArtifactPath' {
+        $typo = Join-Path $work 'atr'
+        { New-MessIndex -ArtifactPath $typo -ErrorAction Stop } | Should -Throw -ErrorId 'ArtifactsNotFound*' -ExpectedMessage "No artifacts at '$typo'*"
+        $typo | Should -Not -Exist
     }
 
     It 'refuses -M below 2' {

@@ -9,7 +9,7 @@ namespace MessTools.Cmdlets;
 /// Clear-MessCache: empties the artifact folder's cache/ (what can be regenerated) and removes temporary
 /// files that killed writers left behind. Never touches metadata, audio, embeddings, index, eval or runs.
 /// </summary>
-[Cmdlet(VerbsCommon.Clear, "MessCache", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsCommon.Clear, "MessCache", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, HelpUri = "https://github.com/messtools/MessTools/blob/main/docs/artifacts.md")]
 [OutputType(typeof(FileSystemInfo))]
 public sealed class ClearMessCacheCommand : MessCmdlet
 {
@@ -23,6 +23,8 @@ public sealed class ClearMessCacheCommand : MessCmdlet
     /// pipeline shares the writer lock: taking the lock fresh removes every temporary killed writers left.</summary>
     [Parameter]
     public SwitchParameter Force { get; set; }
+
+    protected override bool ReadsExistingArtifacts => true;
 
     protected override void ProcessRecord()
     {

@@ -14,7 +14,7 @@ namespace MessTools.Cmdlets;
 /// (incrementally: unchanged tracks are not recomputed). Each embedded track is passed on with Status Embedded.
 /// Decoding, the front end and the model run on their own threads while tracks keep arriving.
 /// </summary>
-[Cmdlet(VerbsData.ConvertTo, "MessEmbedding", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[Cmdlet(VerbsData.ConvertTo, "MessEmbedding", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, HelpUri = "https://github.com/messtools/MessTools/blob/main/docs/embedding.md")]
 [OutputType(typeof(MessTrack))]
 public sealed class ConvertToMessEmbeddingCommand : TrackInputCmdlet, IDisposable
 {
@@ -67,9 +67,12 @@ public sealed class ConvertToMessEmbeddingCommand : TrackInputCmdlet, IDisposabl
 
     protected override string? DefaultPathModel => EmbeddingModels.NameOf(ModelPathResolved, ProfileResolved);
 
-    protected override void BeginProcessing()
+    private bool _opened;
+
+    /// <summary>Opens the model and the embedding run once the artifact folder is known (the first track may name it).</summary>
+    private void Open()
     {
-        base.BeginProcessing();
+        _opened = true;
         if (!ShouldProcess(Store.EmbeddingsDir, $"Embed tracks with model '{Model}'")) { _skip = true; return; }
         try
         {
@@ -97,6 +100,8 @@ public sealed class ConvertToMessEmbeddingCommand : TrackInputCmdlet, IDisposabl
 
     protected override void ProcessRecord()
     {
+        FollowTrackFolder(folder => Core.Artifacts.ArtifactStore.FolderForModel(folder, DefaultPathModel ?? EmbeddingModels.Builtin));
+        if (!_opened) Open();
         if (_skip || _run is null) return;
         var track = CurrentTrack();
         _seen++;
@@ -112,6 +117,7 @@ public sealed class ConvertToMessEmbeddingCommand : TrackInputCmdlet, IDisposabl
 
     protected override void EndProcessing()
     {
+        if (!_opened) Open();
         if (_skip || _run is null) { base.EndProcessing(); return; }
         var run = _run;
         try

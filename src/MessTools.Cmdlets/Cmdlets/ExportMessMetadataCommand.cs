@@ -11,7 +11,7 @@ namespace MessTools.Cmdlets;
 /// normalises every row, writes metadata/tracks_metadata.csv atomically and emits one MessTrack per good row,
 /// streaming. A bad row is a non-terminating error naming its row number; the good rows go on.
 /// </summary>
-[Cmdlet(VerbsData.Export, "MessMetadata", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ConnectionSet)]
+[Cmdlet(VerbsData.Export, "MessMetadata", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ConnectionSet, HelpUri = "https://github.com/messtools/MessTools/blob/main/README.md#1-export-messmetadata-the-catalogue")]
 [OutputType(typeof(MessTrack))]
 public sealed class ExportMessMetadataCommand : MessCmdlet
 {

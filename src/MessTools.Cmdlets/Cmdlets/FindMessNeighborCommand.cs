@@ -17,7 +17,7 @@ namespace MessTools.Cmdlets;
 /// returned; -ExcludeSameAlbum and -Composer filter on the catalogue metadata. Read-only: writes no run record.
 /// The loaded index is kept for the next call in the session until any of its files changes.
 /// </summary>
-[Cmdlet(VerbsCommon.Find, "MessNeighbor", DefaultParameterSetName = TrackIdSet)]
+[Cmdlet(VerbsCommon.Find, "MessNeighbor", DefaultParameterSetName = TrackIdSet, HelpUri = "https://github.com/messtools/MessTools/blob/main/docs/index.md")]
 [OutputType(typeof(NeighborResult))]
 [OutputType(typeof(string))]
 public sealed class FindMessNeighborCommand : MessCmdlet

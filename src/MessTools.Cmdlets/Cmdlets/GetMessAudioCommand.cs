@@ -12,7 +12,7 @@ namespace MessTools.Cmdlets;
 /// audio_wav/&lt;track_id&gt;.wav (mono, -SampleRate) and passes the track on. Objects and errors are written from
 /// the pipeline thread only; workers hand their results over through <see cref="AudioPipeline"/>.
 /// </summary>
-[Cmdlet(VerbsCommon.Get, "MessAudio", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[Cmdlet(VerbsCommon.Get, "MessAudio", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, HelpUri = "https://github.com/messtools/MessTools/blob/main/docs/audio.md")]
 [OutputType(typeof(MessTrack))]
 public sealed class GetMessAudioCommand : TrackInputCmdlet, IDisposable
 {
@@ -97,9 +97,12 @@ public sealed class GetMessAudioCommand : TrackInputCmdlet, IDisposable
     private bool _stopped;
     private readonly HashSet<string> _trackIds = new(StringComparer.Ordinal);
 
-    protected override void BeginProcessing()
+    private bool _opened;
+
+    /// <summary>Sets up the fetcher and decoder once the artifact folder is known (the first track may name it).</summary>
+    private void Open()
     {
-        base.BeginProcessing();
+        _opened = true;
         string root;
         try { root = ResolveUserPath(AudioRoot ?? "."); }
         catch (Exception ex) when (ex is ItemNotFoundException or ProviderNotFoundException or System.Management.Automation.DriveNotFoundException or PSArgumentException)
@@ -145,6 +148,8 @@ public sealed class GetMessAudioCommand : TrackInputCmdlet, IDisposable
 
     protected override void ProcessRecord()
     {
+        FollowTrackFolder();
+        if (!_opened) Open();
         if (_stopped || _pipeline is null) return;
         var track = CurrentTrack();
         track.ArtifactPath = Store.Root;
@@ -174,6 +179,7 @@ public sealed class GetMessAudioCommand : TrackInputCmdlet, IDisposable
 
     protected override void EndProcessing()
     {
+        if (!_opened) Open(); // no tracks came: still report a missing ffmpeg or -AudioRoot
         if (_pipeline is not null)
         {
             while (!_stopped && _pipeline.Pending > 0) Drain(250);

@@ -14,7 +14,7 @@ namespace MessTools.Cmdlets;
 /// eval/eval_results.json, eval/samples.csv and eval/report.html and emits one <see cref="EvaluationResult"/>
 /// per (K, album mode). With several folders (-ArtifactPath a,b,c) it compares them on the tracks they share.
 /// </summary>
-[Cmdlet(VerbsLifecycle.Invoke, "MessEvaluation", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[Cmdlet(VerbsLifecycle.Invoke, "MessEvaluation", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, HelpUri = "https://github.com/messtools/MessTools/blob/main/docs/evaluation.md")]
 [OutputType(typeof(EvaluationResult))]
 public sealed class InvokeMessEvaluationCommand : MessCmdlet
 {
@@ -82,9 +82,13 @@ public sealed class InvokeMessEvaluationCommand : MessCmdlet
         base.BeginProcessing();
     }
 
+    protected override bool ReadsExistingArtifacts => true;
+
     protected override void EndProcessing()
     {
-        var folders = ArtifactPath is { Length: > 0 } ? ArtifactPath.Select(p => ResolveUserPath(p)).ToList() : new List<string> { Store.Root };
+        var folders = (ArtifactPath is { Length: > 0 } ? ArtifactPath.Select(p => ResolveUserPath(p)) : new[] { Store.Root })
+            .Select(Path.GetFullPath).Distinct(StringComparer.Ordinal).ToList();
+        foreach (string folder in folders) RequireArtifacts(folder);
         bool both = !MyInvocation.BoundParameters.ContainsKey(nameof(ExcludeSameAlbum));
         bool useIndex = string.Equals(Search, "Index", StringComparison.OrdinalIgnoreCase);
         if ((Ef > 0 || RecallSampleSize > 0) && !useIndex)

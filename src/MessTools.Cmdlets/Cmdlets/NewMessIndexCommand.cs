@@ -12,7 +12,7 @@ namespace MessTools.Cmdlets;
 /// (new tracks inserted, changed ones replaced, removed ones tombstoned) without a rebuild. Files are replaced
 /// atomically, so Find-MessNeighbor in another session keeps answering from the old, complete index meanwhile.
 /// </summary>
-[Cmdlet(VerbsCommon.New, "MessIndex", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsCommon.New, "MessIndex", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, HelpUri = "https://github.com/messtools/MessTools/blob/main/docs/index.md")]
 [OutputType(typeof(MessIndexInfo))]
 public sealed class NewMessIndexCommand : MessCmdlet
 {
@@ -80,9 +80,12 @@ public sealed class NewMessIndexCommand : MessCmdlet
                 $"The tracks from the pipeline come from two artifact folders ('{_pipedFolder}' and '{folder}'); one index covers one folder. Name it with -ArtifactPath.", folder));
     }
 
+    protected override bool ReadsExistingArtifacts => true;
+
     protected override void EndProcessing()
     {
         if (_pipedFolder is not null && !ArtifactPathBound) RetargetArtifactPath(_pipedFolder);
+        RequireArtifacts(Store.Root);
         TakeWriterLock();
         if (_piped > 0) WriteVerbose($"{_piped:N0} tracks came down the pipeline; indexing the embeddings in {Store.Root}.");
         Build();
@@ -130,10 +133,10 @@ public sealed class NewMessIndexCommand : MessCmdlet
         {
             try { IndexBuilder.Write(Store, result); }
             catch (MessException ex) { ThrowTerminating(ex); }
-            WriteVerbose($"Wrote {target} ({info.Count:N0} tracks, {info.Dim} dims) and {Store.IndexMetaFile} in {info.BuildSeconds:N1} s" +
+            WriteVerbose($"Wrote {target} ({info.TrackCount:N0} tracks, {info.Dim} dims) and {Store.IndexMetaFile} in {info.BuildSeconds:N1} s" +
                 (info.RecallAt10 is { } r ? $"; recall@10 {r:F4} over {info.RecallQueries} queries" : ""));
         }
-        Run.Count("tracks", info.Count);
+        Run.Count("tracks", info.TrackCount);
         Run.Count("added", info.Added);
         Run.Count("replaced", info.Replaced);
         Run.Count("removed", info.Removed);

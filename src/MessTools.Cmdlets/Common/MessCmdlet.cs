@@ -53,6 +53,21 @@ public abstract class MessCmdlet : PSCmdlet, IDynamicParameters, IDisposable
     /// <summary>False for cmdlets that must not write anything when they are only reading.</summary>
     protected virtual bool WritesRunRecord => true;
 
+    /// <summary>
+    /// True for stages that read (or clean) a folder earlier stages wrote: a folder that does not exist is an error
+    /// (<see cref="RequireArtifacts"/>), and no run record creates it.
+    /// </summary>
+    protected virtual bool ReadsExistingArtifacts => false;
+
+    /// <summary>Stops with ArtifactsNotFound when <paramref name="root"/> does not exist (a mistyped -ArtifactPath); creates nothing.</summary>
+    protected void RequireArtifacts(string root)
+    {
+        if (Directory.Exists(root)) return;
+        ThrowTerminating(new MessException("ArtifactsNotFound", MessErrorKind.ObjectNotFound,
+            $"No artifacts at '{root}': the folder does not exist. Check -ArtifactPath (or $env:{ArtifactStore.EnvironmentVariable}), " +
+            "or run the stages that write it first (Export-MessMetadata ... | Get-MessAudio | ConvertTo-MessEmbedding).", root));
+    }
+
     protected bool IsWhatIf =>
         (MyInvocation.BoundParameters.TryGetValue("WhatIf", out var w) && w is SwitchParameter s && s.IsPresent) ||
         (GetVariableValue("WhatIfPreference") is { } pref && LanguagePrimitives.IsTrue(pref));
@@ -84,6 +99,8 @@ public abstract class MessCmdlet : PSCmdlet, IDynamicParameters, IDisposable
     /// </summary>
     protected void TakeWriterLock()
     {
+        // A stage that reads what earlier stages wrote never creates a missing folder, not even for its lock file.
+        if (ReadsExistingArtifacts) RequireArtifacts(Store.Root);
         if (IsWhatIf || _writerLock is not null && _writerLock.Root == Store.Root) return;
         ReleaseWriterLock();
         object owner = System.Management.Automation.Runspaces.Runspace.DefaultRunspace?.InstanceId ?? (object)this;
@@ -129,6 +146,7 @@ public abstract class MessCmdlet : PSCmdlet, IDynamicParameters, IDisposable
     protected void SaveRunRecord(string status)
     {
         if (_recordSaved || !WritesRunRecord || IsWhatIf || Store is null) return;
+        if (ReadsExistingArtifacts && !Directory.Exists(Store.Root)) return; // a reading stage never creates the folder
         _recordSaved = true;
         try
         {

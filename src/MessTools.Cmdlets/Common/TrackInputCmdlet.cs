@@ -47,6 +47,50 @@ public abstract class TrackInputCmdlet : MessCmdlet
     [Alias("sample_rate")]
     public object? SampleRate { get; set; }
 
+    /// <summary>
+    /// The artifact folder: the one named here, else the one the tracks from the pipeline came from (their
+    /// ArtifactPath property, so Export-MessMetadata -ArtifactPath ./sub | Get-MessAudio | ... all use ./sub), else
+    /// $env:MESS_ARTIFACT_PATH, else ./artifacts/v1_model_&lt;model&gt;.
+    /// </summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [AllowNull, AllowEmptyString]
+    public new string? ArtifactPath { get => base.ArtifactPath; set => base.ArtifactPath = value; }
+
+    private bool _pathNamed;
+    private string? _folder;
+
+    protected override void BeginProcessing()
+    {
+        _pathNamed = ArtifactPathBound; // bound on the command line (pipeline values are bound later, per record)
+        base.BeginProcessing();
+    }
+
+    /// <summary>
+    /// Call at the top of ProcessRecord, before the first use of Store: the first track fixes the folder (its own
+    /// folder, mapped by <paramref name="mapFolder"/>, unless -ArtifactPath named one); a later track from another
+    /// folder stops the run, since one run writes one folder.
+    /// </summary>
+    protected void FollowTrackFolder(Func<string, string>? mapFolder = null)
+    {
+        string? piped = _pathNamed || string.IsNullOrWhiteSpace(ArtifactPath) ? null : Path.GetFullPath(ResolveUserPath(ArtifactPath!));
+        if (_folder is null)
+        {
+            if (piped is not null)
+            {
+                string target = mapFolder?.Invoke(piped) ?? piped;
+                if (!SamePath(target, Store.Root)) RetargetArtifactPath(target);
+            }
+            _folder = piped ?? "";
+            return;
+        }
+        if (piped is not null && _folder.Length > 0 && !SamePath(piped, _folder))
+            ThrowTerminating(new Core.Common.MessException("MixedArtifactFolders", Core.Common.MessErrorKind.InvalidArgument,
+                $"The tracks from the pipeline come from two artifact folders ('{_folder}' and '{piped}'); one run writes one folder. Name it with -ArtifactPath.", piped));
+    }
+
+    private static bool SamePath(string a, string b) => string.Equals(a.TrimEnd('/', '\\'), b.TrimEnd('/', '\\'),
+        OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
+
     // A string, not MessTrackStatus: a field whose type is a value type from the engine would make PowerShell's
     // type scan load the engine before the module's load context is installed (see MessToolsLoadContext).
     [Parameter(ValueFromPipelineByPropertyName = true, DontShow = true)]
@@ -62,11 +106,15 @@ public abstract class TrackInputCmdlet : MessCmdlet
         Composer = Composer ?? "",
         AudioUri = AudioUri?.Trim() ?? "",
         DurationSec = ToDouble(DurationSec),
-        AudioPath = string.IsNullOrWhiteSpace(AudioPath) ? null : AudioPath,
-        WavPath = string.IsNullOrWhiteSpace(WavPath) ? null : WavPath,
+        AudioPath = LocalPath(AudioPath),
+        WavPath = LocalPath(WavPath),
         SampleRate = ToInt(SampleRate),
         Status = Enum.TryParse<MessTrackStatus>(Status, ignoreCase: true, out var st) ? st : MessTrackStatus.Exported,
     };
+
+    /// <summary>A local file path from the pipeline; a relative one is relative to the PowerShell location, not the process's.</summary>
+    private string? LocalPath(string? path) =>
+        string.IsNullOrWhiteSpace(path) ? null : Path.IsPathRooted(path) ? path : ResolveUserPath(path);
 
     private static object? Unwrap(object? v) => v is PSObject p ? p.BaseObject : v;
 

@@ -35,6 +35,20 @@ public sealed class ArtifactStore
         return new ArtifactStore(Path.Combine(currentDirectory, "artifacts", SafePath.ModelFolderName(model ?? DefaultModel)));
     }
 
+    /// <summary>
+    /// Where a model's embeddings go when the tracks came from <paramref name="trackFolder"/>: that folder itself, unless
+    /// it is another model's default folder (v1_model_&lt;other&gt;), whose sibling v1_model_&lt;model&gt; then takes them,
+    /// so each model keeps a folder of its own.
+    /// </summary>
+    public static string FolderForModel(string trackFolder, string model)
+    {
+        string full = Path.GetFullPath(trackFolder).TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
+        string name = Path.GetFileName(full);
+        string own = SafePath.ModelFolderName(model);
+        if (!name.StartsWith("v1_model_", StringComparison.Ordinal) || name == own) return full;
+        return Path.Combine(Path.GetDirectoryName(full) ?? full, own);
+    }
+
     public string MetadataDir => Path.Combine(Root, "metadata");
     public string MetadataCsv => Path.Combine(MetadataDir, "tracks_metadata.csv");
     public string AudioCacheDir => Path.Combine(Root, "audio_cache");

@@ -254,7 +254,7 @@ public sealed class AudioFetcher : IDisposable
     {
         // Temporaries a killed run left here are removed by the next writer when it takes the folder's lock (ArtifactWriterLock).
         using var writer = AtomicFileWriter.Create(cachePath);
-        var hash = new Index.XxHash64();
+        var hash = new System.IO.Hashing.XxHash64();
         byte[] buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 17);
         long total = 0;
         using var stall = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -280,7 +280,7 @@ public sealed class AudioFetcher : IDisposable
         if (expected >= 0 && total != expected)
             throw new IOException($"the connection ended after {total:N0} of {expected:N0} bytes");
         entry.Size = total;
-        entry.Xxh64 = hash.Digest().ToString("x16");
+        entry.Xxh64 = hash.GetCurrentHashAsUInt64().ToString("x16");
         entry.FetchedUtc = DateTime.UtcNow;
         ct.ThrowIfCancellationRequested();
         // Old sidecar first: a crash between the two renames leaves a file without a sidecar, which is fetched again.
@@ -303,11 +303,11 @@ public sealed class AudioFetcher : IDisposable
         {
             if (!string.IsNullOrEmpty(entry.Xxh64))
             {
-                var h = new Index.XxHash64();
+                var h = new System.IO.Hashing.XxHash64();
                 byte[] buf = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 17);
                 try { for (int n; (n = fs.Read(buf, 0, buf.Length)) > 0;) h.Append(buf.AsSpan(0, n)); }
                 finally { System.Buffers.ArrayPool<byte>.Shared.Return(buf); }
-                (expected, actual, what) = (entry.Xxh64, h.Digest().ToString("x16"), "XXH64 recorded at download");
+                (expected, actual, what) = (entry.Xxh64, h.GetCurrentHashAsUInt64().ToString("x16"), "XXH64 recorded at download");
             }
             else if (Unquote(entry.ETag) is { Length: 32 } md5 && md5.All(char.IsAsciiHexDigit))
                 (expected, actual, what) = (md5, Convert.ToHexString(System.Security.Cryptography.MD5.HashData(fs)), "MD5 ETag");

@@ -71,7 +71,7 @@ public sealed class EmbeddingJournal : IDisposable
             int len = BinaryPrimitives.ReadInt32LittleEndian(rest[4..]);
             if (len <= 0 || len > MaxPayload || rest.Length < 8 + len + 8) break;
             var payload = rest.Slice(8, len);
-            if (BinaryPrimitives.ReadUInt64LittleEndian(rest[(8 + len)..]) != XxHash64.Hash(payload)) break;
+            if (BinaryPrimitives.ReadUInt64LittleEndian(rest[(8 + len)..]) != System.IO.Hashing.XxHash64.HashToUInt64(payload)) break;
             Record? r;
             try { r = JsonSerializer.Deserialize<Record>(payload, ArtifactJson.Options); }
             catch (JsonException) { break; }
@@ -118,7 +118,7 @@ public sealed class EmbeddingJournal : IDisposable
         Magic.CopyTo(frame);
         BinaryPrimitives.WriteInt32LittleEndian(frame.AsSpan(4), payload.Length);
         payload.CopyTo(frame, 8);
-        BinaryPrimitives.WriteUInt64LittleEndian(frame.AsSpan(8 + payload.Length), XxHash64.Hash(payload));
+        BinaryPrimitives.WriteUInt64LittleEndian(frame.AsSpan(8 + payload.Length), System.IO.Hashing.XxHash64.HashToUInt64(payload));
         _stream.Write(frame);
         _stream.Flush(flushToDisk: true);
         Appended++;

@@ -121,8 +121,9 @@ public static class EvaluationReportHtml
         const int barW = 22, gap = 6, groupGap = 30, top = 20, plotH = 200, left = 40;
         string[] colors = { "#4e79a7", "#f28e2b", "#59a14f" };
         string[] names = { "Precision@K", "HitRate@K", "NDCG@K" };
+        const int legendW = 470; // three swatches of 120 px and the chance mark: the legend must fit inside the SVG
         int groupW = 3 * barW + 2 * gap;
-        int width = left + results.Count * (groupW + groupGap) + 20;
+        int width = Math.Max(left + results.Count * (groupW + groupGap) + 20, left + legendW);
         int height = top + plotH + 60;
         var svg = new XElement(S + "svg", new XAttribute("width", width), new XAttribute("height", height + 20),
             new XAttribute("viewBox", $"0 0 {width} {height + 20}"), new XAttribute("role", "img"),
@@ -163,8 +164,19 @@ public static class EvaluationReportHtml
 
     private static XAttribute A(string name, double v) => new(name, v.ToString("0.##", Inv));
 
-    private static List<ComposerEvaluation> TopComposers(EvaluationResult r) =>
-        r.PerComposer.OrderByDescending(c => c.Queries).ThenBy(c => c.Composer, StringComparer.Ordinal).Take(MaxComposersShown).ToList();
+    /// <summary>The one composer order of the page (charts and tables): most queries first, then by name.</summary>
+    private static List<ComposerEvaluation> Ordered(EvaluationResult r) =>
+        r.PerComposer.OrderByDescending(c => c.Queries).ThenBy(c => c.Composer, StringComparer.Ordinal).ToList();
+
+    private static List<ComposerEvaluation> TopComposers(EvaluationResult r) => Ordered(r).Take(MaxComposersShown).ToList();
+
+    /// <summary>
+    /// True when none of the composer's queries had another track of its composer to find (a composer with one track,
+    /// or with one album when the query's album is excluded): its figures are not applicable, not 0.
+    /// </summary>
+    internal static bool NotApplicable(ComposerEvaluation c) => c.Queries > 0 && c.QueriesWithoutRelevant >= c.Queries;
+
+    private const string NotApplicableText = "n/a";
 
     /// <summary>Horizontal bars of per-composer Precision@K, chance marked.</summary>
     private static XElement ComposerChart(EvaluationResult r)
@@ -181,6 +193,12 @@ public static class EvaluationReportHtml
             double y = top + i * rowH;
             string name = c.Composer.Length > 34 ? c.Composer[..33] + "…" : c.Composer;
             svg.Add(new XElement(S + "text", A("x", labelW - 6), A("y", y + 12), new XAttribute("text-anchor", "end"), name));
+            if (NotApplicable(c))
+            {
+                svg.Add(new XElement(S + "text", A("x", labelW + 4), A("y", y + 12), new XAttribute("fill", "#888"),
+                    $"{NotApplicableText}: no other track of this composer to find (n={c.Queries})"));
+                continue;
+            }
             double w = plotW * Math.Clamp(c.PrecisionAtK, 0, 1);
             svg.Add(new XElement(S + "rect", A("x", labelW), A("y", y + 2), A("width", w), A("height", rowH - 5), new XAttribute("fill", "#4e79a7"),
                 new XElement(S + "title", $"{c.Composer}: P@{r.K} {F(c.PrecisionAtK)} over {c.Queries} queries (chance {F(c.ChancePrecisionAtK)})")));
@@ -203,15 +221,15 @@ public static class EvaluationReportHtml
         var head = E("tr", Th("Composer", true), Th("Queries"), Th("No relevant"));
         foreach (var r in sameMode) { head.Add(Th($"P@{r.K}")); head.Add(Th($"Chance P@{r.K}")); head.Add(Th($"HitRate@{r.K}")); head.Add(Th($"NDCG@{r.K}")); }
         var t = E("table", head);
-        var first = sameMode[0];
-        for (int i = 0; i < first.PerComposer.Count; i++)
+        var byName = sameMode.Select(r => r.PerComposer.ToDictionary(c => c.Composer, StringComparer.Ordinal)).ToList();
+        foreach (var c in Ordered(sameMode[0]))
         {
-            var c = first.PerComposer[i];
             var row = E("tr", Td(c.Composer, true), Td(c.Queries), Td(c.QueriesWithoutRelevant));
-            foreach (var r in sameMode)
+            foreach (var figures in byName)
             {
-                var x = r.PerComposer[i];
-                row.Add(Td(F(x.PrecisionAtK)), Td(F(x.ChancePrecisionAtK)), Td(F(x.HitRateAtK)), Td(F(x.NdcgAtK)));
+                var x = figures[c.Composer];
+                if (NotApplicable(x)) row.Add(Td(NotApplicableText), Td(F(x.ChancePrecisionAtK)), Td(NotApplicableText), Td(NotApplicableText));
+                else row.Add(Td(F(x.PrecisionAtK)), Td(F(x.ChancePrecisionAtK)), Td(F(x.HitRateAtK)), Td(F(x.NdcgAtK)));
             }
             t.Add(row);
         }

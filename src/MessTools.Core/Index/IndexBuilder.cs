@@ -67,7 +67,7 @@ public static class IndexBuilder
         info.BuildSeconds = Math.Round(clock.Elapsed.TotalSeconds, 3);
         info.Model = meta?.Model;
         info.Threads = threads;
-        info.Count = index.LiveCount;
+        info.TrackCount = index.LiveCount;
         info.Nodes = index.Count;
         info.Tombstones = index.DeletedCount;
         info.Dim = index.Dimension;

@@ -16,7 +16,7 @@ namespace MessTools.Core.Index;
 ///   sections, each 64-byte aligned: track-id offsets (int32, count+1), track ids (UTF-8), vectors (float32,
 ///     count x dim, row-major), tombstones (1 byte per node), levels (1 byte per node), layer-0 links
 ///     (int32, count x (2M+1): count, ids), upper-link offsets (int32 per node, -1 on layer 0 only), upper links
-///   trailer (16 bytes): XXH64 of every byte before it, then "MESSEND\0"
+///   trailer (16 bytes): XXH64 (seed 0, System.IO.Hashing.XxHash64) of every byte before it, then "MESSEND\0"
 /// </code>
 /// <see cref="Load"/> reads the file once, sequentially, straight into the index's arrays (a handful of large
 /// allocations, none per node) and refuses anything that does not check out: another file type, another
@@ -99,7 +99,7 @@ public static class IndexFile
 
         AtomicFile.Write(path, stream =>
         {
-            var sum = new XxHash64();
+            var sum = new System.IO.Hashing.XxHash64();
             long written = 0;
             void Put(ReadOnlySpan<byte> bytes)
             {
@@ -139,7 +139,7 @@ public static class IndexFile
             }
             PadTo(fileLength - TrailerSize);
             Span<byte> trailer = stackalloc byte[TrailerSize];
-            checksum = sum.Digest();
+            checksum = sum.GetCurrentHashAsUInt64();
             BinaryPrimitives.WriteUInt64LittleEndian(trailer, checksum);
             EndMagic.CopyTo(trailer[8..]);
             stream.Write(trailer);
@@ -263,7 +263,7 @@ public static class IndexFile
         }
         if (AlignUp(cursor) + TrailerSize != fileLength) throw Corrupt(path, "its sections do not fill the file");
 
-        var sum = new XxHash64();
+        var sum = new System.IO.Hashing.XxHash64();
         sum.Append(header);
         long position = HeaderSize;
         var pad = new byte[Align];
@@ -308,7 +308,7 @@ public static class IndexFile
         Span<byte> trailer = stackalloc byte[TrailerSize];
         fs.ReadExactly(trailer);
         if (!trailer[8..].SequenceEqual(EndMagic)) throw Corrupt(path, "its end marker is missing (the file is truncated or damaged)");
-        if (BinaryPrimitives.ReadUInt64LittleEndian(trailer) != sum.Digest())
+        if (BinaryPrimitives.ReadUInt64LittleEndian(trailer) != sum.GetCurrentHashAsUInt64())
             throw Corrupt(path, "its checksum does not match its contents (the file is damaged)");
 
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("Index files are little-endian; this machine is not.");

@@ -21,8 +21,12 @@ public sealed class MessIndexInfo
     public int? EfConstruction { get; set; }
     public int? EfSearch { get; set; }
     public int? Seed { get; set; }
-    /// <summary>Tracks a query can return.</summary>
-    public int Count { get; set; }
+    /// <summary>
+    /// Tracks a query can return. Not named Count: on an array of results $r.Count is the array's length
+    /// (index_meta.json keeps the key "count").
+    /// </summary>
+    [JsonPropertyName("count")]
+    public int TrackCount { get; set; }
     /// <summary>Nodes in the file, tombstoned ones included (they go on rebuild).</summary>
     public int Nodes { get; set; }
     public int Tombstones { get; set; }

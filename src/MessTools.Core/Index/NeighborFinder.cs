@@ -340,7 +340,7 @@ public sealed class NeighborFinder : INeighborSearch
             results[i] = new NeighborResult
             {
                 QueryTrackId = queryId,
-                Rank = i + 1,
+                NeighborRank = i + 1,
                 TrackId = id,
                 Similarity = Math.Round(found[i].Score, 6),
                 Composer = composer,

@@ -52,7 +52,7 @@ public class FindMessNeighborTests : IClassFixture<NeighborFixture>
         var res = ps.InvokeClean("Find-MessNeighbor -TrackId t0005 -ArtifactPath art");
         Assert.Equal(5, res.Count);
         Assert.All(res, r => Assert.Equal("MessTools.NeighborResult", r.BaseObject.GetType().FullName));
-        Assert.Equal(new[] { 1, 2, 3, 4, 5 }, res.Select(r => (int)r.Properties["Rank"].Value));
+        Assert.Equal(new[] { 1, 2, 3, 4, 5 }, res.Select(r => (int)r.Properties["NeighborRank"].Value));
         Assert.All(res, r => Assert.Equal("t0005", r.Properties["QueryTrackId"].Value));
         Assert.DoesNotContain("t0005", res.Select(Id));
         var sims = res.Select(r => (double)r.Properties["Similarity"].Value).ToArray();

@@ -18,7 +18,7 @@ public class NewMessIndexTests
         var info = Assert.Single(ps.InvokeClean("New-MessIndex -ArtifactPath art -M 12 -EfConstruction 120 -Seed 7"));
         Assert.Equal("MessTools.MessIndexInfo", info.BaseObject.GetType().FullName);
         Assert.Equal("hnsw", info.Properties["IndexType"].Value);
-        Assert.Equal(ids.Length, info.Properties["Count"].Value);
+        Assert.Equal(ids.Length, info.Properties["TrackCount"].Value);
         Assert.True(File.Exists(Path.Combine(art, "index", "hnsw.index")));
         var meta = Meta(art);
         Assert.Equal("hnsw", meta.GetProperty("index_type").GetString());
@@ -82,7 +82,7 @@ public class NewMessIndexTests
         Assert.Equal(50, info.Properties["Added"].Value);
         Assert.Equal(1, info.Properties["Replaced"].Value);
         Assert.Equal(1, info.Properties["Removed"].Value);
-        Assert.Equal(299, info.Properties["Count"].Value);
+        Assert.Equal(299, info.Properties["TrackCount"].Value);
         Assert.Equal(301, info.Properties["Nodes"].Value);
         Assert.Equal(2, info.Properties["Tombstones"].Value);
 
@@ -118,6 +118,10 @@ public class NewMessIndexTests
         using var tmp = new TempDir();
         using var ps = new ModuleRunspace(tmp.Path);
         var ex = FindMessNeighborTests.Fails(ps, "New-MessIndex -ArtifactPath art");
+        Assert.StartsWith("ArtifactsNotFound", ex.FullyQualifiedErrorId); // a mistyped folder: nothing is created
+        Assert.False(Directory.Exists(tmp["art"]));
+        Directory.CreateDirectory(tmp["art"]);
+        ex = FindMessNeighborTests.Fails(ps, "New-MessIndex -ArtifactPath art");
         Assert.StartsWith("EmbeddingsMissing", ex.FullyQualifiedErrorId);
         var (art, _, _) = IndexArtifacts.Create(tmp.Path, 50);
         // embeddings.f32 rewritten behind the meta's back.

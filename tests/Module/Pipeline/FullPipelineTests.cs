@@ -54,7 +54,7 @@ public class FullPipelineTests
         var index = ps.InvokeClean(
             "$env:MESS_ARTIFACT_PATH = $null; Export-MessMetadata -Path catalog.csv | Get-MessAudio -AudioRoot . | ConvertTo-MessEmbedding | New-MessIndex");
         var info = Assert.Single(index);
-        Assert.Equal(6, Convert.ToInt32(info.Properties["Count"].Value, CultureInfo.InvariantCulture));
+        Assert.Equal(6, Convert.ToInt32(info.Properties["TrackCount"].Value, CultureInfo.InvariantCulture));
         string art = tmp["artifacts/v1_model_builtin"];
         Assert.True(File.Exists(Path.Combine(art, "index", "hnsw.index")));
         Assert.Equal(6, File.ReadAllLines(Path.Combine(art, "metadata", "tracks_metadata.csv")).Length - 1);
