@@ -67,7 +67,7 @@ public sealed class RouteTests(ArtifactsFixture art) : IAsyncLifetime
         {
             var body = await _c.GetFromJsonAsync<JsonElement>($"/tracks/{id}/nearest?k=5");
             var got = body.GetProperty("neighbors").EnumerateArray().Select(n => (n.GetProperty("track_id").GetString(), n.GetProperty("similarity").GetDouble(), n.GetProperty("rank").GetInt32())).ToList();
-            var expected = _finder.ByTrackId(id, new NeighborQuery { K = 5 }).Select(r => (r.TrackId, r.Similarity, r.Rank)).ToList();
+            var expected = _finder.ByTrackId(id, new NeighborQuery { K = 5 }).Select(r => (r.TrackId, r.Similarity, r.NeighborRank)).ToList();
             Assert.Equal(expected, got);
             Assert.DoesNotContain(got, g => g.Item1 == id);
         }

@@ -145,7 +145,7 @@ public sealed class ArtifactCatalog : IDisposable
         string? sha;
         try { sha = embeddingsCheck.GetAwaiter().GetResult(); }
         catch (AggregateException ex) when (ex.InnerException is not null) { throw ex.InnerException; }
-        var info = IndexBuilder.TryReadInfo(store.IndexMetaFile);
+        var info = IndexBuilder.ReadCurrentInfo(store, finder.IndexPath);
         EvaluationDocument? eval = File.Exists(store.EvalResultsFile) ? ArtifactJson.Read<EvaluationDocument>(store.EvalResultsFile) : null;
         string report = EvaluationFiles.ReportPath(store);
         byte[]? html = File.Exists(report) ? File.ReadAllBytes(report) : null;

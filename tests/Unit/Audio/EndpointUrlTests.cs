@@ -1,5 +1,6 @@
 using MessTools.Core.Artifacts;
 using MessTools.Core.Audio;
+using MessTools.Core.Aws;
 using MessTools.Core.Common;
 
 namespace MessTools.Tests.Unit.Audio;

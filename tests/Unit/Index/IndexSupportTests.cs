@@ -132,7 +132,7 @@ public class IndexSupportTests
         var second = IndexBuilder.Build(store, new IndexBuildOptions { RecallSampleSize = 50 });
         IndexFile.Save(second.Index, second.IndexPath);
         Assert.Null(IndexBuilder.ReadCurrentInfo(store, second.IndexPath));
-        Assert.Equal(150, ArtifactJson.Read<MessIndexInfo>(store.IndexMetaFile).Count); // the stale meta
+        Assert.Equal(150, ArtifactJson.Read<MessIndexInfo>(store.IndexMetaFile).TrackCount); // the stale meta
 
         // The next run finds the index up to date (nothing to add) but rewrites the meta that did not describe it.
         var third = IndexBuilder.Build(store, new IndexBuildOptions { Append = true });
@@ -140,7 +140,7 @@ public class IndexSupportTests
         Assert.True(IndexBuilder.Write(store, third));
         var repaired = IndexBuilder.ReadCurrentInfo(store, third.IndexPath);
         Assert.NotNull(repaired);
-        Assert.Equal(200, repaired!.Count);
+        Assert.Equal(200, repaired!.TrackCount);
         Assert.Null(repaired.RecallAt10); // the stale meta's recall belonged to the old index
         Assert.False(IndexBuilder.Write(store, IndexBuilder.Build(store, new IndexBuildOptions { Append = true })));
     }
