@@ -4,7 +4,7 @@ using MessTools.Core.Artifacts;
 namespace MessTools.Core.Analysis;
 
 /// <summary>What Measure-MessEmbedding computes (see <see cref="AnalysisDefinitions"/> for every formula).</summary>
-public sealed class AnalysisOptions
+public sealed record AnalysisOptions
 {
     /// <summary>Neighbours per track for hubness, diversity and the comparison's neighbour overlap and P@K.</summary>
     public int K { get; init; } = 10;
