@@ -68,13 +68,13 @@ public sealed class MeasureMessEmbeddingCommand : MessCmdlet
         {
             ReportProgress(1, Activity, $"Loading {Store.Root}", 0, force: true);
             var task = Task.Run(() => EmbeddingAnalyzer.Run(Store, options, other));
-            while (!task.Wait(250))
+            // Wait without throwing (Task.Wait would wrap the engine's error); GetResult rethrows it as it is.
+            while (!((IAsyncResult)task).AsyncWaitHandle.WaitOne(250))
             {
                 double f = Volatile.Read(ref fraction);
                 ReportProgress(1, Activity, $"{Volatile.Read(ref step)}: {f:P0}", (int)(100 * f));
             }
-            try { result = task.GetAwaiter().GetResult(); }
-            catch (AggregateException ex) when (ex.InnerException is not null) { throw ex.InnerException; }
+            result = task.GetAwaiter().GetResult();
         }
         catch (MessException ex) { ThrowTerminating(ex); return; }
         catch (OperationCanceledException) { return; }
