@@ -34,10 +34,15 @@ public sealed class MeasureMessEmbeddingCommand : MessCmdlet
     [ValidateNotNullOrEmpty]
     public string? Compare { get; set; }
 
-    /// <summary>Above this many tracks the silhouette and the uniformity use a seeded sample of this many (0: all tracks).</summary>
+    /// <summary>Above this many tracks the silhouette uses a seeded sample of this many (0: all tracks).</summary>
     [Parameter]
     [ValidateRange(0, int.MaxValue)]
     public int SampleSize { get; set; } = EmbeddingAnalyzer.DefaultSampleSize;
+
+    /// <summary>Above this many tracks the uniformity uses the pairs of a seeded sample of this many (0: all tracks).</summary>
+    [Parameter]
+    [ValidateRange(0, int.MaxValue)]
+    public int UniformitySampleSize { get; set; } = EmbeddingAnalyzer.DefaultUniformitySampleSize;
 
     /// <summary>Threads (0: all cores).</summary>
     [Parameter]
@@ -60,7 +65,7 @@ public sealed class MeasureMessEmbeddingCommand : MessCmdlet
         string step = "Loading";
         var options = new AnalysisOptions
         {
-            K = K, Clusters = Clusters, Seed = Seed, SampleSize = SampleSize, MaxThreads = MaxThreads, Cancellation = Cancellation,
+            K = K, Clusters = Clusters, Seed = Seed, SampleSize = SampleSize, UniformitySampleSize = UniformitySampleSize, MaxThreads = MaxThreads, Cancellation = Cancellation,
             Progress = (f, what) => { Volatile.Write(ref fraction, f); Volatile.Write(ref step, what); },
         };
         EmbeddingAnalysis result;
@@ -80,7 +85,9 @@ public sealed class MeasureMessEmbeddingCommand : MessCmdlet
         catch (OperationCanceledException) { return; }
         CompleteProgress(1, Activity);
         if (result.SampleSize is { } s)
-            WriteVerbose($"The silhouette and the uniformity use a seeded sample of {s:N0} of {result.Tracks:N0} tracks (seed {Seed}; -SampleSize 0 for all).");
+            WriteVerbose($"The silhouette uses a seeded sample of {s:N0} of {result.Tracks:N0} tracks (seed {Seed}; -SampleSize 0 for all).");
+        if (result.UniformitySampleSize is { } u)
+            WriteVerbose($"The uniformity uses the pairs of a seeded sample of {u:N0} of {result.Tracks:N0} tracks (seed {Seed}; -UniformitySampleSize 0 for all).");
 
         if (ShouldProcess(AnalysisFiles.Folder(Store), "Write analysis.json and analysis.html"))
         {
@@ -110,7 +117,7 @@ public sealed class MeasureMessEmbeddingCommand : MessCmdlet
         h["k_occurrence_skewness"] = r.KOccurrenceSkewness; h["robin_hood"] = r.RobinHood;
         h["antihub_share"] = r.AntihubShare; h["hub_occurrence"] = r.HubOccurrence;
         h["alignment"] = r.Alignment; h["uniformity"] = r.Uniformity; h["silhouette"] = r.Silhouette;
-        h["sample_size"] = r.SampleSize; h["cluster_nmi"] = r.ClusterNmi; h["mean_pairwise_cosine"] = r.MeanPairwiseCosine;
+        h["sample_size"] = r.SampleSize; h["uniformity_sample_size"] = r.UniformitySampleSize; h["cluster_nmi"] = r.ClusterNmi; h["mean_pairwise_cosine"] = r.MeanPairwiseCosine;
         h["neighbor_composer_share"] = r.NeighborComposerShare;
         if (r.Comparison is { } c)
         {

@@ -9,8 +9,11 @@ public sealed record AnalysisOptions
     public int Clusters { get; init; } = 10;
     /// <summary>Seed of k-means++ and of the silhouette/uniformity sample.</summary>
     public int Seed { get; init; } = 1;
-    /// <summary>Above this many tracks, the silhouette and the uniformity use a seeded sample of this many (0: all tracks).</summary>
+    /// <summary>Above this many tracks, the silhouette uses a seeded sample of this many (0: all tracks).</summary>
     public int SampleSize { get; init; } = EmbeddingAnalyzer.DefaultSampleSize;
+    /// <summary>Above this many tracks the uniformity (a mean over all pairs, O(N² D)) uses a seeded sample of this
+    /// many (0: all tracks). 5,000 tracks are 12.5 million pairs.</summary>
+    public int UniformitySampleSize { get; init; } = EmbeddingAnalyzer.DefaultUniformitySampleSize;
     /// <summary>Points in the PCA scatter of the report (a seeded sample above it).</summary>
     public int ScatterPoints { get; init; } = 3000;
     public int MaxThreads { get; init; }
@@ -32,7 +35,7 @@ public static class AnalysisDefinitions
         ["intrinsic_dimension"] = "TwoNN maximum likelihood: mu_i = r2_i / r1_i (Euclidean distances to the two nearest other tracks); d = n / sum ln mu_i over the n tracks with r1_i > 0.",
         ["k_occurrence"] = "N_K(x): how many other tracks have x among their K nearest. k_occurrence_skewness = E[(N_K - K)^3] / sigma^3 (population); robin_hood = sum |N_K - K| / (2 sum N_K); antihub_share = share of tracks with N_K = 0; hub_occurrence = share of all neighbour slots taken by tracks with N_K > 2K; top_hubs: the 10 largest N_K (ties by track_id).",
         ["alignment"] = "Mean over same-composer pairs i < j of ||e_i - e_j||^2.",
-        ["uniformity"] = "ln(mean over all pairs i < j of exp(-2 ||e_i - e_j||^2)) (Wang & Isola 2020); on a seeded sample of sample_size tracks when sample_size is set.",
+        ["uniformity"] = "ln(mean over all pairs i < j of exp(-2 ||e_i - e_j||^2)) (Wang & Isola 2020); on a seeded sample of uniformity_sample_size tracks when that is set.",
         ["silhouette"] = "scikit-learn's silhouette_score(E, composer, metric='cosine'): (b - a) / max(a, b) per track, a = mean cosine distance to its own composer's other tracks, b = the smallest mean distance to another composer; a track whose composer has no other track counts 0; on the seeded sample when sample_size is set.",
         ["per_composer"] = "count; mean_within_cosine = mean cosine over pairs of the composer's tracks; mean_cosine_to_others = mean cosine between its tracks and all other tracks.",
         ["clusters"] = "k-means (Lloyd) on E with k-means++ seeding from the seed; cluster_nmi = normalised mutual information between clusters and composers (arithmetic mean of the entropies, natural log, as scikit-learn's normalized_mutual_info_score).",

@@ -32,7 +32,11 @@ public static class AnalysisReportHtml
             E("p", $"{r.Tracks:N0} tracks, {r.Composers:N0} composers, {r.Dimension} dimensions; K = {r.K}; {r.Clusters} clusters; seed {r.Seed}; module {ModuleVersionOf()}."),
             E("p", "Folder: " + r.ArtifactPath));
         if (r.SampleSize is { } s)
-            body.Add(E("p", new XAttribute("class", "note"), $"The silhouette and the uniformity use a seeded sample of {s:N0} tracks (seed {r.Seed}); every other figure uses all tracks."));
+            body.Add(E("p", new XAttribute("class", "note"), $"The silhouette uses a seeded sample of {s:N0} tracks (seed {r.Seed})."));
+        if (r.UniformitySampleSize is { } u)
+            body.Add(E("p", new XAttribute("class", "note"), $"The uniformity uses the pairs of a seeded sample of {u:N0} tracks (seed {r.Seed})."));
+        if (r.SampleSize is not null || r.UniformitySampleSize is not null)
+            body.Add(E("p", new XAttribute("class", "note"), "Every other figure uses all tracks."));
         body.Add(E("h2", "Headline figures"));
         body.Add(Headline(models));
         body.Add(E("h2", "Explained variance (cumulative)"));

@@ -39,8 +39,10 @@ public sealed class EmbeddingAnalysis
     public double? Alignment { get; set; }
     public double Uniformity { get; set; }
     public double? Silhouette { get; set; }
-    /// <summary>Null: silhouette and uniformity over all tracks; else the size of the seeded sample they used.</summary>
+    /// <summary>Null: the silhouette over all tracks; else the size of the seeded sample it used.</summary>
     public int? SampleSize { get; set; }
+    /// <summary>Null: the uniformity over all pairs of tracks; else the size of the seeded sample whose pairs it used.</summary>
+    public int? UniformitySampleSize { get; set; }
     public List<ComposerGeometry> PerComposer { get; set; } = new();
 
     // Clustering

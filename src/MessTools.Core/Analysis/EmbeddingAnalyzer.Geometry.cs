@@ -52,7 +52,9 @@ public static partial class EmbeddingAnalyzer
         var rows = sampled ? Sample(n, o.SampleSize, o.Seed) : Enumerable.Range(0, n).ToArray();
         r.SampleSize = sampled ? rows.Length : null;
         r.Silhouette = Silhouette(e, dim, rows, labels, o);
-        r.Uniformity = Uniformity(e, dim, rows, o);
+        bool pairSampled = o.UniformitySampleSize > 0 && n > o.UniformitySampleSize;
+        r.UniformitySampleSize = pairSampled ? o.UniformitySampleSize : null;
+        r.Uniformity = Uniformity(e, dim, pairSampled ? Sample(n, o.UniformitySampleSize, o.Seed) : Enumerable.Range(0, n).ToArray(), o);
     }
 
     private static double Dot(double[] a, double[] b) => TensorPrimitives.Dot<double>(a, b);

@@ -10,12 +10,13 @@ namespace MessTools.Core.Analysis;
 /// Measure-MessEmbedding's engine: what an embedding space looks like beyond one retrieval score. One exact top-K
 /// pass (the evaluation's kernel, <see cref="ExactSearch.AllPairs(float[], int, int, int, ExcludeFilter?, int, ExactSearchOptions?)"/>)
 /// serves hubness, TwoNN and diversity; PCA comes from the D x D covariance; the pair figures come from per-composer
-/// sums, except the uniformity and the silhouette, which use a seeded sample above <see cref="DefaultSampleSize"/>
-/// tracks. One partial file per metric family.
+/// sums, except the silhouette and the uniformity, which use seeded samples above <see cref="DefaultSampleSize"/>
+/// and <see cref="DefaultUniformitySampleSize"/> tracks. One partial file per metric family.
 /// </summary>
 public static partial class EmbeddingAnalyzer
 {
     public const int DefaultSampleSize = 20_000;
+    public const int DefaultUniformitySampleSize = 5_000;
 
     /// <summary>Loads one artifact folder (and <paramref name="compare"/>, if given) the way the evaluation does,
     /// analyses it, and compares the two over the tracks both hold.</summary>
@@ -111,6 +112,8 @@ public static partial class EmbeddingAnalyzer
                 $"Clusters is {o.Clusters}; it must be between 2 and the number of tracks ({data.Count}).", "Clusters");
         if (o.SampleSize is < 0 or (> 0 and < 2))
             throw new MessException("InvalidSampleSize", MessErrorKind.InvalidArgument, $"SampleSize is {o.SampleSize}; it must be 0 (all tracks) or at least 2.", "SampleSize");
+        if (o.UniformitySampleSize is < 0 or (> 0 and < 2))
+            throw new MessException("InvalidSampleSize", MessErrorKind.InvalidArgument, $"UniformitySampleSize is {o.UniformitySampleSize}; it must be 0 (all tracks) or at least 2.", "UniformitySampleSize");
     }
 
     /// <summary>E: every row scaled to unit length in double precision (the embedding stage stores them so already;
