@@ -45,6 +45,7 @@ public static class AnalysisReportHtml
         body.Add(SideBySide(models, HistogramChart));
         body.Add(E("h2", "PCA: the first two components, coloured by composer"));
         body.Add(SideBySide(models, ScatterChart));
+        body.Add(Legend(r));
         if (models.Any(m => m.ScatterRows.Length < m.Tracks))
             body.Add(E("p", new XAttribute("class", "note"), "The scatter shows a seeded sample of tracks. Hover a point for its track_id."));
         body.Add(E("h2", "Composer x cluster (k-means)"));
@@ -176,6 +177,16 @@ public static class AnalysisReportHtml
                 new XElement(S + "title", $"{m.TrackIds[row]} ({m.TrackComposers[row]})")));
         }
         return svg;
+    }
+
+    /// <summary>The scatter's colours: one swatch per composer (the palette repeats after 20).</summary>
+    private static XElement Legend(EmbeddingAnalysis m)
+    {
+        var p = E("p", new XAttribute("class", "note"));
+        var composers = m.TrackComposers.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        for (int i = 0; i < composers.Count; i++)
+            p.Add(E("span", new XAttribute("style", $"color:{Palette[i % Palette.Length]};margin-right:1em"), "\u25CF " + composers[i]));
+        return p;
     }
 
     private static XElement HeatMap(EmbeddingAnalysis m)
