@@ -47,4 +47,10 @@ if (-not $QueryTrackId) {
 }
 Step "6. Find-MessNeighbor -TrackId $QueryTrackId -K 5"
 Find-MessNeighbor -TrackId $QueryTrackId -K 5 -ArtifactPath $ArtifactPath | Out-Host
+
+Step "7. Measure-MessEmbedding: dimensionality, hubness, composer geometry, clusters (K = 5)"
+$analysis = Measure-MessEmbedding -ArtifactPath $ArtifactPath -K 5
+$analysis | Out-Host
+$analysis.TopHubs | Select-Object -First 3 | Out-Host
+Step "   report: $([IO.Path]::Combine($ArtifactPath, 'analysis', 'analysis.html'))"
 Step "done"
