@@ -16,6 +16,7 @@
         'ConvertTo-MessEmbedding'
         'New-MessIndex'
         'Invoke-MessEvaluation'
+        'Measure-MessEmbedding'
         'Find-MessNeighbor'
         'Clear-MessCache'
         'Publish-MessArtifact'

@@ -59,4 +59,10 @@ if (-not $QueryTrackId) {
 }
 Step "6. Find-MessNeighbor -TrackId $QueryTrackId -K 5 -ExcludeSameAlbum"
 Find-MessNeighbor -TrackId $QueryTrackId -K 5 -ExcludeSameAlbum -ArtifactPath $ArtifactPath | Format-Table | Out-Host
+
+Step "7. Measure-MessEmbedding: dimensionality, hubness, composer geometry, clusters (K = 5)"
+$analysis = Measure-MessEmbedding -ArtifactPath $ArtifactPath -K 5
+$analysis | Out-Host
+$analysis.TopHubs | Select-Object -First 3 | Format-Table | Out-Host
+Step "   report: $(Join-Path $ArtifactPath 'analysis/analysis.html')"
 Step "done"

@@ -3,15 +3,21 @@ namespace MessTools.Tests.Infrastructure;
 /// <summary>Synthetic clustered, L2-normalised vectors (row-major), reproducible from a seed.</summary>
 public static class SyntheticVectors
 {
-    public static float[] Clustered(int n, int dim, int clusters, double noise, int seed)
+    public static float[] Clustered(int n, int dim, int clusters, double noise, int seed) =>
+        Clustered(n, dim, clusters, noise, seed, out _);
+
+    /// <summary>As above, with the cluster each row was drawn from (labels such as composers for the analysis tests).</summary>
+    public static float[] Clustered(int n, int dim, int clusters, double noise, int seed, out int[] labels)
     {
         var rng = new Random(seed);
+        labels = new int[n];
         var centers = new double[clusters * dim];
         for (int i = 0; i < centers.Length; i++) centers[i] = Gauss(rng);
         var data = new float[n * dim];
         for (int i = 0; i < n; i++)
         {
             int c = rng.Next(clusters);
+            labels[i] = c;
             double norm = 0;
             for (int d = 0; d < dim; d++)
             {

@@ -6,12 +6,13 @@ namespace MessTools.Core.Evaluation;
 /// <summary>
 /// eval/report.html: one self-contained page (inline CSS and SVG, no script, no network) built as XML, so it is
 /// well-formed XHTML that browsers read as HTML5: headline metrics against chance, per-composer bars and tables,
-/// the top-1 confusion table and the definitions.
+/// the top-1 confusion table and the definitions. The page frame and element helpers are shared with the analysis
+/// report (Analysis/AnalysisReportHtml.cs).
 /// </summary>
 public static class EvaluationReportHtml
 {
-    private static readonly XNamespace H = "http://www.w3.org/1999/xhtml";
-    private static readonly XNamespace S = "http://www.w3.org/2000/svg";
+    internal static readonly XNamespace H = "http://www.w3.org/1999/xhtml";
+    internal static readonly XNamespace S = "http://www.w3.org/2000/svg";
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
     /// <summary>Composers shown in the bar chart and the confusion table (the most frequent ones).</summary>
     public const int MaxComposersShown = 30;
@@ -65,7 +66,7 @@ public static class EvaluationReportHtml
         return Page("Evaluation comparison", body);
     }
 
-    private static string Page(string title, XElement body)
+    internal static string Page(string title, XElement body)
     {
         var html = new XElement(H + "html", new XAttribute("lang", "en"),
             new XElement(H + "head",
@@ -76,14 +77,14 @@ public static class EvaluationReportHtml
         return "<!DOCTYPE html>\n" + html.ToString(SaveOptions.None) + "\n";
     }
 
-    private static XElement E(string name, params object?[] content)
+    internal static XElement E(string name, params object?[] content)
     {
         var e = new XElement(H + name, content);
         if (e.IsEmpty) e.Add(""); // <td></td>, never <td/>: HTML parsers do not close void-looking elements
         return e;
     }
 
-    private static XElement Td(object? v, bool left = false, string? style = null)
+    internal static XElement Td(object? v, bool left = false, string? style = null)
     {
         var e = E("td", v?.ToString() ?? "");
         if (left) e.Add(new XAttribute("class", "l"));
@@ -91,7 +92,7 @@ public static class EvaluationReportHtml
         return e;
     }
 
-    private static XElement Th(string v, bool left = false) => left ? E("th", new XAttribute("class", "l"), v) : E("th", v);
+    internal static XElement Th(string v, bool left = false) => left ? E("th", new XAttribute("class", "l"), v) : E("th", v);
 
     private static string Label(EvaluationResult r, bool byFolder) =>
         (byFolder ? (r.Model ?? Path.GetFileName(r.ArtifactPath.TrimEnd('/', '\\'))) + " " : "") + $"K={r.K}" + (r.ExcludeSameAlbum ? " excl. album" : "");
@@ -162,7 +163,7 @@ public static class EvaluationReportHtml
         return E("div", svg);
     }
 
-    private static XAttribute A(string name, double v) => new(name, v.ToString("0.##", Inv));
+    internal static XAttribute A(string name, double v) => new(name, v.ToString("0.##", Inv));
 
     /// <summary>The one composer order of the page (charts and tables): most queries first, then by name.</summary>
     private static List<ComposerEvaluation> Ordered(EvaluationResult r) =>

@@ -15,7 +15,7 @@ public class InvokeMessEvaluationTests
     /// ConvertTo-MessEmbedding writes them (float32 rows + track_ids.json). 8 composers x 3 albums x 4 tracks;
     /// each composer's vectors cluster around a direction of its own, so the figures are far above chance.
     /// </summary>
-    private static void MakeArtifacts(ModuleRunspace ps, string folder, int dim = 16, int seed = 1, string? missingFromMetadata = null, bool nan = false)
+    internal static void MakeArtifacts(ModuleRunspace ps, string folder, int dim = 16, int seed = 1, string? missingFromMetadata = null, bool nan = false)
     {
         var rng = new Random(seed);
         var csv = new StringBuilder("track_id,album_id,composer,audio_s3_key\n");

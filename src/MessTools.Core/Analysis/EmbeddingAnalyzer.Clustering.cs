@@ -1,0 +1,149 @@
+using System.Numerics.Tensors;
+using MessTools.Core.Evaluation;
+
+namespace MessTools.Core.Analysis;
+
+// Clustering: k-means (Lloyd) on E with k-means++ seeding, the composer x cluster table and the NMI.
+public static partial class EmbeddingAnalyzer
+{
+    public const int MaxKMeansIterations = 300;
+
+    private static void Cluster(float[] e, int n, int dim, Evaluator.Labels labels, AnalysisOptions o, EmbeddingAnalysis r)
+    {
+        var (assign, inertia, iterations) = KMeans(e, n, dim, o.Clusters, o.Seed, Threads(o), o.Cancellation);
+        int k = o.Clusters, nc = labels.ComposerNames.Length;
+        var sizes = new int[k];
+        var table = new int[nc][];
+        for (int c = 0; c < nc; c++) table[c] = new int[k];
+        for (int i = 0; i < n; i++) { sizes[assign[i]]++; table[labels.Composer[i]][assign[i]]++; }
+        r.ClusterSizes = sizes;
+        r.ComposerByCluster = new SortedDictionary<string, int[]>(StringComparer.Ordinal);
+        for (int c = 0; c < nc; c++) r.ComposerByCluster[labels.ComposerNames[c]] = table[c];
+        r.ClusterOfTrack = assign;
+        r.ClusterInertia = inertia;
+        r.ClusterIterations = iterations;
+        r.ClusterNmi = NormalizedMutualInformation(labels.Composer, assign);
+    }
+
+    /// <summary>
+    /// k-means++ seeding (the first centre uniformly, each next one with probability proportional to the squared
+    /// distance to the nearest centre chosen, from <see cref="Random"/> with <paramref name="seed"/>), then Lloyd
+    /// iterations until no assignment changes. An emptied cluster takes the point farthest from its centre. Ties go
+    /// to the lower cluster. Assignments run in parallel, centres are summed in row order: the same result every run.
+    /// </summary>
+    internal static (int[] Assign, double Inertia, int Iterations) KMeans(float[] e, int n, int dim, int k, int seed, int threads, CancellationToken ct)
+    {
+        var rng = new Random(seed);
+        var centres = new float[k * dim];
+        var nearest = new double[n];
+        var po = new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = ct };
+        int first = rng.Next(n);
+        e.AsSpan(first * dim, dim).CopyTo(centres.AsSpan(0, dim));
+        Array.Fill(nearest, double.PositiveInfinity);
+        for (int c = 1; c <= k; c++)
+        {
+            var centre = centres.AsSpan((c - 1) * dim, dim).ToArray();
+            Parallel.For(0, n, po, i => nearest[i] = Math.Min(nearest[i], SquaredDistance(e.AsSpan(i * dim, dim), centre)));
+            if (c == k) break;
+            double total = nearest.Sum();
+            int pick;
+            if (total <= 0) pick = rng.Next(n); // every point sits on a centre already
+            else
+            {
+                double target = rng.NextDouble() * total, acc = 0;
+                pick = n - 1;
+                for (int i = 0; i < n; i++) { acc += nearest[i]; if (acc > target) { pick = i; break; } }
+            }
+            e.AsSpan(pick * dim, dim).CopyTo(centres.AsSpan(c * dim, dim));
+        }
+
+        var assign = new int[n];
+        Array.Fill(assign, -1);
+        var dist = new double[n];
+        int iterations = 0;
+        var sums = new double[k * dim];
+        var counts = new int[k];
+        var centreNorms = new double[k];
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            int changed = 0;
+            for (int c = 0; c < k; c++) centreNorms[c] = TensorPrimitives.Dot<float>(centres.AsSpan(c * dim, dim), centres.AsSpan(c * dim, dim));
+            // |x - c|^2 = |x|^2 + |c|^2 - 2 x.c, the products by TensorPrimitives (SIMD float).
+            Parallel.For(0, n, po, () => 0, (i, _, local) =>
+            {
+                var row = e.AsSpan(i * dim, dim);
+                int best = 0;
+                double bestD = double.PositiveInfinity;
+                for (int c = 0; c < k; c++)
+                {
+                    double d = centreNorms[c] - 2.0 * TensorPrimitives.Dot<float>(row, centres.AsSpan(c * dim, dim));
+                    if (d < bestD) { bestD = d; best = c; }
+                }
+                dist[i] = Math.Max(0, bestD + TensorPrimitives.Dot<float>(row, row));
+                if (assign[i] != best) { assign[i] = best; local++; }
+                return local;
+            }, local => Interlocked.Add(ref changed, local));
+            iterations++;
+            if (changed == 0 || iterations >= MaxKMeansIterations) break;
+            Array.Clear(sums); Array.Clear(counts);
+            for (int i = 0; i < n; i++)
+            {
+                int c = assign[i];
+                counts[c]++;
+                var row = e.AsSpan(i * dim, dim);
+                var s = sums.AsSpan(c * dim, dim);
+                for (int j = 0; j < dim; j++) s[j] += row[j];
+            }
+            for (int c = 0; c < k; c++)
+            {
+                if (counts[c] == 0)
+                {
+                    // Empty: take the point farthest from its centre (lowest row on ties).
+                    int far = 0;
+                    for (int i = 1; i < n; i++) if (dist[i] > dist[far]) far = i;
+                    dist[far] = 0;
+                    e.AsSpan(far * dim, dim).CopyTo(centres.AsSpan(c * dim, dim));
+                    assign[far] = -1; // forces another iteration
+                    continue;
+                }
+                for (int j = 0; j < dim; j++) centres[c * dim + j] = (float)(sums[c * dim + j] / counts[c]);
+            }
+        }
+        return (assign, dist.Sum(), iterations);
+    }
+
+    private static double SquaredDistance(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        double s = 0;
+        for (int j = 0; j < a.Length; j++) { double d = (double)a[j] - b[j]; s += d * d; }
+        return s;
+    }
+
+    /// <summary>scikit-learn's normalized_mutual_info_score (average_method="arithmetic", natural log): MI divided by
+    /// the mean of the two entropies; 1 when both labelings have one class; 0 when MI is 0.</summary>
+    public static double NormalizedMutualInformation(IReadOnlyList<int> a, IReadOnlyList<int> b)
+    {
+        if (a.Count != b.Count) throw new ArgumentException("The two labelings differ in length.");
+        int n = a.Count;
+        var joint = new Dictionary<(int, int), int>();
+        var ca = new Dictionary<int, int>();
+        var cb = new Dictionary<int, int>();
+        for (int i = 0; i < n; i++)
+        {
+            joint[(a[i], b[i])] = joint.GetValueOrDefault((a[i], b[i])) + 1;
+            ca[a[i]] = ca.GetValueOrDefault(a[i]) + 1;
+            cb[b[i]] = cb.GetValueOrDefault(b[i]) + 1;
+        }
+        if ((ca.Count == 1 && cb.Count == 1) || n == 0) return 1.0;
+        double mi = 0;
+        foreach (var ((x, y), nxy) in joint.OrderBy(p => p.Key.Item1).ThenBy(p => p.Key.Item2))
+            mi += nxy / (double)n * (Math.Log(nxy) + Math.Log(n) - Math.Log(ca[x]) - Math.Log(cb[y]));
+        mi = Math.Max(0, mi);
+        if (mi == 0) return 0;
+        double Entropy(Dictionary<int, int> counts) =>
+            -counts.Values.Select(c => c / (double)n).Sum(p => p * Math.Log(p));
+        double ha = Entropy(ca), hb = Entropy(cb);
+        return mi / ((ha + hb) / 2);
+    }
+}

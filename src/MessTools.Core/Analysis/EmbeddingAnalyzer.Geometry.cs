@@ -1,0 +1,131 @@
+using System.Numerics.Tensors;
+using MessTools.Core.Evaluation;
+
+namespace MessTools.Core.Analysis;
+
+// Geometry against the composer labels: alignment, uniformity, silhouette (cosine), per-composer cosines, and the
+// mean pairwise cosine. Pair means over a composer come from its row sum S_c: sum over pairs i<j of e_i.e_j =
+// (|S_c|^2 - sum |e_i|^2) / 2, so they cost O(N D) instead of O(N^2 D).
+public static partial class EmbeddingAnalyzer
+{
+    private static void Geometry(float[] e, int n, int dim, Evaluator.Labels labels, AnalysisOptions o, EmbeddingAnalysis r)
+    {
+        int nc = labels.ComposerNames.Length;
+        var sums = new double[nc][];
+        for (int c = 0; c < nc; c++) sums[c] = new double[dim];
+        var count = new int[nc];
+        var normSq = new double[nc]; // sum of |e_i|^2 per composer
+        var total = new double[dim];
+        for (int i = 0; i < n; i++)
+        {
+            int c = labels.Composer[i];
+            count[c]++;
+            var row = e.AsSpan(i * dim, dim);
+            var s = sums[c];
+            double q = 0;
+            for (int j = 0; j < dim; j++) { s[j] += row[j]; total[j] += row[j]; q += (double)row[j] * row[j]; }
+            normSq[c] += q;
+        }
+        double allNormSq = normSq.Sum();
+        double alignSum = 0, alignPairs = 0;
+        r.PerComposer = new List<ComposerGeometry>(nc);
+        for (int c = 0; c < nc; c++)
+        {
+            double within = Dot(sums[c], sums[c]);
+            double toOthers = Dot(sums[c], total) - within;
+            long m = count[c];
+            // sum over pairs of |e_i - e_j|^2 = m sum |e_i|^2 - |S_c|^2
+            alignSum += m * normSq[c] - within;
+            alignPairs += m * (m - 1) / 2.0;
+            r.PerComposer.Add(new ComposerGeometry
+            {
+                Composer = labels.ComposerNames[c],
+                Count = count[c],
+                MeanWithinCosine = m > 1 ? (within - normSq[c]) / (m * (m - 1)) : null,
+                MeanCosineToOthers = n - m > 0 ? toOthers / (m * (double)(n - m)) : null,
+            });
+        }
+        r.Alignment = alignPairs > 0 ? alignSum / alignPairs : null;
+        r.MeanPairwiseCosine = (Dot(total, total) - allNormSq) / ((double)n * (n - 1));
+
+        bool sampled = o.SampleSize > 0 && n > o.SampleSize;
+        var rows = sampled ? Sample(n, o.SampleSize, o.Seed) : Enumerable.Range(0, n).ToArray();
+        r.SampleSize = sampled ? rows.Length : null;
+        r.Silhouette = Silhouette(e, dim, rows, labels, o);
+        bool pairSampled = o.UniformitySampleSize > 0 && n > o.UniformitySampleSize;
+        r.UniformitySampleSize = pairSampled ? o.UniformitySampleSize : null;
+        r.Uniformity = Uniformity(e, dim, pairSampled ? Sample(n, o.UniformitySampleSize, o.Seed) : Enumerable.Range(0, n).ToArray(), o);
+    }
+
+    private static double Dot(double[] a, double[] b) => TensorPrimitives.Dot<double>(a, b);
+
+    /// <summary>scikit-learn's silhouette_score(metric="cosine") on <paramref name="rows"/>: cosine distance
+    /// 1 - e_i.e_j, a track's own distance 0, a composer with one track in the rows scores 0. Null when the
+    /// rows hold one composer only.</summary>
+    private static double? Silhouette(float[] e, int dim, int[] rows, Evaluator.Labels labels, AnalysisOptions o)
+    {
+        int nc = labels.ComposerNames.Length;
+        var sums = new double[nc][];
+        var count = new int[nc];
+        foreach (int i in rows)
+        {
+            int c = labels.Composer[i];
+            sums[c] ??= new double[dim];
+            count[c]++;
+            var row = e.AsSpan(i * dim, dim);
+            var s = sums[c];
+            for (int j = 0; j < dim; j++) s[j] += row[j];
+        }
+        var present = Enumerable.Range(0, nc).Where(c => count[c] > 0).ToArray();
+        if (present.Length < 2) return null;
+        var score = new double[rows.Length];
+        var po = new ParallelOptions { MaxDegreeOfParallelism = Threads(o), CancellationToken = o.Cancellation };
+        Parallel.For(0, rows.Length, po, () => new double[dim], (t, _, x) =>
+        {
+            int i = rows[t], own = labels.Composer[i];
+            var row = e.AsSpan(i * dim, dim);
+            for (int j = 0; j < dim; j++) x[j] = row[j];
+            if (count[own] < 2) { score[t] = 0; return x; }
+            double self = 1 - Dot(x, x);
+            double a = (count[own] - Dot(x, sums[own]) - self) / (count[own] - 1);
+            double b = double.PositiveInfinity;
+            foreach (int c in present)
+                if (c != own) b = Math.Min(b, (count[c] - Dot(x, sums[c])) / count[c]);
+            double den = Math.Max(a, b);
+            score[t] = den > 0 ? (b - a) / den : 0;
+            return x;
+        }, _ => { });
+        return score.Sum() / rows.Length;
+    }
+
+    /// <summary>ln of the mean over pairs of <paramref name="rows"/> of exp(-2 |e_i - e_j|^2); each row's sum over
+    /// the rows after it is computed in parallel and the sums are added in row order (the same bytes every run).</summary>
+    private static double Uniformity(float[] e, int dim, int[] rows, AnalysisOptions o)
+    {
+        int m = rows.Length;
+        var norms = new double[m];
+        for (int t = 0; t < m; t++)
+        {
+            var row = e.AsSpan(rows[t] * dim, dim);
+            double s = 0;
+            foreach (float v in row) s += (double)v * v;
+            norms[t] = s;
+        }
+        var partial = new double[m];
+        var po = new ParallelOptions { MaxDegreeOfParallelism = Threads(o), CancellationToken = o.Cancellation };
+        Parallel.For(0, m, po, t =>
+        {
+            var a = e.AsSpan(rows[t] * dim, dim);
+            double s = 0;
+            for (int u = t + 1; u < m; u++)
+            {
+                double dot = TensorPrimitives.Dot<float>(a, e.AsSpan(rows[u] * dim, dim));
+                double d2 = Math.Max(0, norms[t] + norms[u] - 2 * dot);
+                s += Math.Exp(-2 * d2);
+            }
+            partial[t] = s;
+        });
+        double pairs = (double)m * (m - 1) / 2;
+        return Math.Log(partial.Sum() / pairs);
+    }
+}

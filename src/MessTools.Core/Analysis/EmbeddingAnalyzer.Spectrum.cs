@@ -1,0 +1,115 @@
+using System.Numerics.Tensors;
+
+namespace MessTools.Core.Analysis;
+
+// Dimensionality: the D x D covariance of centred E, its eigenvalues, participation ratio, effective rank (RankMe),
+// the 2-D PCA projection for the report; and the cross products linear CKA needs.
+public static partial class EmbeddingAnalyzer
+{
+    private const int CrossBlock = 256;
+
+    private static void Spectrum(float[] e, int n, int dim, AnalysisOptions o, EmbeddingAnalysis r)
+    {
+        var mean = ColumnMean(e, n, dim);
+        var cov = CrossProduct(e, dim, mean, e, dim, mean, n, symmetric: true, Threads(o), o.Cancellation);
+        foreach (var row in cov) for (int j = 0; j < dim; j++) row[j] /= n;
+        var (values, vectors) = SymmetricEigen.Decompose(cov);
+        for (int i = 0; i < values.Length; i++) if (values[i] < 0) values[i] = 0; // rounding below zero
+        double sum = values.Sum(), sumSq = values.Sum(v => v * v);
+        r.Eigenvalues = values;
+        var cumulative = new double[values.Length];
+        double acc = 0;
+        for (int i = 0; i < values.Length; i++) { acc += values[i]; cumulative[i] = sum > 0 ? acc / sum : 1; }
+        r.ExplainedVariance = cumulative;
+        r.ComponentsFor90 = sum > 0 ? Array.FindIndex(cumulative, c => c >= 0.9 - 1e-12) + 1 : 0;
+        r.ParticipationRatio = sumSq > 0 ? sum * sum / sumSq : 0;
+        // sigma_k = sqrt(N lambda_k); the factor sqrt(N) cancels in p_k.
+        var sigma = values.Select(Math.Sqrt).ToArray();
+        double sigmaSum = sigma.Sum(), entropy = 0;
+        foreach (double s in sigma)
+        {
+            if (s <= 0) continue;
+            double p = s / sigmaSum;
+            entropy -= p * Math.Log(p);
+        }
+        r.EffectiveRank = sigmaSum > 0 ? Math.Exp(entropy) : 0;
+
+        // The report's scatter: a seeded sample of rows on the first two principal components.
+        var rows = n <= o.ScatterPoints ? Enumerable.Range(0, n).ToArray() : Sample(n, Math.Max(1, o.ScatterPoints), o.Seed);
+        var xy = new double[rows.Length * 2];
+        for (int t = 0; t < rows.Length; t++)
+        {
+            var row = e.AsSpan(rows[t] * dim, dim);
+            double x = 0, y = 0;
+            for (int j = 0; j < dim; j++)
+            {
+                double c = row[j] - mean[j];
+                x += c * vectors[j][0];
+                if (dim > 1) y += c * vectors[j][1];
+            }
+            xy[2 * t] = x; xy[2 * t + 1] = y;
+        }
+        r.ScatterRows = rows;
+        r.ScatterXY = xy;
+    }
+
+    internal static double[] ColumnMean(float[] m, int n, int dim)
+    {
+        var mean = new double[dim];
+        for (int i = 0; i < n; i++)
+        {
+            var row = m.AsSpan(i * dim, dim);
+            for (int j = 0; j < dim; j++) mean[j] += row[j];
+        }
+        for (int j = 0; j < dim; j++) mean[j] /= n;
+        return mean;
+    }
+
+    /// <summary>
+    /// (X - mean X)ᵀ (Y - mean Y) for N rows of X (dx columns) and Y (dy columns), in double precision: blocks of
+    /// 256 rows are centred and transposed, and each pair of columns is one TensorPrimitives.Dot per block. Work is
+    /// split by column, so the sums never depend on the thread count (same input, same bytes).
+    /// </summary>
+    internal static double[][] CrossProduct(float[] x, int dx, double[] meanX, float[] y, int dy, double[] meanY, int n,
+        bool symmetric, int threads, CancellationToken ct)
+    {
+        var result = new double[dx][];
+        for (int i = 0; i < dx; i++) result[i] = new double[dy];
+        int block = Math.Min(CrossBlock, n);
+        var xt = new double[dx][];
+        for (int i = 0; i < dx; i++) xt[i] = new double[block];
+        double[][] yt = xt;
+        if (!symmetric)
+        {
+            yt = new double[dy][];
+            for (int i = 0; i < dy; i++) yt[i] = new double[block];
+        }
+        var po = new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = ct };
+        for (int r0 = 0; r0 < n; r0 += block)
+        {
+            int rows = Math.Min(block, n - r0);
+            Transpose(x, dx, meanX, r0, rows, xt);
+            if (!symmetric) Transpose(y, dy, meanY, r0, rows, yt);
+            Parallel.For(0, dx, po, i =>
+            {
+                var a = new ReadOnlySpan<double>(xt[i], 0, rows);
+                var target = result[i];
+                for (int j = symmetric ? i : 0; j < dy; j++)
+                    target[j] += TensorPrimitives.Dot(a, new ReadOnlySpan<double>(yt[j], 0, rows));
+            });
+        }
+        if (symmetric)
+            for (int i = 0; i < dx; i++)
+                for (int j = 0; j < i; j++) result[i][j] = result[j][i];
+        return result;
+    }
+
+    private static void Transpose(float[] m, int dim, double[] mean, int r0, int rows, double[][] t)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            var row = m.AsSpan((r0 + r) * dim, dim);
+            for (int j = 0; j < dim; j++) t[j][r] = row[j] - mean[j];
+        }
+    }
+}
