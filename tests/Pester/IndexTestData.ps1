@@ -22,7 +22,7 @@ function New-IndexTestArtifacts {
     $lines = @('track_id,album_id,track_no,title,composer,audio_s3_key,duration_sec')
     for ($i = 0; $i -lt $Count; $i++) {
         $composer = @('Chopin', 'Liszt', 'Rachmaninoff')[$i % 3]
-        $lines += '{0},a{1:D3},{2},Piece {3},{4},s3://bucket/{0}.wav,61.5' -f $ids[$i], [math]::Floor($i / 8), ($i % 8 + 1), $i, $composer
+        $lines += '{0},a{1:D3},{2},Piece {3},{4},s3://bucket/{0}.wav,61.5' -f $ids[$i], [int][math]::Floor($i / 8), ($i % 8 + 1), $i, $composer
     }
     [System.IO.File]::WriteAllLines((Join-Path $meta 'tracks_metadata.csv'), $lines)
     [pscustomobject]@{ Ids = $ids; Data = $data; Dim = $Dim }
