@@ -18,6 +18,7 @@
         'Invoke-MessEvaluation'
         'Find-MessNeighbor'
         'Clear-MessCache'
+        'Publish-MessVector'
     )
     VariablesToExport    = @()
     AliasesToExport      = @()

@@ -26,7 +26,7 @@ public sealed class NeighborQuery
 /// track itself excluded by id, optional album and composer filters, and an exact fallback when a filter leaves
 /// too few tracks for the graph to find. Safe to query from several threads at once.
 /// </summary>
-public sealed class NeighborFinder
+public sealed class NeighborFinder : INeighborSearch
 {
     private readonly TrackInfoTable? _info;
     private FilterColumns? _columns;
@@ -35,6 +35,8 @@ public sealed class NeighborFinder
     public VectorIndex Index { get; }
     public string IndexPath { get; }
     public bool HasMetadata => _info is not null;
+    public int TrackCount => Index.LiveCount;
+    public int Dimension => Index.Dimension;
     /// <summary>Composer names of the indexed tracks, as the metadata spells them.</summary>
     public IReadOnlyList<string> Composers => Columns().ComposerNames;
 
