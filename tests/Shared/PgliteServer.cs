@@ -7,8 +7,8 @@ namespace MessTools.Tests.Infrastructure;
 /// A real PostgreSQL with the real pgvector 0.8.7 on loopback: PGlite (PostgreSQL compiled to WebAssembly) behind
 /// its Postgres wire-protocol server, from npm at the exact versions the socket server pins. The packages are installed
 /// once into .cache/pglite/ of the repository (ignored by git); the server runs in memory on a free port, is waited
-/// for until it listens, and is stopped on dispose. Start-up takes 15-30 s, so test classes share one per assembly
-/// (<see cref="PgliteCollection"/>). After a FATAL error PGlite must be restarted: <see cref="Restart"/>.
+/// for until it listens, and is stopped on dispose. Start-up takes 15-30 s, so the test classes of an assembly share one
+/// (a collection fixture). After a FATAL error PGlite must be restarted: <see cref="Restart"/>.
 /// When node/npm are missing this throws: the tests fail loudly (.ci/run installs them), they never skip.
 /// </summary>
 public sealed class PgliteServer : IDisposable
@@ -152,11 +152,4 @@ public sealed class PgliteServer : IDisposable
         }
         return File.Exists("/usr/bin/" + name) ? "/usr/bin/" + name : null;
     }
-}
-
-/// <summary>The test classes that use PGlite share one server (start-up is slow) and run one after another.</summary>
-[CollectionDefinition(Name)]
-public sealed class PgliteCollection : ICollectionFixture<PgliteServer>
-{
-    public const string Name = "PGlite";
 }

@@ -7,6 +7,13 @@ using Npgsql;
 
 namespace MessTools.Tests.Unit.VectorStore;
 
+/// <summary>The test classes that use PGlite share one server (start-up is slow) and run one after another.</summary>
+[CollectionDefinition(Name)]
+public sealed class PgliteCollection : ICollectionFixture<PgliteServer>
+{
+    public const string Name = "PGlite";
+}
+
 /// <summary>
 /// Publish and query against a real PostgreSQL with the real pgvector 0.8.7 (PGlite on loopback, one server shared by
 /// the collection; each test uses its own table). The reference for agreement is our own exact search (flat index).
