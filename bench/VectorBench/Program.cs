@@ -3,6 +3,7 @@
 //    m=16, ef_construction=64, against our file index build (New-MessIndex's engine) with the same M and efConstruction;
 //  - query throughput (sequential, one query at a time, by track id, K=10) and recall@10 against our exact search,
 //    at ef_search 40, 80 and 160, for pgvector and for our HNSW index file, alternating, ROUNDS times; medians reported.
+// Arguments: N DIM QUERIES ROUNDS NOISE (default 20000 256 300 3 0.9).
 using System.Diagnostics;
 using System.Globalization;
 using MessTools.Core.Artifacts;
@@ -17,15 +18,17 @@ int n = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 20_
 int dim = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 256;
 int queries = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 300;
 int rounds = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 3;
+// Per-dimension noise around 64 cluster centres: 0.9 gives tight clusters (every ef finds them), 3 a harder spread.
+double noise = args.Length > 4 ? double.Parse(args[4], CultureInfo.InvariantCulture) : 0.9;
 const int K = 10, M = 16, EfConstruction = 64;
 int[] efs = { 40, 80, 160 };
 
-Console.WriteLine($"VectorBench: {n:N0} x {dim}, {queries} queries x {rounds} rounds, K={K}, M={M}, efConstruction={EfConstruction}; {Environment.ProcessorCount} cores");
+Console.WriteLine($"VectorBench: {n:N0} x {dim} (noise {noise}), {queries} queries x {rounds} rounds, K={K}, M={M}, efConstruction={EfConstruction}; {Environment.ProcessorCount} cores");
 string root = Path.Combine(Path.GetTempPath(), "vectorbench-" + Guid.NewGuid().ToString("N")[..8]);
 try
 {
     var ids = Enumerable.Range(0, n).Select(i => $"t{i:D6}").ToArray();
-    var data = SyntheticVectors.Clustered(n, dim, 64, 0.9, 11);
+    var data = SyntheticVectors.Clustered(n, dim, 64, noise, 11);
     var store = new ArtifactStore(root);
     new EmbeddingMatrix(ids, data, dim).Save(store, new EmbeddingsMeta { Model = "bench" });
     using (var w = new MetadataCsv.Writer(store.MetadataCsv))

@@ -115,21 +115,21 @@ public sealed class FindMessNeighborCommand : MessCmdlet
             {
                 var store = VectorStoreFinder.Open(ConnectionString!, Table, Credential?.UserName, Credential?.GetNetworkCredential().Password);
                 _finder = store;
-                WriteVerbose($"{store.Description}: {store.TrackCount:N0} tracks, {store.Dimension} dims, model '{store.Model}'.");
+                WriteVerbose($"{store.Description}: {store.Count:N0} tracks, {store.Dimension} dims, model '{store.Model}'.");
             }
             else
             {
                 var finder = NeighborFinder.OpenCached(Store);
                 _finder = finder;
-                WriteVerbose($"Index {finder.IndexPath}: {finder.Index.Kind}, {finder.TrackCount:N0} tracks, {finder.Dimension} dims.");
+                WriteVerbose($"Index {finder.IndexPath}: {finder.Index.Kind}, {finder.Count:N0} tracks, {finder.Dimension} dims.");
             }
         }
         catch (MessException ex) { ThrowTerminating(ex); }
         if (!_finder.HasMetadata)
             WriteVerbose($"{Store.MetadataCsv} is absent: Composer, Title and AlbumId stay empty.");
-        if (K > _finder.TrackCount)
+        if (K > _finder.Count)
             ThrowTerminating(new MessException("KOutOfRange", MessErrorKind.InvalidArgument,
-                $"-K {K} is more than the {_finder.TrackCount:N0} tracks in the index; use 1 to {_finder.TrackCount:N0}.", K));
+                $"-K {K} is more than the {_finder.Count:N0} tracks in the index; use 1 to {_finder.Count:N0}.", K));
         if (ExcludeSameAlbum && !_finder.HasMetadata)
             ThrowTerminating(new MessException("MetadataMissing", MessErrorKind.ObjectNotFound,
                 $"-ExcludeSameAlbum needs the catalogue metadata, and '{Store.MetadataCsv}' does not exist. Run Export-MessMetadata first.", Store.MetadataCsv));

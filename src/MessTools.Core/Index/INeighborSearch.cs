@@ -8,7 +8,7 @@ namespace MessTools.Core.Index;
 public interface INeighborSearch
 {
     /// <summary>How many tracks a query can return at most.</summary>
-    int TrackCount { get; }
+    int Count { get; }
     int Dimension { get; }
     /// <summary>True when album and composer are known, so -ExcludeSameAlbum and -Composer can filter.</summary>
     bool HasMetadata { get; }

@@ -35,7 +35,7 @@ public sealed class NeighborFinder : INeighborSearch
     public VectorIndex Index { get; }
     public string IndexPath { get; }
     public bool HasMetadata => _info is not null;
-    public int TrackCount => Index.LiveCount;
+    public int Count => Index.LiveCount;
     public int Dimension => Index.Dimension;
     /// <summary>Composer names of the indexed tracks, as the metadata spells them.</summary>
     public IReadOnlyList<string> Composers => Columns().ComposerNames;

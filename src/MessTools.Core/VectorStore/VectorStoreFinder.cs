@@ -22,7 +22,7 @@ public sealed class VectorStoreFinder : INeighborSearch, IDisposable
     private readonly VectorTable _table;
     private IReadOnlyList<string>? _composers;
 
-    public int TrackCount { get; private set; }
+    public int Count { get; }
     public int Dimension { get; }
     public string Model { get; }
     public bool HasMetadata => true;
@@ -31,7 +31,7 @@ public sealed class VectorStoreFinder : INeighborSearch, IDisposable
     private VectorStoreFinder(VectorTable table, int count, int dimension, string model)
     {
         _table = table;
-        TrackCount = count;
+        Count = count;
         Dimension = dimension;
         Model = model;
     }
@@ -108,9 +108,9 @@ public sealed class VectorStoreFinder : INeighborSearch, IDisposable
 
     private IReadOnlyList<NeighborResult> Query(NpgsqlConnection c, float[] vector, string queryId, string? album, NeighborQuery q)
     {
-        if (q.K < 1 || q.K > TrackCount)
+        if (q.K < 1 || q.K > Count)
             throw new MessException("KOutOfRange", MessErrorKind.InvalidArgument,
-                $"K must be between 1 and the number of tracks in {_table.Description} ({TrackCount:N0}); got {q.K}.", q.K);
+                $"K must be between 1 and the number of tracks in {_table.Description} ({Count:N0}); got {q.K}.", q.K);
         if (q.Composers is { Count: 0 }) return Array.Empty<NeighborResult>();
         int ef = Math.Clamp(Math.Max(q.EfSearch > 0 ? q.EfSearch : DefaultEfSearch, q.K), 1, MaxEfSearch);
         var where = new List<string> { "track_id <> @self" };

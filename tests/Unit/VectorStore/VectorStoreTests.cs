@@ -69,7 +69,7 @@ public class VectorStoreTests
         }
         var exact = ExactFinder(store);
         using var db = VectorStoreFinder.Open(_pg.ConnectionString, "agree");
-        Assert.Equal((600, Dim, "test"), (db.TrackCount, db.Dimension, db.Model));
+        Assert.Equal((600, Dim, "test"), (db.Count, db.Dimension, db.Model));
         Assert.Equal(new[] { "Chopin", "Liszt", "Rachmaninoff", "Scriabin" }, db.Composers);
 
         var queries = new (string Name, NeighborQuery Query)[]
