@@ -42,7 +42,7 @@ public sealed class PgliteServer : IDisposable
         if (File.Exists(marker)) return;
         using var lockFile = AcquireLock(Path.Combine(InstallDir, ".install.lock"));
         if (File.Exists(marker)) return;
-        string npm = FindOnPath("npm") ?? throw new InvalidOperationException(
+        string npm = ExecutablePath.Find("npm") ?? throw new InvalidOperationException(
             "npm is not installed: the pgvector tests need PGlite from npm (apt-get install nodejs npm; .ci/run does it). They do not skip.");
         if (!File.Exists(Path.Combine(InstallDir, "package.json"))) File.WriteAllText(Path.Combine(InstallDir, "package.json"), "{ \"private\": true }\n");
         var (code, output) = RunToEnd(npm, new[] { "install", "--no-audit", "--no-fund", "--save-exact" }.Concat(Packages), InstallDir, TimeSpan.FromMinutes(5));
@@ -54,7 +54,7 @@ public sealed class PgliteServer : IDisposable
     public void Start()
     {
         if (_process is { HasExited: false }) return;
-        string npx = FindOnPath("npx") ?? throw new InvalidOperationException("npx is not installed (apt-get install nodejs npm).");
+        string npx = ExecutablePath.Find("npx") ?? throw new InvalidOperationException("npx is not installed (apt-get install nodejs npm).");
         Port = LoopbackPort.Free();
         var psi = new ProcessStartInfo(npx)
         {
@@ -122,6 +122,15 @@ public sealed class PgliteServer : IDisposable
 
     public void Dispose() => Stop();
 
+    /// <summary>One value of a query on its own, unpooled connection (what the tests read back from the tables).</summary>
+    public T Scalar<T>(string sql)
+    {
+        using var c = new Npgsql.NpgsqlConnection(ConnectionString + ";Pooling=false");
+        c.Open();
+        using var cmd = new Npgsql.NpgsqlCommand(sql, c);
+        return (T)cmd.ExecuteScalar()!;
+    }
+
     private static FileStream AcquireLock(string path)
     {
         var sw = Stopwatch.StartNew();
@@ -141,15 +150,5 @@ public sealed class PgliteServer : IDisposable
         var e = p.StandardError.ReadToEndAsync();
         if (!p.WaitForExit(timeout)) { p.Kill(true); return (-1, "timed out"); }
         return (p.ExitCode, o.Result + e.Result);
-    }
-
-    internal static string? FindOnPath(string name)
-    {
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
-        {
-            var p = Path.Combine(dir, name);
-            if (File.Exists(p)) return p;
-        }
-        return File.Exists("/usr/bin/" + name) ? "/usr/bin/" + name : null;
     }
 }

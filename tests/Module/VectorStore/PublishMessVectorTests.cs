@@ -24,13 +24,7 @@ public class PublishMessVectorTests
         _pg.EnsureRunning();
     }
 
-    private T Sql<T>(string sql)
-    {
-        using var c = new NpgsqlConnection(_pg.ConnectionString + ";Pooling=false");
-        c.Open();
-        using var cmd = new NpgsqlCommand(sql, c);
-        return (T)cmd.ExecuteScalar()!;
-    }
+    private T Sql<T>(string sql) => _pg.Scalar<T>(sql);
 
     private bool TableExists(string table) => Sql<object>($"SELECT to_regclass('{table}')::text") is not DBNull;
 

@@ -43,13 +43,7 @@ public class VectorStoreTests
 
     private VectorTable Table(string name) => VectorTable.Create(_pg.ConnectionString, name);
 
-    private T Sql<T>(string sql)
-    {
-        using var c = new NpgsqlConnection(_pg.ConnectionString + ";Pooling=false");
-        c.Open();
-        using var cmd = new NpgsqlCommand(sql, c);
-        return (T)cmd.ExecuteScalar()!;
-    }
+    private T Sql<T>(string sql) => _pg.Scalar<T>(sql);
 
     private static NeighborFinder ExactFinder(ArtifactStore store)
     {
