@@ -22,9 +22,11 @@ public sealed class PgliteCollection : ICollectionFixture<PgliteServer>
 public class VectorStoreTests
 {
     private readonly PgliteServer _pg;
-    public VectorStoreTests(PgliteServer pg)
+    private readonly Xunit.Abstractions.ITestOutputHelper _out;
+    public VectorStoreTests(PgliteServer pg, Xunit.Abstractions.ITestOutputHelper output)
     {
         _pg = pg;
+        _out = output;
         _pg.EnsureRunning();
     }
 
@@ -90,6 +92,7 @@ public class VectorStoreTests
                 Assert.Equal(want[0].Similarity, got[0].Similarity, 4);
             }
             double share = (double)agree / total;
+            _out.WriteLine($"{name}: top-5 positions equal to exact search: {agree}/{total} = {share:P2}");
             Assert.True(share >= 0.98, $"{name}: pgvector's top 5 agree with exact search in {share:P2} of positions (need 98%).");
         }
         var one = db.ByTrackId("t00007", new NeighborQuery { K = 3 })[0];
