@@ -22,6 +22,7 @@
         'Publish-MessArtifact'
         'Import-MessArtifact'
         'Get-MessArtifactVersion'
+        'Publish-MessVector'
     )
     VariablesToExport    = @()
     AliasesToExport      = @()

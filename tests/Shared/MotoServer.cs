@@ -24,7 +24,7 @@ public sealed class MotoServer : IDisposable
     public void Start(int? port = null)
     {
         if (_process is { HasExited: false }) return;
-        string exe = FindOnPath("moto_server")
+        string exe = ExecutablePath.Find("moto_server")
             ?? throw new InvalidOperationException("moto_server is not installed (Python moto 5.2 is part of this project's machine image; " +
                                                    "install it with 'pip install \"moto[server]\"'). The S3 tests need a real S3 API and do not skip.");
         Port = port ?? LoopbackPort.Free();
@@ -111,19 +111,6 @@ public sealed class MotoServer : IDisposable
     }
 
     private static string Escape(string key) => string.Join('/', key.Split('/').Select(Uri.EscapeDataString));
-
-
-    private static string? FindOnPath(string name)
-    {
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
-        {
-            var p = Path.Combine(dir, name);
-            if (File.Exists(p)) return p;
-        }
-        foreach (var p in new[] { "/usr/local/bin/" + name, Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".pyenv", "shims", name) })
-            if (File.Exists(p)) return p;
-        return null;
-    }
 
     public void Dispose() => Stop();
 }

@@ -3,6 +3,7 @@ using System.Management.Automation;
 using MessTools.Cmdlets.Common;
 using MessTools.Core.Catalog;
 using MessTools.Core.Common;
+using MessTools.Core.Database;
 
 namespace MessTools.Cmdlets;
 
@@ -131,10 +132,8 @@ public sealed class ExportMessMetadataCommand : MessCmdlet
         {
             if (ParameterSetName == PathSet)
                 return CatalogSourceFactory.OpenFile(ResolveUserPath(Path), Table, Query);
-            string? cs = ConnectionString ?? Environment.GetEnvironmentVariable(ConnectionEnvironmentVariable);
-            if (string.IsNullOrWhiteSpace(cs))
-                throw new MessException("NoCatalogSource", MessErrorKind.InvalidArgument,
-                    $"Name the catalogue: -Path <file.sqlite|file.csv>, -ConnectionString '<Host=...;Database=...>', or set ${ConnectionEnvironmentVariable}.");
+            string cs = PostgresConnection.Resolve(ConnectionString, ConnectionEnvironmentVariable, "NoCatalogSource",
+                "Name the catalogue: -Path <file.sqlite|file.csv>, -ConnectionString '<Host=...;Database=...>'");
             return CatalogSourceFactory.OpenConnection(cs, Table, Query, Enum.Parse<CatalogProvider>(Provider, ignoreCase: true),
                 Credential?.UserName, Credential?.GetNetworkCredential().Password);
         }

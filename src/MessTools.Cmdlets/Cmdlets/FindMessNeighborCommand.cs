@@ -7,6 +7,7 @@ using MessTools.Core.Audio;
 using MessTools.Core.Common;
 using MessTools.Core.Embedding;
 using MessTools.Core.Index;
+using MessTools.Core.VectorStore;
 
 namespace MessTools.Cmdlets;
 
@@ -16,6 +17,7 @@ namespace MessTools.Cmdlets;
 /// similarity of their embeddings, from index/hnsw.index (or exactly with -Exact). The query track itself is never
 /// returned; -ExcludeSameAlbum and -Composer filter on the catalogue metadata. Read-only: writes no run record.
 /// The loaded index is kept for the next call in the session until any of its files changes.
+/// With -ConnectionString the neighbours come from a pgvector table that Publish-MessVector filled, as the same objects.
 /// </summary>
 [Cmdlet(VerbsCommon.Find, "MessNeighbor", DefaultParameterSetName = TrackIdSet, HelpUri = "https://github.com/messtools/MessTools/blob/main/docs/index.md")]
 [OutputType(typeof(NeighborResult))]
@@ -24,9 +26,11 @@ public sealed class FindMessNeighborCommand : MessCmdlet
 {
     private const string TrackIdSet = "TrackId";
     private const string AudioSet = "AudioPath";
+    private const string ConnectionSet = "Connection";
 
     /// <summary>Track ids to find neighbours of; also bound from the TrackId / track_id property of pipeline objects.</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = TrackIdSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = ConnectionSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
     [Alias("track_id")]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(FindMessNeighborTrackIdCompleter))]
@@ -51,6 +55,21 @@ public sealed class FindMessNeighborCommand : MessCmdlet
     [Parameter(ParameterSetName = AudioSet)]
     [ValidateNotNullOrEmpty]
     public string? FfmpegPath { get; set; }
+
+    /// <summary>Query a pgvector table (filled by Publish-MessVector) on this PostgreSQL server instead of the index file.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ConnectionSet)]
+    [ValidateNotNullOrEmpty]
+    public string? ConnectionString { get; set; }
+
+    /// <summary>With -ConnectionString: user name and password, instead of putting them in the connection string.</summary>
+    [Parameter(ParameterSetName = ConnectionSet)]
+    [Credential]
+    public PSCredential? Credential { get; set; }
+
+    /// <summary>With -ConnectionString: the table ([schema.]table; default mess_tracks).</summary>
+    [Parameter(ParameterSetName = ConnectionSet)]
+    [ValidateNotNullOrEmpty]
+    public string? Table { get; set; }
 
     /// <summary>How many neighbours per query (1 to the number of indexed tracks).</summary>
     [Parameter]
@@ -83,7 +102,7 @@ public sealed class FindMessNeighborCommand : MessCmdlet
 
     protected override bool WritesRunRecord => false;
 
-    private NeighborFinder _finder = null!;
+    private INeighborSearch _finder = null!;
     private NeighborQuery _query = null!;
     private readonly List<NeighborResult> _json = new();
 
@@ -92,15 +111,25 @@ public sealed class FindMessNeighborCommand : MessCmdlet
         base.BeginProcessing();
         try
         {
-            _finder = NeighborFinder.OpenCached(Store);
+            if (ParameterSetName == ConnectionSet)
+            {
+                var store = VectorStoreFinder.Open(ConnectionString!, Table, Credential?.UserName, Credential?.GetNetworkCredential().Password);
+                _finder = store;
+                WriteVerbose($"{store.Description}: {store.Count:N0} tracks, {store.Dimension} dims, model '{store.Model}'.");
+            }
+            else
+            {
+                var finder = NeighborFinder.OpenCached(Store);
+                _finder = finder;
+                WriteVerbose($"Index {finder.IndexPath}: {finder.Index.Kind}, {finder.Count:N0} tracks, {finder.Dimension} dims.");
+            }
         }
         catch (MessException ex) { ThrowTerminating(ex); }
-        WriteVerbose($"Index {_finder.IndexPath}: {_finder.Index.Kind}, {_finder.Index.LiveCount:N0} tracks, {_finder.Index.Dimension} dims.");
         if (!_finder.HasMetadata)
             WriteVerbose($"{Store.MetadataCsv} is absent: Composer, Title and AlbumId stay empty.");
-        if (K > _finder.Index.LiveCount)
+        if (K > _finder.Count)
             ThrowTerminating(new MessException("KOutOfRange", MessErrorKind.InvalidArgument,
-                $"-K {K} is more than the {_finder.Index.LiveCount:N0} tracks in the index; use 1 to {_finder.Index.LiveCount:N0}.", K));
+                $"-K {K} is more than the {_finder.Count:N0} tracks in the index; use 1 to {_finder.Count:N0}.", K));
         if (ExcludeSameAlbum && !_finder.HasMetadata)
             ThrowTerminating(new MessException("MetadataMissing", MessErrorKind.ObjectNotFound,
                 $"-ExcludeSameAlbum needs the catalogue metadata, and '{Store.MetadataCsv}' does not exist. Run Export-MessMetadata first.", Store.MetadataCsv));
@@ -191,6 +220,8 @@ public sealed class FindMessNeighborCommand : MessCmdlet
         if (AsJson) WriteObject(JsonSerializer.Serialize(_json, JsonOptions));
         base.EndProcessing();
     }
+
+    protected override void ReleaseResources() => (_finder as IDisposable)?.Dispose();
 
     private static readonly JsonSerializerOptions JsonOptions = new(ArtifactJson.Options)
     {

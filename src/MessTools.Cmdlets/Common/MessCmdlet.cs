@@ -159,8 +159,12 @@ public abstract class MessCmdlet : PSCmdlet, IDynamicParameters, IDisposable
         }
     }
 
+    /// <summary>Releases what a subclass holds (connections, models); called once from Dispose, also after errors and Ctrl+C.</summary>
+    protected virtual void ReleaseResources() { }
+
     public void Dispose()
     {
+        try { ReleaseResources(); } catch (Exception) { /* never let cleanup hide the real error */ }
         // Reached also when the pipeline stopped or a terminating error ended the run.
         if (!_recordSaved && Store is not null)
         {

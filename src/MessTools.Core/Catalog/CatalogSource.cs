@@ -1,10 +1,10 @@
 using System.Data.Common;
 using System.Globalization;
 using System.Text;
-using System.Text.RegularExpressions;
 using CsvHelper;
 using CsvHelper.Configuration;
 using MessTools.Core.Common;
+using MessTools.Core.Database;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
@@ -34,7 +34,7 @@ public interface ICatalogSource : IDisposable
 public enum CatalogProvider { Auto, Sqlite, Csv, PostgreSql }
 
 /// <summary>Opens the right <see cref="ICatalogSource"/> for a file or a connection string.</summary>
-public static partial class CatalogSourceFactory
+public static class CatalogSourceFactory
 {
     /// <summary>SQLite or CSV, by the file's first bytes, then its extension.</summary>
     public static ICatalogSource OpenFile(string path, string? table, string? query, CatalogProvider provider = CatalogProvider.Auto)
@@ -96,65 +96,15 @@ public static partial class CatalogSourceFactory
                 ? CatalogProvider.Sqlite : CatalogProvider.PostgreSql;
         return provider switch
         {
-            CatalogProvider.PostgreSql => DbCatalogSource.OpenPostgres(ToNpgsql(connectionString), table, query, userName, password),
+            CatalogProvider.PostgreSql => DbCatalogSource.OpenPostgres(connectionString, table, query, userName, password),
             CatalogProvider.Sqlite => DbCatalogSource.OpenSqliteConnection(connectionString, table, query),
             _ => throw new MessException("UnsupportedProvider", MessErrorKind.InvalidArgument,
                 $"A connection string cannot be read as {provider}.", provider.ToString()),
         };
     }
 
-    /// <summary>Accepts postgres://user:pass@host:port/db as well as Npgsql's key=value form.</summary>
-    internal static string ToNpgsql(string connectionString)
-    {
-        var m = PostgresUri().Match(connectionString.Trim());
-        if (!m.Success) return connectionString;
-        var b = new NpgsqlConnectionStringBuilder { Host = m.Groups["host"].Value };
-        if (m.Groups["port"].Success)
-        {
-            string port = m.Groups["port"].Value;
-            if (!int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out int p) || p < 1 || p > 65535)
-                throw new MessException("InvalidConnectionString", MessErrorKind.InvalidArgument,
-                    $"The postgres:// URI has the port '{port}', which is not a number from 1 to 65535.", SecretRedactor.Redact(connectionString));
-            b.Port = p;
-        }
-
-        if (m.Groups["user"].Success) b.Username = Uri.UnescapeDataString(m.Groups["user"].Value);
-        if (m.Groups["pass"].Success) b.Password = Uri.UnescapeDataString(m.Groups["pass"].Value);
-        if (m.Groups["db"].Success) b.Database = Uri.UnescapeDataString(m.Groups["db"].Value);
-        string rest = m.Groups["rest"].Value;
-        if (rest.Length > 0 && rest[0] != '?')
-            throw new MessException("InvalidConnectionString", MessErrorKind.InvalidArgument,
-                "The postgres:// URI could not be read after its host: expected postgres://user:password@host:port/database?option=value.",
-                SecretRedactor.Redact(connectionString));
-        foreach (string pair in rest.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
-        {
-            int eq = pair.IndexOf('=');
-            string key = Uri.UnescapeDataString(eq < 0 ? pair : pair[..eq]), value = eq < 0 ? "" : Uri.UnescapeDataString(pair[(eq + 1)..]);
-            try { b[key] = value; }
-            catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidCastException)
-            {
-                throw new MessException("InvalidConnectionString", MessErrorKind.InvalidArgument,
-                    $"The postgres:// URI option '{key}' is not valid: {ex.Message}", SecretRedactor.Redact(connectionString));
-            }
-        }
-        return b.ConnectionString;
-    }
-
     /// <summary>A table name made safe to put in SQL: [schema.]table, each part an identifier, double-quoted.</summary>
-    public static string QuoteTable(string table)
-    {
-        var parts = table.Split('.');
-        if (parts.Length > 2 || parts.Any(p => !Identifier().IsMatch(p)))
-            throw new MessException("InvalidTableName", MessErrorKind.InvalidArgument,
-                $"'{table}' is not a table name (letters, digits and underscores, optionally schema.table). Use -Query for anything else.", table);
-        return string.Join('.', parts.Select(p => "\"" + p + "\""));
-    }
-
-    [GeneratedRegex(@"^postgres(?:ql)?://(?:(?<user>[^:@/]+)(?::(?<pass>[^@/]*))?@)?(?<host>[^:/?]+)(?::(?<port>[^/?]*))?(?:/(?<db>[^?]*))?(?<rest>.*)$", RegexOptions.IgnoreCase | RegexOptions.Singleline)]
-    private static partial Regex PostgresUri();
-
-    [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*$")]
-    private static partial Regex Identifier();
+    public static string QuoteTable(string table) => PostgresConnection.QuoteTable(table);
 }
 
 /// <summary>A catalogue table or query read through ADO.NET (SQLite or PostgreSQL), streaming.</summary>
@@ -219,25 +169,9 @@ public sealed class DbCatalogSource : ICatalogSource
 
     public static DbCatalogSource OpenPostgres(string connectionString, string? table, string? query, string? userName, string? password)
     {
-        NpgsqlConnectionStringBuilder builder;
-        try { builder = new NpgsqlConnectionStringBuilder(connectionString); }
-        catch (ArgumentException ex)
-        {
-            throw new MessException("InvalidConnectionString", MessErrorKind.InvalidArgument,
-                $"The connection string is not valid: {ex.Message}", SecretRedactor.Redact(connectionString), ex);
-        }
-        if (userName is not null) builder.Username = userName;
-        if (password is not null) builder.Password = password;
-        builder.ApplicationName ??= "MessTools";
-        string what = $"the PostgreSQL catalogue at {builder.Host}:{builder.Port}/{builder.Database}";
-        var connection = new NpgsqlConnection(builder.ConnectionString);
-        try { connection.Open(); }
-        catch (Exception ex) when (ex is NpgsqlException or System.Net.Sockets.SocketException or TimeoutException)
-        {
-            connection.Dispose();
-            throw new MessException("CatalogConnectFailed", MessErrorKind.ConnectionError,
-                $"Connecting to {what} failed: {SecretRedactor.Redact(ex.Message)}", what, ex);
-        }
+        var builder = PostgresConnection.Build(connectionString, userName, password);
+        string what = $"the PostgreSQL catalogue at {PostgresConnection.Describe(builder)}";
+        var connection = PostgresConnection.Open(builder, what, "CatalogConnectFailed");
         return new DbCatalogSource(connection, Sql(table, query), what + (table is null ? " (query)" : $", table '{table}'"));
     }
 

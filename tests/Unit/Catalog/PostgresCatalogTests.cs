@@ -1,6 +1,5 @@
 using MessTools.Core.Catalog;
 using MessTools.Core.Common;
-using MessTools.Tests.Unit.Infrastructure;
 
 namespace MessTools.Tests.Unit.Catalog;
 

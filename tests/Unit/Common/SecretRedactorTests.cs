@@ -104,11 +104,11 @@ public class SecretRedactorTests
     [Fact]
     public void A_postgres_uri_keeps_its_port_and_options()
     {
-        string cs = CatalogSourceFactory.ToNpgsql("postgres://u:p@db.example.com:6543/music?sslmode=require");
+        string cs = MessTools.Core.Database.PostgresConnection.ToNpgsql("postgres://u:p@db.example.com:6543/music?sslmode=require");
         var b = new Npgsql.NpgsqlConnectionStringBuilder(cs);
         Assert.Equal(6543, b.Port);
         Assert.Equal("music", b.Database);
         Assert.Equal(Npgsql.SslMode.Require, b.SslMode);
-        Assert.Equal("InvalidConnectionString", Assert.Throws<MessException>(() => CatalogSourceFactory.ToNpgsql("postgres://h:5432/db?no_such_option=1")).ErrorId);
+        Assert.Equal("InvalidConnectionString", Assert.Throws<MessException>(() => MessTools.Core.Database.PostgresConnection.ToNpgsql("postgres://h:5432/db?no_such_option=1")).ErrorId);
     }
 }

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Npgsql;
 
-namespace MessTools.Tests.Unit.Infrastructure;
+namespace MessTools.Tests.Infrastructure;
 
 /// <summary>
 /// A real PostgreSQL server for the tests: initdb into a temporary folder, pg_ctl start on a free loopback port

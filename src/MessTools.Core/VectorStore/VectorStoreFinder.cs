@@ -1,0 +1,182 @@
+using System.Globalization;
+using MessTools.Core.Common;
+using MessTools.Core.Index;
+using Npgsql;
+using Pgvector;
+
+namespace MessTools.Core.VectorStore;
+
+/// <summary>
+/// Neighbour queries answered by a pgvector table that Publish-MessVector filled: the same <see cref="NeighborQuery"/>
+/// in, the same <see cref="NeighborResult"/>s out as the index file's <see cref="NeighborFinder"/>. The query track is
+/// left out in SQL; -ExcludeSameAlbum and -Composer are WHERE clauses, run with hnsw.iterative_scan = relaxed_order (and
+/// the results re-sorted) so a filtered query still returns K rows; hnsw.ef_search is the query's EfSearch (default 40,
+/// at least K); Exact turns index scans off for the statement. Each query takes a connection from the pool and gives it
+/// back, so one finder serves many threads (the HTTP server) as the server's connection limit allows.
+/// </summary>
+public sealed class VectorStoreFinder : INeighborSearch, IDisposable
+{
+    public const int DefaultEfSearch = 40;
+    public const int MaxEfSearch = 1000; // pgvector's limit
+
+    private readonly VectorTable _table;
+    private IReadOnlyList<string>? _composers;
+
+    public int Count { get; }
+    public int Dimension { get; }
+    public string Model { get; }
+    public bool HasMetadata => true;
+    public string Description => _table.Description;
+
+    private VectorStoreFinder(VectorTable table, int count, int dimension, string model)
+    {
+        _table = table;
+        Count = count;
+        Dimension = dimension;
+        Model = model;
+    }
+
+    /// <summary>Connects, checks that the extension and the table are there, and reads the table's model and size.</summary>
+    public static VectorStoreFinder Open(string connectionString, string? table, string? userName = null, string? password = null)
+    {
+        var t = VectorTable.Create(connectionString, table, userName, password);
+        try
+        {
+            using var c = t.Open();
+            try
+            {
+                t.RequireExtension(c, create: false);
+                int? dim = t.Dimension(c);
+                if (dim is null)
+                    throw new MessException("VectorTableMissing", MessErrorKind.ObjectNotFound,
+                        $"{char.ToUpperInvariant(t.Description[0])}{t.Description[1..]} does not exist. Fill it first: Publish-MessVector -ConnectionString ... -Table {t.Name}.", t.Name);
+                var meta = t.ReadMeta(c);
+                int count = (int)(VectorTable.Scalar<long>(c, $"SELECT count(*) FROM {t.Sql}"));
+                return new VectorStoreFinder(t, count, dim.Value, meta?.Model ?? "");
+            }
+            catch (NpgsqlException ex) { throw t.Failed("VectorQueryFailed", "Reading", ex); }
+        }
+        catch
+        {
+            t.Dispose();
+            throw;
+        }
+    }
+
+    public IReadOnlyList<string> Composers => _composers ??= Read(c =>
+    {
+        using var cmd = new NpgsqlCommand($"SELECT DISTINCT composer FROM {_table.Sql} WHERE composer IS NOT NULL ORDER BY composer", c);
+        using var r = cmd.ExecuteReader();
+        var names = new List<string>();
+        while (r.Read()) names.Add(r.GetString(0));
+        return names;
+    });
+
+    public IReadOnlyList<NeighborResult> ByTrackId(string trackId, NeighborQuery query)
+    {
+        ArgumentNullException.ThrowIfNull(trackId);
+        return Read(c =>
+        {
+            float[]? vector = null;
+            string? album = null;
+            using (var cmd = new NpgsqlCommand($"SELECT embedding, album_id FROM {_table.Sql} WHERE track_id = @id", c))
+            {
+                cmd.Parameters.AddWithValue("id", trackId);
+                using var r = cmd.ExecuteReader();
+                if (r.Read())
+                {
+                    vector = r.GetFieldValue<Vector>(0).ToArray();
+                    album = r.IsDBNull(1) ? null : r.GetString(1);
+                }
+            }
+            if (vector is null) throw UnknownTrack(c, trackId);
+            return Query(c, vector, trackId, album, query);
+        });
+    }
+
+    public IReadOnlyList<NeighborResult> ByVector(ReadOnlySpan<float> vector, string queryLabel, string? albumId, NeighborQuery query)
+    {
+        if (vector.Length != Dimension)
+            throw new MessException("QueryDimensionMismatch", MessErrorKind.InvalidArgument,
+                $"The query embedding has {vector.Length} dimensions but {_table.Description} holds {Dimension}: they come from different models.", queryLabel);
+        foreach (float x in vector)
+            if (!float.IsFinite(x))
+                throw new MessException("QueryEmbeddingInvalid", MessErrorKind.InvalidData, $"The query embedding of '{queryLabel}' is not finite.", queryLabel);
+        var v = vector.ToArray();
+        return Read(c => Query(c, v, queryLabel, albumId, query));
+    }
+
+    private IReadOnlyList<NeighborResult> Query(NpgsqlConnection c, float[] vector, string queryId, string? album, NeighborQuery q)
+    {
+        if (q.K < 1 || q.K > Count)
+            throw new MessException("KOutOfRange", MessErrorKind.InvalidArgument,
+                $"K must be between 1 and the number of tracks in {_table.Description} ({Count:N0}); got {q.K}.", q.K);
+        if (q.Composers is { Count: 0 }) return Array.Empty<NeighborResult>();
+        int ef = Math.Clamp(Math.Max(q.EfSearch > 0 ? q.EfSearch : DefaultEfSearch, q.K), 1, MaxEfSearch);
+        var where = new List<string> { "track_id <> @self" };
+        using var tx = c.BeginTransaction();
+        using (var set = new NpgsqlCommand("SELECT set_config('hnsw.ef_search', @ef, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)" +
+                                           (q.Exact ? ", set_config('enable_indexscan', 'off', true)" : ""), c, tx))
+        {
+            set.Parameters.AddWithValue("ef", ef.ToString(CultureInfo.InvariantCulture));
+            set.ExecuteNonQuery();
+        }
+        using var cmd = new NpgsqlCommand { Connection = c, Transaction = tx };
+        cmd.Parameters.AddWithValue("q", new Vector(vector));
+        cmd.Parameters.AddWithValue("self", queryId);
+        cmd.Parameters.AddWithValue("k", q.K);
+        if (q.ExcludeSameAlbum && album is not null)
+        {
+            where.Add("album_id IS DISTINCT FROM @album");
+            cmd.Parameters.AddWithValue("album", album);
+        }
+        if (q.Composers is not null)
+        {
+            where.Add("lower(composer) = ANY(@composers)");
+            cmd.Parameters.AddWithValue("composers", q.Composers.Select(x => x.Trim().ToLowerInvariant()).Distinct().ToArray());
+        }
+        // relaxed_order may return the rows slightly out of order: the outer ORDER BY puts them right.
+        cmd.CommandText = $"""
+            WITH found AS MATERIALIZED (
+              SELECT track_id, composer, title, album_id, embedding <=> @q AS distance FROM {_table.Sql}
+              WHERE {string.Join(" AND ", where)} ORDER BY embedding <=> @q LIMIT @k)
+            SELECT track_id, composer, title, album_id, distance FROM found ORDER BY distance, track_id
+            """;
+        var results = new List<NeighborResult>(q.K);
+        using (var r = cmd.ExecuteReader())
+            while (r.Read())
+                results.Add(new NeighborResult
+                {
+                    QueryTrackId = queryId,
+                    Rank = results.Count + 1,
+                    TrackId = r.GetString(0),
+                    Similarity = Math.Round(1 - r.GetDouble(4), 6),
+                    Composer = r.IsDBNull(1) ? null : r.GetString(1),
+                    Title = r.IsDBNull(2) ? null : r.GetString(2),
+                    AlbumId = r.IsDBNull(3) ? null : r.GetString(3),
+                });
+        tx.Commit();
+        return results;
+    }
+
+    private MessException UnknownTrack(NpgsqlConnection c, string trackId)
+    {
+        var ids = new List<string>();
+        using (var cmd = new NpgsqlCommand($"SELECT track_id FROM {_table.Sql}", c))
+        using (var r = cmd.ExecuteReader())
+            while (r.Read()) ids.Add(r.GetString(0));
+        var close = IdSuggester.Suggest(ids, trackId);
+        string hint = close.Count > 0 ? " Did you mean " + string.Join(", ", close.Select(x => $"'{x}'")) + "?" : "";
+        return new MessException("UnknownTrackId", MessErrorKind.ObjectNotFound,
+            $"Track '{trackId}' is not in {_table.Description} ({ids.Count:N0} tracks).{hint}", trackId);
+    }
+
+    private T Read<T>(Func<NpgsqlConnection, T> work)
+    {
+        using var c = _table.Open();
+        try { return work(c); }
+        catch (NpgsqlException ex) { throw _table.Failed("VectorQueryFailed", "Querying", ex); }
+    }
+
+    public void Dispose() => _table.Dispose();
+}
