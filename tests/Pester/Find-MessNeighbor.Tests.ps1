@@ -15,7 +15,8 @@ Describe 'Find-MessNeighbor' {
     It 'returns K ranked neighbours with metadata and never the query track' {
         $r = Find-MessNeighbor -TrackId t0005 -ArtifactPath $art
         $r.Count | Should -Be 5
-        $r.Rank | Should -Be @(1, 2, 3, 4, 5)
+        # $r.Rank would be the array's own Rank (1): member enumeration loses to System.Array.Rank
+        $r.ForEach('Rank') | Should -Be @(1, 2, 3, 4, 5)
         $r.TrackId | Should -Not -Contain 't0005'
         $r[0].QueryTrackId | Should -Be 't0005'
         $r[0].Composer | Should -BeIn @('Chopin', 'Liszt', 'Rachmaninoff')
