@@ -150,7 +150,7 @@ public sealed class FindMessNeighborCommand : MessCmdlet
             ThrowTerminating(new MessException("MetadataMissing", MessErrorKind.ObjectNotFound,
                 $"-Composer needs the catalogue metadata, and '{Store.MetadataCsv}' does not exist. Run Export-MessMetadata first.", Store.MetadataCsv));
         var unmatched = new List<string>();
-        var chosen = _finder.ExpandComposers(Composer, unmatched);
+        var chosen = Wildcard.Expand(_finder.Composers, Composer, unmatched);
         foreach (string pattern in unmatched) Warn($"No indexed track is by a composer matching '{pattern}'.");
         return chosen;
     }

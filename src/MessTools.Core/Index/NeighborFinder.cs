@@ -29,21 +29,15 @@ public sealed record TrackComposerEvaluation(
     IReadOnlyList<bool> SameComposer, int RelevantAvailable, double PrecisionAtK, double HitRateAtK, double NdcgAtK);
 
 /// <summary>
-/// The nearest-neighbour queries every caller (Find-MessNeighbor, the HTTP server) speaks: one interface, so another
-/// backend (pgvector) can stand where the file index stands.
+/// What the HTTP server needs beyond <see cref="INeighborSearch"/>: browsing the catalogue (tracks, suggestions for an
+/// unknown id, composer patterns) and a track's own Composer Retrieval figures. The file index implements it.
 /// </summary>
-public interface INeighborSearch
+public interface INeighborCatalog : INeighborSearch
 {
-    int Count { get; }
-    int Dimension { get; }
-    bool HasMetadata { get; }
-    IReadOnlyList<string> Composers { get; }
     bool Contains(string trackId);
     TrackEntry? Track(string trackId);
     /// <summary>Every track a query can return, in a stable order.</summary>
     IEnumerable<TrackEntry> Tracks();
-    IReadOnlyList<NeighborResult> ByTrackId(string trackId, NeighborQuery query);
-    IReadOnlyList<NeighborResult> ByVector(ReadOnlySpan<float> vector, string queryLabel, string? albumId, NeighborQuery query);
     IReadOnlyList<string> Suggest(string id, int max = 5);
     HashSet<string> ExpandComposers(IEnumerable<string> patterns, List<string>? unmatched = null);
     TrackComposerEvaluation EvaluateTrack(string trackId, int k, bool excludeSameAlbum, bool exact = false);
@@ -55,7 +49,7 @@ public interface INeighborSearch
 /// track itself excluded by id, optional album and composer filters, and an exact fallback when a filter leaves
 /// too few tracks for the graph to find. Safe to query from several threads at once.
 /// </summary>
-public sealed class NeighborFinder : INeighborSearch
+public sealed class NeighborFinder : INeighborCatalog
 {
     private readonly TrackInfoTable? _info;
     private FilterColumns? _columns;

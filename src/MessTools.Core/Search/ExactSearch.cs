@@ -115,7 +115,7 @@ public static unsafe partial class ExactSearch
             for (int i = 0; i < queryCount; i++) results[i] = Array.Empty<Neighbor>();
             return results;
         }
-        var job = new Job(kernel, vectors, count, dim, queries, queryCount, k, exclude, selfExclude, maxThreads, options,
+        var job = new Job(kernel, vectors, count, dim, queries, queryCount, k, allow, selfExclude, maxThreads, options,
             queryBlock > 0 ? queryBlock : QueryBlock, dimBlock > 0 ? dimBlock : DimBlock, rowBlock > 0 ? rowBlock : RowBlock);
         job.Execute(results);
         return results;

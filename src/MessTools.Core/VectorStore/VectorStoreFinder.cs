@@ -148,7 +148,7 @@ public sealed class VectorStoreFinder : INeighborSearch, IDisposable
                 results.Add(new NeighborResult
                 {
                     QueryTrackId = queryId,
-                    Rank = results.Count + 1,
+                    NeighborRank = results.Count + 1,
                     TrackId = r.GetString(0),
                     Similarity = Math.Round(1 - r.GetDouble(4), 6),
                     Composer = r.IsDBNull(1) ? null : r.GetString(1),

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Primitives;
 
 namespace MessTools.Server.Api;
 
-/// <summary>The HTTP routes: thin over <see cref="INeighborSearch"/> (the same Core query the cmdlets use) and the evaluation files.</summary>
+/// <summary>The HTTP routes: thin over <see cref="INeighborCatalog"/> (the same Core query the cmdlets use) and the evaluation files.</summary>
 public static class Routes
 {
     public static void Map(WebApplication app)

@@ -13,7 +13,7 @@ public sealed class ModelSnapshot
 {
     public required string Name { get; init; }
     public required ArtifactStore Store { get; init; }
-    public required INeighborSearch Search { get; init; }
+    public required INeighborCatalog Search { get; init; }
     /// <summary>The file stamp this snapshot was loaded from (changes when any file is replaced).</summary>
     public required string Stamp { get; init; }
     public required int Version { get; init; }

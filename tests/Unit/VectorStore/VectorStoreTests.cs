@@ -84,7 +84,7 @@ public class VectorStoreTests
                 Assert.Equal(5, got.Count); // filtered queries still return K rows (iterative scan)
                 Assert.DoesNotContain(got, x => x.TrackId == id);
                 Assert.All(got, x => Assert.Equal(id, x.QueryTrackId));
-                Assert.Equal(new[] { 1, 2, 3, 4, 5 }, got.Select(x => x.Rank));
+                Assert.Equal(new[] { 1, 2, 3, 4, 5 }, got.Select(x => x.NeighborRank));
                 if (q.Composers is not null) Assert.All(got, x => Assert.Contains(x.Composer, q.Composers, StringComparer.OrdinalIgnoreCase));
                 if (q.ExcludeSameAlbum) Assert.All(got, x => Assert.NotEqual(Album(Array.IndexOf(ids, id)), x.AlbumId));
                 for (int i = 0; i < 5; i++) if (got[i].TrackId == want[i].TrackId) agree++;
