@@ -18,6 +18,7 @@
         'Invoke-MessEvaluation'
         'Find-MessNeighbor'
         'Clear-MessCache'
+        'Merge-MessEmbedding'
     )
     VariablesToExport    = @()
     AliasesToExport      = @()

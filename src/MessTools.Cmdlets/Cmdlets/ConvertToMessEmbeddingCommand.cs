@@ -16,7 +16,7 @@ namespace MessTools.Cmdlets;
 /// </summary>
 [Cmdlet(VerbsData.ConvertTo, "MessEmbedding", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(MessTrack))]
-public sealed class ConvertToMessEmbeddingCommand : TrackInputCmdlet, IDisposable
+public sealed class ConvertToMessEmbeddingCommand : ShardedTrackCmdlet, IDisposable
 {
     private const string Activity = "ConvertTo-MessEmbedding";
     private IEmbeddingModel? _model;
@@ -73,6 +73,8 @@ public sealed class ConvertToMessEmbeddingCommand : TrackInputCmdlet, IDisposabl
         {
             _model = EmbeddingModels.Open(ModelPathResolved, ProfileResolved, BatchSize, ThrottleLimit);
             WriteVerbose($"Model '{_model.Name}' ({_model.SampleRate} Hz, batch {_model.BatchSize}) -> {Store.EmbeddingsDir}");
+            // a shard being (re)written has no manifest until it is complete: a killed child is a missing shard to the merge
+            if (Shard is not null) Core.Sharding.ShardManifest.Remove(Store);
             IAudioDecoder? decoder = null;
             try { decoder = new FfmpegDecoder(); }
             catch (MessException ex) { WriteVerbose($"No audio decoder: only WAV files can be read ({ex.Message})"); }
@@ -95,16 +97,17 @@ public sealed class ConvertToMessEmbeddingCommand : TrackInputCmdlet, IDisposabl
 
     protected override void ProcessRecord()
     {
-        if (_skip || _run is null) return;
+        if (_skip || _run is null || InOtherShard(TrackId)) return;
         var track = CurrentTrack();
         _seen++;
         if (track.Status == MessTrackStatus.Failed)
         {
+            _run.RecordFailure(track.TrackId, "FailedInEarlierStage");
             WriteVerbose($"Track '{track.TrackId}' failed in an earlier stage: skipped.");
             return;
         }
         try { _run.Post(track); }
-        catch (MessException ex) { WriteItemError(ex, track.TrackId); }
+        catch (MessException ex) { _run.RecordFailure(track.TrackId, ex.ErrorId); WriteItemError(ex, track.TrackId); }
         foreach (var r in _run.TakeReady()) Emit(r);
     }
 
@@ -123,6 +126,7 @@ public sealed class ConvertToMessEmbeddingCommand : TrackInputCmdlet, IDisposabl
             catch (OperationCanceledException) { Save(run); return; }
             CompleteProgress(1, Activity);
             Save(run);
+            if (Shard is { } shard) WriteShardManifest(run, shard);
             Run.Count("posted", run.Posted);
             Run.Count("computed", run.Computed);
             Run.Count("reused", run.Reused);
@@ -151,6 +155,21 @@ public sealed class ConvertToMessEmbeddingCommand : TrackInputCmdlet, IDisposabl
         {
             ThrowTerminating(new MessException("EmbeddingsWriteFailed", MessErrorKind.WriteError,
                 $"Writing the embeddings to '{Store.EmbeddingsDir}' failed: {ex.Message}. The previous complete set is kept.", Store.EmbeddingsDir, ex));
+        }
+    }
+
+    private void WriteShardManifest(EmbeddingRun run, Core.Sharding.ShardSpec shard)
+    {
+        try
+        {
+            var m = Core.Sharding.ShardManifest.Write(Store, shard, run);
+            Run.Results["shard_tracks"] = m.TrackIds.Count;
+            WriteVerbose($"{shard}: manifest with {m.TrackIds.Count} tracks, {m.Failed.Count} failed, in {Store.Root}");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            ThrowTerminating(new MessException("ShardManifestWriteFailed", MessErrorKind.WriteError,
+                $"Writing the shard manifest to '{Store.Root}' failed: {ex.Message}. Re-run the shard.", Store.Root, ex));
         }
     }
 

@@ -13,7 +13,7 @@ namespace MessTools.Cmdlets;
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "MessAudio", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(MessTrack))]
-public sealed class GetMessAudioCommand : TrackInputCmdlet, IDisposable
+public sealed class GetMessAudioCommand : ShardedTrackCmdlet, IDisposable
 {
     private const string Activity = "Get-MessAudio";
 
@@ -138,7 +138,7 @@ public sealed class GetMessAudioCommand : TrackInputCmdlet, IDisposable
 
     protected override void ProcessRecord()
     {
-        if (_stopped || _pipeline is null) return;
+        if (_stopped || _pipeline is null || InOtherShard(TrackId)) return;
         var track = CurrentTrack();
         track.ArtifactPath = Store.Root;
         _seen++;
