@@ -13,9 +13,10 @@ namespace MessTools.Core.Sharding;
 /// <c>ShardOf(track_id, n)</c> = (first 8 bytes of SHA-256(UTF-8 bytes of track_id), read as an unsigned
 /// little-endian 64-bit integer) mod n. SHA-256 is the same on every platform, runtime and version, so every
 /// child, and the merge, agree on the split without talking to each other. This class is the only place the
-/// split is computed.
+/// split is computed. (A class, not a struct: the cmdlets hold one, and a value type from the engine in a cmdlet
+/// would make PowerShell load the engine before the module's load context exists.)
 /// </summary>
-public readonly record struct ShardSpec
+public sealed record ShardSpec
 {
     public const string AwsIndexVariable = "AWS_BATCH_JOB_ARRAY_INDEX";
     public const string AwsSizeVariable = "AWS_BATCH_JOB_ARRAY_SIZE";
