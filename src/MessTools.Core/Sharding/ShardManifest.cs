@@ -7,7 +7,8 @@ using MessTools.Core.Embedding;
 namespace MessTools.Core.Sharding;
 
 /// <summary>
-/// shards/&lt;i&gt;-of-&lt;n&gt;/shard_manifest.json: what one shard holds. Written by ConvertTo-MessEmbedding after the
+/// shards/&lt;i&gt;-of-&lt;n&gt;/embeddings/shard_manifest.json: what one shard holds (inside embeddings/, so it travels
+/// with the embeddings when the shard is published to S3). Written by ConvertTo-MessEmbedding after the
 /// shard's embeddings, last, so a shard with a manifest is complete. Holds no timestamps or run counts: a re-run
 /// of the same shard writes the same bytes (what a run did is in the shard's runs/ folder).
 /// </summary>
@@ -40,10 +41,15 @@ public sealed class ShardManifest
     /// Writes the manifest of the shard set in <paramref name="shardStore"/> after <paramref name="run"/> saved its
     /// embeddings (or of an empty shard, when none of its tracks was embedded, so the merge can tell it ran).
     /// </summary>
-    public static ShardManifest Write(ArtifactStore shardStore, ShardSpec spec, EmbeddingRun run)
+    public static ShardManifest Write(ArtifactStore shardStore, ShardSpec spec, EmbeddingRun run) =>
+        Write(shardStore, spec, run.ModelKey, run.Set.Count > 0, run.Failures, run.BuildMeta);
+
+    /// <summary>As above, from the parts of a run: its model key, whether it saved rows, its failures and its model's description.</summary>
+    internal static ShardManifest Write(ArtifactStore shardStore, ShardSpec spec, string modelKey, bool hasRows,
+        IReadOnlyDictionary<string, string> failures, Func<EmbeddingsMeta> describeModel)
     {
-        var m = new ShardManifest { ShardIndex = spec.Index, ShardCount = spec.Count, ModelKey = run.ModelKey };
-        if (run.Set.Count > 0 && File.Exists(shardStore.EmbeddingsMetaFile))
+        var m = new ShardManifest { ShardIndex = spec.Index, ShardCount = spec.Count, ModelKey = modelKey };
+        if (hasRows && File.Exists(shardStore.EmbeddingsMetaFile))
         {
             var meta = ArtifactJson.Read<EmbeddingsMeta>(shardStore.EmbeddingsMetaFile);
             (m.Model, m.ModelSha256, m.Profile, m.Dim) = (meta.Model, meta.ModelSha256, meta.Profile, meta.Dim);
@@ -52,29 +58,29 @@ public sealed class ShardManifest
         }
         else
         {
-            var meta = run.BuildMeta();
+            var meta = describeModel();
             (m.Model, m.ModelSha256, m.Profile) = (meta.Model, meta.ModelSha256, meta.Profile);
         }
-        foreach (var (id, error) in run.Failures) m.Failed[id] = error;
+        foreach (var (id, error) in failures) m.Failed[id] = error;
         foreach (var id in m.TrackIds) m.Failed.Remove(id); // embedded after all (an earlier run of the shard kept it)
-        ArtifactJson.Write(Path.Combine(shardStore.Root, FileName), m);
+        ArtifactJson.Write(PathIn(shardStore.Root), m);
         return m;
     }
 
     /// <summary>Deletes the shard's manifest (a run of the shard is starting: until it ends, the shard is incomplete).</summary>
     public static void Remove(ArtifactStore shardStore)
     {
-        string path = Path.Combine(shardStore.Root, FileName);
+        string path = PathIn(shardStore.Root);
         if (File.Exists(path)) File.Delete(path);
     }
 
     /// <summary>Reads and checks a shard folder's manifest; ShardManifestMissing / ShardManifestInvalid name the folder.</summary>
     public static ShardManifest Read(string shardFolder)
     {
-        string path = Path.Combine(shardFolder, FileName);
+        string path = PathIn(shardFolder);
         if (!File.Exists(path))
             throw new MessException("ShardManifestMissing", MessErrorKind.ObjectNotFound,
-                $"'{shardFolder}' has no {FileName}: the shard did not finish (re-run it) or the folder is not a shard.", shardFolder);
+                $"'{shardFolder}' has no embeddings/{FileName}: the shard did not finish (re-run it) or the folder is not a shard.", shardFolder);
         ShardManifest m;
         try { m = ArtifactJson.Read<ShardManifest>(path); }
         catch (MessException ex) { throw new MessException("ShardManifestInvalid", MessErrorKind.InvalidData, ex.Message, path, ex); }
@@ -107,9 +113,12 @@ public sealed class ShardManifest
 
     public override string ToString() => $"shard {ShardIndex}-of-{ShardCount}";
 
+    /// <summary>Where the manifest of the shard folder <paramref name="shardFolder"/> is.</summary>
+    public static string PathIn(string shardFolder) => Path.Combine(shardFolder, "embeddings", FileName);
+
     private static IEnumerable<string> EmbeddingFiles(ArtifactStore store) =>
         Directory.EnumerateFiles(store.EmbeddingsDir, "*", SearchOption.TopDirectoryOnly)
-            .Where(f => !Path.GetFileName(f).StartsWith('.'))
+            .Where(f => !Path.GetFileName(f).StartsWith('.') && Path.GetFileName(f) != FileName)
             .OrderBy(f => f, StringComparer.Ordinal);
 
     private static string Relative(ArtifactStore store, string file) => Path.GetRelativePath(store.Root, file).Replace('\\', '/');

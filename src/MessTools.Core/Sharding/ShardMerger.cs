@@ -185,7 +185,7 @@ public static class ShardMerger
         var result = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var p in paths.Select(Path.GetFullPath))
         {
-            if (!File.Exists(Path.Combine(p, ShardManifest.FileName)) && Directory.Exists(p))
+            if (!File.Exists(ShardManifest.PathIn(p)) && Directory.Exists(p))
             {
                 var subs = Directory.EnumerateDirectories(p).Where(d => ShardSpec.ParseFolderName(Path.GetFileName(d)) is not null).ToList();
                 if (subs.Count > 0) { result.UnionWith(subs); continue; }
