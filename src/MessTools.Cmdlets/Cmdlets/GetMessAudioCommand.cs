@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using MessTools.Cmdlets.Common;
 using MessTools.Core.Audio;
+using MessTools.Core.Aws;
 using MessTools.Core.Common;
 
 namespace MessTools.Cmdlets;

@@ -1,12 +1,9 @@
 using System.Net;
-using System.Net.Sockets;
-using Amazon;
 using Amazon.Runtime;
-using Amazon.Runtime.CredentialManagement;
-using Amazon.Runtime.Credentials;
 using Amazon.S3;
 using Amazon.S3.Model;
 using MessTools.Core.Artifacts;
+using MessTools.Core.Aws;
 using MessTools.Core.Common;
 
 namespace MessTools.Core.Audio;
@@ -30,14 +27,10 @@ public sealed class AudioFetchOptions
     public TimeSpan StallTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Checks the options that need no network; throws MessException (InvalidEndpointUrl, InvalidRegion).</summary>
-    public void Validate()
-    {
-        if (EndpointUrl is not null &&
-            (!Uri.TryCreate(EndpointUrl, UriKind.Absolute, out var u) || (u.Scheme != Uri.UriSchemeHttp && u.Scheme != Uri.UriSchemeHttps)))
-            throw new MessException("InvalidEndpointUrl", MessErrorKind.InvalidArgument, $"-EndpointUrl '{SecretRedactor.Redact(EndpointUrl)}' is not an http:// or https:// URL.", "EndpointUrl");
-        if (Region is not null && !System.Text.RegularExpressions.Regex.IsMatch(Region, "^[a-z]{2,}(-[a-z0-9]+)+$"))
-            throw new MessException("InvalidRegion", MessErrorKind.InvalidArgument, $"-Region '{Region}' is not an AWS region name such as eu-west-1.", "Region");
-    }
+    public void Validate() => Connection.Validate();
+
+    /// <summary>The S3 connection these options describe (shared with the artifact publisher).</summary>
+    public S3Connection Connection => new() { ProfileName = ProfileName, Region = Region, EndpointUrl = EndpointUrl };
 }
 
 /// <summary>What fetching one track did.</summary>
@@ -91,7 +84,7 @@ public sealed class AudioFetcher : IDisposable
         _store = store;
         _options = options;
         options.Validate();
-        _s3 = new Lazy<IAmazonS3>(() => CreateS3Client(options), LazyThreadSafetyMode.ExecutionAndPublication);
+        _s3 = new Lazy<IAmazonS3>(() => options.Connection.CreateClient(), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     public AudioFetchOptions Options => _options;
@@ -181,55 +174,10 @@ public sealed class AudioFetcher : IDisposable
         }
         catch (Exception ex) when (ex is not MessException && ex is not OperationCanceledException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
         {
-            if (IsCredentialProblem(ex))
-                throw new AudioSetupException("AwsCredentialsNotFound", MessErrorKind.PermissionDenied,
-                    "No AWS credentials were found (environment variables, shared credentials file, container or instance role). Set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, run 'aws configure', or pass -ProfileName.", ex);
+            if (S3Errors.IsCredentialProblem(ex)) throw AwsSetupException.NoCredentials(ex);
             string detail = ex is AmazonServiceException se && se.StatusCode != 0 ? $"{(int)se.StatusCode} {se.ErrorCode}: {se.Message}" : Describe(ex);
             throw new MessException(IsTransient(ex) ? "AudioFetchFailed" : "AudioFetchError", IsTransient(ex) ? MessErrorKind.ConnectionError : MessErrorKind.ReadError,
                 $"Track '{track.TrackId}': fetching s3://{source.Bucket}/{source.Key} failed{(IsTransient(ex) ? $" after {_options.Retry.MaxRetries + 1} attempts" : "")}: {detail}. Bucket '{source.Bucket}', key '{source.Key}'.", track, ex);
-        }
-    }
-
-    private static IAmazonS3 CreateS3Client(AudioFetchOptions o)
-    {
-        var config = new AmazonS3Config { MaxErrorRetry = 0, Timeout = TimeSpan.FromMinutes(2), MaxConnectionsPerServer = 64 };
-        string? region = o.Region;
-        AWSCredentials? credentials = null;
-        if (o.ProfileName is not null)
-        {
-            // The SDK reads AWS_SHARED_CREDENTIALS_FILE once per process; read it on every run so a runbook can change it.
-            string? file = Environment.GetEnvironmentVariable("AWS_SHARED_CREDENTIALS_FILE");
-            var chain = string.IsNullOrWhiteSpace(file) ? new CredentialProfileStoreChain() : new CredentialProfileStoreChain(file);
-            if (!chain.TryGetProfile(o.ProfileName, out var profile) || !chain.TryGetAWSCredentials(o.ProfileName, out credentials))
-                throw new AudioSetupException("AwsProfileNotFound", MessErrorKind.ObjectNotFound,
-                    $"The AWS profile '{o.ProfileName}' was not found in the shared credentials or config file ({Environment.GetEnvironmentVariable("AWS_SHARED_CREDENTIALS_FILE") ?? "~/.aws/credentials"}).");
-            region ??= profile.Region?.SystemName;
-        }
-        if (o.EndpointUrl is not null)
-        {
-            config.ServiceURL = o.EndpointUrl;
-            config.ForcePathStyle = true;
-            config.AuthenticationRegion = region ?? "us-east-1";
-        }
-        else if (region is not null)
-            config.RegionEndpoint = RegionEndpoint.GetBySystemName(region);
-        try
-        {
-            credentials ??= DefaultAWSCredentialsIdentityResolver.GetCredentials(config);
-        }
-        catch (Exception ex) when (ex is AmazonClientException or InvalidOperationException)
-        {
-            throw new AudioSetupException("AwsCredentialsNotFound", MessErrorKind.PermissionDenied,
-                "No AWS credentials were found (environment variables, shared credentials file, container or instance role). Set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, run 'aws configure', or pass -ProfileName.", ex);
-        }
-        try
-        {
-            return new AmazonS3Client(credentials, config);
-        }
-        catch (AmazonClientException ex)
-        {
-            throw new AudioSetupException("AwsRegionMissing", MessErrorKind.InvalidArgument,
-                $"The S3 client cannot be configured: {ex.Message} Pass -Region (for example eu-west-1), set AWS_REGION, or give -EndpointUrl.", ex);
         }
     }
 
@@ -343,41 +291,10 @@ public sealed class AudioFetcher : IDisposable
         catch (IOException) { return null; }
     }
 
-    internal static bool IsTransient(Exception ex)
-    {
-        switch (ex)
-        {
-            case AmazonServiceException se when se.StatusCode != 0:
-                int code = (int)se.StatusCode;
-                return code is 408 or 429 or >= 500
-                       || se.ErrorCode is "SlowDown" or "Throttling" or "ThrottlingException" or "RequestTimeout" or "RequestTimeTooSkewed" or "InternalError" or "ServiceUnavailable";
-            case HttpStatusException he:
-                return (int)he.Status is 408 or 429 or >= 500;
-            case TimeoutException or IOException or SocketException or HttpRequestException:
-                return !IsCredentialProblem(ex);
-            case OperationCanceledException:
-                return true; // an HTTP timeout: our own cancellation never reaches the classifier
-        }
-        if (IsCredentialProblem(ex)) return false;
-        // AWSSDK's MD5Stream: "Expected hash not equal to calculated hash" - a corrupted transfer.
-        if (ex is AmazonClientException && ex.Message.Contains("hash", StringComparison.OrdinalIgnoreCase)) return true;
-        return ex.InnerException is not null && IsTransient(ex.InnerException);
-    }
+    internal static bool IsTransient(Exception ex) =>
+        ex is HttpStatusException he ? (int)he.Status is 408 or 429 or >= 500 : S3Errors.IsTransient(ex);
 
-    private static bool IsCredentialProblem(Exception ex)
-    {
-        for (var e = ex; e is not null; e = e.InnerException)
-            if (e is AmazonClientException && e is not AmazonServiceException && e.Message.Contains("credentials", StringComparison.OrdinalIgnoreCase)) return true;
-        return false;
-    }
-
-    private static string Describe(Exception ex)
-    {
-        var parts = new List<string>();
-        for (var e = ex; e is not null && parts.Count < 3; e = e.InnerException)
-            if (!string.IsNullOrWhiteSpace(e.Message) && !parts.Contains(e.Message)) parts.Add(e.Message.TrimEnd('.'));
-        return string.Join(": ", parts);
-    }
+    private static string Describe(Exception ex) => S3Errors.Describe(ex);
 
     private static string Unquote(string? etag) => (etag ?? "").Trim().Trim('"');
     private static bool SameETag(string? a, string? b) => a is not null && b is not null && string.Equals(Unquote(a), Unquote(b), StringComparison.Ordinal);
@@ -386,7 +303,3 @@ public sealed class AudioFetcher : IDisposable
         if (_s3.IsValueCreated) _s3.Value.Dispose();
     }
 }
-
-/// <summary>A failure that stops the whole run (no credentials, unknown profile): every S3 track would fail the same way.</summary>
-public sealed class AudioSetupException(string errorId, MessErrorKind kind, string message, Exception? inner = null)
-    : MessException(errorId, kind, message, null, inner);

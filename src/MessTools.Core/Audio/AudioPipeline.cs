@@ -9,7 +9,7 @@ public sealed class AudioJobResult
     public required MessTrack Track { get; init; }
     public MessException? Error { get; init; }
     /// <summary>The error stops the whole run (no credentials ...), not only this track.</summary>
-    public bool Fatal => Error is AudioSetupException;
+    public bool Fatal => Error is Aws.AwsSetupException;
     public bool Cancelled { get; init; }
     public FetchOutcome? Fetch { get; init; }
     public long BytesDownloaded { get; init; }

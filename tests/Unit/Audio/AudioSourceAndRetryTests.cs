@@ -2,6 +2,7 @@ using System.Net;
 using Amazon.S3;
 using MessTools.Core.Artifacts;
 using MessTools.Core.Audio;
+using MessTools.Core.Aws;
 using MessTools.Core.Common;
 
 namespace MessTools.Tests.Unit.Audio;

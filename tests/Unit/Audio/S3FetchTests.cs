@@ -4,6 +4,7 @@ using Amazon.S3;
 using Amazon.S3.Model;
 using MessTools.Core.Artifacts;
 using MessTools.Core.Audio;
+using MessTools.Core.Aws;
 
 namespace MessTools.Tests.Unit.Audio;
 

@@ -1,4 +1,4 @@
-namespace MessTools.Core.Audio;
+namespace MessTools.Core.Aws;
 
 /// <summary>
 /// Exponential backoff with full jitter: attempt n (1-based) waits a random time in [0, min(MaxDelay, BaseDelay·2^(n-1))]

@@ -1,0 +1,269 @@
+using System.Buffers;
+using System.Net;
+using System.Security.Cryptography;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+using Amazon.S3.Transfer;
+using MessTools.Core.Artifacts;
+using MessTools.Core.Aws;
+using MessTools.Core.Common;
+
+namespace MessTools.Core.Publishing;
+
+/// <summary>Server-side encryption of uploaded objects: none (the bucket's default), AES256 or aws:kms with an optional key id.</summary>
+public sealed record ArtifactEncryption(string? Method = null, string? KmsKeyId = null)
+{
+    public void Validate()
+    {
+        if (Method is not (null or "AES256" or "aws:kms"))
+            throw new MessException("InvalidServerSideEncryption", MessErrorKind.InvalidArgument, $"-ServerSideEncryption '{Method}' is not AES256 or aws:kms.", "ServerSideEncryption");
+        if (KmsKeyId is not null && Method != "aws:kms")
+            throw new MessException("KmsKeyWithoutKms", MessErrorKind.InvalidArgument, "-KmsKeyId needs -ServerSideEncryption aws:kms.", "KmsKeyId");
+    }
+}
+
+/// <summary>
+/// The S3 operations of publishing and importing, on one client: retries with backoff, a SHA-256 checksum on every upload,
+/// multipart for large files, verified streaming downloads, and 403 / missing-bucket errors that name bucket and prefix.
+/// </summary>
+internal sealed class ArtifactBucket : IDisposable
+{
+    private readonly IAmazonS3 _s3;
+    private readonly bool _ownsClient;
+    public ArtifactRemote Remote { get; }
+
+    public ArtifactBucket(ArtifactRemote remote, IAmazonS3? client = null)
+    {
+        remote.Validate();
+        Remote = remote;
+        _s3 = client ?? remote.Connection.CreateClient(Math.Max(64, remote.ThrottleLimit * remote.PartConcurrency));
+        _ownsClient = client is null;
+    }
+
+    /// <summary>The object's bytes, or null when the key does not exist (a missing bucket is an error).</summary>
+    public Task<byte[]?> TryGetBytesAsync(string key, CancellationToken ct) => RunAsync(key, async () =>
+    {
+        try
+        {
+            using var r = await _s3.GetObjectAsync(new GetObjectRequest { BucketName = Remote.Bucket, Key = key }, ct).ConfigureAwait(false);
+            using var ms = new MemoryStream();
+            await r.ResponseStream.CopyToAsync(ms, ct).ConfigureAwait(false);
+            return (byte[]?)ms.ToArray();
+        }
+        catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.NotFound && ex.ErrorCode != "NoSuchBucket")
+        {
+            return null;
+        }
+    }, ct);
+
+    /// <summary>Every key (with size and last-modified time) under <paramref name="prefix"/>; with a delimiter, only the next level's folders.</summary>
+    public async Task<(List<S3Object> Objects, List<string> Folders)> ListAsync(string prefix, bool foldersOnly, CancellationToken ct)
+    {
+        var objects = new List<S3Object>();
+        var folders = new List<string>();
+        string? token = null;
+        do
+        {
+            var page = await RunAsync(prefix, () => _s3.ListObjectsV2Async(new ListObjectsV2Request
+            {
+                BucketName = Remote.Bucket, Prefix = prefix, ContinuationToken = token, Delimiter = foldersOnly ? "/" : null,
+            }, ct), ct).ConfigureAwait(false);
+            if (page.S3Objects is not null) objects.AddRange(page.S3Objects);
+            if (page.CommonPrefixes is not null) folders.AddRange(page.CommonPrefixes);
+            token = page.IsTruncated == true ? page.NextContinuationToken : null;
+        } while (token is not null);
+        return (objects, folders);
+    }
+
+    /// <summary>Puts a small object (manifest, pointer) with its SHA-256 checksum.</summary>
+    public Task PutBytesAsync(string key, byte[] body, ArtifactEncryption sse, CancellationToken ct) => RunAsync(key, async () =>
+    {
+        var req = new PutObjectRequest
+        {
+            BucketName = Remote.Bucket, Key = key, InputStream = new MemoryStream(body), ContentType = "application/json",
+            ChecksumAlgorithm = ChecksumAlgorithm.SHA256, ChecksumSHA256 = Convert.ToBase64String(SHA256.HashData(body)),
+        };
+        Encrypt(req, sse);
+        await _s3.PutObjectAsync(req, ct).ConfigureAwait(false);
+        return 0;
+    }, ct);
+
+    /// <summary>
+    /// Uploads a file: one PUT carrying the SHA-256 the manifest lists (S3 refuses the object if the bytes differ), or a
+    /// multipart upload with a SHA-256 checksum per part for files of at least <see cref="ArtifactRemote.MultipartThreshold"/>.
+    /// </summary>
+    public Task UploadFileAsync(string key, string path, string sha256, long size, ArtifactEncryption sse, Action<long>? onBytes, CancellationToken ct)
+    {
+        long sent = 0;
+        void Progress(long total) { long d = total - Interlocked.Exchange(ref sent, total); if (d != 0) onBytes?.Invoke(d); }
+        return RunAsync(key, async () =>
+        {
+            Progress(0); // a retry starts again
+            if (size < Remote.MultipartThreshold)
+            {
+                var req = new PutObjectRequest
+                {
+                    BucketName = Remote.Bucket, Key = key, FilePath = path, ContentType = "application/octet-stream",
+                    ChecksumAlgorithm = ChecksumAlgorithm.SHA256, ChecksumSHA256 = Convert.ToBase64String(Convert.FromHexString(sha256)),
+                };
+                req.StreamTransferProgress += (_, e) => Progress(e.TransferredBytes);
+                Encrypt(req, sse);
+                await _s3.PutObjectAsync(req, ct).ConfigureAwait(false);
+            }
+            else
+            {
+                using var tu = new TransferUtility(_s3, new TransferUtilityConfig { ConcurrentServiceRequests = Remote.PartConcurrency, MinSizeBeforePartUpload = Remote.MultipartThreshold });
+                var req = new TransferUtilityUploadRequest
+                {
+                    BucketName = Remote.Bucket, Key = key, FilePath = path, PartSize = Remote.PartSize, ContentType = "application/octet-stream",
+                    ChecksumAlgorithm = ChecksumAlgorithm.SHA256,
+                };
+                req.UploadProgressEvent += (_, e) => Progress(e.TransferredBytes);
+                if (sse.Method is not null)
+                {
+                    req.ServerSideEncryptionMethod = ServerSideEncryptionMethod.FindValue(sse.Method);
+                    if (sse.KmsKeyId is not null) req.ServerSideEncryptionKeyManagementServiceKeyId = sse.KmsKeyId;
+                }
+                await tu.UploadAsync(req, ct).ConfigureAwait(false);
+            }
+            Progress(size);
+            return 0;
+        }, ct);
+    }
+
+    /// <summary>
+    /// Downloads <paramref name="key"/> into <paramref name="target"/> through a temporary file, computing SHA-256 on the way;
+    /// the file is committed only when size and hash match <paramref name="entry"/>, else ArtifactChecksumMismatch names the file.
+    /// Large files are fetched in parallel ranges and hashed after.
+    /// </summary>
+    public Task DownloadFileAsync(string key, ArtifactFileEntry entry, string target, Action<long>? onBytes, CancellationToken ct)
+    {
+        long got = 0;
+        void Add(long n) { Interlocked.Add(ref got, n); onBytes?.Invoke(n); }
+        return RunAsync(key, async () =>
+        {
+            onBytes?.Invoke(-Interlocked.Exchange(ref got, 0)); // a retry starts again
+            using var writer = AtomicFileWriter.Create(target);
+            string actual;
+            long length;
+            if (entry.Size >= Remote.MultipartThreshold)
+            {
+                await DownloadRangesAsync(key, entry.Size, writer, Add, ct).ConfigureAwait(false);
+                writer.Stream.Position = 0;
+                actual = Convert.ToHexString(await SHA256.HashDataAsync(writer.Stream, ct).ConfigureAwait(false)).ToLowerInvariant();
+                length = writer.Stream.Length;
+            }
+            else
+            {
+                using var r = await _s3.GetObjectAsync(new GetObjectRequest { BucketName = Remote.Bucket, Key = key }, ct).ConfigureAwait(false);
+                (actual, length) = await CopyHashingAsync(r.ResponseStream, writer.Stream, Add, ct).ConfigureAwait(false);
+            }
+            if (length != entry.Size || actual != entry.Sha256)
+                throw new MessException("ArtifactChecksumMismatch", MessErrorKind.InvalidData,
+                    $"The file '{entry.Path}' of the published version does not match its manifest: expected {entry.Size:N0} bytes with SHA-256 {entry.Sha256}, got {length:N0} bytes with SHA-256 {actual} (object {Remote.Uri(key)}). Nothing was swapped in.", entry.Path);
+            writer.Commit();
+            return 0;
+        }, ct);
+    }
+
+    private async Task DownloadRangesAsync(string key, long size, AtomicFileWriter writer, Action<long> onBytes, CancellationToken ct)
+    {
+        var fs = (FileStream)writer.Stream;
+        fs.SetLength(size);
+        var handle = fs.SafeFileHandle;
+        long parts = (size + Remote.PartSize - 1) / Remote.PartSize;
+        await Parallel.ForAsync(0L, parts, new ParallelOptions { MaxDegreeOfParallelism = Remote.PartConcurrency, CancellationToken = ct }, async (p, c) =>
+        {
+            long start = p * Remote.PartSize, end = Math.Min(size, start + Remote.PartSize) - 1;
+            using var r = await _s3.GetObjectAsync(new GetObjectRequest { BucketName = Remote.Bucket, Key = key, ByteRange = new ByteRange(start, end) }, c).ConfigureAwait(false);
+            byte[] buf = ArrayPool<byte>.Shared.Rent(1 << 17);
+            try
+            {
+                long pos = start;
+                int n;
+                while ((n = await r.ResponseStream.ReadAsync(buf, c).ConfigureAwait(false)) > 0)
+                {
+                    if (pos + n > end + 1) throw new IOException($"the range {start}-{end} returned more bytes than asked for");
+                    await RandomAccess.WriteAsync(handle, buf.AsMemory(0, n), pos, c).ConfigureAwait(false);
+                    pos += n;
+                    onBytes(n);
+                }
+                if (pos != end + 1) throw new IOException($"the range {start}-{end} ended after {pos - start:N0} bytes");
+            }
+            finally { ArrayPool<byte>.Shared.Return(buf); }
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>Copies a stream while hashing it; returns the lower-case hex SHA-256 and the length.</summary>
+    internal static async Task<(string Sha256, long Length)> CopyHashingAsync(Stream source, Stream? destination, Action<long>? onBytes, CancellationToken ct)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        byte[] buf = ArrayPool<byte>.Shared.Rent(1 << 17);
+        long total = 0;
+        try
+        {
+            int n;
+            while ((n = await source.ReadAsync(buf, ct).ConfigureAwait(false)) > 0)
+            {
+                hash.AppendData(buf, 0, n);
+                if (destination is not null) await destination.WriteAsync(buf.AsMemory(0, n), ct).ConfigureAwait(false);
+                total += n;
+                onBytes?.Invoke(n);
+            }
+        }
+        finally { ArrayPool<byte>.Shared.Return(buf); }
+        return (Convert.ToHexString(hash.GetHashAndReset()).ToLowerInvariant(), total);
+    }
+
+    /// <summary>SHA-256 of a local file (lower-case hex), reporting bytes as they are read.</summary>
+    public static async Task<string> HashFileAsync(string path, Action<long>? onBytes, CancellationToken ct)
+    {
+        await using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        return (await CopyHashingAsync(fs, null, onBytes, ct).ConfigureAwait(false)).Sha256;
+    }
+
+    private static void Encrypt(PutObjectRequest req, ArtifactEncryption sse)
+    {
+        if (sse.Method is null) return;
+        req.ServerSideEncryptionMethod = ServerSideEncryptionMethod.FindValue(sse.Method);
+        if (sse.KmsKeyId is not null) req.ServerSideEncryptionKeyManagementServiceKeyId = sse.KmsKeyId;
+    }
+
+    /// <summary>Runs one S3 operation with retries; maps 403, a missing bucket and exhausted retries to errors naming bucket and prefix.</summary>
+    public async Task<T> RunAsync<T>(string key, Func<Task<T>> action, CancellationToken ct)
+    {
+        try
+        {
+            return await Remote.Retry.RunAsync(_ => action(), S3Errors.IsTransient, ct).ConfigureAwait(false);
+        }
+        catch (AmazonServiceException ex) when (ex.StatusCode is HttpStatusCode.Forbidden or HttpStatusCode.Unauthorized)
+        {
+            throw new MessException("ArtifactAccessDenied", MessErrorKind.PermissionDenied,
+                $"Access to {Remote.Uri(key)} was denied ({(int)ex.StatusCode} {ex.ErrorCode}). Bucket '{Remote.Bucket}', prefix '{Remote.Prefix}': check the credentials' s3:ListBucket, s3:GetObject and s3:PutObject permissions and the bucket policy.", Remote.Display, ex);
+        }
+        catch (AmazonServiceException ex) when (ex.ErrorCode == "NoSuchBucket")
+        {
+            throw new MessException("ArtifactBucketNotFound", MessErrorKind.ObjectNotFound,
+                $"The bucket '{Remote.Bucket}' does not exist (prefix '{Remote.Prefix}'{(Remote.Connection.EndpointUrl is null ? "" : ", endpoint " + SecretRedactor.Redact(Remote.Connection.EndpointUrl))}).", Remote.Display, ex);
+        }
+        catch (AmazonServiceException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
+        {
+            throw new MessException("ArtifactObjectNotFound", MessErrorKind.ObjectNotFound,
+                $"{Remote.Uri(key)} does not exist (404 {ex.ErrorCode}). Bucket '{Remote.Bucket}', prefix '{Remote.Prefix}'.", key, ex);
+        }
+        catch (Exception ex) when (ex is not MessException && (ex is not OperationCanceledException || !ct.IsCancellationRequested))
+        {
+            if (S3Errors.IsCredentialProblem(ex)) throw AwsSetupException.NoCredentials(ex);
+            bool transient = S3Errors.IsTransient(ex);
+            string detail = ex is AmazonServiceException se && se.StatusCode != 0 ? $"{(int)se.StatusCode} {se.ErrorCode}: {SecretRedactor.Redact(se.Message)}" : S3Errors.Describe(ex);
+            throw new MessException(transient ? "ArtifactTransferFailed" : "ArtifactTransferError", transient ? MessErrorKind.ConnectionError : MessErrorKind.WriteError,
+                $"{Remote.Uri(key)} failed{(transient ? $" after {Remote.Retry.MaxRetries + 1} attempts" : "")}: {detail}. Bucket '{Remote.Bucket}', prefix '{Remote.Prefix}'.", key, ex);
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_ownsClient) _s3.Dispose();
+    }
+}

@@ -1,0 +1,163 @@
+using MessTools.Core.Artifacts;
+using MessTools.Core.Common;
+
+namespace MessTools.Core.Publishing;
+
+/// <summary>What to import.</summary>
+public sealed class ImportRequest
+{
+    public string Model { get; init; } = "";
+    /// <summary>"latest" (the pointer) or a version id.</summary>
+    public string Version { get; init; } = "latest";
+    /// <summary>The local artifact folder that receives the version.</summary>
+    public string ArtifactPath { get; init; } = "";
+}
+
+/// <summary>What an import did.</summary>
+public sealed class ImportResult
+{
+    public string Model { get; init; } = "";
+    public string VersionId { get; init; } = "";
+    public string Uri { get; init; } = "";
+    public string ArtifactPath { get; init; } = "";
+    public int Files { get; init; }
+    public long Bytes { get; init; }
+    public int DownloadedFiles { get; init; }
+    public long DownloadedBytes { get; init; }
+    /// <summary>Files already present locally with the right SHA-256 (not downloaded again).</summary>
+    public int ReusedFiles { get; init; }
+    public ArtifactManifest Manifest { get; init; } = new();
+}
+
+/// <summary>
+/// Imports a published version into a local artifact folder (the Core entry point of Import-MessArtifact, the server's
+/// s3:// artifact path and the SHARDS merge). Every file is downloaded into a staging folder beside the target
+/// (.&lt;name&gt;.messimport) and its SHA-256 checked against the manifest; files already present (in the target or a
+/// staging folder a killed import left) with the right hash are reused, not downloaded. Only when every file is verified is the
+/// staging folder swapped with the target in one rename, so a reader sees the old set or the new one. Local parts the
+/// published set does not own (audio_cache, audio_wav, cache, other folders, run records not in the version) are carried
+/// over from the old folder. A mismatch, a missing object or a too-new manifest is an error naming the file; nothing is swapped.
+/// </summary>
+public static class ArtifactImporter
+{
+    /// <summary>Reads and checks the manifest of <paramref name="version"/> ("latest" follows the pointer).</summary>
+    public static async Task<ArtifactManifest> GetManifestAsync(ArtifactRemote remote, string model, string version = "latest", CancellationToken ct = default)
+    {
+        using var bucket = new ArtifactBucket(remote);
+        return await GetManifestAsync(bucket, model, version, ct).ConfigureAwait(false);
+    }
+
+    private static async Task<ArtifactManifest> GetManifestAsync(ArtifactBucket bucket, string model, string version, CancellationToken ct)
+    {
+        var remote = bucket.Remote;
+        ArtifactSelection.RequireModelName(model, "Import");
+        string versionId = version;
+        if (string.Equals(version, "latest", StringComparison.OrdinalIgnoreCase))
+        {
+            var bytes = await bucket.TryGetBytesAsync(remote.PointerKey(model), ct).ConfigureAwait(false)
+                ?? throw new MessException("ArtifactVersionNotFound", MessErrorKind.ObjectNotFound,
+                    $"No version of model '{model}' is published under {remote.Display} ({remote.Uri(remote.PointerKey(model))} does not exist). Bucket '{remote.Bucket}', prefix '{remote.Prefix}'.", remote.Display);
+            var pointer = ArtifactPublisher.ReadPointer(bytes);
+            if (pointer is null || pointer.FormatVersion > ArtifactManifest.CurrentFormatVersion || pointer.Model != model || !IsVersionId(pointer.VersionId))
+                throw new MessException(pointer?.FormatVersion > ArtifactManifest.CurrentFormatVersion ? "ArtifactManifestTooNew" : "ArtifactPointerInvalid", MessErrorKind.InvalidData,
+                    $"The pointer {remote.Uri(remote.PointerKey(model))} is not a valid format-{ArtifactManifest.CurrentFormatVersion} pointer of model '{model}'.", remote.PointerKey(model));
+            versionId = pointer.VersionId;
+        }
+        else if (!IsVersionId(version))
+            throw new MessException("InvalidVersionId", MessErrorKind.InvalidArgument, $"'{SafePath.Printable(version)}' is not 'latest' or a version id (v + 20 hex digits).", version);
+        string key = remote.ManifestKey(model, versionId);
+        var manifest = await bucket.TryGetBytesAsync(key, ct).ConfigureAwait(false)
+            ?? throw new MessException("ArtifactVersionNotFound", MessErrorKind.ObjectNotFound,
+                $"Version '{versionId}' of model '{model}' does not exist: {remote.Uri(key)} is missing. Bucket '{remote.Bucket}', prefix '{remote.Prefix}'.", key);
+        return ArtifactManifest.Parse(manifest, remote.Uri(key), model, versionId);
+    }
+
+    public static async Task<ImportResult> ImportAsync(ArtifactRemote remote, ImportRequest request, IProgress<ArtifactProgress>? progress = null, CancellationToken ct = default)
+    {
+        string target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(request.ArtifactPath));
+        string parent = Path.GetDirectoryName(target) ?? throw new MessException("ArtifactPathInvalid", MessErrorKind.InvalidArgument, $"'{target}' has no parent folder.", target);
+        using var bucket = new ArtifactBucket(remote);
+        var manifest = await GetManifestAsync(bucket, request.Model, request.Version, ct).ConfigureAwait(false);
+
+        Directory.CreateDirectory(parent);
+        string staging = Path.Combine(parent, "." + Path.GetFileName(target) + ".messimport");
+        Directory.CreateDirectory(staging);
+        long total = manifest.TotalBytes, done = 0, downloadedBytes = 0;
+        int filesDone = 0, downloaded = 0, reused = 0;
+        void Report(string file) => progress?.Report(new ArtifactProgress("Downloading", Volatile.Read(ref filesDone), manifest.Files.Count, Volatile.Read(ref done), total, file));
+
+        await Parallel.ForEachAsync(manifest.Files, new ParallelOptions { MaxDegreeOfParallelism = remote.ThrottleLimit, CancellationToken = ct }, async (e, c) =>
+        {
+            string segs = e.Path;
+            string dest = SafePath.Combine(staging, segs.Split('/'));
+            string current = SafePath.Combine(target, segs.Split('/'));
+            if (await HasContentAsync(dest, e, c).ConfigureAwait(false)) Interlocked.Increment(ref reused);
+            else if (await HasContentAsync(current, e, c).ConfigureAwait(false)) { FolderSwap.LinkOrCopy(current, dest); Interlocked.Increment(ref reused); }
+            else
+            {
+                await bucket.DownloadFileAsync(remote.BlobKey(manifest.Model, e.Sha256), e, dest, n =>
+                {
+                    Interlocked.Add(ref done, n);
+                    Interlocked.Add(ref downloadedBytes, n);
+                    Report(e.Path);
+                }, c).ConfigureAwait(false);
+                Interlocked.Increment(ref downloaded);
+                Interlocked.Add(ref done, -e.Size); // counted again below with the reused files
+            }
+            Interlocked.Add(ref done, e.Size);
+            Interlocked.Increment(ref filesDone);
+            Report(e.Path);
+        }).ConfigureAwait(false);
+
+        // Leftovers of another version's attempt do not belong in the new set.
+        var wanted = new HashSet<string>(manifest.Files.Select(f => Path.Combine(staging, f.Path.Replace('/', Path.DirectorySeparatorChar))), StringComparer.Ordinal);
+        foreach (var f in Directory.EnumerateFiles(staging, "*", SearchOption.AllDirectories))
+            if (!wanted.Contains(f)) File.Delete(f);
+        ct.ThrowIfCancellationRequested();
+
+        FolderSwap.Exchange(staging, target);
+        if (Directory.Exists(staging))
+        {
+            CarryOver(staging, target, manifest);
+            Directory.Delete(staging, recursive: true);
+        }
+        return new ImportResult
+        {
+            Model = manifest.Model, VersionId = manifest.VersionId, Uri = remote.Uri(remote.ModelKey(manifest.Model) + manifest.VersionId + "/"),
+            ArtifactPath = target, Files = manifest.Files.Count, Bytes = manifest.TotalBytes,
+            DownloadedFiles = downloaded, DownloadedBytes = Volatile.Read(ref downloadedBytes), ReusedFiles = reused, Manifest = manifest,
+        };
+    }
+
+    /// <summary>Moves what the published set does not own from the old folder into the new one (renames, no copies).</summary>
+    private static void CarryOver(string oldRoot, string newRoot, ArtifactManifest manifest)
+    {
+        var owned = new HashSet<string>(ArtifactSelection.DataFolders, StringComparer.Ordinal);
+        foreach (var f in manifest.Files) owned.Add(f.Path.Split('/')[0]);
+        owned.Remove(ArtifactSelection.RunsFolder);
+        foreach (var entry in new DirectoryInfo(oldRoot).EnumerateFileSystemInfos())
+        {
+            string dest = Path.Combine(newRoot, entry.Name);
+            if (entry.Name == ArtifactSelection.RunsFolder && entry is DirectoryInfo runs)
+            {
+                Directory.CreateDirectory(dest);
+                foreach (var r in runs.EnumerateFiles())
+                    if (!File.Exists(Path.Combine(dest, r.Name))) r.MoveTo(Path.Combine(dest, r.Name));
+                continue;
+            }
+            if (owned.Contains(entry.Name) || Path.Exists(dest)) continue;
+            if (entry is DirectoryInfo d) d.MoveTo(dest); else ((FileInfo)entry).MoveTo(dest);
+        }
+    }
+
+    private static async Task<bool> HasContentAsync(string path, ArtifactFileEntry e, CancellationToken ct)
+    {
+        var fi = new FileInfo(path);
+        if (!fi.Exists || fi.Length != e.Size) return false;
+        try { return await ArtifactBucket.HashFileAsync(path, null, ct).ConfigureAwait(false) == e.Sha256; }
+        catch (IOException) { return false; }
+        catch (UnauthorizedAccessException) { return false; }
+    }
+
+    internal static bool IsVersionId(string? s) => s is { Length: 21 } && s[0] == 'v' && s[1..].All(c => c is >= '0' and <= '9' or >= 'a' and <= 'f');
+}

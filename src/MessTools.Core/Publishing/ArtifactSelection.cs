@@ -1,0 +1,95 @@
+using System.Text.RegularExpressions;
+using MessTools.Core.Artifacts;
+using MessTools.Core.Common;
+
+namespace MessTools.Core.Publishing;
+
+/// <summary>
+/// Which files of an artifact folder make up its published set: metadata/, embeddings/ (segments and .npy included),
+/// index/, eval/ and runs/ (the run records of the stages that made them; Publish-/Import-MessArtifact's own records stay
+/// local), plus audio_cache/ and audio_wav/ with <c>includeAudio</c>. cache/, temporaries (*.messtmp) and hidden files never.
+/// </summary>
+public static partial class ArtifactSelection
+{
+    public const string RunsFolder = "runs";
+    public static readonly IReadOnlyList<string> DataFolders = new[] { "metadata", "embeddings", "index", "eval" };
+    public static readonly IReadOnlyList<string> AudioFolders = new[] { "audio_cache", "audio_wav" };
+
+    /// <summary>Commands whose run records are never published (publishing unchanged content again stays a no-op).</summary>
+    public static readonly IReadOnlyList<string> LocalOnlyCommands = new[] { "Publish-MessArtifact", "Import-MessArtifact", "Get-MessArtifactVersion" };
+
+    /// <summary>The files to publish from <paramref name="root"/>, as '/'-separated relative paths in ordinal order.</summary>
+    public static List<(string RelativePath, string FullPath, long Size)> Collect(string root, bool includeAudio)
+    {
+        string fullRoot = Path.GetFullPath(root);
+        if (!Directory.Exists(fullRoot))
+            throw new MessException("ArtifactPathNotFound", MessErrorKind.ObjectNotFound, $"The artifact folder '{fullRoot}' does not exist.", fullRoot);
+        var folders = DataFolders.Append(RunsFolder).Concat(includeAudio ? AudioFolders : Array.Empty<string>());
+        var result = new List<(string, string, long)>();
+        foreach (string folder in folders)
+        {
+            string dir = Path.Combine(fullRoot, folder);
+            if (!Directory.Exists(dir)) continue;
+            foreach (var file in new DirectoryInfo(dir).EnumerateFiles("*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint, IgnoreInaccessible = false }))
+            {
+                if (file.Name.StartsWith('.') || file.Name.EndsWith(AtomicFileWriter.TempSuffix, StringComparison.Ordinal)) continue;
+                string rel = Path.GetRelativePath(fullRoot, file.FullName).Replace('\\', '/');
+                if (rel.Split('/').Any(s => s.StartsWith('.'))) continue;
+                if (folder == RunsFolder && LocalOnlyCommands.Any(c => file.Name.Contains("_" + c, StringComparison.OrdinalIgnoreCase))) continue;
+                string? problem = PathProblem(rel);
+                if (problem is not null)
+                    throw new MessException("UnsafeName", MessErrorKind.InvalidData, $"The file '{file.FullName}' cannot be published: {problem}.", file.FullName);
+                result.Add((rel, file.FullName, file.Length));
+            }
+        }
+        result.Sort((a, b) => string.CompareOrdinal(a.Item1, b.Item1));
+        return result;
+    }
+
+    /// <summary>Why a manifest path is not allowed (null when it is): safe segments under a published folder.</summary>
+    public static string? PathProblem(string? path)
+    {
+        if (string.IsNullOrEmpty(path)) return "it is empty";
+        if (path.Length > 1024) return "it is longer than 1024 characters";
+        var segments = path.Split('/');
+        if (segments.Length < 2) return "it is not inside one of the published folders";
+        if (!DataFolders.Contains(segments[0]) && segments[0] != RunsFolder && !AudioFolders.Contains(segments[0]))
+            return $"'{segments[0]}' is not a published folder ({string.Join(", ", DataFolders.Append(RunsFolder).Concat(AudioFolders))})";
+        foreach (var s in segments)
+            if (SafePath.Problem(s) is { } p) return $"the segment '{SafePath.Printable(s)}': {p}";
+        return null;
+    }
+
+    /// <summary>Model names become S3 key segments and folder names: letters, digits, '.', '_' and '-' only.</summary>
+    public static string RequireModelName(string? model, string what)
+    {
+        if (string.IsNullOrWhiteSpace(model) || model.Length > 100 || !ModelName().IsMatch(model) || model.Trim('.', '-').Length == 0)
+            throw new MessException("InvalidModelName", MessErrorKind.InvalidArgument,
+                $"{what}: the model name '{SafePath.Printable(model)}' is not valid (1-100 of A-Z a-z 0-9 . _ -).", model);
+        return model;
+    }
+
+    /// <summary>
+    /// The model of an artifact folder: embeddings/embeddings_meta.json's model (made safe as for v1_model_&lt;MODEL&gt;),
+    /// else the folder's own name when it is v1_model_&lt;MODEL&gt;; null when neither says.
+    /// </summary>
+    public static string? DetectModel(string root)
+    {
+        string meta = Path.Combine(root, "embeddings", "embeddings_meta.json");
+        if (File.Exists(meta))
+        {
+            try
+            {
+                using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(meta));
+                if (doc.RootElement.TryGetProperty("model", out var m) && m.GetString() is { Length: > 0 } name)
+                    return SafePath.ModelFolderName(name)["v1_model_".Length..];
+            }
+            catch (System.Text.Json.JsonException) { }
+        }
+        string folder = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(root)));
+        return folder.StartsWith("v1_model_", StringComparison.Ordinal) && folder.Length > 9 ? folder[9..] : null;
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9._-]+$")]
+    private static partial Regex ModelName();
+}
