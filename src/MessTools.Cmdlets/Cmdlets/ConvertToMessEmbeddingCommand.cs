@@ -60,6 +60,29 @@ public sealed class ConvertToMessEmbeddingCommand : ShardedTrackCmdlet, IDisposa
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    /// <summary>
+    /// With -ShardIndex/-ShardCount: also publish the finished shard to S3 under this run URI, as
+    /// s3://bucket/prefix/shards/&lt;i&gt;-of-&lt;n&gt;/ (the Publish-MessArtifact format), where Merge-MessEmbedding -Path s3://bucket/prefix finds it.
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? PublishPath { get; set; }
+
+    /// <summary>For -PublishPath: a profile of the shared AWS credentials/config files.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ProfileName { get; set; }
+
+    /// <summary>For -PublishPath: the bucket's region.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Region { get; set; }
+
+    /// <summary>For -PublishPath: an S3-compatible endpoint (MinIO, Ceph, LocalStack, moto).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? EndpointUrl { get; set; }
+
     private string ModelPathResolved => EmbeddingModels.IsBuiltin(Model) ? EmbeddingModels.Builtin : ResolveUserPath(Model);
     private string? ProfileResolved => ModelProfile is null ? null : ResolveUserPath(ModelProfile);
 
@@ -68,6 +91,9 @@ public sealed class ConvertToMessEmbeddingCommand : ShardedTrackCmdlet, IDisposa
     protected override void BeginProcessing()
     {
         base.BeginProcessing();
+        if (PublishPath is not null && Shard is null)
+            ThrowTerminating(new MessException("PublishPathNeedsShard", MessErrorKind.InvalidArgument,
+                "-PublishPath publishes a shard: give -ShardIndex/-ShardCount (or run as an array child). To publish a whole artifact folder use Publish-MessArtifact.", "PublishPath"));
         if (!ShouldProcess(Store.EmbeddingsDir, $"Embed tracks with model '{Model}'")) { _skip = true; return; }
         try
         {
@@ -165,7 +191,17 @@ public sealed class ConvertToMessEmbeddingCommand : ShardedTrackCmdlet, IDisposa
             var m = Core.Sharding.ShardManifest.Write(Store, shard, run);
             Run.Results["shard_tracks"] = m.TrackIds.Count;
             WriteVerbose($"{shard}: manifest with {m.TrackIds.Count} tracks, {m.Failed.Count} failed, in {Store.Root}");
+            if (PublishPath is not null)
+            {
+                var connection = new Core.Aws.S3Connection { ProfileName = ProfileName, Region = Region, EndpointUrl = EndpointUrl };
+                var (remote, _) = Core.Sharding.ShardExchange.ParseUri(PublishPath, connection);
+                ReportProgress(1, Activity, $"Publishing {shard} to {remote.Display}", force: true);
+                var published = Core.Sharding.ShardExchange.PublishAsync(remote, Store, shard, Cancellation).GetAwaiter().GetResult();
+                Run.Results["shard_published"] = published.Uri;
+                WriteVerbose($"{shard} published to {published.Uri} ({published.UploadedFiles} of {published.Files} files uploaded)");
+            }
         }
+        catch (MessException ex) { ThrowTerminating(ex); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             ThrowTerminating(new MessException("ShardManifestWriteFailed", MessErrorKind.WriteError,

@@ -17,7 +17,11 @@ namespace MessTools.Cmdlets;
 [OutputType(typeof(ShardMergeResult))]
 public sealed class MergeMessEmbeddingCommand : MessCmdlet
 {
-    /// <summary>Shard folders (wildcards allowed, e.g. ./artifacts/v1_model_builtin/shards/*), or a shards/ folder.</summary>
+    /// <summary>
+    /// Shard folders (wildcards allowed, e.g. ./artifacts/v1_model_builtin/shards/*), a shards/ folder, or the S3 URI
+    /// the shards were published under with ConvertTo-MessEmbedding -PublishPath (s3://bucket/prefix; one shard:
+    /// s3://bucket/prefix/shards/&lt;i&gt;-of-&lt;n&gt;). S3 shards are imported into shards/ of the artifact folder first.
+    /// </summary>
     [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
     [Alias("FullName")]
     [ValidateNotNullOrEmpty]
@@ -31,12 +35,29 @@ public sealed class MergeMessEmbeddingCommand : MessCmdlet
     [ValidateNotNullOrEmpty]
     public string? Catalog { get; set; }
 
+    /// <summary>For s3:// paths: a profile of the shared AWS credentials/config files.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ProfileName { get; set; }
+
+    /// <summary>For s3:// paths: the bucket's region.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Region { get; set; }
+
+    /// <summary>For s3:// paths: an S3-compatible endpoint (MinIO, Ceph, LocalStack, moto).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? EndpointUrl { get; set; }
+
     private readonly List<string> _folders = new();
+    private readonly List<string> _uris = new();
 
     protected override void ProcessRecord()
     {
         foreach (var p in Path)
         {
+            if (p.StartsWith("s3://", StringComparison.OrdinalIgnoreCase)) { _uris.Add(p); continue; }
             try
             {
                 var resolved = SessionState.Path.GetResolvedProviderPathFromPSPath(p, out var provider);
@@ -70,6 +91,7 @@ public sealed class MergeMessEmbeddingCommand : MessCmdlet
         }
         catch (MessException ex) { ThrowTerminating(ex); }
 
+        if (_uris.Count > 0) ImportShards();
         ReportProgress(1, "Merge-MessEmbedding", $"Checking {_folders.Count} shard folders", force: true);
         var check = ShardMerger.Check(_folders, catalog);
         foreach (var problem in check.Problems) WriteItemError(problem);
@@ -104,5 +126,25 @@ public sealed class MergeMessEmbeddingCommand : MessCmdlet
         WriteVerbose($"Merged {result.Shards} shards: {result.Rows} x {result.Dimension} embeddings in {Store.EmbeddingsFile} ({result.FailedTracks} tracks failed in their shards).");
         WriteObject(result);
         base.EndProcessing();
+    }
+
+    /// <summary>Imports the shards published under each s3:// -Path into shards/ of the artifact folder (Publish-/Import-MessArtifact's engine).</summary>
+    private void ImportShards()
+    {
+        var connection = new Core.Aws.S3Connection { ProfileName = ProfileName, Region = Region, EndpointUrl = EndpointUrl };
+        foreach (var uri in _uris)
+        {
+            if (!ShouldProcess(uri, $"Import the shards into {System.IO.Path.Combine(Store.Root, ShardSpec.ShardsFolderName)}")) continue;
+            try
+            {
+                var (run, only) = ShardExchange.ParseUri(uri, connection);
+                ReportProgress(1, "Merge-MessEmbedding", $"Importing the shards published under {uri}", force: true);
+                var folders = ShardExchange.ImportAsync(run, only, Store, null, Cancellation).GetAwaiter().GetResult();
+                foreach (var f in folders) WriteVerbose($"Imported {System.IO.Path.GetFileName(f)} from {uri} into {f}");
+                _folders.AddRange(folders);
+                Run.Results["imported_from"] = uri;
+            }
+            catch (MessException ex) { ThrowTerminating(ex); }
+        }
     }
 }
