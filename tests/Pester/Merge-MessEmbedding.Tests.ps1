@@ -89,7 +89,7 @@ Describe 'Sharded runs and Merge-MessEmbedding' {
             Should -Be @('sh-a3-t2')
         (Export-MessMetadata -Path $catalog -ArtifactPath $pins | Get-MessAudio -AudioRoot $work -ArtifactPath $pins -ShardIndex 2 -ShardCount 3).TrackId |
             Should -Be @('sh-a1-t1')
-        (Get-ChildItem (Join-Path $pins 'shards/2-of-3/audio_wav')).Name | Should -Be @('sh-a1-t1.wav') -Because 'a shard fetches only its own tracks'
+        (Get-ChildItem (Join-Path $pins 'shards/2-of-3/audio_wav') -Filter *.wav).Name | Should -Be @('sh-a1-t1.wav') -Because 'a shard fetches only its own tracks'
     }
 
     It 'three processes with -ShardIndex 0..2 -ShardCount 3, exchanging shards through S3, merge into the bytes of one process' {
