@@ -91,7 +91,7 @@ public sealed class MergeMessEmbeddingCommand : MessCmdlet
         }
         catch (MessException ex) { ThrowTerminating(ex); }
 
-        if (_uris.Count > 0) ImportShards();
+        if (_uris.Count > 0 && !ImportShards()) return; // -WhatIf (or declined): nothing imported, nothing to check
         ReportProgress(1, "Merge-MessEmbedding", $"Checking {_folders.Count} shard folders", force: true);
         var check = ShardMerger.Check(_folders, catalog);
         foreach (var problem in check.Problems) WriteItemError(problem);
@@ -129,12 +129,12 @@ public sealed class MergeMessEmbeddingCommand : MessCmdlet
     }
 
     /// <summary>Imports the shards published under each s3:// -Path into shards/ of the artifact folder (Publish-/Import-MessArtifact's engine).</summary>
-    private void ImportShards()
+    private bool ImportShards()
     {
         var connection = new Core.Aws.S3Connection { ProfileName = ProfileName, Region = Region, EndpointUrl = EndpointUrl };
         foreach (var uri in _uris)
         {
-            if (!ShouldProcess(uri, $"Import the shards into {System.IO.Path.Combine(Store.Root, ShardSpec.ShardsFolderName)}")) continue;
+            if (!ShouldProcess(uri, $"Import the shards into {System.IO.Path.Combine(Store.Root, ShardSpec.ShardsFolderName)}")) return false;
             try
             {
                 var (run, only) = ShardExchange.ParseUri(uri, connection);
@@ -146,5 +146,6 @@ public sealed class MergeMessEmbeddingCommand : MessCmdlet
             }
             catch (MessException ex) { ThrowTerminating(ex); }
         }
+        return true;
     }
 }
