@@ -52,6 +52,10 @@ public class MergeMessEmbeddingTests
         Assert.Equal(Ids.Length, (int)result[0].Properties["Rows"].Value);
         foreach (var f in new[] { "embeddings.f32", "track_ids.json", "embeddings_meta.json", "rows.json" })
             Assert.Equal(File.ReadAllBytes(tmp[$"single/embeddings/{f}"]), File.ReadAllBytes(tmp[$"merged/embeddings/{f}"]));
-        Assert.Single(Directory.GetFiles(tmp["merged/runs"], "*Merge-MessEmbedding.json"));
+        // one run record of the refused merge, one of the merge that wrote
+        var records = Directory.GetFiles(tmp["merged/runs"], "*Merge-MessEmbedding*.json").Select(File.ReadAllText).ToList();
+        Assert.Equal(2, records.Count);
+        Assert.Contains(records, r => r.Contains("\"status\": \"failed\"") && r.Contains("ShardMissing"));
+        Assert.Contains(records, r => r.Contains("\"status\": \"completed\""));
     }
 }
