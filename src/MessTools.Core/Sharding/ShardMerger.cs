@@ -76,7 +76,9 @@ public static class ShardMerger
                     $"Shard {i}-of-{n} is missing: no shards/{i}-of-{n}/ folder with a shard manifest was given. Run that shard (again) before merging.", $"{i}-of-{n}"));
 
         // one model, profile and dimension
-        var reference = ofN.FirstOrDefault(s => s.Manifest.TrackIds.Count > 0) ?? ofN[0];
+        // the reference is the model most shards hold, so the odd one out is the one named
+        string majority = ofN.GroupBy(s => s.Manifest.ModelKey).OrderByDescending(g => g.Count()).ThenBy(g => g.Min(s => s.Manifest.ShardIndex)).First().Key;
+        var reference = ofN.Where(s => s.Manifest.ModelKey == majority).OrderByDescending(s => s.Manifest.TrackIds.Count > 0).First();
         foreach (var s in ofN.Where(s => s != reference))
         {
             var (a, b) = (s.Manifest, reference.Manifest);

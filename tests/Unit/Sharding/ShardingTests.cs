@@ -254,9 +254,22 @@ public class ShardMergeTests
         var s1 = Shard(store, new ShardSpec(1, 3), model: "other-model", key: "key-b");
         var s2 = Shard(store, new ShardSpec(2, 3));
         var ex = Single(ShardMerger.Check(new[] { s0, s1, s2 }, Catalog), "ShardModelMismatch");
-        Assert.Contains("shard 1-of-3", ex.Message);
+        Assert.StartsWith("shard 1-of-3", ex.Message);
         Assert.Contains("other-model", ex.Message);
         Assert.Contains("synthetic", ex.Message);
+    }
+
+    [Fact]
+    public void FirstShardOfAnotherModel_IsTheOneNamed()
+    {
+        using var dir = new TempDir();
+        var store = new ArtifactStore(dir["art"]);
+        var s0 = Shard(store, new ShardSpec(0, 3), model: "other-model", key: "key-b");
+        var s1 = Shard(store, new ShardSpec(1, 3));
+        var s2 = Shard(store, new ShardSpec(2, 3));
+        var ex = Single(ShardMerger.Check(new[] { s0, s1, s2 }, Catalog), "ShardModelMismatch");
+        Assert.StartsWith("shard 0-of-3", ex.Message);
+        Assert.Equal(s0, ex.Target);
     }
 
     [Fact]
