@@ -23,6 +23,7 @@
         'Import-MessArtifact'
         'Get-MessArtifactVersion'
         'Publish-MessVector'
+        'Merge-MessEmbedding'
     )
     VariablesToExport    = @()
     AliasesToExport      = @()

@@ -16,13 +16,13 @@ Describe 'ConvertTo-MessEmbedding' {
     }
     AfterEach { Pop-Location; Remove-Item -Recurse -Force $work }
 
-    It 'writes rows in input order, L2-normalised, and reads back (ONNX model)' {
+    It 'emits tracks in input order, writes rows in track-id order, L2-normalised, and reads back (ONNX model)' {
         $out = $tracks | ConvertTo-MessEmbedding -Model ./tiny.onnx -ModelProfile tiny.json -Format npy
         $out.TrackId | Should -Be @('c', 'a', 'b')
         $out.Status | Should -Be @('Embedded', 'Embedded', 'Embedded')
         $emb = Join-Path $work 'artifacts/v1_model_tiny-lastlayer/embeddings'
         $ids = Get-Content "$emb/track_ids.json" | ConvertFrom-Json
-        $ids | Should -Be @('c', 'a', 'b')
+        $ids | Should -Be @('a', 'b', 'c')   # deterministic files: rows in track-id order, not input or completion order
         $meta = Get-Content "$emb/embeddings_meta.json" | ConvertFrom-Json
         $meta.dim | Should -Be 32
         $bytes = [IO.File]::ReadAllBytes("$emb/embeddings.f32")

@@ -16,7 +16,7 @@ namespace MessTools.Cmdlets;
 /// </summary>
 [Cmdlet(VerbsData.ConvertTo, "MessEmbedding", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, HelpUri = "https://github.com/messtools/MessTools/blob/main/docs/embedding.md")]
 [OutputType(typeof(MessTrack))]
-public sealed class ConvertToMessEmbeddingCommand : TrackInputCmdlet, IDisposable
+public sealed class ConvertToMessEmbeddingCommand : ShardedTrackCmdlet, IDisposable
 {
     protected override bool WritesArtifacts => true;
 
@@ -62,6 +62,29 @@ public sealed class ConvertToMessEmbeddingCommand : TrackInputCmdlet, IDisposabl
     [Parameter]
     public SwitchParameter Force { get; set; }
 
+    /// <summary>
+    /// With -ShardIndex/-ShardCount: also publish the finished shard to S3 under this run URI, as
+    /// s3://bucket/prefix/shards/&lt;i&gt;-of-&lt;n&gt;/ (the Publish-MessArtifact format), where Merge-MessEmbedding -Path s3://bucket/prefix finds it.
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? PublishPath { get; set; }
+
+    /// <summary>For -PublishPath: a profile of the shared AWS credentials/config files.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? ProfileName { get; set; }
+
+    /// <summary>For -PublishPath: the bucket's region.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Region { get; set; }
+
+    /// <summary>For -PublishPath: an S3-compatible endpoint (MinIO, Ceph, LocalStack, moto).</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? EndpointUrl { get; set; }
+
     private string ModelPathResolved => EmbeddingModels.IsBuiltin(Model) ? EmbeddingModels.Builtin : ResolveUserPath(Model);
     private string? ProfileResolved => ModelProfile is null ? null : ResolveUserPath(ModelProfile);
 
@@ -73,11 +96,16 @@ public sealed class ConvertToMessEmbeddingCommand : TrackInputCmdlet, IDisposabl
     private void Open()
     {
         _opened = true;
+        if (PublishPath is not null && Shard is null)
+            ThrowTerminating(new MessException("PublishPathNeedsShard", MessErrorKind.InvalidArgument,
+                "-PublishPath publishes a shard: give -ShardIndex/-ShardCount (or run as an array child). To publish a whole artifact folder use Publish-MessArtifact.", "PublishPath"));
         if (!ShouldProcess(Store.EmbeddingsDir, $"Embed tracks with model '{Model}'")) { _skip = true; return; }
         try
         {
             _model = EmbeddingModels.Open(ModelPathResolved, ProfileResolved, BatchSize, ThrottleLimit);
             WriteVerbose($"Model '{_model.Name}' ({_model.SampleRate} Hz, batch {_model.BatchSize}) -> {Store.EmbeddingsDir}");
+            // a shard being (re)written has no manifest until it is complete: a killed child is a missing shard to the merge
+            if (Shard is not null) Core.Sharding.ShardManifest.Remove(Store);
             IAudioDecoder? decoder = null;
             try { decoder = new FfmpegDecoder(); }
             catch (MessException ex) { WriteVerbose($"No audio decoder: only WAV files can be read ({ex.Message})"); }
@@ -100,18 +128,20 @@ public sealed class ConvertToMessEmbeddingCommand : TrackInputCmdlet, IDisposabl
 
     protected override void ProcessRecord()
     {
-        FollowTrackFolder(folder => Core.Artifacts.ArtifactStore.FolderForModel(folder, DefaultPathModel ?? EmbeddingModels.Builtin));
+        if (InOtherShard(TrackId)) return; // another shard's track: no work at all, not even opening the model
+        FollowTrackFolder(folder => ShardFolderOf(Core.Artifacts.ArtifactStore.FolderForModel(folder, DefaultPathModel ?? EmbeddingModels.Builtin)));
         if (!_opened) Open();
         if (_skip || _run is null) return;
         var track = CurrentTrack();
         _seen++;
         if (track.Status == MessTrackStatus.Failed)
         {
+            _run.RecordFailure(track.TrackId, "FailedInEarlierStage");
             WriteVerbose($"Track '{track.TrackId}' failed in an earlier stage: skipped.");
             return;
         }
         try { _run.Post(track); }
-        catch (MessException ex) { WriteItemError(ex, track.TrackId); }
+        catch (MessException ex) { _run.RecordFailure(track.TrackId, ex.ErrorId); WriteItemError(ex, track.TrackId); }
         foreach (var r in _run.TakeReady()) Emit(r);
     }
 
@@ -131,6 +161,7 @@ public sealed class ConvertToMessEmbeddingCommand : TrackInputCmdlet, IDisposabl
             catch (OperationCanceledException) { Save(run); return; }
             CompleteProgress(1, Activity);
             Save(run);
+            if (Shard is { } shard) WriteShardManifest(run, shard);
             Run.Count("posted", run.Posted);
             Run.Count("computed", run.Computed);
             Run.Count("reused", run.Reused);
@@ -160,6 +191,31 @@ public sealed class ConvertToMessEmbeddingCommand : TrackInputCmdlet, IDisposabl
         {
             ThrowTerminating(new MessException("EmbeddingsWriteFailed", MessErrorKind.WriteError,
                 $"Writing the embeddings to '{Store.EmbeddingsDir}' failed: {ex.Message}. The previous complete set is kept.", Store.EmbeddingsDir, ex));
+        }
+    }
+
+    private void WriteShardManifest(EmbeddingRun run, Core.Sharding.ShardSpec shard)
+    {
+        try
+        {
+            var m = Core.Sharding.ShardManifest.Write(Store, shard, run);
+            Run.Results["shard_tracks"] = m.TrackIds.Count;
+            WriteVerbose($"{shard}: manifest with {m.TrackIds.Count} tracks, {m.Failed.Count} failed, in {Store.Root}");
+            if (PublishPath is not null)
+            {
+                var connection = new Core.Aws.S3Connection { ProfileName = ProfileName, Region = Region, EndpointUrl = EndpointUrl };
+                var (remote, _) = Core.Sharding.ShardExchange.ParseUri(PublishPath, connection);
+                ReportProgress(1, Activity, $"Publishing {shard} to {remote.Display}", force: true);
+                var published = Core.Sharding.ShardExchange.PublishAsync(remote, Store, shard, Cancellation).GetAwaiter().GetResult();
+                Run.Results["shard_published"] = published.Uri;
+                WriteVerbose($"{shard} published to {published.Uri} ({published.UploadedFiles} of {published.Files} files uploaded)");
+            }
+        }
+        catch (MessException ex) { ThrowTerminating(ex); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            ThrowTerminating(new MessException("ShardManifestWriteFailed", MessErrorKind.WriteError,
+                $"Writing the shard manifest to '{Store.Root}' failed: {ex.Message}. Re-run the shard.", Store.Root, ex));
         }
     }
 

@@ -14,7 +14,7 @@ namespace MessTools.Cmdlets;
 /// </summary>
 [Cmdlet(VerbsCommon.Get, "MessAudio", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, HelpUri = "https://github.com/messtools/MessTools/blob/main/docs/audio.md")]
 [OutputType(typeof(MessTrack))]
-public sealed class GetMessAudioCommand : TrackInputCmdlet, IDisposable
+public sealed class GetMessAudioCommand : ShardedTrackCmdlet, IDisposable
 {
     protected override bool WritesArtifacts => true;
 
@@ -148,7 +148,8 @@ public sealed class GetMessAudioCommand : TrackInputCmdlet, IDisposable
 
     protected override void ProcessRecord()
     {
-        FollowTrackFolder();
+        if (InOtherShard(TrackId)) return; // another shard's track: nothing is fetched
+        FollowTrackFolder(ShardFolderOf);
         if (!_opened) Open();
         if (_stopped || _pipeline is null) return;
         var track = CurrentTrack();

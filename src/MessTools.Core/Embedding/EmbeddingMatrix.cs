@@ -34,9 +34,8 @@ public sealed class EmbeddingsMeta
     /// <summary>-SegmentSeconds of the segment rows (segments.f32, segments.json), if any.</summary>
     public double? SegmentSeconds { get; set; }
     public int? SegmentCount { get; set; }
-    /// <summary>Wall-clock seconds the run that wrote the set spent, and what it did (reused, computed, failed).</summary>
-    public Dictionary<string, long>? RunCounts { get; set; }
-    public DateTime CreatedUtc { get; set; } = DateTime.UtcNow;
+    // No timestamps or run counts here: the same catalogue and model give the same bytes (what a run did and when
+    // is in its run record under runs/), so sharded runs merge into exactly what one process writes.
 }
 
 /// <summary>

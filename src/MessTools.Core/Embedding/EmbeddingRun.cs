@@ -34,6 +34,7 @@ public sealed class EmbeddingRun : IDisposable
     private readonly EmbeddingPipeline _pipeline;
     private readonly EmbeddingJournal _journal;
     private readonly HashSet<string> _posted = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<string, string> _failures = new(StringComparer.Ordinal);
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private TimeSpan _lastSave;
     private bool _dirty;
@@ -46,6 +47,11 @@ public sealed class EmbeddingRun : IDisposable
     public long Recovered { get; private set; }
     public double AudioSeconds { get; private set; }
     public EmbeddingSet Set => _set;
+    public IEmbeddingModel Model => _model;
+    /// <summary>SHA-256 over the model's SHA-256 and its profile (what must match for rows to be reused or merged).</summary>
+    public string ModelKey { get; }
+    /// <summary>Tracks of this run that failed (track id -> error id), for the shard manifest.</summary>
+    public IReadOnlyDictionary<string, string> Failures => _failures;
     public TimeSpan Elapsed => _clock.Elapsed;
 
     public EmbeddingRun(ArtifactStore store, IEmbeddingModel model, EmbeddingRunOptions options, CancellationToken cancellationToken)
@@ -53,7 +59,7 @@ public sealed class EmbeddingRun : IDisposable
         _store = store;
         _model = model;
         _options = options;
-        string key = EmbeddingSet.ComputeModelKey(model.ModelSha256, model.Identity);
+        string key = ModelKey = EmbeddingSet.ComputeModelKey(model.ModelSha256, model.Identity);
         try { _set = EmbeddingSet.Open(store, model.Name, key, options.SegmentSeconds, options.Warn); }
         catch (MessException ex) when (options.Force && ex.ErrorId is "EmbeddingsModelMismatch" or "EmbeddingsOutOfStep" or "EmbeddingsNotIncremental" or "ArtifactMalformed" or "TrackIdsMalformed" or "TrackIdsDuplicate" or "EmbeddingNotFinite")
         {
@@ -149,8 +155,14 @@ public sealed class EmbeddingRun : IDisposable
             }
         }
         else if (r.Error is null && r.Reused) Reused++;
-        if (r.Error is not null) Failed++;
+        if (r.Error is not null) { Failed++; RecordFailure(r.Track.TrackId, r.Error.ErrorId); }
         return r;
+    }
+
+    /// <summary>Notes a track that failed (also one that could not be posted), for the shard manifest.</summary>
+    public void RecordFailure(string trackId, string errorId)
+    {
+        if (!string.IsNullOrWhiteSpace(trackId)) _failures[trackId] = errorId;
     }
 
     private void CheckpointIfDue()
@@ -173,10 +185,8 @@ public sealed class EmbeddingRun : IDisposable
 
     public EmbeddingsMeta BuildMeta()
     {
-        var meta = new EmbeddingsMeta { Normalization = "l2", CreatedUtc = DateTime.UtcNow };
+        var meta = new EmbeddingsMeta { Normalization = "l2" };
         _model.Describe(meta);
-        meta.RunCounts = new Dictionary<string, long> { ["posted"] = Posted, ["computed"] = Computed, ["reused"] = Reused, ["failed"] = Failed };
-        if (Recovered > 0) meta.RunCounts["recovered"] = Recovered;
         return meta;
     }
 

@@ -195,9 +195,12 @@ public sealed class EmbeddingSet
         Directory.CreateDirectory(dir);
         PreservePrevious(store);
         int dim = Dimension;
-        var data = new float[(long)_rows.Count * dim];
-        for (int i = 0; i < _rows.Count; i++) _rows[i].Vector.CopyTo(data.AsSpan(i * dim, dim));
-        var rowsFile = new EmbeddingRowsFile { Model = Model, ModelKey = ModelKey, Dim = dim, SegmentSeconds = SegmentSeconds, Rows = _rows.Select(r => r.Info).ToList() };
+        // Rows in ordinal track-id order, not the order results arrived in: the same tracks give the same bytes
+        // whatever the thread timing, and shards merge into exactly what one process writes.
+        var rows = SortedRows();
+        var data = new float[(long)rows.Count * dim];
+        for (int i = 0; i < rows.Count; i++) rows[i].Vector.CopyTo(data.AsSpan(i * dim, dim));
+        var rowsFile = new EmbeddingRowsFile { Model = Model, ModelKey = ModelKey, Dim = dim, SegmentSeconds = SegmentSeconds, Rows = rows.Select(r => r.Info).ToList() };
         var files = new SortedDictionary<string, string>(StringComparer.Ordinal);
         byte[] rowsBytes = JsonSerializer.SerializeToUtf8Bytes(rowsFile, ArtifactJson.Options);
         Before(RowsFileName);
@@ -206,18 +209,18 @@ public sealed class EmbeddingSet
         var bytes = MemoryMarshal.AsBytes(data.AsSpan());
         Before("embeddings.f32");
         AtomicFile.WriteAllBytes(store.EmbeddingsFile, bytes);
-        byte[] ids = JsonSerializer.SerializeToUtf8Bytes(_rows.Select(r => r.Info.TrackId).ToArray());
+        byte[] ids = JsonSerializer.SerializeToUtf8Bytes(rows.Select(r => r.Info.TrackId).ToArray());
         Before("track_ids.json");
         AtomicFile.WriteAllBytes(store.TrackIdsFile, ids);
         files["track_ids.json"] = Sha(ids);
-        int segCount = _rows.Sum(r => r.Segments.Count);
+        int segCount = rows.Sum(r => r.Segments.Count);
         string segF = Path.Combine(dir, SegmentsFileName), segJ = Path.Combine(dir, SegmentsJsonName);
         if (segCount > 0)
         {
             var seg = new float[(long)segCount * dim];
             var segRows = new List<SegmentRow>(segCount);
             int s = 0;
-            foreach (var r in _rows)
+            foreach (var r in rows)
                 foreach (var (row, v) in r.Segments) { v.CopyTo(seg.AsSpan(s++ * dim, dim)); segRows.Add(row); }
             var sb = MemoryMarshal.AsBytes(seg.AsSpan());
             Before(SegmentsFileName);
@@ -231,13 +234,13 @@ public sealed class EmbeddingSet
         string npy = Path.Combine(dir, NpyFileName);
         if (writeNpy || File.Exists(npy))
         {
-            byte[] n = Npy.Encode(data, _rows.Count, dim);
+            byte[] n = Npy.Encode(data, rows.Count, dim);
             Before(NpyFileName);
             AtomicFile.WriteAllBytes(npy, n);
             files[NpyFileName] = Sha(n);
         }
         meta.Model = Model;
-        meta.Count = _rows.Count;
+        meta.Count = rows.Count;
         meta.Dim = dim;
         meta.EmbeddingsSha256 = Sha(bytes);
         meta.Files = new Dictionary<string, string>(files);
@@ -246,6 +249,9 @@ public sealed class EmbeddingSet
         Before("embeddings_meta.json");
         ArtifactJson.Write(store.EmbeddingsMetaFile, meta);
     }
+
+    /// <summary>The rows in the order they are written: ordinal order of track id (culture-independent).</summary>
+    public List<EmbeddedTrack> SortedRows() => _rows.OrderBy(r => r.Info.TrackId, StringComparer.Ordinal).ToList();
 
     /// <summary>Copies the current complete set (if it checks out) to .previous/, its meta last.</summary>
     private static void PreservePrevious(ArtifactStore store)

@@ -76,7 +76,7 @@ public class ConvertToMessEmbeddingTests
         string art = tmp["artifacts/v1_model_tiny-lastlayer"]; // the model's own default folder
         string emb = Path.Combine(art, "embeddings");
         var ids = JsonSerializer.Deserialize<string[]>(File.ReadAllText(Path.Combine(emb, "track_ids.json")))!;
-        Assert.Equal(new[] { "c", "a", "b" }, ids);
+        Assert.Equal(new[] { "a", "b", "c" }, ids); // rows in track-id order, whatever the input order
         var data = ReadF32(Path.Combine(emb, "embeddings.f32"));
         using var meta = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(emb, "embeddings_meta.json")));
         int dim = meta.RootElement.GetProperty("dim").GetInt32();
@@ -104,7 +104,7 @@ public class ConvertToMessEmbeddingTests
         Tone(tmp, "d", 400);
         ps.InvokeClean(prelude + "[pscustomobject]@{ track_id = 'd'; wav_path = (Join-PathNet 'd') } | ConvertTo-MessEmbedding -Model $model -ModelProfile tiny.json",
             ("model", Model("tiny-lastlayer.onnx")));
-        Assert.Equal(new[] { "c", "a", "b", "d" }, JsonSerializer.Deserialize<string[]>(File.ReadAllText(Path.Combine(emb, "track_ids.json"))));
+        Assert.Equal(new[] { "a", "b", "c", "d" }, JsonSerializer.Deserialize<string[]>(File.ReadAllText(Path.Combine(emb, "track_ids.json"))));
         Assert.Equal(4 * dim, ReadF32(Path.Combine(emb, "embeddings.f32")).Length);
     }
 
