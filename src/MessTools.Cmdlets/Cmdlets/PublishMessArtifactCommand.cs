@@ -56,7 +56,7 @@ public sealed class PublishMessArtifactCommand : ArtifactRemoteCmdlet
 
     protected override void ProcessRecord()
     {
-        if (InputObject is null) return;
+        if (InputObject is null || ArtifactPathBound) return; // with -ArtifactPath, pipeline objects only trigger the publish
         string? folder = InputObject.BaseObject switch
         {
             string s => s,

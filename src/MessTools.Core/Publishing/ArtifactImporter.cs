@@ -109,10 +109,12 @@ public static class ArtifactImporter
             Report(e.Path);
         }).ConfigureAwait(false);
 
-        // Leftovers of another version's attempt do not belong in the new set.
+        // Leftovers of another version's attempt in the folders the set owns do not belong in it; anything else there is
+        // an old folder's local part (a kill between the swap and the carry-over) and is kept.
         var wanted = new HashSet<string>(manifest.Files.Select(f => Path.Combine(staging, f.Path.Replace('/', Path.DirectorySeparatorChar))), StringComparer.Ordinal);
+        var owned = OwnedFolders(manifest);
         foreach (var f in Directory.EnumerateFiles(staging, "*", SearchOption.AllDirectories))
-            if (!wanted.Contains(f)) File.Delete(f);
+            if (!wanted.Contains(f) && owned.Contains(Path.GetRelativePath(staging, f).Split(Path.DirectorySeparatorChar)[0])) File.Delete(f);
         ct.ThrowIfCancellationRequested();
 
         FolderSwap.Exchange(staging, target);
@@ -132,9 +134,7 @@ public static class ArtifactImporter
     /// <summary>Moves what the published set does not own from the old folder into the new one (renames, no copies).</summary>
     private static void CarryOver(string oldRoot, string newRoot, ArtifactManifest manifest)
     {
-        var owned = new HashSet<string>(ArtifactSelection.DataFolders, StringComparer.Ordinal);
-        foreach (var f in manifest.Files) owned.Add(f.Path.Split('/')[0]);
-        owned.Remove(ArtifactSelection.RunsFolder);
+        var owned = OwnedFolders(manifest);
         foreach (var entry in new DirectoryInfo(oldRoot).EnumerateFileSystemInfos())
         {
             string dest = Path.Combine(newRoot, entry.Name);
@@ -148,6 +148,15 @@ public static class ArtifactImporter
             if (owned.Contains(entry.Name) || Path.Exists(dest)) continue;
             if (entry is DirectoryInfo d) d.MoveTo(dest); else ((FileInfo)entry).MoveTo(dest);
         }
+    }
+
+    /// <summary>The top-level folders an imported version replaces whole (runs/ is merged file by file instead).</summary>
+    private static HashSet<string> OwnedFolders(ArtifactManifest manifest)
+    {
+        var owned = new HashSet<string>(ArtifactSelection.DataFolders, StringComparer.Ordinal);
+        foreach (var f in manifest.Files) owned.Add(f.Path.Split('/')[0]);
+        owned.Remove(ArtifactSelection.RunsFolder);
+        return owned;
     }
 
     private static async Task<bool> HasContentAsync(string path, ArtifactFileEntry e, CancellationToken ct)

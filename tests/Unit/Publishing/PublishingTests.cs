@@ -280,6 +280,27 @@ public sealed class PublishingTests : IClassFixture<MotoFixture>
     }
 
     [Fact]
+    public async Task An_import_killed_between_swap_and_carry_over_loses_no_local_folder_on_the_next_import()
+    {
+        using var tmp = new TempDir();
+        string src = ArtifactFolder.Make(tmp["src/v1_model_builtin"]);
+        string bucket = NewBucket();
+        await ArtifactPublisher.PublishAsync(Remote(bucket), new PublishRequest { ArtifactPath = src });
+        await ArtifactImporter.ImportAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst"] });
+        // What such a kill leaves: the old folder (with its local audio cache) at the staging path.
+        string staging = tmp[".dst.messimport"];
+        Directory.CreateDirectory(Path.Combine(staging, "audio_cache", "a1"));
+        File.WriteAllText(Path.Combine(staging, "audio_cache", "a1", "t7.mp3"), "cached");
+        Directory.CreateDirectory(Path.Combine(staging, "eval"));
+        File.WriteAllText(Path.Combine(staging, "eval", "stale.json"), "{}");
+        var r = await ArtifactImporter.ImportAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst"] });
+        Assert.Equal(0, r.DownloadedFiles);
+        Assert.Equal("cached", File.ReadAllText(tmp["dst/audio_cache/a1/t7.mp3"]));
+        Assert.False(File.Exists(tmp["dst/eval/stale.json"]));
+        Assert.False(Directory.Exists(staging));
+    }
+
+    [Fact]
     public async Task A_Deny_bucket_policy_is_a_clear_access_denied_error_naming_bucket_and_prefix()
     {
         using var tmp = new TempDir();
