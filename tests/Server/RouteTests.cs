@@ -66,7 +66,7 @@ public sealed class RouteTests(ArtifactsFixture art) : IAsyncLifetime
         foreach (string id in ServerArtifacts.TrackIds(62))
         {
             var body = await _c.GetFromJsonAsync<JsonElement>($"/tracks/{id}/nearest?k=5");
-            var got = body.GetProperty("neighbors").EnumerateArray().Select(n => (n.GetProperty("track_id").GetString(), n.GetProperty("similarity").GetDouble(), n.GetProperty("rank").GetInt32())).ToList();
+            var got = body.GetProperty("neighbors").EnumerateArray().Select(n => (n.GetProperty("track_id").GetString()!, n.GetProperty("similarity").GetDouble(), n.GetProperty("rank").GetInt32())).ToList();
             var expected = _finder.ByTrackId(id, new NeighborQuery { K = 5 }).Select(r => (r.TrackId, r.Similarity, r.NeighborRank)).ToList();
             Assert.Equal(expected, got);
             Assert.DoesNotContain(got, g => g.Item1 == id);
@@ -92,7 +92,7 @@ public sealed class RouteTests(ArtifactsFixture art) : IAsyncLifetime
         Assert.Equal(all.Where(s => s >= cut).ToList(), min);
         Assert.True(min.Count < 20);
 
-        var exact = (await _c.GetFromJsonAsync<JsonElement>("/tracks/trk-003/nearest?k=7&exact=true")).GetProperty("neighbors").EnumerateArray().Select(n => n.GetProperty("track_id").GetString()).ToList();
+        var exact = (await _c.GetFromJsonAsync<JsonElement>("/tracks/trk-003/nearest?k=7&exact=true")).GetProperty("neighbors").EnumerateArray().Select(n => n.GetProperty("track_id").GetString()!).ToList();
         Assert.Equal(_finder.ByTrackId("trk-003", new NeighborQuery { K = 7, Exact = true }).Select(r => r.TrackId).ToList(), exact);
     }
 

@@ -15,7 +15,7 @@ namespace MessTools.Server.Artifacts;
 /// files replaced atomically by New-MessIndex or an import) and swaps the whole snapshot at once; a version caught
 /// half-replaced fails its checks and is retried on the next tick while the old one keeps serving.
 /// </summary>
-public sealed class ArtifactCatalog : IDisposable
+public sealed class ArtifactCatalog
 {
     public const string FolderPrefix = "v1_model_";
 
@@ -155,8 +155,6 @@ public sealed class ArtifactCatalog : IDisposable
             EmbeddingsSha256 = sha ?? finder.Index.EmbeddingsSha256, Evaluation = eval, ReportHtml = html,
         };
     }
-
-    public void Dispose() { }
 }
 
 /// <summary>Loads the catalog at start and polls it for new versions.</summary>

@@ -13,7 +13,7 @@ namespace MessTools.Server.Artifacts;
 /// </summary>
 public static class ArtifactSource
 {
-    public static string LocalFolder(ServerSettings settings, ILogger log)
+    public static string Resolve(ServerSettings settings, ILogger log)
     {
         string path = settings.ArtifactPath.Trim();
         if (!path.StartsWith("s3://", StringComparison.OrdinalIgnoreCase))
