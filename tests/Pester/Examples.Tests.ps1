@@ -53,7 +53,8 @@ c.commit()
     $script:Moto = Start-Process -FilePath (Get-Command moto_server -ErrorAction Stop).Source -ArgumentList '-H', '127.0.0.1', '-p', $MotoPort -PassThru -RedirectStandardOutput "$Work/moto.out" -RedirectStandardError "$Work/moto.err"
     $script:Endpoint = "http://127.0.0.1:$MotoPort"
     $script:AwsEnv = @{ AWS_ACCESS_KEY_ID = 'testing'; AWS_SECRET_ACCESS_KEY = 'testing'; AWS_REGION = 'us-east-1'; AWS_EC2_METADATA_DISABLED = 'true' }
-    foreach ($k in $AwsEnv.Keys) { [Environment]::SetEnvironmentVariable($k, $AwsEnv[$k]) }
+    $script:SavedAwsEnv = @{}
+    foreach ($k in $AwsEnv.Keys) { $SavedAwsEnv[$k] = [Environment]::GetEnvironmentVariable($k); [Environment]::SetEnvironmentVariable($k, $AwsEnv[$k]) }
     $deadline = [DateTime]::UtcNow.AddSeconds(30)
     while ($true) {
         try { Invoke-WebRequest -Uri $Endpoint -TimeoutSec 2 | Out-Null; break }
@@ -70,6 +71,7 @@ for name in os.listdir(sys.argv[2]):
 }
 
 AfterAll {
+    foreach ($k in $SavedAwsEnv.Keys) { [Environment]::SetEnvironmentVariable($k, $SavedAwsEnv[$k]) }
     if ($Moto) { Stop-Process -Id $Moto.Id -Force -ErrorAction SilentlyContinue }
     Remove-Item -Recurse -Force $Work -ErrorAction SilentlyContinue
 }
@@ -125,6 +127,24 @@ Describe 'examples/ as runbooks run them' {
         $e.ExitCode | Should -Be 0 -Because $e.Text
         $e.Text | Should -Match 'P@K [0-9.]+ vs chance'
         "$art/eval/report.html" | Should -Exist
+    }
+
+    It 'aws-batch/run-shard.ps1 runs as two array children (AWS_BATCH_JOB_ARRAY_INDEX) and the runbook merges their shards' {
+        # The runbook's steps against moto: publish the catalogue, run each child as AWS Batch would, merge from S3.
+        Import-Module "$Repo/out/MessTools/$version/MessTools.psd1" -Force
+        $run = 's3://examples/runs/r1'
+        Export-MessMetadata -Path "$Work/catalog.sqlite" -Table tracks -ArtifactPath "$Work/catalog" | Out-Null
+        Publish-MessArtifact -ArtifactPath "$Work/catalog" -Bucket examples -Prefix runs/r1/catalog -Model catalog -EndpointUrl $Endpoint -Region us-east-1 | Out-Null
+        foreach ($i in 0, 1) {
+            $childEnv = $AwsEnv + @{ AWS_BATCH_JOB_ARRAY_INDEX = "$i"; AWS_BATCH_JOB_ARRAY_SIZE = '2'; MESS_RUN_URI = $run; MESS_AUDIO_BUCKET = 'examples'; MESS_S3_ENDPOINT = $Endpoint; TMPDIR = "$Work/child$i" }
+            New-Item -ItemType Directory -Force "$Work/child$i" | Out-Null
+            $r = Invoke-Example 'examples/aws-batch/run-shard.ps1' @() $childEnv
+            $r.ExitCode | Should -Be 0 -Because $r.Text
+        }
+        $art = "$Work/merged/v1_model_builtin"
+        Import-MessArtifact -Bucket examples -Prefix runs/r1/catalog -Model catalog -ArtifactPath $art -EndpointUrl $Endpoint -Region us-east-1 | Out-Null
+        Merge-MessEmbedding -Path $run -ArtifactPath $art -EndpointUrl $Endpoint -Region us-east-1 | Out-Null
+        (Get-Content "$art/embeddings/track_ids.json" -Raw | ConvertFrom-Json).Count | Should -Be 12
     }
 
     It 'demo/demo-pipeline.ps1 runs the whole pipeline on a SQLite catalogue' {

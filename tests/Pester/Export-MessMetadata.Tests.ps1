@@ -133,7 +133,8 @@ Describe 'Secrets on the command line' {
             "Export-MessMetadata -ConnectionString 'postgres://reader:UriPa55-x@127.0.0.1:54x32/music' -Table tracks -ArtifactPath art -Verbose; " +
             "[pscustomobject]@{ track_id = 't1'; album_id = 'a'; audio_s3_key = 'http://127.0.0.1:1/k.wav?X-Amz-Signature=SigSecret0123456789&X-Amz-Security-Token=TokSecret0123456789' } | " +
             "Get-MessAudio -ArtifactPath art -RetryCount 0 -Verbose"
-        $all = Start-Job -ScriptBlock ([scriptblock]::Create($line)) | Receive-Job -Wait -AutoRemoveJob *>&1
+        # The job's errors are data here, whatever error preference an earlier test file left in this session.
+        $all = & { $ErrorActionPreference = 'Continue'; Start-Job -ScriptBlock ([scriptblock]::Create($line)) | Receive-Job -Wait -AutoRemoveJob *>&1 }
 
         $errors = @($all | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
         $errors.Count | Should -Be 3

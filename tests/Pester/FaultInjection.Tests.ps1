@@ -115,6 +115,8 @@ $Extra
         foreach ($k in $want.Keys) { $got[$k] | Should -Be $want[$k] -Because "track $k's embedding must equal the clean run's" }
     }
 
+    # The holder file's command, or null while it is absent or half written (strict mode: no missing-property reads).
+    function Get-HolderCommand($Holder) { if ($null -eq $Holder) { return $null }; $p = $Holder.PSObject.Properties['command']; if ($p) { $p.Value } }
     function Get-Temporaries([string]$Art) { @(Get-ChildItem -Path $Art -Recurse -Force -File -Filter '*.messtmp') }
 
     function Assert-SameFiles([string]$Art, [string]$Reference, [string[]]$Relative) {
@@ -137,10 +139,10 @@ Describe 'A writer killed at a scripted point, then run again, ends like a clean
         $r.ExitCode | Should -Not -Be 0
         $r.StdErr | Should -Match 'MESS_FAULT_INJECT: killing'
         Test-Path (Join-Path $art 'metadata/tracks_metadata.csv') | Should -BeFalse
-        (Get-Temporaries $art).Count | Should -Be 1
+        @(Get-Temporaries $art).Count | Should -Be 1
         & $script:Stages.metadata $art $script:Catalog $script:Audio
         Assert-SameFiles $art $script:Snap.metadata.After 'metadata/tracks_metadata.csv'
-        (Get-Temporaries $art).Count | Should -Be 0
+        @(Get-Temporaries $art).Count | Should -Be 0
     }
 
     It 'Get-MessAudio killed before renaming a standardised WAV' {
@@ -148,10 +150,10 @@ Describe 'A writer killed at a scripted point, then run again, ends like a clean
         $r = Invoke-ChildStage audio $art 'before-rename:t5.wav'
         $r.ExitCode | Should -Not -Be 0
         $r.StdErr | Should -Match "killing .* at 'before-rename:t5.wav'"
-        (Get-Temporaries $art).Count | Should -BeGreaterThan 0
+        @(Get-Temporaries $art).Count | Should -BeGreaterThan 0
         & $script:Stages.audio $art $script:Catalog $script:Audio
         Assert-SameFiles $art $script:Snap.audio.After (1..9 | ForEach-Object { "audio_wav/t$_.wav" })
-        (Get-Temporaries $art).Count | Should -Be 0
+        @(Get-Temporaries $art).Count | Should -Be 0
     }
 
     It 'Get-MessAudio killed between a download and its cache sidecar (http source on loopback)' {
@@ -185,7 +187,7 @@ Import-Csv (Join-Path `$art 'metadata/tracks_metadata.csv') | ForEach-Object { `
                 (Get-FileHash $f[0].FullName).Hash | Should -Be (Get-FileHash (Join-Path $script:Audio "t$i.wav")).Hash
                 Test-Path "$($f[0].FullName).source.json" | Should -BeTrue
             }
-            (Get-Temporaries $art).Count | Should -Be 0
+            @(Get-Temporaries $art).Count | Should -Be 0
         }
         finally { Stop-Process -Id $server.Id -ErrorAction SilentlyContinue }
     }
@@ -217,7 +219,7 @@ Import-Csv (Join-Path `$art 'metadata/tracks_metadata.csv') | ForEach-Object { `
         $record.counts.recovered | Should -Be 9
         $record.counts.computed | Should -Be 0
         Assert-SameEmbeddings $art $script:Snap.embed.After
-        (Get-Temporaries $art).Count | Should -Be 0
+        @(Get-Temporaries $art).Count | Should -Be 0
     }
 
     It 'New-MessIndex killed between its two renames leaves a meta that is detected and rewritten' {
@@ -238,7 +240,7 @@ Import-Csv (Join-Path `$art 'metadata/tracks_metadata.csv') | ForEach-Object { `
         $meta.index_file | Should -Be 'hnsw.index'
         $meta.index_xxh64 | Should -Be $clean.index_xxh64
         $meta.count | Should -Be 9
-        (Get-Temporaries $art).Count | Should -Be 0
+        @(Get-Temporaries $art).Count | Should -Be 0
     }
 
     It 'Invoke-MessEvaluation killed before renaming eval_results.json' {
@@ -246,13 +248,13 @@ Import-Csv (Join-Path `$art 'metadata/tracks_metadata.csv') | ForEach-Object { `
         $r = Invoke-ChildStage eval $art 'before-rename:eval_results.json'
         $r.ExitCode | Should -Not -Be 0
         Test-Path (Join-Path $art 'eval/eval_results.json') | Should -BeFalse
-        (Get-Temporaries $art).Count | Should -Be 1
+        @(Get-Temporaries $art).Count | Should -Be 1
         & $script:Stages.eval $art $script:Catalog $script:Audio
         $got = Get-Content (Join-Path $art 'eval/eval_results.json') -Raw | ConvertFrom-Json
         $want = Get-Content (Join-Path $script:Snap.eval.After 'eval/eval_results.json') -Raw | ConvertFrom-Json
         $pick = 'k', 'exclude_same_album', 'queries', 'precision_at_k', 'hit_rate_at_k', 'ndcg_at_k'
         ($got.results | Select-Object $pick | ConvertTo-Json) | Should -Be ($want.results | Select-Object $pick | ConvertTo-Json)
-        (Get-Temporaries $art).Count | Should -Be 0
+        @(Get-Temporaries $art).Count | Should -Be 0
     }
 
     It 'Clear-MessCache killed after its first removal' {
@@ -297,11 +299,11 @@ param(`$art, `$catalog, `$audio)
             $holderFile = Join-Path $art '.lock.holder.json'
             $deadline = [DateTime]::UtcNow.AddSeconds(120)
             $holder = $null
-            while ($holder.command -ne 'ConvertTo-MessEmbedding' -and [DateTime]::UtcNow -lt $deadline -and -not $childA.Process.HasExited) {
+            while ((Get-HolderCommand $holder) -ne 'ConvertTo-MessEmbedding' -and [DateTime]::UtcNow -lt $deadline -and -not $childA.Process.HasExited) {
                 Start-Sleep -Milliseconds 200
                 $holder = try { Get-Content $holderFile -Raw -ErrorAction Stop | ConvertFrom-Json } catch { $null }
             }
-            $holder.command | Should -Be 'ConvertTo-MessEmbedding'
+            Get-HolderCommand $holder | Should -Be 'ConvertTo-MessEmbedding'
 
             # Writer B in this process: t5..t9. At once: a terminating error that names A.
             $tracksB = @(Import-Csv (Join-Path $art 'metadata/tracks_metadata.csv') | Select-Object -Skip 4 |

@@ -4,6 +4,15 @@
 # and /usr/bin/python3 (for its sqlite3 module).
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    # Examples that need a service this workspace does not start; each named here with where its behaviour is tested, and
+    # listed in the closing note of the work that added it. The list may only shrink.
+    $script:NotRunHere = @{
+        'Publish-MessVector'      = 'needs a PostgreSQL server with pgvector (tests/Pester/Publish-MessVector.Tests.ps1 runs it against PGlite)'
+        'Publish-MessArtifact'    = 'needs buckets and KMS on S3 (tests/Pester/Publish-MessArtifact.Tests.ps1 runs publish and import against moto)'
+        'Import-MessArtifact'     = 'needs a published version on S3 (tests/Pester/Publish-MessArtifact.Tests.ps1)'
+        'Get-MessArtifactVersion' = 'needs published versions on S3 (tests/Pester/Publish-MessArtifact.Tests.ps1)'
+        'Merge-MessEmbedding'     = 'needs shards published on S3 (tests/Pester/Merge-MessEmbedding.Tests.ps1)'
+    }
     $script:ws = New-TestFolder 'pester-examples'
     $script:savedEnv = @{}
     foreach ($n in 'AWS_ENDPOINT_URL_S3', 'MESS_CATALOG_CONNECTION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_REGION') { $savedEnv[$n] = [Environment]::GetEnvironmentVariable($n) }
@@ -84,6 +93,10 @@ Describe 'Get-Help -Examples' {
         $failures = [Collections.Generic.List[string]]::new()
         $ran = 0
         foreach ($name in @(Get-Command -Module MessTools -CommandType Cmdlet).Name) {
+            if ($script:NotRunHere.ContainsKey($name)) {
+                Write-Warning "Get-Help $name -Examples not run here: $($script:NotRunHere[$name])"
+                continue
+            }
             $n = 0
             foreach ($example in @((Get-Help $name -Examples).examples.example)) {
                 $n++; $ran++

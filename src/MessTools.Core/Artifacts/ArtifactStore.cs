@@ -49,6 +49,15 @@ public sealed class ArtifactStore
         return Path.Combine(Path.GetDirectoryName(full) ?? full, own);
     }
 
+    /// <summary>
+    /// True for a file that is a run's working state, never part of an artifact set that is published, imported, merged
+    /// or described by a manifest: hidden files (the writer lock and its holder, temporaries of atomic writes) and the
+    /// embedding journal, which exists only while a run has tracks not yet saved.
+    /// </summary>
+    public static bool IsWorkingFile(string fileName) =>
+        fileName.StartsWith('.') || fileName.EndsWith(AtomicFileWriter.TempSuffix, StringComparison.Ordinal) ||
+        fileName == Embedding.EmbeddingJournal.FileName;
+
     public string MetadataDir => Path.Combine(Root, "metadata");
     public string MetadataCsv => Path.Combine(MetadataDir, "tracks_metadata.csv");
     public string AudioCacheDir => Path.Combine(Root, "audio_cache");

@@ -32,7 +32,7 @@ public static partial class ArtifactSelection
             if (!Directory.Exists(dir)) continue;
             foreach (var file in new DirectoryInfo(dir).EnumerateFiles("*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = FileAttributes.ReparsePoint, IgnoreInaccessible = false }))
             {
-                if (file.Name.StartsWith('.') || file.Name.EndsWith(AtomicFileWriter.TempSuffix, StringComparison.Ordinal)) continue;
+                if (ArtifactStore.IsWorkingFile(file.Name)) continue;
                 string rel = Path.GetRelativePath(fullRoot, file.FullName).Replace('\\', '/');
                 if (rel.Split('/').Any(s => s.StartsWith('.'))) continue;
                 if (folder == RunsFolder && LocalOnlyCommands.Any(c => file.Name.Contains("_" + c, StringComparison.OrdinalIgnoreCase))) continue;

@@ -118,7 +118,7 @@ public sealed class ShardManifest
 
     private static IEnumerable<string> EmbeddingFiles(ArtifactStore store) =>
         Directory.EnumerateFiles(store.EmbeddingsDir, "*", SearchOption.TopDirectoryOnly)
-            .Where(f => !Path.GetFileName(f).StartsWith('.') && Path.GetFileName(f) != FileName)
+            .Where(f => !ArtifactStore.IsWorkingFile(Path.GetFileName(f)) && Path.GetFileName(f) != FileName)
             .OrderBy(f => f, StringComparer.Ordinal);
 
     private static string Relative(ArtifactStore store, string file) => Path.GetRelativePath(store.Root, file).Replace('\\', '/');
