@@ -4,14 +4,7 @@ using MessTools.Server;
 // (or --probe URL, the container's health check). See docs/server.md.
 
 if (args.Length == 2 && args[0] == "--probe") return await ServerApp.ProbeAsync(args[1]);
-WebApplication app;
-try { app = ServerApp.Build(args); }
-catch (MessTools.Core.Common.MessException ex)
-{
-    // A start that cannot serve (no artifacts, a database without pgvector, a wrong password): one line, no stack trace.
-    Console.Error.WriteLine($"MessTools.Server cannot start ({ex.ErrorId}): {MessTools.Core.Common.SecretRedactor.Redact(ex.Message)}");
-    return 1;
-}
+var app = ServerApp.Build(args);
 app.Run();
 return 0;
 
