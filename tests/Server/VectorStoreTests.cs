@@ -9,6 +9,7 @@ using MessTools.Core.VectorStore;
 using MessTools.Tests.Server.Infrastructure;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace MessTools.Tests.Server;
@@ -194,6 +195,26 @@ public sealed class VectorStoreTests(VectorStoreServerFixture fx) : IClassFixtur
         Assert.Contains("no_such_table", all);
         Assert.Contains("does not exist", all);
         Assert.DoesNotContain(VectorStoreServerFixture.Password, all);
+    }
+
+    [Fact]
+    public void A_root_of_several_models_and_a_folder_of_another_dimension_are_refused_naming_both()
+    {
+        using var tmp = new TempDir();
+        ServerArtifacts.Write(tmp.Path, "builtin", evaluate: false);
+        var other = ServerArtifacts.Write(tmp.Path, "other", n: 30, dim: 8, seed: 3, evaluate: false);
+        var several = Assert.Throws<MessException>(() => ServerApp.Build(new[] { "--artifact-path", tmp.Path, "--vector-store", fx.VectorConnection }));
+        Assert.Equal("VectorStoreNeedsOneModel", several.ErrorId);
+        Assert.DoesNotContain(VectorStoreServerFixture.Password, several.ToString());
+
+        var app = ServerApp.Build(new[] { "--artifact-path", other.Root, "--vector-store", fx.VectorConnection });
+        using var catalog = app.Services.GetRequiredService<MessTools.Server.Artifacts.ArtifactCatalog>();
+        Assert.False(catalog.Refresh());
+        Assert.False(catalog.Ready);
+        string why = catalog.Failures["other"];
+        Assert.Contains("at 24 dimensions", why);
+        Assert.Contains("model 'other' at 8", why);
+        Assert.DoesNotContain(VectorStoreServerFixture.Password, why);
     }
 
     private void AssertNoPassword()
