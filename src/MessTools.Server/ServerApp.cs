@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Cors.Infrastructure;
 using Microsoft.AspNetCore.RateLimiting;
 using MessTools.Server.Api;
 using MessTools.Server.Artifacts;
+using MessTools.Core.VectorStore;
 using Prometheus;
 
 namespace MessTools.Server;
@@ -17,9 +18,27 @@ public static class ServerApp
         // Settings are read from the final configuration (after a test host's additions), so everything that
         // depends on them is configured through options, resolved when the app starts.
         builder.Services.AddSingleton(sp => ServerSettings.From(sp.GetRequiredService<IConfiguration>()));
-        builder.Services.AddSingleton(sp => new ArtifactCatalog(
-            ArtifactSource.Resolve(sp.GetRequiredService<ServerSettings>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("MessTools.Server.ArtifactSource")),
-            sp.GetRequiredService<ILogger<ArtifactCatalog>>()));
+        builder.Services.AddSingleton(sp =>
+        {
+            var settings = sp.GetRequiredService<ServerSettings>();
+            var log = sp.GetRequiredService<ILogger<ArtifactCatalog>>();
+            string root = ArtifactSource.Resolve(settings, sp.GetRequiredService<ILoggerFactory>().CreateLogger("MessTools.Server.ArtifactSource"));
+            // --vector-store: the table is opened (extension, table, model checked) before anything serves; a server
+            // without pgvector stops the start with one error saying so. Messages name host, port and database only.
+            var table = settings.VectorStore is { } cs ? VectorStoreFinder.Open(cs, settings.VectorTable) : null;
+            try
+            {
+                var catalog = new ArtifactCatalog(root, log, table);
+                if (table is not null)
+                    log.LogInformation("Serving the neighbour routes from {Table} ({Count} tracks, {Dim} dims)", table.Description, table.Count, table.Dimension);
+                return catalog;
+            }
+            catch
+            {
+                table?.Dispose();
+                throw;
+            }
+        });
         builder.Services.AddHostedService<ArtifactReloader>();
         builder.Services.ConfigureHttpJsonOptions(o =>
         {

@@ -2,7 +2,8 @@ namespace MessTools.Server;
 
 /// <summary>
 /// The server's settings, from the command line (<c>--artifact-path</c>, <c>--api-key</c> ...), the environment
-/// (<c>MESS_ARTIFACT_PATH</c>, <c>MESS_API_KEY</c>, <c>MESS_CORS_ORIGINS</c>) or any other configuration source.
+/// (<c>MESS_ARTIFACT_PATH</c>, <c>MESS_API_KEY</c>, <c>MESS_CORS_ORIGINS</c>, <c>MESS_VECTOR_CONNECTION</c>) or any other
+/// configuration source.
 /// </summary>
 public sealed class ServerSettings
 {
@@ -25,6 +26,14 @@ public sealed class ServerSettings
     public bool BenchConstantRoute { get; set; }
     /// <summary>Largest POST /search batch.</summary>
     public int MaxBatch { get; set; } = 100;
+    /// <summary>
+    /// --vector-store (or MESS_VECTOR_CONNECTION): a PostgreSQL connection string (key=value or postgres:// URI) whose
+    /// pgvector table answers the neighbour routes; the artifact folder still gives metadata and evaluation. A secret:
+    /// never logged, never in a response.
+    /// </summary>
+    public string? VectorStore { get; set; }
+    /// <summary>--vector-table: the table Publish-MessVector filled (default mess_tracks).</summary>
+    public string VectorTable { get; set; } = MessTools.Core.VectorStore.VectorTable.DefaultTable;
 
     public static ServerSettings From(IConfiguration config)
     {
@@ -41,6 +50,8 @@ public sealed class ServerSettings
         s.S3EndpointUrl = First(config["s3-endpoint-url"], config["S3EndpointUrl"]);
         if (First(config["max-batch"], config["MaxBatch"]) is { } mb) s.MaxBatch = ParseInt(mb, "max-batch", 1);
         s.BenchConstantRoute = string.Equals(First(config["bench-constant-route"], config["BenchConstantRoute"]), "true", StringComparison.OrdinalIgnoreCase);
+        s.VectorStore = First(config["vector-store"], config["VectorStore"], config[MessTools.Core.VectorStore.VectorTable.ConnectionEnvironmentVariable]);
+        if (First(config["vector-table"], config["VectorTable"]) is { } vt) s.VectorTable = vt.Trim();
         if (string.IsNullOrWhiteSpace(s.ArtifactPath))
             throw new InvalidOperationException("No artifact path: pass --artifact-path <folder or s3://bucket/prefix> or set MESS_ARTIFACT_PATH.");
         return s;

@@ -26,11 +26,28 @@ public sealed record TrackEntry(string TrackId, string? Composer, string? Title,
 /// <summary>A track's top K scored as the Composer Retrieval evaluation scores it (see <see cref="Evaluation.Metrics"/>).</summary>
 public sealed record TrackComposerEvaluation(
     string TrackId, string? Composer, int K, bool ExcludeSameAlbum, IReadOnlyList<NeighborResult> Neighbors,
-    IReadOnlyList<bool> SameComposer, int RelevantAvailable, double PrecisionAtK, double HitRateAtK, double NdcgAtK);
+    IReadOnlyList<bool> SameComposer, int RelevantAvailable, double PrecisionAtK, double HitRateAtK, double NdcgAtK)
+{
+    /// <summary>
+    /// Scores a track's top K (<paramref name="found"/>, as a backend returned it): which share its composer (trimmed,
+    /// case-insensitive) and P@K, HitRate@K and NDCG@K by <see cref="Evaluation.Metrics.ForQuery"/>, with
+    /// <paramref name="relevant"/> the tracks of its composer a query could have returned. Every backend scores the same way.
+    /// </summary>
+    public static TrackComposerEvaluation Score(string trackId, string? composer, int k, bool excludeSameAlbum, IReadOnlyList<NeighborResult> found, int relevant)
+    {
+        string? own = string.IsNullOrWhiteSpace(composer) ? null : composer.Trim();
+        var same = found.Select(r => own is not null && r.Composer is not null && string.Equals(r.Composer.Trim(), own, StringComparison.OrdinalIgnoreCase)).ToList();
+        var ranked = found.Select((_, i) => new Neighbor(i, 0)).ToList();
+        var m = Evaluation.Metrics.ForQuery(ranked, k, i => same[i], relevant);
+        return new TrackComposerEvaluation(trackId, composer, k, excludeSameAlbum, found, same, relevant,
+            Math.Round(m.Precision, 6), Math.Round(m.HitRate, 6), Math.Round(m.Ndcg, 6));
+    }
+}
 
 /// <summary>
 /// What the HTTP server needs beyond <see cref="INeighborSearch"/>: browsing the catalogue (tracks, suggestions for an
-/// unknown id, composer patterns) and a track's own Composer Retrieval figures. The file index implements it.
+/// unknown id, composer patterns) and a track's own Composer Retrieval figures. The file index
+/// (<see cref="NeighborFinder"/>) and a pgvector table (<see cref="VectorStore.VectorStoreFinder"/>) implement it.
 /// </summary>
 public interface INeighborCatalog : INeighborSearch
 {
@@ -216,11 +233,7 @@ public sealed class NeighborFinder : INeighborCatalog
             for (int n = 0; n < Index.Count; n++)
                 if (n != self && !Index.IsDeleted(n) && cols.ComposerOf[n] == composer && !(excludeSameAlbum && album >= 0 && cols.AlbumOf[n] == album))
                     relevant++;
-        var same = found.Select(r => composer >= 0 && r.Composer is not null && cols.ComposerIds.TryGetValue(r.Composer.Trim(), out int c) && c == composer).ToList();
-        var ranked = found.Select((_, i) => new Neighbor(i, 0)).ToList();
-        var m = Evaluation.Metrics.ForQuery(ranked, k, i => same[i], relevant);
-        return new TrackComposerEvaluation(trackId, TrackInfo(trackId).Composer, k, excludeSameAlbum, found, same, relevant,
-            Math.Round(m.Precision, 6), Math.Round(m.HitRate, 6), Math.Round(m.Ndcg, 6));
+        return TrackComposerEvaluation.Score(trackId, TrackInfo(trackId).Composer, k, excludeSameAlbum, found, relevant);
     }
 
     /// <summary>Composer, title and album of a track from the metadata (nulls without it).</summary>

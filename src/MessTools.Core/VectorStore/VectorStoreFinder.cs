@@ -12,9 +12,12 @@ namespace MessTools.Core.VectorStore;
 /// left out in SQL; -ExcludeSameAlbum and -Composer are WHERE clauses, run with hnsw.iterative_scan = relaxed_order (and
 /// the results re-sorted) so a filtered query still returns K rows; hnsw.ef_search is the query's EfSearch (default 40,
 /// at least K); Exact turns index scans off for the statement. Each query takes a connection from the pool and gives it
-/// back, so one finder serves many threads (the HTTP server) as the server's connection limit allows.
+/// back, so one finder serves many threads (the HTTP server) as the server's connection limit allows. As an
+/// <see cref="INeighborCatalog"/> (the HTTP server's routes) the catalogue members read the table too: tracks by id,
+/// suggestions through <see cref="IdSuggester"/>, composer patterns through <see cref="Wildcard.Expand"/>, and a track's
+/// composer figures through <see cref="TrackComposerEvaluation.Score"/>, so both backends answer alike.
 /// </summary>
-public sealed class VectorStoreFinder : INeighborSearch, IDisposable
+public sealed class VectorStoreFinder : INeighborCatalog, IDisposable
 {
     public const int DefaultEfSearch = 40;
     public const int MaxEfSearch = 1000; // pgvector's limit
@@ -106,6 +109,66 @@ public sealed class VectorStoreFinder : INeighborSearch, IDisposable
         return Read(c => Query(c, v, queryLabel, albumId, query));
     }
 
+    public bool Contains(string trackId) => Track(trackId) is not null;
+
+    public TrackEntry? Track(string trackId)
+    {
+        ArgumentNullException.ThrowIfNull(trackId);
+        return Read(c =>
+        {
+            using var cmd = new NpgsqlCommand($"SELECT track_id, composer, title, album_id FROM {_table.Sql} WHERE track_id = @id", c);
+            cmd.Parameters.AddWithValue("id", trackId);
+            using var r = cmd.ExecuteReader();
+            return r.Read() ? Entry(r) : null;
+        });
+    }
+
+    /// <summary>Every track of the table, by track id (read at once: the enumeration holds no connection).</summary>
+    public IEnumerable<TrackEntry> Tracks() => Read(c =>
+    {
+        using var cmd = new NpgsqlCommand($"SELECT track_id, composer, title, album_id FROM {_table.Sql} ORDER BY track_id", c);
+        using var r = cmd.ExecuteReader();
+        var tracks = new List<TrackEntry>();
+        while (r.Read()) tracks.Add(Entry(r));
+        return tracks;
+    });
+
+    private static TrackEntry Entry(NpgsqlDataReader r) => new(r.GetString(0), r.IsDBNull(1) ? null : r.GetString(1),
+        r.IsDBNull(2) ? null : r.GetString(2), r.IsDBNull(3) ? null : r.GetString(3));
+
+    /// <summary>Up to <paramref name="max"/> track ids of the table close to <paramref name="id"/>.</summary>
+    public IReadOnlyList<string> Suggest(string id, int max = 5) => Read(c => IdSuggester.Suggest(TrackIds(c), id, max));
+
+    private List<string> TrackIds(NpgsqlConnection c)
+    {
+        var ids = new List<string>();
+        using var cmd = new NpgsqlCommand($"SELECT track_id FROM {_table.Sql}", c);
+        using var r = cmd.ExecuteReader();
+        while (r.Read()) ids.Add(r.GetString(0));
+        return ids;
+    }
+
+    /// <summary>The composer names of the table matching any of the wildcard patterns.</summary>
+    public HashSet<string> ExpandComposers(IEnumerable<string> patterns, List<string>? unmatched = null) =>
+        Wildcard.Expand(Composers, patterns, unmatched);
+
+    /// <summary>This track's top K from the table, scored as the evaluation scores it (see <see cref="NeighborFinder.EvaluateTrack"/>).</summary>
+    public TrackComposerEvaluation EvaluateTrack(string trackId, int k, bool excludeSameAlbum, bool exact = false)
+    {
+        var self = Track(trackId);
+        var found = ByTrackId(trackId, new NeighborQuery { K = k, Exact = exact, ExcludeSameAlbum = excludeSameAlbum });
+        int relevant = self?.Composer is not { } composer ? 0 : Read(c =>
+        {
+            using var cmd = new NpgsqlCommand($"SELECT count(*) FROM {_table.Sql} WHERE track_id <> @id AND lower(composer) = lower(@composer)" +
+                                              (excludeSameAlbum && self.AlbumId is not null ? " AND album_id IS DISTINCT FROM @album" : ""), c);
+            cmd.Parameters.AddWithValue("id", trackId);
+            cmd.Parameters.AddWithValue("composer", composer.Trim());
+            if (excludeSameAlbum && self.AlbumId is not null) cmd.Parameters.AddWithValue("album", self.AlbumId);
+            return (int)(long)cmd.ExecuteScalar()!;
+        });
+        return TrackComposerEvaluation.Score(trackId, self?.Composer, k, excludeSameAlbum, found, relevant);
+    }
+
     private IReadOnlyList<NeighborResult> Query(NpgsqlConnection c, float[] vector, string queryId, string? album, NeighborQuery q)
     {
         if (q.K < 1 || q.K > Count)
@@ -156,15 +219,13 @@ public sealed class VectorStoreFinder : INeighborSearch, IDisposable
                     AlbumId = r.IsDBNull(3) ? null : r.GetString(3),
                 });
         tx.Commit();
+        if (q.MinSimilarity is { } min) results.RemoveAll(x => x.Similarity < min);
         return results;
     }
 
     private MessException UnknownTrack(NpgsqlConnection c, string trackId)
     {
-        var ids = new List<string>();
-        using (var cmd = new NpgsqlCommand($"SELECT track_id FROM {_table.Sql}", c))
-        using (var r = cmd.ExecuteReader())
-            while (r.Read()) ids.Add(r.GetString(0));
+        var ids = TrackIds(c);
         var close = IdSuggester.Suggest(ids, trackId);
         string hint = close.Count > 0 ? " Did you mean " + string.Join(", ", close.Select(x => $"'{x}'")) + "?" : "";
         return new MessException("UnknownTrackId", MessErrorKind.ObjectNotFound,

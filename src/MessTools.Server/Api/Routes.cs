@@ -172,7 +172,8 @@ public static class Routes
     {
         var i = m.IndexInfo;
         return new ModelResponse(m.Name, m.Search.Dimension, m.Search.Count, i?.IndexType, i?.Metric ?? "cosine", i?.M, i?.EfConstruction, i?.EfSearch,
-            i?.RecallAt10, i?.CreatedUtc, m.EmbeddingsSha256, m.Search.HasMetadata, m.Evaluation is not null, m.Version, m.LoadedUtc);
+            i?.RecallAt10, i?.CreatedUtc, m.EmbeddingsSha256, m.Search.HasMetadata, m.Evaluation is not null, m.Version, m.LoadedUtc,
+            m.Search is MessTools.Core.VectorStore.VectorStoreFinder ? "pgvector" : "index");
     }
 
     private static ComposerEvalResponse ComposerEval(string model, TrackComposerEvaluation e) => new(
@@ -184,7 +185,8 @@ public static class Routes
 public sealed record ReadyResponse(string Status, int ModelsExpected, int ModelsLoaded, double? TimeToReadyMs);
 public sealed record HealthResponse(string Status, IReadOnlyList<string> Models, bool Ready);
 public sealed record ModelResponse(string Name, int Dim, int Count, string? IndexType, string Metric, int? M, int? EfConstruction, int? EfSearch,
-    double? RecallAt10, DateTime? CreatedUtc, string? EmbeddingsSha256, bool HasMetadata, bool HasEvaluation, int Version, DateTime LoadedUtc);
+    double? RecallAt10, DateTime? CreatedUtc, string? EmbeddingsSha256, bool HasMetadata, bool HasEvaluation, int Version, DateTime LoadedUtc,
+    string Backend);
 public sealed record TrackPage(string Model, int Total, int Offset, int Limit, IReadOnlyList<TrackEntry> Items);
 public sealed record NearestResponse(string Model, string TrackId, int K, IReadOnlyList<NeighborResult> Neighbors);
 public sealed record SearchResponse(string Model, IReadOnlyList<NearestResponse> Results);

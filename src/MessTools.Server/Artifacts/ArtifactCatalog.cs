@@ -3,7 +3,9 @@ using System.Diagnostics;
 using MessTools.Core.Artifacts;
 using MessTools.Core.Common;
 using MessTools.Core.Evaluation;
+using MessTools.Core.Embedding;
 using MessTools.Core.Index;
+using MessTools.Core.VectorStore;
 
 namespace MessTools.Server.Artifacts;
 
@@ -15,7 +17,7 @@ namespace MessTools.Server.Artifacts;
 /// files replaced atomically by New-MessIndex or an import) and swaps the whole snapshot at once; a version caught
 /// half-replaced fails its checks and is retried on the next tick while the old one keeps serving.
 /// </summary>
-public sealed class ArtifactCatalog
+public sealed class ArtifactCatalog : IDisposable
 {
     public const string FolderPrefix = "v1_model_";
 
@@ -34,12 +36,19 @@ public sealed class ArtifactCatalog
     /// <summary>How many times a new version replaced a loaded one.</summary>
     public int Reloads { get; private set; }
 
-    public ArtifactCatalog(string root, ILogger log)
+    /// <summary>With --vector-store: the pgvector table that answers the neighbour routes instead of the index file.</summary>
+    public VectorStoreFinder? VectorStore { get; }
+
+    public ArtifactCatalog(string root, ILogger log, VectorStoreFinder? vectorStore = null)
     {
         _log = log;
         Root = Path.GetFullPath(root);
         _stores = Discover(Root);
         ModelNames = _stores.Keys.Order(StringComparer.Ordinal).ToList();
+        VectorStore = vectorStore;
+        if (vectorStore is not null && _stores.Count != 1)
+            throw new MessException("VectorStoreNeedsOneModel", MessErrorKind.InvalidArgument,
+                $"--vector-store serves one model, but '{Root}' holds {_stores.Count} model folders ({string.Join(", ", ModelNames)}). Point --artifact-path at the {FolderPrefix}<MODEL> folder whose embeddings the table holds.", Root);
     }
 
     /// <summary>Model name -> folder: the folder itself when it is a v1_model_ folder or holds an index, else its v1_model_ subfolders.</summary>
@@ -61,6 +70,9 @@ public sealed class ArtifactCatalog
                 $"'{root}' is neither a {FolderPrefix}<MODEL> folder nor a folder holding any. Point --artifact-path at the artifacts folder of a MessTools run.", root);
         return found;
     }
+
+    /// <summary>Closes the vector store's connection pool (the container disposes the catalog at shutdown).</summary>
+    public void Dispose() => VectorStore?.Dispose();
 
     public bool TryGet(string name, out ModelSnapshot model) => _models.TryGetValue(name, out model!);
 
@@ -89,7 +101,9 @@ public sealed class ArtifactCatalog
             if (current.TryGetValue(name, out var old) && old.Stamp == stamp) continue;
             try
             {
-                var snapshot = Load(name, store, stamp, Interlocked.Increment(ref _version));
+                var snapshot = VectorStore is { } vs
+                    ? LoadWithVectorStore(name, store, stamp, Interlocked.Increment(ref _version), vs)
+                    : Load(name, store, stamp, Interlocked.Increment(ref _version));
                 // The files may have changed while they were read: keep it only when the stamp still holds.
                 if (Stamp(store) != stamp) { Fail(name, "the files changed while they were loaded; retrying"); continue; }
                 next[name] = snapshot;
@@ -146,14 +160,41 @@ public sealed class ArtifactCatalog
         try { sha = embeddingsCheck.GetAwaiter().GetResult(); }
         catch (AggregateException ex) when (ex.InnerException is not null) { throw ex.InnerException; }
         var info = IndexBuilder.ReadCurrentInfo(store, finder.IndexPath);
-        EvaluationDocument? eval = File.Exists(store.EvalResultsFile) ? ArtifactJson.Read<EvaluationDocument>(store.EvalResultsFile) : null;
-        string report = EvaluationFiles.ReportPath(store);
-        byte[]? html = File.Exists(report) ? File.ReadAllBytes(report) : null;
+        var (eval, html) = LoadEvaluation(store);
         return new ModelSnapshot
         {
             Name = name, Store = store, Search = finder, Stamp = stamp, Version = version, IndexInfo = info,
             EmbeddingsSha256 = sha ?? finder.Index.EmbeddingsSha256, Evaluation = eval, ReportHtml = html,
         };
+    }
+
+    /// <summary>
+    /// A model folder served through a pgvector table: the folder gives the embeddings' facts and the evaluation files,
+    /// the table answers the neighbour routes. The table must hold the folder's model at the folder's dimension.
+    /// </summary>
+    private static ModelSnapshot LoadWithVectorStore(string name, ArtifactStore store, string stamp, int version, VectorStoreFinder table)
+    {
+        string? sha = IndexConsistency.VerifyEmbeddingsFile(store);
+        if (File.Exists(store.EmbeddingsMetaFile))
+        {
+            var meta = ArtifactJson.Read<EmbeddingsMeta>(store.EmbeddingsMetaFile);
+            if (meta.Dim != table.Dimension || (table.Model.Length > 0 && !string.Equals(meta.Model, table.Model, StringComparison.Ordinal)))
+                throw new MessException("VectorTableMismatch", MessErrorKind.InvalidData,
+                    $"{table.Description} holds model '{table.Model}' at {table.Dimension} dimensions, but the artifact folder '{store.Root}' has model '{meta.Model}' at {meta.Dim}. Publish this folder: Publish-MessVector -ArtifactPath ... -Table ...", store.Root);
+        }
+        var (eval, html) = LoadEvaluation(store);
+        return new ModelSnapshot
+        {
+            Name = name, Store = store, Search = table, Stamp = stamp, Version = version, IndexInfo = null,
+            EmbeddingsSha256 = sha, Evaluation = eval, ReportHtml = html,
+        };
+    }
+
+    private static (EvaluationDocument? Eval, byte[]? Html) LoadEvaluation(ArtifactStore store)
+    {
+        EvaluationDocument? eval = File.Exists(store.EvalResultsFile) ? ArtifactJson.Read<EvaluationDocument>(store.EvalResultsFile) : null;
+        string report = EvaluationFiles.ReportPath(store);
+        return (eval, File.Exists(report) ? File.ReadAllBytes(report) : null);
     }
 }
 
