@@ -3,7 +3,7 @@
 .SYNOPSIS
     Builds the neighbour index over an artifact folder's embeddings and asks it a few questions.
 .EXAMPLE
-    ./examples/find-neighbors.ps1 -ArtifactPath ./artifacts/v1_model_builtin -TrackId chopin_op10_no3
+    ./examples/find-neighbors.ps1 -ArtifactPath ./artifacts/v1_model_builtin -TrackId pmd-chopin-chpn-op27-1
 #>
 param(
     [string]$ArtifactPath = './artifacts/v1_model_builtin',

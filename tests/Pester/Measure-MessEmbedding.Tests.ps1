@@ -68,8 +68,8 @@ Describe 'Measure-MessEmbedding' {
     }
 
     It 'compares two folders over the tracks both hold' {
-        New-AnalysisArtifacts -Folder (Join-Path $work 'artifacts/v1_model_other') -Dim 12 -Seed 7 -Skip 6
-        $r = Measure-MessEmbedding -ArtifactPath artifacts/v1_model_builtin -Compare artifacts/v1_model_other -K 5 -Clusters 8
+        New-AnalysisArtifacts -Folder (Join-Path $work 'artifacts/v1_model_my-model') -Dim 12 -Seed 7 -Skip 6
+        $r = Measure-MessEmbedding -ArtifactPath artifacts/v1_model_builtin -Compare artifacts/v1_model_my-model -K 5 -Clusters 8
         $r.Comparison.SharedTracks | Should -Be 90
         $r.Comparison.Cka | Should -BeGreaterThan 0
         $r.Comparison.Cka | Should -BeLessOrEqual 1
@@ -99,7 +99,7 @@ Describe 'Measure-MessEmbedding' {
     }
 
     It 'runs every example of its help' {
-        New-AnalysisArtifacts -Folder (Join-Path $work 'artifacts/v1_model_other') -Dim 12 -Seed 7
+        New-AnalysisArtifacts -Folder (Join-Path $work 'artifacts/v1_model_my-model') -Dim 12 -Seed 7
         $examples = @((Get-Help Measure-MessEmbedding -Examples).examples.example)
         $examples.Count | Should -Be 3
         foreach ($e in $examples) {

@@ -39,7 +39,8 @@ if ($Index -ge 0) { $shard.ShardIndex = $Index }
 if ($Count -ge 0) { $shard.ShardCount = $Count }
 $publishing = @{}
 if ($Publish) { $publishing = @{ PublishPath = $Publish; EndpointUrl = $Endpoint } }
-Export-MessMetadata -Path (Join-Path $Work 'catalog.csv') -ArtifactPath $Art |
+# children that share one folder (as in these tests) take turns at its writer lock, as runbooks are told to
+Export-MessMetadata -Path (Join-Path $Work 'catalog.csv') -ArtifactPath $Art -LockTimeout 300 |
     ForEach-Object { if ($DelayMs) { Start-Sleep -Milliseconds $DelayMs }; $_ } |
     Get-MessAudio -AudioRoot $Work @shard | ConvertTo-MessEmbedding @shard @publishing | Out-Null
 '@ | Set-Content $child
@@ -104,7 +105,7 @@ Describe 'Sharded runs and Merge-MessEmbedding' {
         Assert-SameAsSingle $merged
         (Get-ChildItem (Join-Path $merged 'runs/shards') -Directory).Name | Should -Be @('0-of-3', '1-of-3', '2-of-3')
         # the later stages run on the merged folder as usual
-        (New-MessIndex -ArtifactPath $merged -Type Flat).Count | Should -Be 9
+        (New-MessIndex -ArtifactPath $merged -Type Flat).TrackCount | Should -Be 9
         (Invoke-MessEvaluation -ArtifactPath $merged -K 1 | Select-Object -First 1) | Should -Not -BeNullOrEmpty
     }
 

@@ -96,6 +96,7 @@ public sealed class ConvertToMessEmbeddingCommand : ShardedTrackCmdlet, IDisposa
     private void Open()
     {
         _opened = true;
+        TakeWriterLock(); // the folder is known now: the tracks' own, a named one, or the default
         if (PublishPath is not null && Shard is null)
             ThrowTerminating(new MessException("PublishPathNeedsShard", MessErrorKind.InvalidArgument,
                 "-PublishPath publishes a shard: give -ShardIndex/-ShardCount (or run as an array child). To publish a whole artifact folder use Publish-MessArtifact.", "PublishPath"));

@@ -5,7 +5,7 @@ using MessTools.Core.Publishing;
 namespace MessTools.Cmdlets;
 
 /// <summary>Get-MessArtifactVersion: lists the published models and versions under a bucket and prefix (<see cref="ArtifactVersions"/>).</summary>
-[Cmdlet(VerbsCommon.Get, "MessArtifactVersion")]
+[Cmdlet(VerbsCommon.Get, "MessArtifactVersion", HelpUri = "https://github.com/messtools/MessTools/blob/main/docs/publishing.md")]
 [OutputType(typeof(ArtifactVersionInfo))]
 public sealed class GetMessArtifactVersionCommand : ArtifactRemoteCmdlet
 {

@@ -103,6 +103,7 @@ public sealed class GetMessAudioCommand : ShardedTrackCmdlet, IDisposable
     private void Open()
     {
         _opened = true;
+        TakeWriterLock(); // the folder is known now: the tracks' own, a named one, or the default
         string root;
         try { root = ResolveUserPath(AudioRoot ?? "."); }
         catch (Exception ex) when (ex is ItemNotFoundException or ProviderNotFoundException or System.Management.Automation.DriveNotFoundException or PSArgumentException)

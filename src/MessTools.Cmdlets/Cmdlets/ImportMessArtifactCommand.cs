@@ -8,7 +8,7 @@ namespace MessTools.Cmdlets;
 /// Import-MessArtifact: downloads a published version (latest by default), checks every file's SHA-256 against the manifest
 /// and swaps the set into the artifact folder in one step. The work is done by <see cref="ArtifactImporter"/>.
 /// </summary>
-[Cmdlet(VerbsData.Import, "MessArtifact", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsData.Import, "MessArtifact", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, HelpUri = "https://github.com/messtools/MessTools/blob/main/docs/publishing.md")]
 [OutputType(typeof(ImportResult))]
 public sealed class ImportMessArtifactCommand : ArtifactRemoteCmdlet
 {

@@ -11,7 +11,7 @@ namespace MessTools.Cmdlets;
 /// (dimensionality, hubness, geometry against composers, k-means clusters, diversity; with -Compare, agreement with
 /// another folder). Writes analysis/analysis.json and analysis/analysis.html and emits one <see cref="EmbeddingAnalysis"/>.
 /// </summary>
-[Cmdlet(VerbsDiagnostic.Measure, "MessEmbedding", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[Cmdlet(VerbsDiagnostic.Measure, "MessEmbedding", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, HelpUri = "https://github.com/messtools/MessTools/blob/main/docs/analysis.md")]
 [OutputType(typeof(EmbeddingAnalysis))]
 public sealed class MeasureMessEmbeddingCommand : MessCmdlet
 {

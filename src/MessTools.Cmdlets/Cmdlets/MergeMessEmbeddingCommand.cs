@@ -13,7 +13,7 @@ namespace MessTools.Cmdlets;
 /// have written them. Every missing shard, duplicate track and model/profile/dimension mismatch is an error naming
 /// it, and nothing is written unless all checks pass. The engine is <see cref="ShardMerger"/>.
 /// </summary>
-[Cmdlet(VerbsData.Merge, "MessEmbedding", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsData.Merge, "MessEmbedding", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, HelpUri = "https://github.com/messtools/MessTools/blob/main/docs/sharding.md")]
 [OutputType(typeof(ShardMergeResult))]
 public sealed class MergeMessEmbeddingCommand : MessCmdlet
 {

@@ -11,7 +11,7 @@ namespace MessTools.Cmdlets;
 /// from -ArtifactPath or from the tracks / folders earlier stages pass down the pipeline. The work is done by
 /// <see cref="ArtifactPublisher"/>; this cmdlet binds, asks ShouldProcess, writes progress and the result.
 /// </summary>
-[Cmdlet(VerbsData.Publish, "MessArtifact", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsData.Publish, "MessArtifact", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, HelpUri = "https://github.com/messtools/MessTools/blob/main/docs/publishing.md")]
 [OutputType(typeof(PublishResult))]
 public sealed class PublishMessArtifactCommand : ArtifactRemoteCmdlet
 {

@@ -12,7 +12,7 @@ namespace MessTools.Cmdlets;
 /// query it. Incremental: only new and changed rows are written and removed tracks are deleted, in batches of one
 /// transaction each; a second run changes nothing; a run that was stopped is finished by the next one.
 /// </summary>
-[Cmdlet(VerbsData.Publish, "MessVector", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsData.Publish, "MessVector", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, HelpUri = "https://github.com/messtools/MessTools/blob/main/docs/vector-store.md")]
 [OutputType(typeof(VectorPublishResult))]
 public sealed class PublishMessVectorCommand : MessCmdlet
 {

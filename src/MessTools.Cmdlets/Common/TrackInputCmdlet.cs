@@ -59,6 +59,9 @@ public abstract class TrackInputCmdlet : MessCmdlet
     private bool _pathNamed;
     private string? _folder;
 
+    /// <summary>The first track may name the folder, so a writer takes the lock once it is known (in its Open), never on a default folder it will not write.</summary>
+    protected override bool LockAtBegin => false;
+
     protected override void BeginProcessing()
     {
         _pathNamed = ArtifactPathBound; // bound on the command line (pipeline values are bound later, per record)
