@@ -17,25 +17,11 @@ BeforeAll {
     $audio = Join-Path $script:Base 'audio'
     New-Item -ItemType Directory -Path $audio | Out-Null
 
-    function New-ToneWav([string]$Path, [double]$Frequency, [int]$Rate = 22050, [double]$Seconds = 2.5) {
-        $n = [int]($Rate * $Seconds)
-        $ms = [IO.MemoryStream]::new()
-        $w = [IO.BinaryWriter]::new($ms)
-        $w.Write([Text.Encoding]::ASCII.GetBytes('RIFF')); $w.Write([int](36 + 2 * $n))
-        $w.Write([Text.Encoding]::ASCII.GetBytes('WAVEfmt ')); $w.Write([int]16); $w.Write([int16]1); $w.Write([int16]1)
-        $w.Write([int]$Rate); $w.Write([int]($Rate * 2)); $w.Write([int16]2); $w.Write([int16]16)
-        $w.Write([Text.Encoding]::ASCII.GetBytes('data')); $w.Write([int](2 * $n))
-        for ($i = 0; $i -lt $n; $i++) {
-            $x = 0.5 * [math]::Sin(2 * [math]::PI * $Frequency * $i / $Rate) + 0.2 * [math]::Sin(2 * [math]::PI * 2.7 * $Frequency * $i / $Rate)
-            $w.Write([int16](12000 * $x))
-        }
-        [IO.File]::WriteAllBytes($Path, $ms.ToArray())
-    }
 
     $rows = @('track_id,album_id,track_no,title,composer,audio_s3_key,duration_sec')
     $composers = 'Chopin', 'Liszt', 'Bach'
     for ($i = 1; $i -le 9; $i++) {
-        New-ToneWav (Join-Path $audio "t$i.wav") (110 * $i + 20 * ($i % 3))
+        New-ToneWav (Join-Path $audio "t$i.wav") (110 * $i + 20 * ($i % 3)) -Rate 22050   # TestHelpers.ps1
         $rows += "t$i,alb$([math]::Floor(($i - 1) / 2)),$i,Piece $i,$($composers[$i % 3]),t$i.wav,2.5"
     }
     $script:Catalog = Join-Path $script:Base 'catalog.csv'

@@ -22,7 +22,8 @@ public static class ArtifactCleanup
 
     /// <summary>
     /// Temporaries under <paramref name="root"/> (at any depth, without entering links) last written at least
-    /// <paramref name="olderThan"/> ago. Linked temporaries are not listed: they are not ours.
+    /// <paramref name="olderThan"/> ago. Linked temporaries are not listed: they are not ours; nor are those of a nested
+    /// artifact folder that has a writer lock of its own (a shard under shards/).
     /// </summary>
     public static IEnumerable<FileInfo> StaleTemporaries(string root, TimeSpan olderThan)
     {
@@ -40,7 +41,8 @@ public static class ArtifactCleanup
             foreach (var e in entries)
             {
                 if (IsLink(e)) continue;
-                if (e is DirectoryInfo sub) pending.Push(sub);
+                // A nested artifact folder (shards/<i>-of-<n>/) has its own writer and lock: its temporaries are its writer's.
+                if (e is DirectoryInfo sub) { if (!File.Exists(Path.Combine(sub.FullName, ArtifactWriterLock.LockFileName))) pending.Push(sub); }
                 else if (e is FileInfo f && f.Name.EndsWith(AtomicFileWriter.TempSuffix, StringComparison.Ordinal)
                          && now - f.LastWriteTimeUtc >= olderThan)
                     yield return f;

@@ -38,4 +38,25 @@ public class ArtifactCleanupTests
         Assert.True(File.Exists(outsideTemp));
         Assert.True(Directory.Exists(Path.Combine(outside, "sub")));
     }
+
+    [Fact]
+    public void The_cleanup_of_a_folder_leaves_the_temporaries_of_a_nested_folder_with_its_own_lock()
+    {
+        // A sharded run: the root's writer (Export-MessMetadata) and a shard's writer (Get-MessAudio in
+        // shards/1-of-3/) work at once; the root's fresh lock must not delete the file the shard is writing.
+        using var tmp = new TempDir();
+        string shard = Path.Combine(tmp["art"], "shards", "1-of-3");
+        Directory.CreateDirectory(Path.Combine(shard, "audio_wav"));
+        File.WriteAllText(Path.Combine(shard, ArtifactWriterLock.LockFileName), "");
+        string busy = Path.Combine(shard, "audio_wav", ".t1.wav.0123" + AtomicFileWriter.TempSuffix);
+        File.WriteAllText(busy, "half");
+        Directory.CreateDirectory(tmp["art/metadata"]);
+        string stale = Path.Combine(tmp["art/metadata"], ".x.csv.4567" + AtomicFileWriter.TempSuffix);
+        File.WriteAllText(stale, "half");
+
+        var removed = ArtifactCleanup.RemoveStaleTemporaries(tmp["art"], TimeSpan.Zero);
+
+        Assert.Equal(new[] { stale }, removed);
+        Assert.True(File.Exists(busy));
+    }
 }
