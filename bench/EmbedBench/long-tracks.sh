@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 src=${1:-}
-if [ -z "$src" ]; then for f in /work/wt/demo-audio/audio/*/*/*.wav; do src=$f; break; done; fi
+if [ -z "$src" ]; then for f in "${TMPDIR:-/tmp}"/messtools-demo/audio/audio/*/*/*.wav; do src=$f; break; done; fi
 work=${2:-/tmp/messbench-long}
 model=../shared/models/msd-musicnn-1.onnx
 [ -n "$src" ] && [ -f "$src" ] || { echo "no source track: pass a WAV file" >&2; exit 2; }

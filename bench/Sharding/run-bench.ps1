@@ -2,8 +2,8 @@
 # 2 shards (two processes at once), alternating, -Runs times; then the merge. Each child is a real `dotnet pwsh`
 # process that times start-up, module import, model load, catalogue export and the work (fetch + standardise + embed).
 # Run from the repository root after `dotnet publish src/MessTools.Cmdlets -c Release` and `dotnet tool restore`:
-#   dotnet pwsh -NoProfile -File bench/Sharding/run-bench.ps1 [-Runs 3] [-AudioRoot /work/wt/demo-audio]
-param([int] $Runs = 3, [string] $AudioRoot = '/work/wt/demo-audio')
+#   dotnet pwsh -NoProfile -File bench/Sharding/run-bench.ps1 [-Runs 3] [-AudioRoot <the demo's rendered audio, e.g. $env:TMPDIR/messtools-demo/audio>]
+param([int] $Runs = 3, [string] $AudioRoot = (Join-Path ([IO.Path]::GetTempPath()) 'messtools-demo/audio'))
 $ErrorActionPreference = 'Stop'
 $repo = (Resolve-Path "$PSScriptRoot/../..").Path
 $catalog = Join-Path $AudioRoot 'tracks_metadata.csv'

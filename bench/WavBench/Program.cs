@@ -1,6 +1,6 @@
 // WavBench: read and write the demo WAVs with MessTools' WavFile and with NAudio.Core 2.2.1, alternating, several
 // rounds; prints the median throughput (audio seconds per wall second) of each and the ratio.
-//   dotnet run -c Release --project bench/WavBench -- /work/wt/demo-audio/audio [rounds]
+//   dotnet run -c Release --project bench/WavBench -- <rendered demo, e.g. /tmp/messtools-demo/audio/audio> [rounds]
 using System.Diagnostics;
 using MessTools.Core.Audio;
 using NAudio.Wave;
