@@ -4,6 +4,8 @@
 # S3 API (moto_server on loopback) or a shared folder, and Merge-MessEmbedding must give exactly the bytes one process
 # writes. Needs ffmpeg and moto_server on PATH, and `dotnet tool restore` (the children run `dotnet pwsh`).
 BeforeAll {
+    # The error records among what -ErrorVariable collected (it may also hold exceptions), by error id; strict-mode safe.
+    function Select-ErrorId($Collected, [string] $Id) { @($Collected | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] -and $_.FullyQualifiedErrorId -like "$Id,*" }) }
     . "$PSScriptRoot/TestHelpers.ps1"
     $work = Join-Path ([IO.Path]::GetTempPath()) ("messpester-shards-" + [guid]::NewGuid().ToString('N').Substring(0, 8))
     New-Item -ItemType Directory -Path $work | Out-Null
@@ -144,7 +146,7 @@ Describe 'Sharded runs and Merge-MessEmbedding' {
                 Should -Throw -ErrorId 'ShardManifestMissing,*'
             try { Merge-MessEmbedding -Path (Join-Path $aws 'shards') -ArtifactPath (Join-Path $work 'after-kill') -Catalog $catalog -ErrorVariable e -ErrorAction SilentlyContinue } catch { $refused = $_ }
             $refused.FullyQualifiedErrorId | Should -BeLike 'ShardMergeRefused,*'
-            ($e | Where-Object FullyQualifiedErrorId -Like 'ShardMissing,*').Exception.Message | Should -BeLike '*1-of-3*'
+            (Select-ErrorId $e 'ShardMissing').Exception.Message | Should -BeLike '*1-of-3*'
             Join-Path $work 'after-kill/embeddings/embeddings.f32' | Should -Not -Exist
 
             Wait-Shard @(Start-Shard -Art $aws -Index 1 -Count 3)
@@ -156,8 +158,8 @@ Describe 'Sharded runs and Merge-MessEmbedding' {
         It 'names a missing shard, and a shard of another split, and writes nothing' {
             $target = Join-Path $work 'errors'
             try { Merge-MessEmbedding -Path (Join-Path $aws 'shards/0-of-3'), (Join-Path $aws 'shards/2-of-3') -ArtifactPath $target -Catalog $catalog -ErrorVariable e -ErrorAction SilentlyContinue } catch { $refused = $_ }
-            ($e | Where-Object FullyQualifiedErrorId -Like 'ShardMissing,*').Exception.Message | Should -BeLike '*Shard 1-of-3 is missing*'
-            ($e | Where-Object FullyQualifiedErrorId -Like 'TrackNotInAnyShard,*').TargetObject | Sort-Object |
+            (Select-ErrorId $e 'ShardMissing').Exception.Message | Should -BeLike '*Shard 1-of-3 is missing*'
+            (Select-ErrorId $e 'TrackNotInAnyShard').TargetObject | Sort-Object |
                 Should -Be @('sh-a1-t2', 'sh-a1-t3', 'sh-a2-t1', 'sh-a2-t2', 'sh-a2-t3', 'sh-a3-t1', 'sh-a3-t3')
             $refused.FullyQualifiedErrorId | Should -BeLike 'ShardMergeRefused,*'
             $refused.Exception.Message | Should -BeLike '*8 problems*'
@@ -168,7 +170,7 @@ Describe 'Sharded runs and Merge-MessEmbedding' {
                 ConvertTo-MessEmbedding -ArtifactPath $aws -ShardIndex 0 -ShardCount 2 | Out-Null
             try { Merge-MessEmbedding -Path (Join-Path $aws 'shards/*') -ArtifactPath $target -ErrorVariable e2 -ErrorAction SilentlyContinue } catch { $refused2 = $_ }
             $refused2.FullyQualifiedErrorId | Should -BeLike 'ShardMergeRefused,*'
-            ($e2 | Where-Object FullyQualifiedErrorId -Like 'ShardCountMismatch,*').Exception.Message | Should -BeLike '*0-of-2*'
+            (Select-ErrorId $e2 'ShardCountMismatch').Exception.Message | Should -BeLike '*0-of-2*'
             Join-Path $target 'embeddings/embeddings.f32' | Should -Not -Exist
         }
     }
