@@ -3,7 +3,7 @@
 # process was: `dotnet <pwsh.dll>` or the pwsh apphost) that kills itself at a scripted point
 # (MESS_FAULT_INJECT, see docs/reliability.md); then the stage runs again and its artifacts must equal a clean
 # run's, with no temporary left. Also: two concurrent writers on one folder. Needs ffmpeg (Get-MessAudio
-# -Standardize). About a minute and a half on 2 cores.
+# -Standardize) and python3 (http.server on loopback). 110-148 s of tests on 2 shared cores.
 
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
