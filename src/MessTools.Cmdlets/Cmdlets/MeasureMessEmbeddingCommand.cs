@@ -76,14 +76,8 @@ public sealed class MeasureMessEmbeddingCommand : MessCmdlet
         try
         {
             ReportProgress(1, Activity, $"Loading {Store.Root}", 0, force: true);
-            var task = Task.Run(() => EmbeddingAnalyzer.Run(Store, options, other));
-            // Wait without throwing (Task.Wait would wrap the engine's error); GetResult rethrows it as it is.
-            while (!((IAsyncResult)task).AsyncWaitHandle.WaitOne(250))
-            {
-                double f = Volatile.Read(ref fraction);
-                ReportProgress(1, Activity, $"{Volatile.Read(ref step)}: {f:P0}", (int)(100 * f));
-            }
-            result = task.GetAwaiter().GetResult();
+            result = AwaitWithProgress(Task.Run(() => EmbeddingAnalyzer.Run(Store, options, other)), 1, Activity,
+                () => (Volatile.Read(ref step), Volatile.Read(ref fraction)));
         }
         catch (MessException ex) { ThrowTerminating(ex); return; }
         catch (OperationCanceledException) { return; }

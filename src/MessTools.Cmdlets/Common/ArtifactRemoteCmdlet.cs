@@ -62,31 +62,28 @@ public abstract class ArtifactRemoteCmdlet : MessCmdlet
     protected T RunRemote<T>(string activity, Func<IProgress<ArtifactProgress>, CancellationToken, Task<T>> work)
     {
         var progress = new LatestProgress();
-        var task = Task.Run(() => work(progress, Cancellation), Cancellation);
         try
         {
-            while (!task.Wait(250))
-                if (progress.Latest is { } p)
-                    ReportProgress(2, activity,
-                        $"{p.Phase}: {p.FilesDone:N0} of {p.FilesTotal:N0} files, {p.BytesDone / 1048576.0:N1} of {p.BytesTotal / 1048576.0:N1} MB" +
-                        (p.CurrentFile is null ? "" : $" ({p.CurrentFile})"),
-                        p.BytesTotal > 0 ? (int)(100 * p.BytesDone / p.BytesTotal) : -1);
-            return task.Result;
+            return AwaitWithProgress(Task.Run(() => work(progress, Cancellation), Cancellation), 2, activity, () =>
+                progress.Latest is { } p
+                    ? ($"{p.Phase}: {p.FilesDone:N0} of {p.FilesTotal:N0} files, {p.BytesDone / 1048576.0:N1} of {p.BytesTotal / 1048576.0:N1} MB" +
+                       (p.CurrentFile is null ? "" : $" ({p.CurrentFile})"), p.BytesTotal > 0 ? (double)p.BytesDone / p.BytesTotal : -1)
+                    : ("", -1));
         }
-        catch (AggregateException ae) when (ae.InnerException is MessException me)
+        catch (MessException me)
         {
             ThrowTerminating(me);
             throw;
         }
-        catch (AggregateException ae) when (ae.InnerException is OperationCanceledException && Cancellation.IsCancellationRequested)
+        catch (OperationCanceledException) when (Cancellation.IsCancellationRequested)
         {
             throw new PipelineStoppedException();
         }
-        catch (AggregateException ae) when (ae.InnerException is IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             // A local file-system failure (disk full, permissions) while staging or swapping.
             ThrowTerminating(new MessException("ArtifactLocalIOError", MessErrorKind.WriteError,
-                $"{activity} failed on the local file system: {SecretRedactor.Redact(ae.InnerException!.Message)}", null, ae.InnerException));
+                $"{activity} failed on the local file system: {SecretRedactor.Redact(ex.Message)}", null, ex));
             throw;
         }
         finally

@@ -232,16 +232,20 @@ public abstract class MessCmdlet : PSCmdlet, IDynamicParameters, IDisposable
 
     /// <summary>
     /// Waits for engine work running on another thread, reporting its progress from the pipeline thread (the only one
-    /// that may write progress) until it ends; rethrows its exception as is.
+    /// that may write progress) until it ends, and its last state once more when it has ended (so work shorter than the
+    /// polling interval still shows where it got to); rethrows its exception as is. <paramref name="status"/> gives
+    /// the text and the fraction done (negative: unknown); an empty text reports nothing.
     /// </summary>
     protected T AwaitWithProgress<T>(Task<T> work, int activityId, string activity, Func<(string Status, double Fraction)> status)
     {
-        // WaitAny, not Wait: a faulted task must not throw here as an AggregateException.
-        while (Task.WaitAny(new Task[] { work }, 250) < 0)
+        void Report(bool force)
         {
             var (text, fraction) = status();
-            if (text.Length > 0) ReportProgress(activityId, activity, fraction >= 0 ? $"{text}: {fraction:P0}" : text, fraction >= 0 ? (int)(100 * fraction) : -1);
+            if (text.Length > 0) ReportProgress(activityId, activity, fraction >= 0 ? $"{text}: {fraction:P0}" : text, fraction >= 0 ? (int)(100 * fraction) : -1, force);
         }
+        // WaitAny, not Wait: a faulted task must not throw here as an AggregateException.
+        while (Task.WaitAny(new Task[] { work }, 250) < 0) Report(force: false);
+        if (work.IsCompletedSuccessfully) Report(force: true);
         return work.GetAwaiter().GetResult();
     }
 
