@@ -91,6 +91,7 @@ public static class ArtifactPublisher
         }).ConfigureAwait(false);
 
         var manifest = ArtifactManifest.Create(model, entries);
+        FaultInjection.Hit("publish.hashed");
         string manifestKey = remote.ManifestKey(model, manifest.VersionId);
         string versionUri = remote.Uri(remote.ModelKey(model) + manifest.VersionId + "/");
 
