@@ -40,7 +40,7 @@ BeforeAll {
 Import-Module '$script:ModuleManifest'
 try {
     & { $Body } | Out-Null
-    @{ ok = `$true } | ConvertTo-Json | Set-Content -LiteralPath '$log.json'
+    @{ ok = `$true; id = ''; message = '' } | ConvertTo-Json | Set-Content -LiteralPath '$log.json'
 } catch {
     @{ ok = `$false; id = `$_.FullyQualifiedErrorId; message = "`$_" } | ConvertTo-Json | Set-Content -LiteralPath '$log.json'
     exit 1
@@ -139,8 +139,15 @@ Describe 'Case 2: the server imports from s3:// while an import writes its downl
         Wait-Held $import
         $server = Start-Server $download
         try {
-            Start-Sleep -Seconds 4   # the server starts and meets the import in progress
-            $readyWhileImporting = Get-Ready $server
+            # The server starts and meets the import in progress: it must wait for the folder's writer lock (and say so in
+            # its log) rather than serve, or swap in, a folder another import is still writing.
+            $readyWhileImporting = $false
+            $deadline = [DateTime]::UtcNow.AddSeconds(90)
+            while ([DateTime]::UtcNow -lt $deadline -and -not $server.Process.HasExited) {
+                if (Get-Ready $server) { $readyWhileImporting = $true; break }
+                if ((Get-Content "$($server.Log).out", "$($server.Log).err" -Raw -ErrorAction SilentlyContinue) -match 'writer lock') { break }
+                Start-Sleep -Milliseconds 200
+            }
             Resume-Child $import
             $outcome = Wait-Child $import
             $outcome.ok | Should -BeTrue -Because $outcome.message
@@ -247,7 +254,10 @@ Describe 'Case 5: a publish while New-MessIndex -Type Flat rewrites the folder, 
         $blobs | Should -Contain $key
         $bad = [Text.Encoding]::UTF8.GetBytes(('{"x":' + ('1' * ($entry.Size - 6)) + '}'))
         $bad.Length | Should -Be $entry.Size
-        Invoke-WebRequest -Method Put "$ep/dataloss/$key" -Body $bad -ContentType 'application/octet-stream' -UseBasicParsing | Out-Null
+        $badFile = Join-Path $work 'case5b-bad.json'
+        [IO.File]::WriteAllBytes($badFile, $bad)
+        & python3 -c "import boto3,sys; boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1').upload_file(sys.argv[2], 'dataloss', sys.argv[3])" $ep $badFile $key
+        $LASTEXITCODE | Should -Be 0 -Because 'boto3 (beside moto_server) puts the bad bytes'
         { Import-MessArtifact -Bucket dataloss -EndpointUrl $ep -Model case5b -ArtifactPath (Join-Path $work 'case5b/broken') } | Should -Throw -ErrorId 'ArtifactChecksumMismatch*'
 
         $again = Publish-MessArtifact -ArtifactPath $art -Bucket dataloss -EndpointUrl $ep -Model case5b
