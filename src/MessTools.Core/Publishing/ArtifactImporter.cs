@@ -35,11 +35,14 @@ public sealed class ImportResult
 /// (.&lt;name&gt;.messimport) and its SHA-256 checked against the manifest; files already present (in the target or a
 /// staging folder a killed import left) with the right hash are reused, not downloaded. Only when every file is verified is the
 /// staging folder swapped with the target in one rename, so a reader sees the old set or the new one. Local parts the
-/// published set does not own (audio_cache, audio_wav, cache, other folders, run records not in the version) are carried
-/// over from the old folder. A mismatch, a missing object or a too-new manifest is an error naming the file; nothing is swapped.
+/// published set does not own (audio_cache, audio_wav, cache, other folders) are carried over from the old folder; its run
+/// records that are not the version's move to superseded_runs/, so runs/ says which runs made the files it sits beside. A mismatch, a missing object or a too-new manifest is an error naming the file; nothing is swapped.
 /// </summary>
 public static class ArtifactImporter
 {
+    /// <summary>Where an import puts the run records of the folder it replaced (never published).</summary>
+    public const string SupersededRunsFolder = "superseded_runs";
+
     /// <summary>Reads and checks the manifest of <paramref name="version"/> ("latest" follows the pointer).</summary>
     public static async Task<ArtifactManifest> GetManifestAsync(ArtifactRemote remote, string model, string version = "latest", CancellationToken ct = default)
     {
@@ -140,9 +143,15 @@ public static class ArtifactImporter
             string dest = Path.Combine(newRoot, entry.Name);
             if (entry.Name == ArtifactSelection.RunsFolder && entry is DirectoryInfo runs)
             {
-                Directory.CreateDirectory(dest);
+                // runs/ now holds the version's own run records, so the next publish's provenance is true; the folder's
+                // earlier records (the runs that made the replaced files) are kept aside, never published.
+                string aside = Path.Combine(newRoot, SupersededRunsFolder);
                 foreach (var r in runs.EnumerateFiles())
-                    if (!File.Exists(Path.Combine(dest, r.Name))) r.MoveTo(Path.Combine(dest, r.Name));
+                {
+                    if (File.Exists(Path.Combine(dest, r.Name))) continue;
+                    Directory.CreateDirectory(aside);
+                    if (!File.Exists(Path.Combine(aside, r.Name))) r.MoveTo(Path.Combine(aside, r.Name));
+                }
                 continue;
             }
             if (owned.Contains(entry.Name) || Path.Exists(dest)) continue;
