@@ -39,6 +39,11 @@ Describe 'Find-MessNeighbor' {
         (Find-MessNeighbor t0000 -K 7 -Composer liszt, 'Rach*' -ArtifactPath $art).Composer | Should -Not -Contain 'Chopin'
     }
 
+    It 'names a composer pattern that is not a valid wildcard, with an error id of its own' {
+        { Find-MessNeighbor t0000 -K 3 -Composer '[z-a]' -ArtifactPath $art -ErrorAction Stop } |
+            Should -Throw -ErrorId 'InvalidWildcardPattern*' -ExpectedMessage "*'``[z-a]'*"
+    }
+
     It 'refuses K out of range' {
         { Find-MessNeighbor t0001 -K 0 -ArtifactPath $art } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'
         { Find-MessNeighbor t0001 -K 301 -ArtifactPath $art -ErrorAction Stop } | Should -Throw -ErrorId 'KOutOfRange*'

@@ -150,7 +150,9 @@ public sealed class FindMessNeighborCommand : MessCmdlet
             ThrowTerminating(new MessException("MetadataMissing", MessErrorKind.ObjectNotFound,
                 $"-Composer needs the catalogue metadata, and '{Store.MetadataCsv}' does not exist. Run Export-MessMetadata first.", Store.MetadataCsv));
         var unmatched = new List<string>();
-        var chosen = Wildcard.Expand(_finder.Composers, Composer, unmatched);
+        HashSet<string> chosen = null!;
+        try { chosen = Wildcard.Expand(_finder.Composers, Composer, unmatched); }
+        catch (MessException ex) { ThrowTerminating(ex); }
         foreach (string pattern in unmatched) Warn($"No indexed track is by a composer matching '{pattern}'.");
         return chosen;
     }

@@ -265,7 +265,10 @@ public sealed class NeighborFinder : INeighborCatalog
             throw new MessException("QueryDimensionMismatch", MessErrorKind.InvalidArgument,
                 $"The query embedding has {vector.Length} dimensions but the index has {Index.Dimension}: they come from different models. Rebuild the index with the model in embeddings_meta.json.", queryLabel);
         var v = vector.ToArray();
-        double norm = Math.Sqrt(VectorMath.Dot(v, v));
+        // In double: a finite float vector of 3e38 values overflows a float sum of squares, one of 1e-45 values underflows it.
+        double sum = 0;
+        foreach (float x in v) sum += (double)x * x;
+        double norm = Math.Sqrt(sum);
         if (!(norm > 0) || !double.IsFinite(norm))
             throw new MessException("QueryEmbeddingInvalid", MessErrorKind.InvalidData, $"The query embedding of '{queryLabel}' is zero or not finite.", queryLabel);
         for (int i = 0; i < v.Length; i++) v[i] = (float)(v[i] / norm);

@@ -29,7 +29,9 @@ public static class Routes
             var tracks = m.Search.Tracks();
             if (!string.IsNullOrWhiteSpace(composer))
             {
-                var names = m.Search.ExpandComposers(composer.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+                HashSet<string> names;
+                try { names = m.Search.ExpandComposers(composer.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)); }
+                catch (MessException ex) { return Problems.From(ex); }
                 tracks = tracks.Where(t => t.Composer is not null && names.Contains(t.Composer.Trim()));
             }
             if (!string.IsNullOrWhiteSpace(album)) tracks = tracks.Where(t => string.Equals(t.AlbumId, album.Trim(), StringComparison.Ordinal));
@@ -124,11 +126,19 @@ public static class Routes
             error = Problems.BadRequest("MetadataMissing", $"excludeSameAlbum and composer need the catalogue metadata, and the model '{m.Name}' has none.");
             return false;
         }
-        query = new NeighborQuery
+        try
         {
-            K = k, Exact = exact, ExcludeSameAlbum = excludeSameAlbum, EfSearch = ef, MinSimilarity = minScore,
-            Composers = composers is null ? null : m.Search.ExpandComposers(composers),
-        };
+            query = new NeighborQuery
+            {
+                K = k, Exact = exact, ExcludeSameAlbum = excludeSameAlbum, EfSearch = ef, MinSimilarity = minScore,
+                Composers = composers is null ? null : m.Search.ExpandComposers(composers),
+            };
+        }
+        catch (MessException ex)
+        {
+            error = Problems.From(ex);
+            return false;
+        }
         return true;
     }
 
