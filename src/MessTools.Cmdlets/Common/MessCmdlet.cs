@@ -4,6 +4,7 @@ using System.Management.Automation;
 using System.Security;
 using MessTools.Core.Artifacts;
 using MessTools.Core.Common;
+using MessTools.Core.Jobs;
 
 namespace MessTools.Cmdlets.Common;
 
@@ -14,7 +15,7 @@ namespace MessTools.Cmdlets.Common;
 /// A cmdlet that writes the artifact folder opts in to its writer lock with one line:
 /// <c>protected override bool WritesArtifacts => true;</c> (it then gets -LockTimeout; see docs/reliability.md).
 /// </summary>
-public abstract class MessCmdlet : PSCmdlet, IDynamicParameters, IDisposable
+public abstract class MessCmdlet : PSCmdlet, IDynamicParameters, IDisposable, IMessJobHost
 {
     private readonly CancellationTokenSource _stop = new();
     private bool _recordSaved;
@@ -40,7 +41,7 @@ public abstract class MessCmdlet : PSCmdlet, IDynamicParameters, IDisposable
     protected virtual bool LockAtBegin => true;
 
     private readonly WriterLockParameters _lockParameters = new();
-    private ArtifactWriterLock? _writerLock;
+    private JobFolder? _writerLock;
 
     /// <summary>-LockTimeout, present on writers only.</summary>
     public object? GetDynamicParameters() => WritesArtifacts ? _lockParameters : null;
@@ -62,11 +63,48 @@ public abstract class MessCmdlet : PSCmdlet, IDynamicParameters, IDisposable
     /// <summary>Stops with ArtifactsNotFound when <paramref name="root"/> does not exist (a mistyped -ArtifactPath); creates nothing.</summary>
     protected void RequireArtifacts(string root)
     {
-        if (Directory.Exists(root)) return;
-        ThrowTerminating(new MessException("ArtifactsNotFound", MessErrorKind.ObjectNotFound,
-            $"No artifacts at '{root}': the folder does not exist. Check -ArtifactPath (or $env:{ArtifactStore.EnvironmentVariable}), " +
-            "or run the stages that write it first (Export-MessMetadata ... | Get-MessAudio | ConvertTo-MessEmbedding).", root));
+        try { JobFolder.RequireExisting(new ArtifactStore(root)); }
+        catch (MessException ex) { ThrowTerminating(ex); }
     }
+
+    /// <summary>-LockTimeout of a writer (zero for the others).</summary>
+    protected TimeSpan LockTimeout => TimeSpan.FromSeconds(_lockParameters.LockTimeout);
+
+    // IMessJobHost: the jobs in Core report through the cmdlet's streams. Only the pipeline thread may write them: what
+    // a job reports from a worker thread waits in a queue that AwaitWithProgress empties on the pipeline thread.
+    private int _pipelineThread = -1;
+    private object? _lockOwner;
+    private bool _isWhatIf;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(bool Warning, string Text)> _fromWorkers = new();
+    CancellationToken IMessJobHost.Cancellation => Cancellation;
+    object IMessJobHost.LockOwner => _lockOwner ??= System.Management.Automation.Runspaces.Runspace.DefaultRunspace?.InstanceId ?? (object)this;
+    string IMessJobHost.Command => Run.Command;
+    RunRecord? IMessJobHost.Run => WritesRunRecord && !_isWhatIf ? Run : null;
+    void IMessJobHost.Progress(string activity, string status, int percent)
+    {
+        if (OnPipelineThread) ReportProgress(1, activity, status, percent);
+    }
+    void IMessJobHost.Warning(string message)
+    {
+        if (OnPipelineThread) Warn(message);
+        else _fromWorkers.Enqueue((true, message));
+    }
+    void IMessJobHost.Verbose(string message)
+    {
+        if (OnPipelineThread) WriteVerbose(message);
+        else _fromWorkers.Enqueue((false, message));
+    }
+    private bool OnPipelineThread => Environment.CurrentManagedThreadId == _pipelineThread;
+
+    /// <summary>Writes what jobs reported from worker threads (call on the pipeline thread).</summary>
+    protected void FlushJobMessages()
+    {
+        while (_fromWorkers.TryDequeue(out var m))
+            if (m.Warning) Warn(m.Text); else WriteVerbose(m.Text);
+    }
+
+    /// <summary>This cmdlet as the host of a Core job.</summary>
+    protected IMessJobHost JobHost => this;
 
     protected bool IsWhatIf =>
         (MyInvocation.BoundParameters.TryGetValue("WhatIf", out var w) && w is SwitchParameter s && s.IsPresent) ||
@@ -74,6 +112,9 @@ public abstract class MessCmdlet : PSCmdlet, IDynamicParameters, IDisposable
 
     protected override void BeginProcessing()
     {
+        _pipelineThread = Environment.CurrentManagedThreadId;
+        _lockOwner = System.Management.Automation.Runspaces.Runspace.DefaultRunspace?.InstanceId ?? (object)this;
+        _isWhatIf = IsWhatIf;
         Run.Command = MyInvocation.MyCommand.Name;
         Run.CommandLine = SecretRedactor.Redact(MyInvocation.Line ?? "");
         foreach (var (key, value) in MyInvocation.BoundParameters)
@@ -101,23 +142,12 @@ public abstract class MessCmdlet : PSCmdlet, IDynamicParameters, IDisposable
     {
         // A stage that reads what earlier stages wrote never creates a missing folder, not even for its lock file.
         if (ReadsExistingArtifacts) RequireArtifacts(Store.Root);
-        if (IsWhatIf || _writerLock is not null && _writerLock.Root == Store.Root) return;
+        if (IsWhatIf || _writerLock is not null && _writerLock.Store.Root == Store.Root) return;
         ReleaseWriterLock();
-        object owner = System.Management.Automation.Runspaces.Runspace.DefaultRunspace?.InstanceId ?? (object)this;
-        var timeout = TimeSpan.FromSeconds(_lockParameters.LockTimeout);
-        try
-        {
-            _writerLock = ArtifactWriterLock.Acquire(Store, owner, MyInvocation.MyCommand.Name, timeout, Cancellation,
-                holder => WriteVerbose($"Waiting up to {timeout.TotalSeconds:0.#} s for the writer lock of {Store.Root}, held by {holder?.ToString() ?? "another writer"}."));
-        }
+        try { _writerLock = JobFolder.Lock(Store, JobHost, LockTimeout); }
         catch (MessException ex) { ThrowTerminating(ex); }
         catch (OperationCanceledException) { throw new PipelineStoppedException(); }
-        if (_writerLock.RemovedTemporaries.Count > 0)
-        {
-            RemovedTemporaries.AddRange(_writerLock.RemovedTemporaries);
-            Run.Count("stale_temporaries_removed", _writerLock.RemovedTemporaries.Count);
-            WriteVerbose($"Removed {_writerLock.RemovedTemporaries.Count} temporary file(s) that killed writers left in {Store.Root}.");
-        }
+        RemovedTemporaries.AddRange(_writerLock.RemovedTemporaries);
     }
 
     /// <summary>The temporaries killed writers left that taking the writer lock removed.</summary>
@@ -145,7 +175,7 @@ public abstract class MessCmdlet : PSCmdlet, IDynamicParameters, IDisposable
     /// <summary>Writes the run record once; later calls do nothing.</summary>
     protected void SaveRunRecord(string status)
     {
-        if (_recordSaved || !WritesRunRecord || IsWhatIf || Store is null) return;
+        if (_recordSaved || Run.Saved || !WritesRunRecord || IsWhatIf || Store is null) return;
         if (ReadsExistingArtifacts && !Directory.Exists(Store.Root)) return; // a reading stage never creates the folder
         _recordSaved = true;
         try
@@ -244,7 +274,8 @@ public abstract class MessCmdlet : PSCmdlet, IDynamicParameters, IDisposable
             if (text.Length > 0) ReportProgress(activityId, activity, fraction >= 0 ? $"{text}: {fraction:P0}" : text, fraction >= 0 ? (int)(100 * fraction) : -1, force);
         }
         // WaitAny, not Wait: a faulted task must not throw here as an AggregateException.
-        while (Task.WaitAny(new Task[] { work }, 250) < 0) Report(force: false);
+        while (Task.WaitAny(new Task[] { work }, 250) < 0) { FlushJobMessages(); Report(force: false); }
+        FlushJobMessages();
         if (work.IsCompletedSuccessfully) Report(force: true);
         return work.GetAwaiter().GetResult();
     }

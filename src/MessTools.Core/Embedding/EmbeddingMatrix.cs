@@ -84,7 +84,7 @@ public sealed class EmbeddingMatrix
         catch (MessException ex) when (ex.ErrorId is "EmbeddingsOutOfStep")
         {
             string prev = Path.Combine(embeddingsDir, EmbeddingSet.PreviousFolderName);
-            if (!File.Exists(Path.Combine(prev, "embeddings_meta.json"))) throw;
+            if (!File.Exists(Path.Combine(prev, ArtifactLayout.EmbeddingsMetaFileName))) throw;
             EmbeddingMatrix m;
             try { m = LoadFolder(prev, verify: true); }
             catch (MessException) { throw ex; }
@@ -96,8 +96,8 @@ public sealed class EmbeddingMatrix
     /// <summary>Loads embeddings.f32, track_ids.json and embeddings_meta.json of one folder; with <paramref name="verify"/> the SHA-256 sums in the meta are checked.</summary>
     public static EmbeddingMatrix LoadFolder(string folder, bool verify)
     {
-        string meta = Path.Combine(folder, "embeddings_meta.json");
-        string emb = Path.Combine(folder, "embeddings.f32"), ids = Path.Combine(folder, "track_ids.json");
+        string meta = Path.Combine(folder, ArtifactLayout.EmbeddingsMetaFileName);
+        string emb = Path.Combine(folder, ArtifactLayout.EmbeddingsFileName), ids = Path.Combine(folder, ArtifactLayout.TrackIdsFileName);
         if (!File.Exists(meta) && File.Exists(Path.Combine(folder, EmbeddingSet.RowsFileName)))
             throw Mismatch(meta, "it is missing while rows.json exists, so a run stopped before it finished writing");
         var m = Load(emb, ids, meta);

@@ -22,7 +22,7 @@ public static class ShardExchange
         return ArtifactPublisher.PublishAsync(ShardRemote(run, spec), new PublishRequest
         {
             ArtifactPath = shardStore.Root,
-            Model = ArtifactSelection.RequireModelName(SafePath.ModelFolderName(manifest.Model)["v1_model_".Length..], "The shard's model"),
+            Model = ArtifactSelection.RequireModelName(ArtifactLayout.ModelOfFolder(SafePath.ModelFolderName(manifest.Model)), "The shard's model"),
         }, null, ct);
     }
 
@@ -78,7 +78,7 @@ public static class ShardExchange
                     $"{spec} under {remote.Display} was published for {models.Count} models ({string.Join(", ", models)}): one run's shards hold one model.", remote.Display);
             var local = spec.StoreUnder(localRoot);
             report?.Invoke($"Importing {spec} from {remote.Display} into {local.Root}");
-            await ArtifactImporter.ImportAsync(remote, new ImportRequest { Model = models[0], ArtifactPath = local.Root }, null, ct).ConfigureAwait(false);
+            await Jobs.ImportJob.RunAsync(remote, new ImportRequest { Model = models[0], ArtifactPath = local.Root }, new Jobs.NullJobHost("Merge-MessEmbedding", ct)).ConfigureAwait(false);
             result.Add(local.Root);
         }
         return result;

@@ -279,7 +279,7 @@ public static class VectorPublisher
         public static ArtifactRows Open(ArtifactStore store, Action<string>? log)
         {
             var (folder, matrix) = EmbeddingMatrix.LoadWithFallback(store.EmbeddingsDir, log);
-            string metaFile = Path.Combine(folder, "embeddings_meta.json");
+            string metaFile = Path.Combine(folder, ArtifactLayout.EmbeddingsMetaFileName);
             if (!File.Exists(metaFile))
                 throw new MessException("EmbeddingsMetaMissing", MessErrorKind.ObjectNotFound,
                     $"'{metaFile}' does not exist, so the model of the embeddings is unknown. Run ConvertTo-MessEmbedding first.", metaFile);
