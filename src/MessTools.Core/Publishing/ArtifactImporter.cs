@@ -123,6 +123,7 @@ public static class ArtifactImporter
         // The writer lock lives in the folder: the new folder gets the same lock file (a hard link to the locked inode), so
         // the lock still covers the target after the swap and no other writer slips in before it is released.
         FolderSwap.CarryLock(target, staging);
+        FaultInjection.Hit("import.before-swap");
         FolderSwap.Exchange(staging, target);
         if (Directory.Exists(staging))
         {

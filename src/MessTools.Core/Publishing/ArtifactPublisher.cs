@@ -93,6 +93,7 @@ public static class ArtifactPublisher
             Interlocked.Increment(ref hashedFiles);
         }).ConfigureAwait(false);
 
+        FaultInjection.Hit("publish.hashed");
         var manifest = ArtifactManifest.Create(model, entries);
         string manifestKey = remote.ManifestKey(model, manifest.VersionId);
         string versionUri = remote.Uri(remote.ModelKey(model) + manifest.VersionId + "/");

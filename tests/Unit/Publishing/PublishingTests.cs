@@ -39,9 +39,9 @@ internal static class ArtifactFolder
         return root;
     }
 
-    /// <summary>Relative path -> SHA-256 of every file under <paramref name="root"/>.</summary>
+    /// <summary>Relative path -> SHA-256 of every file under <paramref name="root"/> but the writer lock's (an import takes the lock like every writer).</summary>
     public static Dictionary<string, string> Snapshot(string root) =>
-        Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).ToDictionary(
+        Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).Where(f => Path.GetFileName(f) != ".lock").ToDictionary(
             f => Path.GetRelativePath(root, f).Replace('\\', '/'), f => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(f))));
 }
 
