@@ -5,13 +5,9 @@
 BeforeAll {
     . "$PSScriptRoot/TestHelpers.ps1"
     . "$PSScriptRoot/IndexTestData.ps1"
-    if (-not (Get-Command moto_server -ErrorAction SilentlyContinue)) { throw 'moto_server is missing: the S3 tests need it (pip install "moto[server]").' }
-    $listener = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0); $listener.Start()
-    $port = $listener.LocalEndpoint.Port; $listener.Stop()
-    $script:moto = Start-Process moto_server -ArgumentList '-H', '127.0.0.1', '-p', $port -PassThru -RedirectStandardError ([IO.Path]::GetTempFileName())
-    $script:ep = "http://127.0.0.1:$port"
-    for ($i = 0; $i -lt 150; $i++) { try { Invoke-WebRequest "$ep/" -UseBasicParsing | Out-Null; break } catch { Start-Sleep -Milliseconds 100 } }
-    $env:AWS_ACCESS_KEY_ID = 'testing'; $env:AWS_SECRET_ACCESS_KEY = 'testing-secret'; $env:AWS_EC2_METADATA_DISABLED = 'true'
+    $script:motoServer = Start-TestMoto   # TestHelpers.ps1
+    $script:moto = $motoServer.Process
+    $script:ep = $motoServer.Endpoint
     Invoke-WebRequest -Method Put "$ep/pester-locks" -UseBasicParsing | Out-Null
 
     $script:work = Join-Path ([IO.Path]::GetTempPath()) ("messpester-locks-" + [guid]::NewGuid().ToString('N').Substring(0, 8))

@@ -43,8 +43,20 @@ public abstract class MessCmdlet : PSCmdlet, IDynamicParameters, IDisposable, IM
     private readonly WriterLockParameters _lockParameters = new();
     private JobFolder? _writerLock;
 
-    /// <summary>-LockTimeout, present on writers only.</summary>
-    public object? GetDynamicParameters() => WritesArtifacts ? _lockParameters : null;
+    /// <summary>True for a cmdlet that reaches S3: it gets -ProfileName -Region -EndpointUrl -RetryCount (<see cref="S3Parameters"/>).</summary>
+    protected virtual bool ReachesS3 => false;
+
+    /// <summary>The S3 connection parameters of a cmdlet that <see cref="ReachesS3"/>.</summary>
+    protected S3Parameters S3 { get; } = new();
+
+    private CombinedParameters? _combined;
+
+    /// <summary>-LockTimeout on writers, the S3 parameters on cmdlets that reach S3, both on cmdlets that do both.</summary>
+    public object? GetDynamicParameters()
+    {
+        if (WritesArtifacts && ReachesS3) return (_combined ??= new CombinedParameters(_lockParameters, S3)).Dictionary;
+        return WritesArtifacts ? _lockParameters : ReachesS3 ? S3 : null;
+    }
     protected RunRecord Run { get; } = new();
     protected CancellationToken Cancellation => _stop.Token;
 
@@ -79,6 +91,7 @@ public abstract class MessCmdlet : PSCmdlet, IDynamicParameters, IDisposable, IM
     CancellationToken IMessJobHost.Cancellation => Cancellation;
     object IMessJobHost.LockOwner => _lockOwner ??= System.Management.Automation.Runspaces.Runspace.DefaultRunspace?.InstanceId ?? (object)this;
     string IMessJobHost.Command => Run.Command;
+    bool IMessJobHost.WhatIf => _isWhatIf;
     RunRecord? IMessJobHost.Run => WritesRunRecord && !_isWhatIf ? Run : null;
     void IMessJobHost.Progress(string activity, string status, int percent)
     {
@@ -94,6 +107,8 @@ public abstract class MessCmdlet : PSCmdlet, IDynamicParameters, IDisposable, IM
         if (OnPipelineThread) WriteVerbose(message);
         else _fromWorkers.Enqueue((false, message));
     }
+    bool IMessJobHost.ShouldProcess(string target, string action) => ShouldProcess(target, action);
+    void IMessJobHost.ItemError(MessException error) => WriteItemError(error);
     private bool OnPipelineThread => Environment.CurrentManagedThreadId == _pipelineThread;
 
     /// <summary>Writes what jobs reported from worker threads (call on the pipeline thread).</summary>
@@ -113,6 +128,7 @@ public abstract class MessCmdlet : PSCmdlet, IDynamicParameters, IDisposable, IM
     protected override void BeginProcessing()
     {
         _pipelineThread = Environment.CurrentManagedThreadId;
+        _combined?.CopyBound();
         _lockOwner = System.Management.Automation.Runspaces.Runspace.DefaultRunspace?.InstanceId ?? (object)this;
         _isWhatIf = IsWhatIf;
         Run.Command = MyInvocation.MyCommand.Name;

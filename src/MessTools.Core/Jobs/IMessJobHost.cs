@@ -18,6 +18,9 @@ public interface IMessJobHost
     /// </summary>
     object LockOwner { get; }
 
+    /// <summary>-WhatIf: the job only says what it would change; it writes nothing, not even a lock file.</summary>
+    bool WhatIf { get; }
+
     /// <summary>The command named in the lock's holder file and in the run record.</summary>
     string Command { get; }
 
@@ -30,6 +33,12 @@ public interface IMessJobHost
     void Warning(string message);
 
     void Verbose(string message);
+
+    /// <summary>Asks before a change (-WhatIf, -Confirm): false means skip it.</summary>
+    bool ShouldProcess(string target, string action);
+
+    /// <summary>An error of one item; the job goes on.</summary>
+    void ItemError(MessTools.Core.Common.MessException error);
 }
 
 /// <summary>A host that shows nothing and never stops: each instance is its own lock owner.</summary>
@@ -43,9 +52,12 @@ public sealed class NullJobHost : IMessJobHost
 
     public CancellationToken Cancellation { get; }
     public object LockOwner => this;
+    public bool WhatIf => false;
     public string Command { get; }
     public RunRecord? Run => null;
     public void Progress(string activity, string status, int percent = -1) { }
     public void Warning(string message) { }
     public void Verbose(string message) { }
+    public bool ShouldProcess(string target, string action) => true;
+    public void ItemError(MessTools.Core.Common.MessException error) { }
 }

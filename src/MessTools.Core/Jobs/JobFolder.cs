@@ -35,6 +35,7 @@ public sealed class JobFolder : IDisposable
     public static JobFolder Lock(ArtifactStore store, IMessJobHost host, TimeSpan timeout, bool mustExist = false)
     {
         if (mustExist) RequireExisting(store);
+        if (host.WhatIf) return new JobFolder(store, host, null, created: false);
         bool created = !Directory.Exists(store.Root);
         var writerLock = ArtifactWriterLock.Acquire(store, host.LockOwner, host.Command, timeout, host.Cancellation,
             holder => host.Verbose($"Waiting up to {timeout.TotalSeconds:0.#} s for the writer lock of {store.Root}, held by {holder?.ToString() ?? "another writer"}."));
@@ -60,6 +61,7 @@ public sealed class JobFolder : IDisposable
     {
         var run = _host.Run;
         if (run is null || run.Saved || !Directory.Exists(Store.Root)) return;
+        if (status == "completed" && run.Errors.Count > 0) status = "completed_with_errors";
         try { _host.Verbose($"Run record: {run.Save(Store, status)}"); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or MessException)
         {

@@ -30,9 +30,10 @@ public static class ShardExchange
     /// Parses s3://bucket/prefix (the run), s3://bucket/prefix/shards (the same) or s3://bucket/prefix/shards/&lt;i&gt;-of-&lt;n&gt;
     /// (one shard): the run's remote, and the one shard when a shard was named.
     /// </summary>
-    public static (ArtifactRemote Run, ShardSpec? Only) ParseUri(string uri, S3Connection connection)
+    public static (ArtifactRemote Run, ShardSpec? Only) ParseUri(string uri, S3Connection connection, RetryBackoff? retry = null)
     {
         var (parsed, model, _) = ArtifactRemote.Parse(uri, connection);
+        if (retry is not null) parsed = With(parsed, parsed.Prefix, retry);
         if (model is not null)
             throw new MessException("InvalidShardUri", MessErrorKind.InvalidArgument,
                 $"'{uri}' names a model folder; give the run's s3://bucket/prefix (its shards are under prefix/shards/<i>-of-<n>/).", uri);
@@ -84,9 +85,9 @@ public static class ShardExchange
         return result;
     }
 
-    private static ArtifactRemote With(ArtifactRemote r, string prefix) => new()
+    private static ArtifactRemote With(ArtifactRemote r, string prefix, RetryBackoff? retry = null) => new()
     {
-        Connection = r.Connection, Bucket = r.Bucket, Prefix = prefix, ThrottleLimit = r.ThrottleLimit, Retry = r.Retry,
+        Connection = r.Connection, Bucket = r.Bucket, Prefix = prefix, ThrottleLimit = r.ThrottleLimit, Retry = retry ?? r.Retry,
         MultipartThreshold = r.MultipartThreshold, PartSize = r.PartSize, PartConcurrency = r.PartConcurrency,
     };
 
