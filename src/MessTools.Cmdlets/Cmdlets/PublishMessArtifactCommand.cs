@@ -47,6 +47,8 @@ public sealed class PublishMessArtifactCommand : ArtifactRemoteCmdlet
     /// <summary>Holds each folder still while it is hashed and uploaded: -LockTimeout; the publish job takes the lock.</summary>
     protected override bool WritesArtifacts => true;
     protected override bool LockAtBegin => false;
+    /// <summary>Publishes what earlier stages wrote: a folder that does not exist is an error, and no run record creates it.</summary>
+    protected override bool ReadsExistingArtifacts => true;
 
     private readonly List<string> _folders = new();
     private ArtifactRemote _remote = null!;

@@ -15,7 +15,7 @@ namespace MessTools.Cmdlets.Common;
 /// A cmdlet that writes the artifact folder opts in to its writer lock with one line:
 /// <c>protected override bool WritesArtifacts => true;</c> (it then gets -LockTimeout; see docs/reliability.md).
 /// </summary>
-public abstract class MessCmdlet : PSCmdlet, IDynamicParameters, IDisposable, IMessJobHost
+public abstract class MessCmdlet : PSCmdlet, IDynamicParameters, IDisposable
 {
     private readonly CancellationTokenSource _stop = new();
     private bool _recordSaved;
@@ -88,27 +88,41 @@ public abstract class MessCmdlet : PSCmdlet, IDynamicParameters, IDisposable, IM
     private object? _lockOwner;
     private bool _isWhatIf;
     private readonly System.Collections.Concurrent.ConcurrentQueue<(bool Warning, string Text)> _fromWorkers = new();
-    CancellationToken IMessJobHost.Cancellation => Cancellation;
-    object IMessJobHost.LockOwner => _lockOwner ??= System.Management.Automation.Runspaces.Runspace.DefaultRunspace?.InstanceId ?? (object)this;
-    string IMessJobHost.Command => Run.Command;
-    bool IMessJobHost.WhatIf => _isWhatIf;
-    RunRecord? IMessJobHost.Run => WritesRunRecord && !_isWhatIf ? Run : null;
-    void IMessJobHost.Progress(string activity, string status, int percent)
+    private JobHostAdapter? _jobHost;
+
+    /// <summary>
+    /// This cmdlet as the host of a Core job. An adapter rather than an interface of the cmdlet itself: PowerShell scans
+    /// the cmdlet types before the engine's load context is installed (see MessToolsLoadContext), and a cmdlet that
+    /// implemented an engine interface would load the engine too early.
+    /// </summary>
+    protected IMessJobHost JobHost => _jobHost ??= new JobHostAdapter(this);
+
+    private sealed class JobHostAdapter : IMessJobHost
     {
-        if (OnPipelineThread) ReportProgress(1, activity, status, percent);
+        private readonly MessCmdlet _c;
+        public JobHostAdapter(MessCmdlet c) => _c = c;
+        public CancellationToken Cancellation => _c.Cancellation;
+        public object LockOwner => _c._lockOwner ??= System.Management.Automation.Runspaces.Runspace.DefaultRunspace?.InstanceId ?? (object)_c;
+        public string Command => _c.Run.Command;
+        public bool WhatIf => _c._isWhatIf;
+        public RunRecord? Run => _c.WritesRunRecord && !_c._isWhatIf ? _c.Run : null;
+        public void Progress(string activity, string status, int percent)
+        {
+            if (_c.OnPipelineThread) _c.ReportProgress(1, activity, status, percent);
+        }
+        public void Warning(string message)
+        {
+            if (_c.OnPipelineThread) _c.Warn(message);
+            else _c._fromWorkers.Enqueue((true, message));
+        }
+        public void Verbose(string message)
+        {
+            if (_c.OnPipelineThread) _c.WriteVerbose(message);
+            else _c._fromWorkers.Enqueue((false, message));
+        }
+        public bool ShouldProcess(string target, string action) => _c.ShouldProcess(target, action);
+        public void ItemError(MessException error) => _c.WriteItemError(error);
     }
-    void IMessJobHost.Warning(string message)
-    {
-        if (OnPipelineThread) Warn(message);
-        else _fromWorkers.Enqueue((true, message));
-    }
-    void IMessJobHost.Verbose(string message)
-    {
-        if (OnPipelineThread) WriteVerbose(message);
-        else _fromWorkers.Enqueue((false, message));
-    }
-    bool IMessJobHost.ShouldProcess(string target, string action) => ShouldProcess(target, action);
-    void IMessJobHost.ItemError(MessException error) => WriteItemError(error);
     private bool OnPipelineThread => Environment.CurrentManagedThreadId == _pipelineThread;
 
     /// <summary>Writes what jobs reported from worker threads (call on the pipeline thread).</summary>
@@ -117,9 +131,6 @@ public abstract class MessCmdlet : PSCmdlet, IDynamicParameters, IDisposable, IM
         while (_fromWorkers.TryDequeue(out var m))
             if (m.Warning) Warn(m.Text); else WriteVerbose(m.Text);
     }
-
-    /// <summary>This cmdlet as the host of a Core job.</summary>
-    protected IMessJobHost JobHost => this;
 
     protected bool IsWhatIf =>
         (MyInvocation.BoundParameters.TryGetValue("WhatIf", out var w) && w is SwitchParameter s && s.IsPresent) ||

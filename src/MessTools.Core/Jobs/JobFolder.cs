@@ -56,11 +56,15 @@ public sealed class JobFolder : IDisposable
             "or run the stages that write it first (Export-MessMetadata ... | Get-MessAudio | ConvertTo-MessEmbedding).", store.Root);
     }
 
-    /// <summary>Writes the host's run record into the folder (once; a failure to write it is a warning, never the job's error).</summary>
+    /// <summary>
+    /// Writes the host's run record into the folder (once; a failure to write it is a warning, never the job's error).
+    /// A job that failed in a folder this hold created writes none, so the folder can go with the lock.
+    /// </summary>
     public void SaveRun(string status)
     {
         var run = _host.Run;
         if (run is null || run.Saved || !Directory.Exists(Store.Root)) return;
+        if (_created && status != "completed") return; // a failed job leaves no folder behind in a folder it created
         if (status == "completed" && run.Errors.Count > 0) status = "completed_with_errors";
         try { _host.Verbose($"Run record: {run.Save(Store, status)}"); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or MessException)
