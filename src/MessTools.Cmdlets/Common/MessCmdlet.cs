@@ -121,6 +121,7 @@ public abstract class MessCmdlet : PSCmdlet, IDynamicParameters, IDisposable
             else _c._fromWorkers.Enqueue((false, message));
         }
         public bool ShouldProcess(string target, string action) => _c.ShouldProcess(target, action);
+        public T Wait<T>(Task<T> work, string activity, Func<(string Status, double Fraction)> status) => _c.AwaitWithProgress(work, 1, activity, status);
         public void ItemError(MessException error) => _c.WriteItemError(error);
     }
     private bool OnPipelineThread => Environment.CurrentManagedThreadId == _pipelineThread;

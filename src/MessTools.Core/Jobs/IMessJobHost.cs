@@ -34,6 +34,12 @@ public interface IMessJobHost
 
     void Verbose(string message);
 
+    /// <summary>
+    /// Waits for long work running on another thread, showing <paramref name="status"/> (text, fraction done or -1) as
+    /// progress of <paramref name="activity"/> meanwhile; rethrows its exception as is.
+    /// </summary>
+    T Wait<T>(Task<T> work, string activity, Func<(string Status, double Fraction)> status);
+
     /// <summary>Asks before a change (-WhatIf, -Confirm): false means skip it.</summary>
     bool ShouldProcess(string target, string action);
 
@@ -59,5 +65,6 @@ public sealed class NullJobHost : IMessJobHost
     public void Warning(string message) { }
     public void Verbose(string message) { }
     public bool ShouldProcess(string target, string action) => true;
+    public T Wait<T>(Task<T> work, string activity, Func<(string Status, double Fraction)> status) => work.GetAwaiter().GetResult();
     public void ItemError(MessTools.Core.Common.MessException error) { }
 }
