@@ -34,6 +34,12 @@ public sealed class RunRecord
         lock (Counts) Counts[name] = Counts.TryGetValue(name, out var n) ? n + delta : delta;
     }
 
+    /// <summary>Several counts at once (a job's totals).</summary>
+    public void Count(params (string Name, long Delta)[] counts)
+    {
+        foreach (var (name, delta) in counts) Count(name, delta);
+    }
+
     public void AddWarning(string message)
     {
         lock (Warnings) if (Warnings.Count < MaxErrors) Warnings.Add(SecretRedactor.Redact(message));

@@ -59,9 +59,7 @@ public static class ExportJob
         }
         if (host.Run is { } run)
         {
-            run.Count("rows", rows);
-            run.Count("exported", exported);
-            run.Count("rejected", failed);
+            run.Count(("rows", rows), ("exported", exported), ("rejected", failed));
             run.Results["metadata_csv"] = target;
         }
         folder.SaveRun("completed");

@@ -23,10 +23,7 @@ public static class ImportJob
             var result = await ArtifactImporter.ImportAsync(remote, request, progress, host.Cancellation).ConfigureAwait(false);
             if (host.Run is { } run)
             {
-                run.Count("files", result.Files);
-                run.Count("downloaded", result.DownloadedFiles);
-                run.Count("reused", result.ReusedFiles);
-                run.Count("bytes_downloaded", result.DownloadedBytes);
+                run.Count(("files", result.Files), ("downloaded", result.DownloadedFiles), ("reused", result.ReusedFiles), ("bytes_downloaded", result.DownloadedBytes));
                 run.Results["version_id"] = result.VersionId;
                 run.Results["uri"] = result.Uri;
             }

@@ -45,10 +45,7 @@ public static class IndexJob
                 (info.RecallAt10 is { } r ? $"; recall@10 {r:F4} over {info.RecallQueries} queries" : ""));
         if (host.Run is { } run)
         {
-            run.Count("tracks", info.TrackCount);
-            run.Count("added", info.Added);
-            run.Count("replaced", info.Replaced);
-            run.Count("removed", info.Removed);
+            run.Count(("tracks", info.TrackCount), ("added", info.Added), ("replaced", info.Replaced), ("removed", info.Removed));
             run.Results["index_file"] = target;
             run.Results["index_type"] = info.IndexType;
             run.Results["build_seconds"] = info.BuildSeconds;

@@ -78,9 +78,7 @@ public static class MergeJob
         result.Seconds = Math.Round(clock.Elapsed.TotalSeconds, 3);
         if (host.Run is { } record)
         {
-            record.Count("shards", result.Shards);
-            record.Count("rows", result.Rows);
-            record.Count("failed", result.FailedTracks);
+            record.Count(("shards", result.Shards), ("rows", result.Rows), ("failed", result.FailedTracks));
             foreach (var (id, errorId) in result.Failed) record.AddError(errorId, $"Track '{id}' failed in its shard ({errorId}).", id);
             record.Results["shard_count"] = check.ShardCount;
             record.Results["model"] = result.Model;

@@ -20,11 +20,7 @@ public static class PublishVectorJob
             host.Verbose, host.Cancellation);
         if (host.Run is { } run)
         {
-            run.Count("tracks", result.Tracks);
-            run.Count("inserted", result.Inserted);
-            run.Count("updated", result.Updated);
-            run.Count("deleted", result.Deleted);
-            run.Count("unchanged", result.Unchanged);
+            run.Count(("tracks", result.Tracks), ("inserted", result.Inserted), ("updated", result.Updated), ("deleted", result.Deleted), ("unchanged", result.Unchanged));
             run.Results["table"] = result.Table;
             run.Results["server"] = result.Server;
             run.Results["model"] = result.Model;
