@@ -23,14 +23,14 @@ public sealed class NeighborQuery
 /// <summary>One track of the catalogue as a neighbour query sees it.</summary>
 public sealed record TrackEntry(string TrackId, string? Composer, string? Title, string? AlbumId);
 
-/// <summary>A track's top K scored as the Composer Retrieval evaluation scores it (see <see cref="Evaluation.Metrics"/>).</summary>
+/// <summary>A track's top K scored as the Composer Retrieval evaluation scores it (see <see cref="Search.Metrics"/>).</summary>
 public sealed record TrackComposerEvaluation(
     string TrackId, string? Composer, int K, bool ExcludeSameAlbum, IReadOnlyList<NeighborResult> Neighbors,
     IReadOnlyList<bool> SameComposer, int RelevantAvailable, double PrecisionAtK, double HitRateAtK, double NdcgAtK)
 {
     /// <summary>
     /// Scores a track's top K (<paramref name="found"/>, as a backend returned it): which share its composer (trimmed,
-    /// case-insensitive) and P@K, HitRate@K and NDCG@K by <see cref="Evaluation.Metrics.ForQuery"/>, with
+    /// case-insensitive) and P@K, HitRate@K and NDCG@K by <see cref="Search.Metrics.ForQuery"/>, with
     /// <paramref name="relevant"/> the tracks of its composer a query could have returned. Every backend scores the same way.
     /// </summary>
     public static TrackComposerEvaluation Score(string trackId, string? composer, int k, bool excludeSameAlbum, IReadOnlyList<NeighborResult> found, int relevant)
@@ -38,7 +38,7 @@ public sealed record TrackComposerEvaluation(
         string? own = string.IsNullOrWhiteSpace(composer) ? null : composer.Trim();
         var same = found.Select(r => own is not null && r.Composer is not null && string.Equals(r.Composer.Trim(), own, StringComparison.OrdinalIgnoreCase)).ToList();
         var ranked = found.Select((_, i) => new Neighbor(i, 0)).ToList();
-        var m = Evaluation.Metrics.ForQuery(ranked, k, i => same[i], relevant);
+        var m = Search.Metrics.ForQuery(ranked, k, i => same[i], relevant);
         return new TrackComposerEvaluation(trackId, composer, k, excludeSameAlbum, found, same, relevant,
             Math.Round(m.Precision, 6), Math.Round(m.HitRate, 6), Math.Round(m.Ndcg, 6));
     }
@@ -217,7 +217,7 @@ public sealed class NeighborFinder : INeighborCatalog
 
     /// <summary>
     /// This track's top K (itself excluded, its album too when asked), which of them share its composer, and its
-    /// Precision@K, HitRate@K and NDCG@K under the evaluation's definitions (<see cref="Evaluation.Metrics.ForQuery"/>).
+    /// Precision@K, HitRate@K and NDCG@K under the evaluation's definitions (<see cref="Search.Metrics.ForQuery"/>).
     /// </summary>
     public TrackComposerEvaluation EvaluateTrack(string trackId, int k, bool excludeSameAlbum, bool exact = false)
     {

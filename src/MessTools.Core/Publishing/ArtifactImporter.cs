@@ -11,6 +11,8 @@ public sealed class ImportRequest
     public string Version { get; init; } = "latest";
     /// <summary>The local artifact folder that receives the version.</summary>
     public string ArtifactPath { get; init; } = "";
+    /// <summary>How long to wait for another writer of the folder (zero: refuse at once).</summary>
+    public TimeSpan LockTimeout { get; init; }
 }
 
 /// <summary>What an import did.</summary>
@@ -75,7 +77,8 @@ public static class ArtifactImporter
         return ArtifactManifest.Parse(manifest, remote.Uri(key), model, versionId);
     }
 
-    public static async Task<ImportResult> ImportAsync(ArtifactRemote remote, ImportRequest request, IProgress<ArtifactProgress>? progress = null, CancellationToken ct = default)
+    /// <summary>The import itself; the caller (<see cref="Jobs.ImportJob"/>) holds the target folder's writer lock.</summary>
+    internal static async Task<ImportResult> ImportAsync(ArtifactRemote remote, ImportRequest request, IProgress<ArtifactProgress>? progress = null, CancellationToken ct = default)
     {
         string target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(request.ArtifactPath));
         string parent = Path.GetDirectoryName(target) ?? throw new MessException("ArtifactPathInvalid", MessErrorKind.InvalidArgument, $"'{target}' has no parent folder.", target);
@@ -120,6 +123,10 @@ public static class ArtifactImporter
             if (!wanted.Contains(f) && owned.Contains(Path.GetRelativePath(staging, f).Split(Path.DirectorySeparatorChar)[0])) File.Delete(f);
         ct.ThrowIfCancellationRequested();
 
+        // The writer lock lives in the folder: the new folder gets the same lock file (a hard link to the locked inode), so
+        // the lock still covers the target after the swap and no other writer slips in before it is released.
+        FolderSwap.CarryLock(target, staging);
+        FaultInjection.Hit("import.before-swap");
         FolderSwap.Exchange(staging, target);
         if (Directory.Exists(staging))
         {

@@ -15,6 +15,8 @@ public sealed class PublishRequest
     public ArtifactEncryption Encryption { get; init; } = new();
     /// <summary>Plan only: hash, compare with the bucket, upload nothing (the result lists what would be uploaded).</summary>
     public bool DryRun { get; init; }
+    /// <summary>How long to wait for a writer of the folder to finish (zero: refuse at once).</summary>
+    public TimeSpan LockTimeout { get; init; }
 }
 
 /// <summary>What a publish did (or, with DryRun, would do).</summary>
@@ -50,6 +52,7 @@ public sealed class PublishResult
 /// </summary>
 public static class ArtifactPublisher
 {
+    /// <summary>The publish itself; <see cref="Jobs.PublishJob"/> holds the folder's writer lock around it.</summary>
     public static async Task<PublishResult> PublishAsync(ArtifactRemote remote, PublishRequest request, IProgress<ArtifactProgress>? progress = null, CancellationToken ct = default)
     {
         request.Encryption.Validate();
@@ -90,6 +93,7 @@ public static class ArtifactPublisher
             Interlocked.Increment(ref hashedFiles);
         }).ConfigureAwait(false);
 
+        FaultInjection.Hit("publish.hashed");
         var manifest = ArtifactManifest.Create(model, entries);
         FaultInjection.Hit("publish.hashed");
         string manifestKey = remote.ManifestKey(model, manifest.VersionId);

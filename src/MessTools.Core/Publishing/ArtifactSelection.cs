@@ -11,9 +11,9 @@ namespace MessTools.Core.Publishing;
 /// </summary>
 public static partial class ArtifactSelection
 {
-    public const string RunsFolder = "runs";
-    public static readonly IReadOnlyList<string> DataFolders = new[] { "metadata", "embeddings", "index", "eval" };
-    public static readonly IReadOnlyList<string> AudioFolders = new[] { "audio_cache", "audio_wav" };
+    public const string RunsFolder = ArtifactLayout.RunsFolder;
+    public static readonly IReadOnlyList<string> DataFolders = new[] { ArtifactLayout.MetadataFolder, ArtifactLayout.EmbeddingsFolder, ArtifactLayout.IndexFolder, ArtifactLayout.EvalFolder };
+    public static readonly IReadOnlyList<string> AudioFolders = new[] { ArtifactLayout.AudioCacheFolder, ArtifactLayout.AudioWavFolder };
 
     /// <summary>Commands whose run records are never published (publishing unchanged content again stays a no-op).</summary>
     public static readonly IReadOnlyList<string> LocalOnlyCommands = new[] { "Publish-MessArtifact", "Import-MessArtifact", "Get-MessArtifactVersion" };
@@ -75,19 +75,19 @@ public static partial class ArtifactSelection
     /// </summary>
     public static string? DetectModel(string root)
     {
-        string meta = Path.Combine(root, "embeddings", "embeddings_meta.json");
+        string meta = new ArtifactStore(root).EmbeddingsMetaFile;
         if (File.Exists(meta))
         {
             try
             {
                 using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(meta));
                 if (doc.RootElement.TryGetProperty("model", out var m) && m.GetString() is { Length: > 0 } name)
-                    return SafePath.ModelFolderName(name)["v1_model_".Length..];
+                    return ArtifactLayout.ModelOfFolder(SafePath.ModelFolderName(name));
             }
             catch (System.Text.Json.JsonException) { }
         }
         string folder = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(root)));
-        return folder.StartsWith("v1_model_", StringComparison.Ordinal) && folder.Length > 9 ? folder[9..] : null;
+        return ArtifactLayout.ModelOfFolder(folder);
     }
 
     [GeneratedRegex("^[A-Za-z0-9._-]+$")]

@@ -303,17 +303,14 @@ public static class VectorPublisher
 
         public static ArtifactRows Open(ArtifactStore store, Action<string>? log)
         {
-            var (folder, matrix) = EmbeddingMatrix.LoadWithFallback(store.EmbeddingsDir, log);
-            string metaFile = Path.Combine(folder, "embeddings_meta.json");
-            if (!File.Exists(metaFile))
-                throw new MessException("EmbeddingsMetaMissing", MessErrorKind.ObjectNotFound,
+            var set = EmbeddingsFolder.Open(store, log);
+            var matrix = set.Matrix;
+            string metaFile = set.MetaFile;
+            var meta = set.Meta ?? throw new MessException("EmbeddingsMetaMissing", MessErrorKind.ObjectNotFound,
                     $"'{metaFile}' does not exist, so the model of the embeddings is unknown. Run ConvertTo-MessEmbedding first.", metaFile);
-            var meta = ArtifactJson.Read<EmbeddingsMeta>(metaFile);
             if (string.IsNullOrWhiteSpace(meta.Model))
                 throw new MessException("EmbeddingsMetaMalformed", MessErrorKind.InvalidData, $"'{metaFile}' names no model.", metaFile);
-            string sha = string.IsNullOrEmpty(meta.EmbeddingsSha256)
-                ? Convert.ToHexString(SHA256.HashData(MemoryMarshal.AsBytes(matrix.Data.AsSpan()))).ToLowerInvariant()
-                : meta.EmbeddingsSha256;
+            string sha = string.IsNullOrEmpty(meta.EmbeddingsSha256) ? set.Sha256 : meta.EmbeddingsSha256;
             TrackInfoTable? info = File.Exists(store.MetadataCsv) ? TrackInfoTable.Read(store.MetadataCsv) : null;
             if (info is null) log?.Invoke($"'{store.MetadataCsv}' does not exist: album_id, composer and title stay NULL.");
             return new ArtifactRows { Matrix = matrix, Model = meta.Model, EmbeddingsSha256 = sha, Folder = store.Root, Metadata = info };

@@ -19,7 +19,7 @@ namespace MessTools.Server.Artifacts;
 /// </summary>
 public sealed class ArtifactCatalog : IDisposable
 {
-    public const string FolderPrefix = "v1_model_";
+    public const string FolderPrefix = ArtifactLayout.ModelFolderPrefix;
 
     private readonly ILogger _log;
     private readonly Dictionary<string, ArtifactStore> _stores;

@@ -3,6 +3,7 @@ using Amazon.S3;
 using Amazon.S3.Model;
 using MessTools.Core.Aws;
 using MessTools.Core.Common;
+using MessTools.Core.Jobs;
 using MessTools.Core.Publishing;
 using MessTools.Tests.Unit.Audio;
 
@@ -38,9 +39,9 @@ internal static class ArtifactFolder
         return root;
     }
 
-    /// <summary>Relative path -> SHA-256 of every file under <paramref name="root"/>.</summary>
+    /// <summary>Relative path -> SHA-256 of every file under <paramref name="root"/> but the writer lock's (an import takes the lock like every writer).</summary>
     public static Dictionary<string, string> Snapshot(string root) =>
-        Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).ToDictionary(
+        Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).Where(f => Path.GetFileName(f) != ".lock").ToDictionary(
             f => Path.GetRelativePath(root, f).Replace('\\', '/'), f => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(f))));
 }
 
@@ -96,7 +97,7 @@ public sealed class PublishingTests : IClassFixture<MotoFixture>
         Assert.True(result.ManifestUploaded && result.PointerUpdated);
         Assert.Equal(new[] { "runs/20261125T100000.000Z_ConvertTo-MessEmbedding.json" }, result.Manifest.SourceRuns);
 
-        var imported = await ArtifactImporter.ImportAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst/v1_model_builtin"] });
+        var imported = await ImportJob.RunAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst/v1_model_builtin"] }, new NullJobHost());
         Assert.Equal(result.VersionId, imported.VersionId);
         Assert.Equal(expected.Length, imported.DownloadedFiles);
         var source = ArtifactFolder.Snapshot(src);
@@ -186,7 +187,7 @@ public sealed class PublishingTests : IClassFixture<MotoFixture>
         Assert.Equal(ServerSideEncryptionMethod.AES256, small.ServerSideEncryptionMethod);
 
         mark = await Settled(_moto.Server);
-        var imported = await ArtifactImporter.ImportAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst"] });
+        var imported = await ImportJob.RunAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst"] }, new NullJobHost());
         await Settled(_moto.Server);
         Assert.Equal(3, _moto.Server.RequestLog().Skip(mark).Count(l => l.Method == "GET" && l.Path == $"/{bucket}/{blob}"));
         Assert.Equal(File.ReadAllBytes(Path.Combine(src, "embeddings/embeddings.f32")), File.ReadAllBytes(tmp["dst/embeddings/embeddings.f32"]));
@@ -221,7 +222,7 @@ public sealed class PublishingTests : IClassFixture<MotoFixture>
         string src = ArtifactFolder.Make(tmp["src"]);
         string bucket = NewBucket();
         var first = await ArtifactPublisher.PublishAsync(Remote(bucket), new PublishRequest { ArtifactPath = src, Model = "builtin" });
-        await ArtifactImporter.ImportAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst"] });
+        await ImportJob.RunAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst"] }, new NullJobHost());
         Directory.CreateDirectory(tmp["dst/cache"]);
         File.WriteAllText(tmp["dst/cache/local.txt"], "mine");
 
@@ -235,19 +236,19 @@ public sealed class PublishingTests : IClassFixture<MotoFixture>
         await s3.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = $"vector-artifacts/v1_model_builtin/blobs/sha256/{entry.Sha256}", InputStream = new MemoryStream(bytes) });
 
         var before = ArtifactFolder.Snapshot(tmp["dst"]);
-        var ex = await Assert.ThrowsAsync<MessException>(() => ArtifactImporter.ImportAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst"] }));
+        var ex = await Assert.ThrowsAsync<MessException>(() => ImportJob.RunAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst"] }, new NullJobHost()));
         Assert.Equal("ArtifactChecksumMismatch", ex.ErrorId);
         Assert.Contains("'eval/eval_results.json'", ex.Message);
         Assert.Equal(before, ArtifactFolder.Snapshot(tmp["dst"]));
 
         // A missing object is an error naming its file too, and still nothing is swapped.
         await s3.DeleteObjectAsync(bucket, $"vector-artifacts/v1_model_builtin/blobs/sha256/{entry.Sha256}");
-        var missing = await Assert.ThrowsAsync<MessException>(() => ArtifactImporter.ImportAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst"] }));
+        var missing = await Assert.ThrowsAsync<MessException>(() => ImportJob.RunAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst"] }, new NullJobHost()));
         Assert.Equal("ArtifactObjectNotFound", missing.ErrorId);
         Assert.Equal(before, ArtifactFolder.Snapshot(tmp["dst"]));
 
         // The earlier version still imports; the local cache folder and this folder's own files are carried over.
-        var back = await ArtifactImporter.ImportAsync(Remote(bucket), new ImportRequest { Model = "builtin", Version = first.VersionId, ArtifactPath = tmp["dst"] });
+        var back = await ImportJob.RunAsync(Remote(bucket), new ImportRequest { Model = "builtin", Version = first.VersionId, ArtifactPath = tmp["dst"] }, new NullJobHost());
         Assert.Equal(first.Files, back.ReusedFiles);
         Assert.Equal(0, back.DownloadedFiles);
         Assert.Equal("mine", File.ReadAllText(Path.Combine(tmp["dst"], "cache", "local.txt")));
@@ -261,7 +262,7 @@ public sealed class PublishingTests : IClassFixture<MotoFixture>
         string bucket = NewBucket();
         await ArtifactPublisher.PublishAsync(Remote(bucket), new PublishRequest { ArtifactPath = src });
         string dst = tmp["dst"];
-        await ArtifactImporter.ImportAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = dst });
+        await ImportJob.RunAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = dst }, new NullJobHost());
         Directory.CreateDirectory(Path.Combine(dst, "audio_wav"));
         File.WriteAllText(Path.Combine(dst, "audio_wav", "t9.wav"), "wav");
         File.WriteAllText(Path.Combine(dst, "runs", "20261125T130000.000Z_Import-MessArtifact.json"), "{}");
@@ -269,7 +270,7 @@ public sealed class PublishingTests : IClassFixture<MotoFixture>
 
         File.WriteAllBytes(Path.Combine(src, "index", "hnsw.index"), S3Tests.Bytes(60_000, 99));
         var v2 = await ArtifactPublisher.PublishAsync(Remote(bucket), new PublishRequest { ArtifactPath = src });
-        var r = await ArtifactImporter.ImportAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = dst });
+        var r = await ImportJob.RunAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = dst }, new NullJobHost());
         Assert.Equal(v2.VersionId, r.VersionId);
         Assert.Equal(1, r.DownloadedFiles);
         Assert.Equal(v2.Files - 1, r.ReusedFiles);
@@ -326,14 +327,14 @@ public sealed class PublishingTests : IClassFixture<MotoFixture>
         string src = ArtifactFolder.Make(tmp["src/v1_model_builtin"]);
         string bucket = NewBucket();
         await ArtifactPublisher.PublishAsync(Remote(bucket), new PublishRequest { ArtifactPath = src });
-        await ArtifactImporter.ImportAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst"] });
+        await ImportJob.RunAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst"] }, new NullJobHost());
         // What such a kill leaves: the old folder (with its local audio cache) at the staging path.
         string staging = tmp[".dst.messimport"];
         Directory.CreateDirectory(Path.Combine(staging, "audio_cache", "a1"));
         File.WriteAllText(Path.Combine(staging, "audio_cache", "a1", "t7.mp3"), "cached");
         Directory.CreateDirectory(Path.Combine(staging, "eval"));
         File.WriteAllText(Path.Combine(staging, "eval", "stale.json"), "{}");
-        var r = await ArtifactImporter.ImportAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst"] });
+        var r = await ImportJob.RunAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst"] }, new NullJobHost());
         Assert.Equal(0, r.DownloadedFiles);
         Assert.Equal("cached", File.ReadAllText(tmp["dst/audio_cache/a1/t7.mp3"]));
         Assert.False(File.Exists(tmp["dst/eval/stale.json"]));
@@ -354,7 +355,7 @@ public sealed class PublishingTests : IClassFixture<MotoFixture>
         Assert.Equal(MessErrorKind.PermissionDenied, pub.Kind);
         Assert.Contains($"Bucket '{bucket}'", pub.Message);
         Assert.Contains("prefix 'team/arts'", pub.Message);
-        var imp = await Assert.ThrowsAsync<MessException>(() => ArtifactImporter.ImportAsync(Remote(bucket, "team/arts", retries: 3), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst"] }));
+        var imp = await Assert.ThrowsAsync<MessException>(() => ImportJob.RunAsync(Remote(bucket, "team/arts", retries: 3), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst"] }, new NullJobHost()));
         Assert.Equal("ArtifactAccessDenied", imp.ErrorId);
         Assert.Contains("prefix 'team/arts'", imp.Message);
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(20), "403 is not retried");
@@ -387,20 +388,20 @@ public sealed class PublishingTests : IClassFixture<MotoFixture>
         using (var o = await s3.GetObjectAsync(bucket, key)) json = await new StreamReader(o.ResponseStream).ReadToEndAsync();
 
         await s3.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = key, ContentBody = json.Replace("\"format_version\": 1", "\"format_version\": 2") });
-        var newer = await Assert.ThrowsAsync<MessException>(() => ArtifactImporter.ImportAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst"] }));
+        var newer = await Assert.ThrowsAsync<MessException>(() => ImportJob.RunAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst"] }, new NullJobHost()));
         Assert.Equal("ArtifactManifestTooNew", newer.ErrorId);
         Assert.Contains("format version 2", newer.Message);
 
         await s3.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = key, ContentBody = json.Replace("\"eval/eval_results.json\"", "\"../../etc/passwd\"") });
-        var altered = await Assert.ThrowsAsync<MessException>(() => ArtifactImporter.ImportAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst"] }));
+        var altered = await Assert.ThrowsAsync<MessException>(() => ImportJob.RunAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst"] }, new NullJobHost()));
         Assert.Equal("ArtifactManifestInvalid", altered.ErrorId);
         Assert.Contains("../../etc/passwd", altered.Message);
 
-        var unknown = await Assert.ThrowsAsync<MessException>(() => ArtifactImporter.ImportAsync(Remote(bucket), new ImportRequest { Model = "builtin", Version = "v00000000000000000000", ArtifactPath = tmp["dst"] }));
+        var unknown = await Assert.ThrowsAsync<MessException>(() => ImportJob.RunAsync(Remote(bucket), new ImportRequest { Model = "builtin", Version = "v00000000000000000000", ArtifactPath = tmp["dst"] }, new NullJobHost()));
         Assert.Equal("ArtifactVersionNotFound", unknown.ErrorId);
-        var bad = await Assert.ThrowsAsync<MessException>(() => ArtifactImporter.ImportAsync(Remote(bucket), new ImportRequest { Model = "builtin", Version = "../x", ArtifactPath = tmp["dst"] }));
+        var bad = await Assert.ThrowsAsync<MessException>(() => ImportJob.RunAsync(Remote(bucket), new ImportRequest { Model = "builtin", Version = "../x", ArtifactPath = tmp["dst"] }, new NullJobHost()));
         Assert.Equal("InvalidVersionId", bad.ErrorId);
-        var none = await Assert.ThrowsAsync<MessException>(() => ArtifactImporter.ImportAsync(Remote(bucket), new ImportRequest { Model = "other", ArtifactPath = tmp["dst"] }));
+        var none = await Assert.ThrowsAsync<MessException>(() => ImportJob.RunAsync(Remote(bucket), new ImportRequest { Model = "other", ArtifactPath = tmp["dst"] }, new NullJobHost()));
         Assert.Equal("ArtifactVersionNotFound", none.ErrorId);
         Assert.Contains("model 'other'", none.Message);
         Assert.False(Directory.Exists(tmp["dst"]));
