@@ -19,6 +19,11 @@ public sealed class ServerSettings
     public TimeSpan ReloadInterval { get; set; } = TimeSpan.FromSeconds(2);
     /// <summary>Where an s3:// artifact set is downloaded to.</summary>
     public string DownloadPath { get; set; } = Path.Combine(Path.GetTempPath(), "messtools-artifacts");
+    /// <summary>
+    /// --lock-timeout (seconds): how long an s3:// import waits for the download folder's writer lock when another import
+    /// (a second server, Import-MessArtifact) holds it. Default 300.
+    /// </summary>
+    public TimeSpan LockTimeout { get; set; } = TimeSpan.FromSeconds(300);
     /// <summary>With an s3:// artifact path: the region (default: AWS_REGION) and an S3-compatible endpoint (default: AWS_ENDPOINT_URL_S3).</summary>
     public string? S3Region { get; set; }
     public string? S3EndpointUrl { get; set; }
@@ -59,6 +64,7 @@ public sealed class ServerSettings
         if (First(config["reload-interval"], config["ReloadInterval"]) is { } ri)
             s.ReloadInterval = TimeSpan.FromMilliseconds(ParseInt(ri, "reload-interval (milliseconds)", 50));
         if (First(config["download-path"], config["DownloadPath"], config["MESS_DOWNLOAD_PATH"]) is { } dp) s.DownloadPath = dp;
+        if (First(config["lock-timeout"], config["LockTimeout"]) is { } lt) s.LockTimeout = TimeSpan.FromSeconds(ParseInt(lt, "lock-timeout (seconds)", 0));
         s.S3Region = First(config["s3-region"], config["S3Region"]);
         s.S3EndpointUrl = First(config["s3-endpoint-url"], config["S3EndpointUrl"]);
         if (First(config["max-batch"], config["MaxBatch"]) is { } mb) s.MaxBatch = ParseInt(mb, "max-batch", 1);

@@ -133,6 +133,14 @@ public static class ArtifactImporter
             CarryOver(staging, target, manifest);
             Directory.Delete(staging, recursive: true);
         }
+        // Every file of the version is in place (each was hashed before the swap; the writer lock keeps the folder still).
+        foreach (var e in manifest.Files)
+        {
+            var fi = new FileInfo(SafePath.Combine(target, e.Path.Split('/')));
+            if (!fi.Exists || fi.Length != e.Size)
+                throw new MessException("ArtifactImportIncomplete", MessErrorKind.InvalidData,
+                    $"After the import of {manifest.Model} {manifest.VersionId}, '{fi.FullName}' is {(fi.Exists ? $"{fi.Length:N0} bytes instead of {e.Size:N0}" : "missing")}: another writer changed the folder. Import again.", fi.FullName);
+        }
         return new ImportResult
         {
             Model = manifest.Model, VersionId = manifest.VersionId, Uri = remote.Uri(remote.ModelKey(manifest.Model) + manifest.VersionId + "/"),
