@@ -133,6 +133,8 @@ public sealed class FindMessNeighborCommand : MessCmdlet
             }
             else
             {
+                // A folder that does not exist, or a root of model folders, is named as such before any index is looked for.
+                RequireArtifacts(Store.Root);
                 var finder = NeighborFinder.OpenCached(Store);
                 _finder = finder;
                 WriteVerbose($"Index {finder.IndexPath}: {finder.Index.Kind}, {finder.Count:N0} tracks, {finder.Dimension} dims.");
