@@ -321,6 +321,29 @@ public sealed class PublishingTests : IClassFixture<MotoFixture>
     }
 
     [Fact]
+    public void A_version_carries_the_last_completed_run_of_each_stage_not_every_run_the_folder_has_seen()
+    {
+        using var tmp = new TempDir();
+        string src = ArtifactFolder.Make(tmp["src/v1_model_builtin"]);
+        void Run(string name, string command, string status) =>
+            File.WriteAllText(Path.Combine(src, "runs", name), $"{{\"command\":\"{command}\",\"status\":\"{status}\"}}");
+        Run("20261125T090000.000Z_New-MessIndex.json", "New-MessIndex", "completed");          // replaced by a later run
+        Run("20261125T120000.000Z_New-MessIndex.json", "New-MessIndex", "completed");
+        Run("20261125T130000.000Z_New-MessIndex.json", "New-MessIndex", "failed");             // made nothing
+        Run("20261125T140000.000Z_Invoke-MessEvaluation.json", "Invoke-MessEvaluation", "stopped");
+        Run("20261125T150000.000Z_Get-MessAudio.json", "Get-MessAudio", "completed_with_errors");
+        File.WriteAllText(Path.Combine(src, "runs", "20261125T160000.000Z_Odd.json"), "not json"); // unreadable: kept
+        var runs = ArtifactSelection.Collect(src, includeAudio: false).Select(f => f.RelativePath).Where(p => p.StartsWith("runs/")).ToList();
+        Assert.Equal(new[]
+        {
+            "runs/20261125T100000.000Z_ConvertTo-MessEmbedding.json",
+            "runs/20261125T120000.000Z_New-MessIndex.json",
+            "runs/20261125T150000.000Z_Get-MessAudio.json",
+            "runs/20261125T160000.000Z_Odd.json",
+        }, runs);
+    }
+
+    [Fact]
     public async Task An_import_killed_between_swap_and_carry_over_loses_no_local_folder_on_the_next_import()
     {
         using var tmp = new TempDir();
