@@ -184,7 +184,7 @@ public class VectorStoreTests
     }
 
     [Fact]
-    public void Readers_during_a_publish_see_the_old_version_or_the_new_one_never_a_mix()
+    public async Task Readers_during_a_publish_see_the_old_version_or_the_new_one_never_a_mix()
     {
         using var tmp = new TempDir();
         var ids = IndexTestData.Ids(200);
@@ -228,7 +228,7 @@ public class VectorStoreTests
             VectorPublisher.Publish(store2, table, new VectorPublishOptions { BatchSize = 20 }, progress: _ => during = answers);
         Thread.Sleep(300);
         stop.Cancel();
-        reader.Wait();
+        await reader;
         _out.WriteLine($"{answers} answers, {during} of them before the last progress report, {mixed} of neither version, {failures.Count} errors");
         Assert.True(during > 0, "the reader ran while the publish wrote");
         Assert.Equal(0, mixed);
