@@ -4,15 +4,16 @@ using MessTools.Server;
 // (or --probe URL, the container's health check). See docs/server.md.
 
 if (args.Length == 2 && args[0] == "--probe") return await ServerApp.ProbeAsync(args[1]);
+// Build errors (bad settings, artifacts that fail their checks) surface as they always did: WebApplicationFactory reads
+// them from the entry point. What fails once the host runs (the port in use) is one line, not a logged stack trace twice.
+var app = ServerApp.Build(args);
 try
 {
-    var app = ServerApp.Build(args);
     app.Run();
     return 0;
 }
 catch (Exception ex) when (ServerApp.StartError(ex) is { } message)
 {
-    // A start that cannot go on (port in use, a bad setting, artifacts that fail their checks): one line, no stack trace.
     Console.Error.WriteLine($"MessTools.Server could not start: {message}");
     return 1;
 }
