@@ -70,20 +70,8 @@ public sealed class ConvertToMessEmbeddingCommand : ShardedTrackCmdlet, IDisposa
     [ValidateNotNullOrEmpty]
     public string? PublishPath { get; set; }
 
-    /// <summary>For -PublishPath: a profile of the shared AWS credentials/config files.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? ProfileName { get; set; }
-
-    /// <summary>For -PublishPath: the bucket's region.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? Region { get; set; }
-
-    /// <summary>For -PublishPath: an S3-compatible endpoint (MinIO, Ceph, LocalStack, moto).</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? EndpointUrl { get; set; }
+    /// <summary>For -PublishPath: -ProfileName -Region -EndpointUrl -RetryCount (<see cref="S3Parameters"/>).</summary>
+    protected override bool ReachesS3 => true;
 
     private string ModelPathResolved => EmbeddingModels.IsBuiltin(Model) ? EmbeddingModels.Builtin : ResolveUserPath(Model);
     private string? ProfileResolved => ModelProfile is null ? null : ResolveUserPath(ModelProfile);
@@ -204,8 +192,7 @@ public sealed class ConvertToMessEmbeddingCommand : ShardedTrackCmdlet, IDisposa
             WriteVerbose($"{shard}: manifest with {m.TrackIds.Count} tracks, {m.Failed.Count} failed, in {Store.Root}");
             if (PublishPath is not null)
             {
-                var connection = new Core.Aws.S3Connection { ProfileName = ProfileName, Region = Region, EndpointUrl = EndpointUrl };
-                var (remote, _) = Core.Sharding.ShardExchange.ParseUri(PublishPath, connection);
+                var (remote, _) = Core.Sharding.ShardExchange.ParseUri(PublishPath, S3.Connection(), S3.Retry());
                 ReportProgress(1, Activity, $"Publishing {shard} to {remote.Display}", force: true);
                 var published = Core.Sharding.ShardExchange.PublishAsync(remote, Store, shard, Cancellation).GetAwaiter().GetResult();
                 Run.Results["shard_published"] = published.Uri;

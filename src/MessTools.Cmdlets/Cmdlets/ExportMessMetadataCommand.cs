@@ -3,6 +3,7 @@ using System.Management.Automation;
 using MessTools.Cmdlets.Common;
 using MessTools.Core.Catalog;
 using MessTools.Core.Common;
+using MessTools.Core.Jobs;
 using MessTools.Core.Database;
 
 namespace MessTools.Cmdlets;
@@ -64,66 +65,22 @@ public sealed class ExportMessMetadataCommand : MessCmdlet
 
     protected override void ProcessRecord()
     {
-        string target = Store.MetadataCsv;
-        bool write = ShouldProcess(target, "Write track metadata");
-        ColumnMap columns;
-        ComposerNormalizer composers;
+        ExportRequest request;
         try
         {
-            columns = new ColumnMap(ToStringMap(ColumnMap, "ColumnMap"));
-            composers = new ComposerNormalizer(ToStringMap(ComposerAlias, "ComposerAlias"));
-        }
-        catch (MessException ex) { ThrowTerminating(ex); return; }
-
-        using ICatalogSource source = OpenSource();
-        WriteVerbose($"Reading {source.Description}");
-        var exporter = new MetadataExporter(columns, composers);
-        using var writer = write ? new MetadataCsv.Writer(target) : null;
-        const string activity = "Export-MessMetadata";
-        long rows = 0, exported = 0, failed = 0;
-        IEnumerator<ExportItem> items;
-        try { items = exporter.Read(source, Cancellation).GetEnumerator(); }
-        catch (MessException ex) { ThrowTerminating(ex); return; }
-        using (items)
-        {
-            while (true)
+            request = new ExportRequest
             {
-                try
-                {
-                    if (!items.MoveNext()) break;
-                }
-                catch (MessException ex) { ThrowTerminating(ex); }
-                catch (OperationCanceledException) { return; }
-                var item = items.Current;
-                rows++;
-                if (item.Error is not null)
-                {
-                    failed++;
-                    WriteItemError(item.Error);
-                }
-                else
-                {
-                    var track = item.Track!;
-                    track.ArtifactPath = Store.Root;
-                    writer?.Write(track);
-                    exported++;
-                    WriteObject(track);
-                }
-                ReportProgress(1, activity, $"{rows:N0} rows read, {exported:N0} exported, {failed:N0} rejected");
-            }
+                Store = Store, LockTimeout = LockTimeout,
+                Columns = new ColumnMap(ToStringMap(ColumnMap, "ColumnMap")),
+                Composers = new ComposerNormalizer(ToStringMap(ComposerAlias, "ComposerAlias")),
+            };
         }
-        CompleteProgress(1, activity);
-        if (rows == 0) Warn($"{source.Description} has no rows.");
-        if (writer is not null)
-        {
-            try { writer.Commit(); }
-            catch (IOException ex) { ThrowTerminating(new MessException("MetadataWriteFailed", MessErrorKind.WriteError, $"Writing '{target}' failed: {ex.Message}", target, ex)); }
-            WriteVerbose($"Wrote {exported:N0} tracks to {target}");
-        }
-        Run.Count("rows", rows);
-        Run.Count("exported", exported);
-        Run.Count("rejected", failed);
-        Run.Results["metadata_csv"] = target;
+        catch (MessException ex) { ThrowTerminating(ex); return; }
+        using ICatalogSource source = OpenSource();
+        try { ExportJob.Run(request, source, JobHost, WriteObject); }
+        catch (MessException ex) { ThrowTerminating(ex); }
+        catch (OperationCanceledException) { return; }
+        finally { CompleteProgress(1, ExportJob.Activity); }
     }
 
     private ICatalogSource OpenSource()

@@ -30,29 +30,14 @@ public sealed class GetMessAudioCommand : ShardedTrackCmdlet, IDisposable
     [ValidateNotNullOrEmpty]
     public string? AudioRoot { get; set; }
 
-    /// <summary>A profile from the shared AWS credentials/config files.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? ProfileName { get; set; }
-
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? Region { get; set; }
-
-    /// <summary>An S3-compatible endpoint: MinIO, Ceph, LocalStack ...</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? EndpointUrl { get; set; }
+    /// <summary>-ProfileName -Region -EndpointUrl -RetryCount (<see cref="S3Parameters"/>).</summary>
+    protected override bool ReachesS3 => true;
 
     /// <summary>Concurrent downloads.</summary>
     [Parameter]
     [ValidateRange(1, 64)]
     public int ThrottleLimit { get; set; } = 4;
 
-    /// <summary>Retries of a transient failure (throttling, 5xx, timeout, dropped connection) per request.</summary>
-    [Parameter]
-    [ValidateRange(0, 20)]
-    public int RetryCount { get; set; } = 4;
 
     /// <summary>Fetch and decode again even when the cached files match.</summary>
     [Parameter]
@@ -121,11 +106,11 @@ public sealed class GetMessAudioCommand : ShardedTrackCmdlet, IDisposable
             {
                 Bucket = Bucket,
                 AudioRoot = root,
-                ProfileName = ProfileName,
-                Region = Region,
-                EndpointUrl = EndpointUrl,
+                ProfileName = S3.ProfileName,
+                Region = S3.Region,
+                EndpointUrl = S3.EndpointUrl,
                 Force = Force,
-                Retry = new RetryBackoff { MaxRetries = RetryCount },
+                Retry = S3.Retry(),
             };
             _fetcher = new AudioFetcher(Store, options);
             if (Standardize)

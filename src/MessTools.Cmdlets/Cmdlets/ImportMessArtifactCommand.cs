@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using MessTools.Cmdlets.Common;
+using MessTools.Core.Jobs;
 using MessTools.Core.Publishing;
 
 namespace MessTools.Cmdlets;
@@ -28,6 +29,10 @@ public sealed class ImportMessArtifactCommand : ArtifactRemoteCmdlet
 
     protected override string? DefaultPathModel => Model;
 
+    /// <summary>Writes the folder: -LockTimeout; the import job takes the lock itself (never under -WhatIf).</summary>
+    protected override bool WritesArtifacts => true;
+    protected override bool LockAtBegin => false;
+
     /// <summary>A failed import into a folder that does not exist leaves no folder behind (not even runs/).</summary>
     protected override bool WritesRunRecord => Directory.Exists(Store.Root);
 
@@ -39,14 +44,8 @@ public sealed class ImportMessArtifactCommand : ArtifactRemoteCmdlet
             base.EndProcessing();
             return;
         }
-        var result = RunRemote("Import-MessArtifact", (p, ct) => ArtifactImporter.ImportAsync(remote,
-            new ImportRequest { Model = Model, Version = Version, ArtifactPath = Store.Root }, p, ct));
-        Run.Count("files", result.Files);
-        Run.Count("downloaded", result.DownloadedFiles);
-        Run.Count("reused", result.ReusedFiles);
-        Run.Count("bytes_downloaded", result.DownloadedBytes);
-        Run.Results["version_id"] = result.VersionId;
-        Run.Results["uri"] = result.Uri;
+        var result = RunRemote("Import-MessArtifact", (p, ct) => ImportJob.RunAsync(remote,
+            new ImportRequest { Model = Model, Version = Version, ArtifactPath = Store.Root, LockTimeout = LockTimeout }, JobHost, p));
         WriteVerbose($"Imported {result.Uri} into {result.ArtifactPath}: {result.Files} files ({Mb(result.Bytes)} MB), {result.DownloadedFiles} downloaded, {result.ReusedFiles} already present.");
         WriteObject(result);
         base.EndProcessing();

@@ -5,6 +5,7 @@ using MessTools.Cmdlets.Common;
 using MessTools.Core.Artifacts;
 using MessTools.Core.Common;
 using MessTools.Core.Evaluation;
+using MessTools.Core.Jobs;
 
 namespace MessTools.Cmdlets;
 
@@ -73,8 +74,6 @@ public sealed class InvokeMessEvaluationCommand : MessCmdlet
     [ValidateRange(0, 1024)]
     public int MaxThreads { get; set; }
 
-    private const string Activity = "Invoke-MessEvaluation";
-
     protected override void BeginProcessing()
     {
         // The first folder is the one the run record goes to.
@@ -88,7 +87,6 @@ public sealed class InvokeMessEvaluationCommand : MessCmdlet
     {
         var folders = (ArtifactPath is { Length: > 0 } ? ArtifactPath.Select(p => ResolveUserPath(p)) : new[] { Store.Root })
             .Select(Path.GetFullPath).Distinct(StringComparer.Ordinal).ToList();
-        foreach (string folder in folders) RequireArtifacts(folder);
         bool both = !MyInvocation.BoundParameters.ContainsKey(nameof(ExcludeSameAlbum));
         bool useIndex = string.Equals(Search, "Index", StringComparison.OrdinalIgnoreCase);
         if ((Ef > 0 || RecallSampleSize > 0) && !useIndex)
@@ -113,27 +111,11 @@ public sealed class InvokeMessEvaluationCommand : MessCmdlet
         };
 
         EvaluationRun run;
-        var progress = new EvaluationProgress();
-        var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        try
-        {
-            run = AwaitWithProgress(Task.Run(() => EvaluationJob.Run(request, progress, log.Enqueue)), 1, Activity, () => (progress.Status, progress.Fraction));
-            while (log.TryDequeue(out var line)) WriteVerbose(line);
-            string what = run.Outcomes.Count == 1 ? "Write eval_results.json, samples.csv and report.html" : "Write comparison.json and comparison.html";
-            if (ShouldProcess(run.EvalDir, what))
-            {
-                var (json, html) = EvaluationJob.Write(run);
-                WriteVerbose($"Wrote {json} and {html}");
-            }
-        }
+        try { run = EvaluateJob.Run(request, LockTimeout, JobHost); }
         catch (MessException ex) { ThrowTerminating(ex); return; }
         catch (OperationCanceledException) { return; }
-        CompleteProgress(1, Activity);
-
-        var results = run.Results;
-        foreach (var (key, value) in EvaluationJob.RunRecordResults(run)) Run.Results[key] = value;
-        if (results.Count > 0) Run.Count("queries", results[0].Queries);
-        foreach (var r in results) WriteObject(r);
+        finally { CompleteProgress(1, EvaluateJob.Activity); }
+        foreach (var r in run.Results) WriteObject(r);
         base.EndProcessing();
     }
 }

@@ -1,8 +1,8 @@
-using System.Diagnostics;
 using System.Management.Automation;
 using MessTools.Cmdlets.Common;
 using MessTools.Core.Catalog;
 using MessTools.Core.Common;
+using MessTools.Core.Jobs;
 using MessTools.Core.Sharding;
 
 namespace MessTools.Cmdlets;
@@ -38,20 +38,8 @@ public sealed class MergeMessEmbeddingCommand : MessCmdlet
     [ValidateNotNullOrEmpty]
     public string? Catalog { get; set; }
 
-    /// <summary>For s3:// paths: a profile of the shared AWS credentials/config files.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? ProfileName { get; set; }
-
-    /// <summary>For s3:// paths: the bucket's region.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? Region { get; set; }
-
-    /// <summary>For s3:// paths: an S3-compatible endpoint (MinIO, Ceph, LocalStack, moto).</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? EndpointUrl { get; set; }
+    /// <summary>For s3:// paths: -ProfileName -Region -EndpointUrl -RetryCount (<see cref="S3Parameters"/>).</summary>
+    protected override bool ReachesS3 => true;
 
     private readonly List<string> _folders = new();
     private readonly List<string> _uris = new();
@@ -80,75 +68,18 @@ public sealed class MergeMessEmbeddingCommand : MessCmdlet
 
     protected override void EndProcessing()
     {
-        var clock = Stopwatch.StartNew();
-        IReadOnlyCollection<string>? catalog = null;
-        string? catalogPath = Catalog is null ? (File.Exists(Store.MetadataCsv) ? Store.MetadataCsv : null) : ResolveUserPath(Catalog);
+        ShardMergeResult? result;
         try
         {
-            if (catalogPath is not null)
+            result = MergeJob.Run(new MergeRequest
             {
-                catalog = MetadataCsv.Read(catalogPath).Select(t => t.TrackId).ToList();
-                WriteVerbose($"Catalogue {catalogPath}: {catalog.Count} tracks, each must be in exactly one shard.");
-            }
-            else Warn($"No catalogue ({Store.MetadataCsv} does not exist and -Catalog was not given): the shards are checked against each other only, not for catalogue tracks that no shard holds.");
-        }
-        catch (MessException ex) { ThrowTerminating(ex); }
-
-        if (_uris.Count > 0 && !ImportShards()) return; // -WhatIf (or declined): nothing imported, nothing to check
-        ReportProgress(1, "Merge-MessEmbedding", $"Checking {_folders.Count} shard folders", force: true);
-        var check = ShardMerger.Check(_folders, catalog);
-        foreach (var problem in check.Problems) WriteItemError(problem);
-        if (!check.Ok)
-            ThrowTerminating(new MessException("ShardMergeRefused", MessErrorKind.InvalidData,
-                $"{check.Problems.Count + check.ProblemsNotListed} problems with the shards (listed above); nothing was written to '{Store.EmbeddingsDir}'.", Store.Root));
-        if (!ShouldProcess(Store.EmbeddingsDir, $"Merge {check.Shards.Count} shards of {check.ShardCount}")) return;
-        ShardMergeResult result;
-        try
-        {
-            ReportProgress(1, "Merge-MessEmbedding", $"Writing the merged embeddings of {check.Shards.Count} shards", force: true);
-            result = ShardMerger.Write(check, Store);
+                Store = Store, Folders = _folders, Uris = _uris, CatalogPath = Catalog is null ? null : ResolveUserPath(Catalog),
+                Connection = S3.Connection(), Retry = S3.Retry(), LockTimeout = LockTimeout,
+            }, JobHost);
         }
         catch (MessException ex) { ThrowTerminating(ex); return; }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            ThrowTerminating(new MessException("EmbeddingsWriteFailed", MessErrorKind.WriteError,
-                $"Writing the merged embeddings to '{Store.EmbeddingsDir}' failed: {ex.Message}. The previous complete set is kept.", Store.EmbeddingsDir, ex));
-            return;
-        }
-        CompleteProgress(1, "Merge-MessEmbedding");
-        result.Seconds = Math.Round(clock.Elapsed.TotalSeconds, 3);
-        Run.Count("shards", result.Shards);
-        Run.Count("rows", result.Rows);
-        Run.Count("failed", result.FailedTracks);
-        foreach (var (id, errorId) in result.Failed) Run.AddError(errorId, $"Track '{id}' failed in its shard ({errorId}).", id);
-        Run.Results["shard_count"] = check.ShardCount;
-        Run.Results["model"] = result.Model;
-        Run.Results["dim"] = result.Dimension;
-        Run.Results["shard_run_records"] = result.RunRecords;
-        Run.Results["merge_seconds"] = result.Seconds;
-        WriteVerbose($"Merged {result.Shards} shards: {result.Rows} x {result.Dimension} embeddings in {Store.EmbeddingsFile} ({result.FailedTracks} tracks failed in their shards).");
-        WriteObject(result);
+        finally { CompleteProgress(1, MergeJob.Activity); }
+        if (result is not null) WriteObject(result);
         base.EndProcessing();
-    }
-
-    /// <summary>Imports the shards published under each s3:// -Path into shards/ of the artifact folder (Publish-/Import-MessArtifact's engine).</summary>
-    private bool ImportShards()
-    {
-        var connection = new Core.Aws.S3Connection { ProfileName = ProfileName, Region = Region, EndpointUrl = EndpointUrl };
-        foreach (var uri in _uris)
-        {
-            if (!ShouldProcess(uri, $"Import the shards into {System.IO.Path.Combine(Store.Root, ShardSpec.ShardsFolderName)}")) return false;
-            try
-            {
-                var (run, only) = ShardExchange.ParseUri(uri, connection);
-                ReportProgress(1, "Merge-MessEmbedding", $"Importing the shards published under {uri}", force: true);
-                var folders = ShardExchange.ImportAsync(run, only, Store, null, Cancellation).GetAwaiter().GetResult();
-                foreach (var f in folders) WriteVerbose($"Imported {System.IO.Path.GetFileName(f)} from {uri} into {f}");
-                _folders.AddRange(folders);
-                Run.Results["imported_from"] = uri;
-            }
-            catch (MessException ex) { ThrowTerminating(ex); }
-        }
-        return true;
     }
 }

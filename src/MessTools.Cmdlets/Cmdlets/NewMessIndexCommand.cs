@@ -2,6 +2,7 @@ using System.Management.Automation;
 using MessTools.Cmdlets.Common;
 using MessTools.Core.Common;
 using MessTools.Core.Index;
+using MessTools.Core.Jobs;
 
 namespace MessTools.Cmdlets;
 
@@ -17,7 +18,7 @@ namespace MessTools.Cmdlets;
 public sealed class NewMessIndexCommand : MessCmdlet
 {
     protected override bool WritesArtifacts => true;
-    // The folder is known only after the last piped track (RetargetArtifactPath): the lock is taken in EndProcessing.
+    // The folder is known only after the last piped track (RetargetArtifactPath): IndexJob takes the lock.
     protected override bool LockAtBegin => false;
 
     /// <summary>Hnsw (approximate, fast) or Flat (exact).</summary>
@@ -85,8 +86,6 @@ public sealed class NewMessIndexCommand : MessCmdlet
     protected override void EndProcessing()
     {
         if (_pipedFolder is not null && !ArtifactPathBound) RetargetArtifactPath(_pipedFolder);
-        RequireArtifacts(Store.Root);
-        TakeWriterLock();
         if (_piped > 0) WriteVerbose($"{_piped:N0} tracks came down the pipeline; indexing the embeddings in {Store.Root}.");
         Build();
         base.EndProcessing();
@@ -94,56 +93,19 @@ public sealed class NewMessIndexCommand : MessCmdlet
 
     private void Build()
     {
-        bool flat = string.Equals(Type, "Flat", StringComparison.OrdinalIgnoreCase);
-        string target = Store.IndexFile(flat ? IndexKind.Flat : IndexKind.Hnsw);
-        bool appending = Append && File.Exists(target);
-        if (Append && !appending) WriteVerbose($"{target} does not exist yet: building it from scratch.");
-        if (!ShouldProcess(target, appending ? "Add new and changed embeddings to the index" : "Build the index from the embeddings"))
-            return;
-
         var options = new IndexBuildOptions
         {
-            Kind = flat ? IndexKind.Flat : IndexKind.Hnsw,
+            Kind = string.Equals(Type, "Flat", StringComparison.OrdinalIgnoreCase) ? IndexKind.Flat : IndexKind.Hnsw,
             Parameters = new HnswParameters { M = M, EfConstruction = EfConstruction, EfSearch = EfSearch, Seed = Seed },
             MaxThreads = ThrottleLimit,
             Append = Append,
             RecallSampleSize = RecallSampleSize,
         };
-        const string activity = "New-MessIndex";
-        IndexBuildResult result;
-        try
-        {
-            result = IndexBuilder.Build(Store, options, (status, percent) => ReportProgress(1, activity, status, percent), Cancellation);
-        }
+        MessIndexInfo? info;
+        try { info = IndexJob.Run(new IndexRequest { Store = Store, Options = options, LockTimeout = LockTimeout }, JobHost); }
         catch (MessException ex) { ThrowTerminating(ex); return; }
         catch (OperationCanceledException) { return; }
-        finally { CompleteProgress(1, activity); }
-
-        foreach (string w in result.Warnings) Warn(w);
-        var info = result.Info;
-        if (!result.Changed)
-        {
-            WriteVerbose($"{target} already matches the embeddings (SHA-256 {info.EmbeddingsSha256[..12]}…): nothing to add.");
-            bool rewritten = false;
-            try { rewritten = IndexBuilder.Write(Store, result); }
-            catch (MessException ex) { ThrowTerminating(ex); }
-            if (rewritten) Warn($"{Store.IndexMetaFile} did not describe {target} (missing, or left by a run killed between its two renames): rewritten.");
-        }
-        else
-        {
-            try { IndexBuilder.Write(Store, result); }
-            catch (MessException ex) { ThrowTerminating(ex); }
-            WriteVerbose($"Wrote {target} ({info.TrackCount:N0} tracks, {info.Dim} dims) and {Store.IndexMetaFile} in {info.BuildSeconds:N1} s" +
-                (info.RecallAt10 is { } r ? $"; recall@10 {r:F4} over {info.RecallQueries} queries" : ""));
-        }
-        Run.Count("tracks", info.TrackCount);
-        Run.Count("added", info.Added);
-        Run.Count("replaced", info.Replaced);
-        Run.Count("removed", info.Removed);
-        Run.Results["index_file"] = target;
-        Run.Results["index_type"] = info.IndexType;
-        Run.Results["build_seconds"] = info.BuildSeconds;
-        Run.Results["recall_at_10"] = info.RecallAt10;
-        WriteObject(info);
+        finally { CompleteProgress(1, IndexJob.Activity); }
+        if (info is not null) WriteObject(info);
     }
 }

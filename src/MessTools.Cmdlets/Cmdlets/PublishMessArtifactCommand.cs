@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using MessTools.Cmdlets.Common;
 using MessTools.Core.Common;
+using MessTools.Core.Jobs;
 using MessTools.Core.Publishing;
 
 namespace MessTools.Cmdlets;
@@ -42,6 +43,12 @@ public sealed class PublishMessArtifactCommand : ArtifactRemoteCmdlet
     /// <summary>Tracks from an earlier stage (their ArtifactPath), folder paths or DirectoryInfo objects.</summary>
     [Parameter(ValueFromPipeline = true)]
     public PSObject? InputObject { get; set; }
+
+    /// <summary>Holds each folder still while it is hashed and uploaded: -LockTimeout; the publish job takes the lock.</summary>
+    protected override bool WritesArtifacts => true;
+    protected override bool LockAtBegin => false;
+    /// <summary>Publishes what earlier stages wrote: a folder that does not exist is an error, and no run record creates it.</summary>
+    protected override bool ReadsExistingArtifacts => true;
 
     private readonly List<string> _folders = new();
     private ArtifactRemote _remote = null!;
@@ -95,14 +102,15 @@ public sealed class PublishMessArtifactCommand : ArtifactRemoteCmdlet
             ArtifactPath = folder, Model = Model,
             IncludeAudio = Include?.Contains("Audio", StringComparer.OrdinalIgnoreCase) == true,
             Encryption = new ArtifactEncryption(ServerSideEncryption, KmsKeyId),
+            LockTimeout = LockTimeout,
         };
         if (IsWhatIf)
         {
             // -WhatIf: hash and compare with the bucket, then list each upload (nothing is written).
-            var plan = RunRemote("Publish-MessArtifact", (p, ct) => ArtifactPublisher.PublishAsync(_remote, new PublishRequest
+            var plan = RunRemote("Publish-MessArtifact", (p, ct) => PublishJob.RunAsync(_remote, new PublishRequest
             {
                 ArtifactPath = request.ArtifactPath, Model = request.Model, IncludeAudio = request.IncludeAudio, Encryption = request.Encryption, DryRun = true,
-            }, p, ct));
+            }, JobHost, p));
             foreach (var f in plan.Uploads) ShouldProcess($"{f.Path} ({f.Size:N0} bytes) -> {_remote.Uri(_remote.BlobKey(plan.Model, f.Sha256))}", "Upload");
             if (plan.ManifestUploaded) ShouldProcess($"{plan.Uri}manifest.json ({plan.Files} files, {plan.Bytes:N0} bytes)", "Upload");
             if (plan.PointerUpdated) ShouldProcess($"{_remote.Uri(_remote.PointerKey(plan.Model))} -> {plan.VersionId}", "Replace pointer");
@@ -111,7 +119,7 @@ public sealed class PublishMessArtifactCommand : ArtifactRemoteCmdlet
             return;
         }
         if (!ShouldProcess($"{folder} -> {where}", "Publish artifact version")) return;
-        var result = RunRemote("Publish-MessArtifact", (p, ct) => ArtifactPublisher.PublishAsync(_remote, request, p, ct));
+        var result = RunRemote("Publish-MessArtifact", (p, ct) => PublishJob.RunAsync(_remote, request, JobHost, p));
         Run.Count("files", result.Files);
         Run.Count("uploaded", result.UploadedFiles);
         Run.Count("already_present", result.PresentFiles);

@@ -2,6 +2,7 @@ using System.Management.Automation;
 using MessTools.Cmdlets.Common;
 using MessTools.Core.Common;
 using MessTools.Core.Database;
+using MessTools.Core.Jobs;
 using MessTools.Core.VectorStore;
 
 namespace MessTools.Cmdlets;
@@ -58,30 +59,15 @@ public sealed class PublishMessVectorCommand : MessCmdlet
         catch (MessException ex) { ThrowTerminating(ex); return; }
         using (table)
         {
-            if (!ShouldProcess(table.Description, $"Publish the embeddings of '{Store.Root}'")) return;
-            const string activity = "Publish-MessVector";
-            VectorPublishResult result;
+            VectorPublishResult? result;
             try
             {
-                result = VectorPublisher.Publish(Store, table, new VectorPublishOptions { Table = Table, M = M, EfConstruction = EfConstruction, BatchSize = BatchSize },
-                    p => ReportProgress(1, activity, $"{p.Phase}: {p.Done:N0} of {p.Total:N0} ({p.Written:N0} written)",
-                        p.Total > 0 ? (int)(100 * p.Done / p.Total) : -1, force: p.Done == p.Total),
-                    WriteVerbose, Cancellation);
+                result = PublishVectorJob.Run(Store, table, new VectorPublishOptions { Table = Table, M = M, EfConstruction = EfConstruction, BatchSize = BatchSize }, JobHost);
             }
             catch (MessException ex) { ThrowTerminating(ex); return; }
             catch (OperationCanceledException) { return; }
-            CompleteProgress(1, activity);
-            Run.Count("tracks", result.Tracks);
-            Run.Count("inserted", result.Inserted);
-            Run.Count("updated", result.Updated);
-            Run.Count("deleted", result.Deleted);
-            Run.Count("unchanged", result.Unchanged);
-            Run.Results["table"] = result.Table;
-            Run.Results["server"] = result.Server;
-            Run.Results["model"] = result.Model;
-            Run.Results["embeddings_sha256"] = result.EmbeddingsSha256;
-            Run.Results["index_built"] = result.IndexBuilt;
-            WriteObject(result);
+            finally { CompleteProgress(1, PublishVectorJob.Activity); }
+            if (result is not null) WriteObject(result);
         }
     }
 }

@@ -20,35 +20,18 @@ public abstract class ArtifactRemoteCmdlet : MessCmdlet
     [AllowEmptyString]
     public string Prefix { get; set; } = ArtifactRemote.DefaultPrefix;
 
-    /// <summary>A profile from the shared AWS credentials/config files.</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? ProfileName { get; set; }
-
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? Region { get; set; }
-
-    /// <summary>An S3-compatible endpoint: MinIO, Ceph, LocalStack, moto ...</summary>
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string? EndpointUrl { get; set; }
-
-    /// <summary>Retries of a transient failure (throttling, 5xx, timeout, dropped connection) per request.</summary>
-    [Parameter]
-    [ValidateRange(0, 20)]
-    public int RetryCount { get; set; } = 4;
+    protected override bool ReachesS3 => true;
 
     /// <summary>The remote these parameters name; a bad value is a terminating error.</summary>
     protected ArtifactRemote BuildRemote(int throttleLimit = 4)
     {
         var remote = new ArtifactRemote
         {
-            Connection = new S3Connection { ProfileName = ProfileName, Region = Region, EndpointUrl = EndpointUrl },
+            Connection = S3.Connection(),
             Bucket = Bucket.Trim(),
             Prefix = Prefix.Trim().Trim('/'),
             ThrottleLimit = throttleLimit,
-            Retry = new RetryBackoff { MaxRetries = RetryCount },
+            Retry = S3.Retry(),
         };
         try { remote.Validate(); }
         catch (MessException ex) { ThrowTerminating(ex); }

@@ -4,6 +4,7 @@ using System.Management.Automation;
 using System.Security;
 using MessTools.Core.Artifacts;
 using MessTools.Core.Common;
+using MessTools.Core.Jobs;
 
 namespace MessTools.Cmdlets.Common;
 
@@ -40,10 +41,22 @@ public abstract class MessCmdlet : PSCmdlet, IDynamicParameters, IDisposable
     protected virtual bool LockAtBegin => true;
 
     private readonly WriterLockParameters _lockParameters = new();
-    private ArtifactWriterLock? _writerLock;
+    private JobFolder? _writerLock;
 
-    /// <summary>-LockTimeout, present on writers only.</summary>
-    public object? GetDynamicParameters() => WritesArtifacts ? _lockParameters : null;
+    /// <summary>True for a cmdlet that reaches S3: it gets -ProfileName -Region -EndpointUrl -RetryCount (<see cref="S3Parameters"/>).</summary>
+    protected virtual bool ReachesS3 => false;
+
+    /// <summary>The S3 connection parameters of a cmdlet that <see cref="ReachesS3"/>.</summary>
+    protected S3Parameters S3 { get; } = new();
+
+    private CombinedParameters? _combined;
+
+    /// <summary>-LockTimeout on writers, the S3 parameters on cmdlets that reach S3, both on cmdlets that do both.</summary>
+    public object? GetDynamicParameters()
+    {
+        if (WritesArtifacts && ReachesS3) return (_combined ??= new CombinedParameters(_lockParameters, S3)).Dictionary;
+        return WritesArtifacts ? _lockParameters : ReachesS3 ? S3 : null;
+    }
     protected RunRecord Run { get; } = new();
     protected CancellationToken Cancellation => _stop.Token;
 
@@ -62,10 +75,62 @@ public abstract class MessCmdlet : PSCmdlet, IDynamicParameters, IDisposable
     /// <summary>Stops with ArtifactsNotFound when <paramref name="root"/> does not exist (a mistyped -ArtifactPath); creates nothing.</summary>
     protected void RequireArtifacts(string root)
     {
-        if (Directory.Exists(root)) return;
-        ThrowTerminating(new MessException("ArtifactsNotFound", MessErrorKind.ObjectNotFound,
-            $"No artifacts at '{root}': the folder does not exist. Check -ArtifactPath (or $env:{ArtifactStore.EnvironmentVariable}), " +
-            "or run the stages that write it first (Export-MessMetadata ... | Get-MessAudio | ConvertTo-MessEmbedding).", root));
+        try { JobFolder.RequireExisting(new ArtifactStore(root)); }
+        catch (MessException ex) { ThrowTerminating(ex); }
+    }
+
+    /// <summary>-LockTimeout of a writer (zero for the others).</summary>
+    protected TimeSpan LockTimeout => TimeSpan.FromSeconds(_lockParameters.LockTimeout);
+
+    // IMessJobHost: the jobs in Core report through the cmdlet's streams. Only the pipeline thread may write them: what
+    // a job reports from a worker thread waits in a queue that AwaitWithProgress empties on the pipeline thread.
+    private int _pipelineThread = -1;
+    private object? _lockOwner;
+    private bool _isWhatIf;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(bool Warning, string Text)> _fromWorkers = new();
+    private JobHostAdapter? _jobHost;
+
+    /// <summary>
+    /// This cmdlet as the host of a Core job. An adapter rather than an interface of the cmdlet itself: PowerShell scans
+    /// the cmdlet types before the engine's load context is installed (see MessToolsLoadContext), and a cmdlet that
+    /// implemented an engine interface would load the engine too early.
+    /// </summary>
+    protected IMessJobHost JobHost => _jobHost ??= new JobHostAdapter(this);
+
+    private sealed class JobHostAdapter : IMessJobHost
+    {
+        private readonly MessCmdlet _c;
+        public JobHostAdapter(MessCmdlet c) => _c = c;
+        public CancellationToken Cancellation => _c.Cancellation;
+        public object LockOwner => _c._lockOwner ??= System.Management.Automation.Runspaces.Runspace.DefaultRunspace?.InstanceId ?? (object)_c;
+        public string Command => _c.Run.Command;
+        public bool WhatIf => _c._isWhatIf;
+        public RunRecord? Run => _c.WritesRunRecord && !_c._isWhatIf ? _c.Run : null;
+        public void Progress(string activity, string status, int percent)
+        {
+            if (_c.OnPipelineThread) _c.ReportProgress(1, activity, status, percent);
+        }
+        public void Warning(string message)
+        {
+            if (_c.OnPipelineThread) _c.Warn(message);
+            else _c._fromWorkers.Enqueue((true, message));
+        }
+        public void Verbose(string message)
+        {
+            if (_c.OnPipelineThread) _c.WriteVerbose(message);
+            else _c._fromWorkers.Enqueue((false, message));
+        }
+        public bool ShouldProcess(string target, string action) => _c.ShouldProcess(target, action);
+        public T Wait<T>(Task<T> work, string activity, Func<(string Status, double Fraction)> status) => _c.AwaitWithProgress(work, 1, activity, status);
+        public void ItemError(MessException error) => _c.WriteItemError(error);
+    }
+    private bool OnPipelineThread => Environment.CurrentManagedThreadId == _pipelineThread;
+
+    /// <summary>Writes what jobs reported from worker threads (call on the pipeline thread).</summary>
+    protected void FlushJobMessages()
+    {
+        while (_fromWorkers.TryDequeue(out var m))
+            if (m.Warning) Warn(m.Text); else WriteVerbose(m.Text);
     }
 
     protected bool IsWhatIf =>
@@ -74,6 +139,10 @@ public abstract class MessCmdlet : PSCmdlet, IDynamicParameters, IDisposable
 
     protected override void BeginProcessing()
     {
+        _pipelineThread = Environment.CurrentManagedThreadId;
+        _combined?.CopyBound();
+        _lockOwner = System.Management.Automation.Runspaces.Runspace.DefaultRunspace?.InstanceId ?? (object)this;
+        _isWhatIf = IsWhatIf;
         Run.Command = MyInvocation.MyCommand.Name;
         Run.CommandLine = SecretRedactor.Redact(MyInvocation.Line ?? "");
         foreach (var (key, value) in MyInvocation.BoundParameters)
@@ -101,23 +170,12 @@ public abstract class MessCmdlet : PSCmdlet, IDynamicParameters, IDisposable
     {
         // A stage that reads what earlier stages wrote never creates a missing folder, not even for its lock file.
         if (ReadsExistingArtifacts) RequireArtifacts(Store.Root);
-        if (IsWhatIf || _writerLock is not null && _writerLock.Root == Store.Root) return;
+        if (IsWhatIf || _writerLock is not null && _writerLock.Store.Root == Store.Root) return;
         ReleaseWriterLock();
-        object owner = System.Management.Automation.Runspaces.Runspace.DefaultRunspace?.InstanceId ?? (object)this;
-        var timeout = TimeSpan.FromSeconds(_lockParameters.LockTimeout);
-        try
-        {
-            _writerLock = ArtifactWriterLock.Acquire(Store, owner, MyInvocation.MyCommand.Name, timeout, Cancellation,
-                holder => WriteVerbose($"Waiting up to {timeout.TotalSeconds:0.#} s for the writer lock of {Store.Root}, held by {holder?.ToString() ?? "another writer"}."));
-        }
+        try { _writerLock = JobFolder.Lock(Store, JobHost, LockTimeout); }
         catch (MessException ex) { ThrowTerminating(ex); }
         catch (OperationCanceledException) { throw new PipelineStoppedException(); }
-        if (_writerLock.RemovedTemporaries.Count > 0)
-        {
-            RemovedTemporaries.AddRange(_writerLock.RemovedTemporaries);
-            Run.Count("stale_temporaries_removed", _writerLock.RemovedTemporaries.Count);
-            WriteVerbose($"Removed {_writerLock.RemovedTemporaries.Count} temporary file(s) that killed writers left in {Store.Root}.");
-        }
+        RemovedTemporaries.AddRange(_writerLock.RemovedTemporaries);
     }
 
     /// <summary>The temporaries killed writers left that taking the writer lock removed.</summary>
@@ -145,7 +203,7 @@ public abstract class MessCmdlet : PSCmdlet, IDynamicParameters, IDisposable
     /// <summary>Writes the run record once; later calls do nothing.</summary>
     protected void SaveRunRecord(string status)
     {
-        if (_recordSaved || !WritesRunRecord || IsWhatIf || Store is null) return;
+        if (_recordSaved || Run.Saved || !WritesRunRecord || IsWhatIf || Store is null) return;
         if (ReadsExistingArtifacts && !Directory.Exists(Store.Root)) return; // a reading stage never creates the folder
         _recordSaved = true;
         try
@@ -244,7 +302,8 @@ public abstract class MessCmdlet : PSCmdlet, IDynamicParameters, IDisposable
             if (text.Length > 0) ReportProgress(activityId, activity, fraction >= 0 ? $"{text}: {fraction:P0}" : text, fraction >= 0 ? (int)(100 * fraction) : -1, force);
         }
         // WaitAny, not Wait: a faulted task must not throw here as an AggregateException.
-        while (Task.WaitAny(new Task[] { work }, 250) < 0) Report(force: false);
+        while (Task.WaitAny(new Task[] { work }, 250) < 0) { FlushJobMessages(); Report(force: false); }
+        FlushJobMessages();
         if (work.IsCompletedSuccessfully) Report(force: true);
         return work.GetAwaiter().GetResult();
     }

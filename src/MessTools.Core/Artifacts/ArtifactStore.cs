@@ -45,7 +45,7 @@ public sealed class ArtifactStore
         string full = Path.GetFullPath(trackFolder).TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
         string name = Path.GetFileName(full);
         string own = SafePath.ModelFolderName(model);
-        if (!name.StartsWith("v1_model_", StringComparison.Ordinal) || name == own) return full;
+        if (!ArtifactLayout.IsModelFolder(name) || name == own) return full;
         return Path.Combine(Path.GetDirectoryName(full) ?? full, own);
     }
 
@@ -56,23 +56,21 @@ public sealed class ArtifactStore
     /// </summary>
     public static bool IsWorkingFile(string fileName) =>
         fileName.StartsWith('.') || fileName.EndsWith(AtomicFileWriter.TempSuffix, StringComparison.Ordinal) ||
-        fileName == Embedding.EmbeddingJournal.FileName;
+        fileName == ArtifactLayout.JournalFileName;
 
-    public string MetadataDir => Path.Combine(Root, "metadata");
-    public string MetadataCsv => Path.Combine(MetadataDir, "tracks_metadata.csv");
-    public string AudioCacheDir => Path.Combine(Root, "audio_cache");
-    public string AudioWavDir => Path.Combine(Root, "audio_wav");
-    public string EmbeddingsDir => Path.Combine(Root, "embeddings");
-    public string EmbeddingsFile => Path.Combine(EmbeddingsDir, "embeddings.f32");
-    public string TrackIdsFile => Path.Combine(EmbeddingsDir, "track_ids.json");
-    public string EmbeddingsMetaFile => Path.Combine(EmbeddingsDir, "embeddings_meta.json");
-    public string IndexDir => Path.Combine(Root, "index");
-    public string HnswIndexFile => Path.Combine(IndexDir, "hnsw.index");
-    public string FlatIndexFile => Path.Combine(IndexDir, "flat.index");
-    public string IndexMetaFile => Path.Combine(IndexDir, "index_meta.json");
+    public string MetadataDir => Path.Combine(Root, ArtifactLayout.MetadataFolder);
+    public string MetadataCsv => Path.Combine(MetadataDir, ArtifactLayout.MetadataFileName);
+    public string AudioCacheDir => Path.Combine(Root, ArtifactLayout.AudioCacheFolder);
+    public string AudioWavDir => Path.Combine(Root, ArtifactLayout.AudioWavFolder);
+    public string EmbeddingsDir => Path.Combine(Root, ArtifactLayout.EmbeddingsFolder);
+    public string EmbeddingsFile => Path.Combine(EmbeddingsDir, ArtifactLayout.EmbeddingsFileName);
+    public string TrackIdsFile => Path.Combine(EmbeddingsDir, ArtifactLayout.TrackIdsFileName);
+    public string EmbeddingsMetaFile => Path.Combine(EmbeddingsDir, ArtifactLayout.EmbeddingsMetaFileName);
+    public string IndexDir => Path.Combine(Root, ArtifactLayout.IndexFolder);
+    public string HnswIndexFile => Path.Combine(IndexDir, ArtifactLayout.HnswIndexFileName);
+    public string FlatIndexFile => Path.Combine(IndexDir, ArtifactLayout.FlatIndexFileName);
+    public string IndexMetaFile => Path.Combine(IndexDir, ArtifactLayout.IndexMetaFileName);
 
-    /// <summary>The index file of one kind: the one owner of the index file names.</summary>
-    public string IndexFile(Index.IndexKind kind) => kind == Index.IndexKind.Hnsw ? HnswIndexFile : FlatIndexFile;
 
     /// <summary>The index file a query opens: hnsw.index if present, else flat.index.</summary>
     public string PrimaryIndexFile()
@@ -82,11 +80,11 @@ public sealed class ArtifactStore
         throw new MessException("IndexMissing", MessErrorKind.ObjectNotFound,
             $"There is no index in '{IndexDir}'. Run New-MessIndex first.", IndexDir);
     }
-    public string EvalDir => Path.Combine(Root, "eval");
-    public string EvalResultsFile => Path.Combine(EvalDir, "eval_results.json");
-    public string RunsDir => Path.Combine(Root, "runs");
+    public string EvalDir => Path.Combine(Root, ArtifactLayout.EvalFolder);
+    public string EvalResultsFile => Path.Combine(EvalDir, ArtifactLayout.EvalResultsFileName);
+    public string RunsDir => Path.Combine(Root, ArtifactLayout.RunsFolder);
     /// <summary>What can be regenerated; <c>Clear-MessCache</c> empties it.</summary>
-    public string CacheDir => Path.Combine(Root, "cache");
+    public string CacheDir => Path.Combine(Root, ArtifactLayout.CacheFolder);
 
     /// <summary>audio_cache/&lt;album_id&gt;/&lt;track_id&gt;&lt;extension&gt;, refusing ids that would leave the folder.</summary>
     public string AudioCachePath(string albumId, string trackId, string extension)

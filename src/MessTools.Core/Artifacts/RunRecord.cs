@@ -34,6 +34,12 @@ public sealed class RunRecord
         lock (Counts) Counts[name] = Counts.TryGetValue(name, out var n) ? n + delta : delta;
     }
 
+    /// <summary>Several counts at once (a job's totals).</summary>
+    public void Count(params (string Name, long Delta)[] counts)
+    {
+        foreach (var (name, delta) in counts) Count(name, delta);
+    }
+
     public void AddWarning(string message)
     {
         lock (Warnings) if (Warnings.Count < MaxErrors) Warnings.Add(SecretRedactor.Redact(message));
@@ -47,9 +53,14 @@ public sealed class RunRecord
                 Errors.Add(new RunError { ErrorId = errorId, Message = SecretRedactor.Redact(message), Target = target is null ? null : SecretRedactor.Redact(target) });
     }
 
+    /// <summary>True once <see cref="Save"/> wrote the record (a job saved it before its lock went; the front end does not save it again).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool Saved { get; private set; }
+
     /// <summary>Writes the record under <paramref name="store"/>'s runs/ folder and returns its path.</summary>
     public string Save(ArtifactStore store, string status)
     {
+        Saved = true;
         Status = status;
         EndUtc = DateTime.UtcNow;
         DurationSec = Math.Round((EndUtc.Value - StartUtc).TotalSeconds, 3);

@@ -82,7 +82,7 @@ public static partial class SafePath
         string name = UnsafeModelChars().Replace(model.Trim(), "-").Trim('-', '.');
         if (name.Length == 0) name = "model";
         if (name.Length > 100) name = name[..100];
-        return "v1_model_" + name;
+        return ArtifactLayout.ModelFolder(name);
     }
 
     internal static string Printable(string? value)

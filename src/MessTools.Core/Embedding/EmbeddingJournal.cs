@@ -18,7 +18,7 @@ namespace MessTools.Core.Embedding;
 /// </summary>
 public sealed class EmbeddingJournal : IDisposable
 {
-    public const string FileName = "journal.bin";
+    public const string FileName = ArtifactLayout.JournalFileName;
     private static ReadOnlySpan<byte> Magic => "MJR1"u8;
     private const int MaxPayload = 64 << 20;
 

@@ -73,60 +73,30 @@ public sealed class EmbeddingMatrix
     /// <summary>
     /// Loads embeddings/ of <paramref name="store"/>, checking every file against the SHA-256 sums in the meta.
     /// When the set is out of step (a run was killed while writing it), the complete previous set kept in
-    /// embeddings/.previous/ is loaded instead.
+    /// embeddings/.previous/ is loaded instead. Same as <see cref="EmbeddingsFolder.Open"/>'s matrix.
     /// </summary>
-    public static EmbeddingMatrix Load(ArtifactStore store) => LoadWithFallback(store.EmbeddingsDir, null).Matrix;
+    public static EmbeddingMatrix Load(ArtifactStore store) => EmbeddingsFolder.Open(store).Matrix;
 
     /// <summary>As <see cref="Load(ArtifactStore)"/>, saying which folder was read.</summary>
     public static (string Folder, EmbeddingMatrix Matrix) LoadWithFallback(string embeddingsDir, Action<string>? warn)
     {
-        try { return (embeddingsDir, LoadFolder(embeddingsDir, verify: true)); }
-        catch (MessException ex) when (ex.ErrorId is "EmbeddingsOutOfStep")
-        {
-            string prev = Path.Combine(embeddingsDir, EmbeddingSet.PreviousFolderName);
-            if (!File.Exists(Path.Combine(prev, "embeddings_meta.json"))) throw;
-            EmbeddingMatrix m;
-            try { m = LoadFolder(prev, verify: true); }
-            catch (MessException) { throw ex; }
-            warn?.Invoke($"{ex.Message} Using the previous complete set in '{prev}'.");
-            return (prev, m);
-        }
+        var set = EmbeddingsFolder.Open(embeddingsDir, warn);
+        return (set.Folder, set.Matrix);
     }
 
     /// <summary>Loads embeddings.f32, track_ids.json and embeddings_meta.json of one folder; with <paramref name="verify"/> the SHA-256 sums in the meta are checked.</summary>
-    public static EmbeddingMatrix LoadFolder(string folder, bool verify)
-    {
-        string meta = Path.Combine(folder, "embeddings_meta.json");
-        string emb = Path.Combine(folder, "embeddings.f32"), ids = Path.Combine(folder, "track_ids.json");
-        if (!File.Exists(meta) && File.Exists(Path.Combine(folder, EmbeddingSet.RowsFileName)))
-            throw Mismatch(meta, "it is missing while rows.json exists, so a run stopped before it finished writing");
-        var m = Load(emb, ids, meta);
-        if (verify && File.Exists(meta))
-        {
-            var info = ArtifactJson.Read<EmbeddingsMeta>(meta);
-            if (!string.IsNullOrEmpty(info.EmbeddingsSha256))
-            {
-                string actual = EmbeddingSet.Sha(MemoryMarshal.AsBytes(m.Data.AsSpan()));
-                if (!string.Equals(actual, info.EmbeddingsSha256, StringComparison.OrdinalIgnoreCase))
-                    throw Mismatch(emb, $"its SHA-256 is {actual[..12]}..., the meta says {info.EmbeddingsSha256[..Math.Min(12, info.EmbeddingsSha256.Length)]}...");
-            }
-            foreach (var (name, sha) in info.Files ?? new())
-            {
-                string f = Path.Combine(folder, name);
-                if (!File.Exists(f)) throw Mismatch(f, "the meta lists it but it is missing");
-                using var fs = File.OpenRead(f);
-                string actual = Convert.ToHexString(SHA256.HashData(fs)).ToLowerInvariant();
-                if (!string.Equals(actual, sha, StringComparison.OrdinalIgnoreCase))
-                    throw Mismatch(f, $"its SHA-256 is {actual[..12]}..., the meta says {sha[..Math.Min(12, sha.Length)]}...");
-            }
-        }
-        return m;
-    }
+    public static EmbeddingMatrix LoadFolder(string folder, bool verify) => EmbeddingsFolder.Read(folder, verify).Matrix;
 
-    public static EmbeddingMatrix Load(string embeddingsFile, string trackIdsFile, string metaFile)
+    public static EmbeddingMatrix Load(string embeddingsFile, string trackIdsFile, string metaFile) =>
+        Load(embeddingsFile, trackIdsFile, File.Exists(metaFile) ? ArtifactJson.Read<EmbeddingsMeta>(metaFile) : null, metaFile);
+
+    /// <summary>
+    /// Reads the matrix and checks every row: finite, and, when <paramref name="meta"/> says the rows are L2-normalised,
+    /// non-zero and of unit length within <see cref="UnitLengthTolerance"/>. A row that is not is an error naming its track.
+    /// </summary>
+    internal static EmbeddingMatrix Load(string embeddingsFile, string trackIdsFile, EmbeddingsMeta? meta, string metaFile)
     {
         string[] ids = ReadTrackIds(trackIdsFile);
-        var meta = File.Exists(metaFile) ? ArtifactJson.Read<EmbeddingsMeta>(metaFile) : null;
         if (!File.Exists(embeddingsFile))
             throw new MessException("EmbeddingsMissing", MessErrorKind.ObjectNotFound,
                 $"'{embeddingsFile}' does not exist. Run ConvertTo-MessEmbedding first.", embeddingsFile);
@@ -150,15 +120,32 @@ public sealed class EmbeddingMatrix
         using (var fs = new FileStream(embeddingsFile, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20))
             fs.ReadExactly(MemoryMarshal.AsBytes(data.AsSpan()));
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("embeddings.f32 is little-endian; this machine is not.");
+        bool unit = meta is not null && string.Equals(meta.Normalization, "l2", StringComparison.OrdinalIgnoreCase);
         for (int r = 0; r < ids.Length; r++)
-        {
-            var row = data.AsSpan(r * dim, dim);
+            CheckRow(data.AsSpan(r * dim, dim), unit, r, ids[r], embeddingsFile);
+        return new EmbeddingMatrix(ids, data, dim);
+    }
+
+    /// <summary>How far from 1 the length of a row of an L2-normalised set may be.</summary>
+    public const double UnitLengthTolerance = 1e-3;
+
+    internal static void CheckRow(ReadOnlySpan<float> row, bool unit, int r, string id, string file)
+    {
+        // One vectorised pass: the sum of squares is finite only if every value is (or it overflowed: not unit either).
+        float squares = System.Numerics.Tensors.TensorPrimitives.SumOfSquares(row);
+        if (!float.IsFinite(squares))
             foreach (float x in row)
                 if (!float.IsFinite(x))
                     throw new MessException("EmbeddingNotFinite", MessErrorKind.InvalidData,
-                        $"Row {r} of '{embeddingsFile}' (track '{ids[r]}') holds NaN or infinity.", ids[r]);
-        }
-        return new EmbeddingMatrix(ids, data, dim);
+                        $"Row {r} of '{file}' (track '{id}') holds NaN or infinity.", id);
+        if (!unit) return;
+        if (squares == 0)
+            throw new MessException("EmbeddingZero", MessErrorKind.InvalidData,
+                $"Row {r} of '{file}' (track '{id}') is all zeros, but the set's meta says its rows are L2-normalised: a zero row has no direction. The set was changed after it was written: rebuild it (ConvertTo-MessEmbedding, Merge-MessEmbedding or Import-MessArtifact).", id);
+        double length = Math.Sqrt(squares);
+        if (!(Math.Abs(length - 1) <= UnitLengthTolerance))
+            throw new MessException("EmbeddingNotUnitLength", MessErrorKind.InvalidData,
+                $"Row {r} of '{file}' (track '{id}') has length {length:G6}, but the set's meta says its rows are L2-normalised (length 1 within {UnitLengthTolerance:G}): its similarities would not be cosines. The set was changed after it was written: rebuild it (ConvertTo-MessEmbedding, Merge-MessEmbedding or Import-MessArtifact).", id);
     }
 
     public static string[] ReadTrackIds(string trackIdsFile)
@@ -196,7 +183,7 @@ public sealed class EmbeddingMatrix
         ArtifactJson.Write(store.EmbeddingsMetaFile, meta);
     }
 
-    private static MessException Mismatch(string file, string why) =>
+    internal static MessException Mismatch(string file, string why) =>
         new("EmbeddingsOutOfStep", MessErrorKind.InvalidData,
             $"The embedding artifacts do not match: '{file}': {why}. Run ConvertTo-MessEmbedding again to rebuild them.", file);
 }

@@ -89,12 +89,12 @@ public sealed class EmbeddingSet
         var set = Empty(model, modelKey, segmentSeconds);
         string dir = store.EmbeddingsDir;
         if (!File.Exists(store.EmbeddingsMetaFile) && !File.Exists(Path.Combine(dir, RowsFileName)) && !File.Exists(store.EmbeddingsFile)
-            && !File.Exists(Path.Combine(dir, PreviousFolderName, "embeddings_meta.json")))
+            && !File.Exists(Path.Combine(dir, PreviousFolderName, ArtifactLayout.EmbeddingsMetaFileName)))
             return set;
         string folder; EmbeddingMatrix matrix;
         try { (folder, matrix) = EmbeddingMatrix.LoadWithFallback(dir, warn); }
         catch (MessException ex) when (ex.ErrorId == "EmbeddingsOutOfStep" && !File.Exists(store.EmbeddingsMetaFile)
-                                       && !File.Exists(Path.Combine(dir, PreviousFolderName, "embeddings_meta.json")))
+                                       && !File.Exists(Path.Combine(dir, PreviousFolderName, ArtifactLayout.EmbeddingsMetaFileName)))
         {
             // The first save of this folder was interrupted (its meta, written last, is missing and there is no earlier
             // complete set): nothing in it was ever complete, so it is discarded; the journal still holds its tracks.
@@ -246,7 +246,7 @@ public sealed class EmbeddingSet
         meta.Files = new Dictionary<string, string>(files);
         meta.SegmentSeconds = segCount > 0 ? SegmentSeconds : null;
         meta.SegmentCount = segCount > 0 ? segCount : null;
-        Before("embeddings_meta.json");
+        Before(ArtifactLayout.EmbeddingsMetaFileName);
         ArtifactJson.Write(store.EmbeddingsMetaFile, meta);
     }
 
@@ -261,14 +261,14 @@ public sealed class EmbeddingSet
         try { EmbeddingMatrix.LoadFolder(dir, verify: true); }
         catch (MessException) { return; } // the main set is not complete: .previous/ (if any) is the last good one
         Directory.CreateDirectory(prev);
-        TryDelete(Path.Combine(prev, "embeddings_meta.json")); // .previous/ is incomplete until its meta is back
+        TryDelete(Path.Combine(prev, ArtifactLayout.EmbeddingsMetaFileName)); // .previous/ is incomplete until its meta is back
         foreach (var f in Directory.EnumerateFiles(dir))
         {
             string name = Path.GetFileName(f);
-            if (name is "embeddings_meta.json" or EmbeddingJournal.FileName || name.EndsWith(AtomicFileWriter.TempSuffix, StringComparison.Ordinal)) continue;
+            if (name is ArtifactLayout.EmbeddingsMetaFileName or EmbeddingJournal.FileName || name.EndsWith(AtomicFileWriter.TempSuffix, StringComparison.Ordinal)) continue;
             AtomicFile.Write(Path.Combine(prev, name), s => { using var src = File.OpenRead(f); src.CopyTo(s); });
         }
-        AtomicFile.Write(Path.Combine(prev, "embeddings_meta.json"), s => { using var src = File.OpenRead(store.EmbeddingsMetaFile); src.CopyTo(s); });
+        AtomicFile.Write(Path.Combine(prev, ArtifactLayout.EmbeddingsMetaFileName), s => { using var src = File.OpenRead(store.EmbeddingsMetaFile); src.CopyTo(s); });
     }
 
     internal static string Sha(ReadOnlySpan<byte> bytes) => Convert.ToHexString(SHA256.HashData(bytes)).ToLowerInvariant();

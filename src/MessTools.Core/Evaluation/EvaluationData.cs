@@ -112,8 +112,9 @@ public sealed class EvaluationData
         {
             throw new MessException("MetadataMalformed", MessErrorKind.InvalidData, $"'{store.MetadataCsv}' lists a track id twice: {ex.Message}", store.MetadataCsv, ex);
         }
-        var matrix = EmbeddingMatrix.Load(store);
-        EmbeddingsMeta? meta = File.Exists(store.EmbeddingsMetaFile) ? ArtifactJson.Read<EmbeddingsMeta>(store.EmbeddingsMetaFile) : null;
+        var set = EmbeddingsFolder.Open(store);
+        var matrix = set.Matrix;
+        EmbeddingsMeta? meta = set.Meta;
         string[] ids = matrix.TrackIds;
         float[] data = matrix.Data;
         if (onlyTracks is not null)

@@ -52,9 +52,10 @@ public static class IndexBuilder
             throw new MessException("InvalidIndexParameter", MessErrorKind.InvalidArgument, $"MaxThreads must be 0 (all cores) or more (got {options.MaxThreads}).", "MaxThreads");
         int threads = options.MaxThreads > 0 ? options.MaxThreads : Environment.ProcessorCount;
         progress?.Invoke("Reading embeddings", -1);
-        var matrix = EmbeddingMatrix.Load(store);
-        var meta = File.Exists(store.EmbeddingsMetaFile) ? ArtifactJson.Read<EmbeddingsMeta>(store.EmbeddingsMetaFile) : null;
-        string sha = Sha256Of(matrix.Data);
+        var set = EmbeddingsFolder.Open(store);
+        var matrix = set.Matrix;
+        var meta = set.Meta;
+        string sha = set.Sha256;
         IndexConsistency.RequireEmbeddingsMatchMeta(store, meta?.EmbeddingsSha256, sha);
         string path = store.IndexFile(options.Kind);
         long bytes = 4L * matrix.Data.Length;

@@ -72,9 +72,11 @@ public static class IndexConsistency
     public static string? VerifyEmbeddingsFile(ArtifactStore store)
     {
         if (!File.Exists(store.EmbeddingsFile) || !File.Exists(store.EmbeddingsMetaFile)) return null;
-        string? recorded = ReadEmbeddingsSha(store.EmbeddingsMetaFile);
-        string actual = HashFile(store.EmbeddingsFile);
+        var (recorded, dim, unit) = ReadMetaFacts(store.EmbeddingsMetaFile);
+        // One pass: the hash, and every row checked as every reader checks it (finite; unit length when the meta says l2).
+        var (actual, badRow) = Embedding.EmbeddingsFolder.HashAndCheckRows(store.EmbeddingsFile, store.TrackIdsFile, dim, unit);
         RequireEmbeddingsMatchMeta(store, recorded, actual);
+        if (badRow is not null) throw badRow;
         return actual;
     }
 
@@ -85,14 +87,21 @@ public static class IndexConsistency
     }
 
     /// <summary>embeddings_sha256 of embeddings_meta.json, read without binding the whole document.</summary>
-    private static string? ReadEmbeddingsSha(string metaFile)
+    private static string? ReadEmbeddingsSha(string metaFile) => ReadMetaFacts(metaFile).Sha256;
+
+    /// <summary>embeddings_sha256, dim and whether normalization is l2, read without binding the whole document.</summary>
+    private static (string? Sha256, int Dim, bool Unit) ReadMetaFacts(string metaFile)
     {
         try
         {
             using var doc = JsonDocument.Parse(File.ReadAllBytes(metaFile));
-            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("embeddings_sha256", out var v) && v.ValueKind == JsonValueKind.String
-                ? v.GetString()
-                : null;
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) return (null, 0, false);
+            string? sha = root.TryGetProperty("embeddings_sha256", out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+            int dim = root.TryGetProperty("dim", out var d) && d.ValueKind == JsonValueKind.Number && d.TryGetInt32(out int di) && di > 0 ? di : 0;
+            bool unit = root.TryGetProperty("normalization", out var nz) && nz.ValueKind == JsonValueKind.String
+                        && string.Equals(nz.GetString(), "l2", StringComparison.OrdinalIgnoreCase);
+            return (sha, dim, unit);
         }
         catch (JsonException ex)
         {

@@ -9,6 +9,13 @@ namespace MessTools.Core.Index;
 /// </summary>
 public delegate bool NodeFilter(int node);
 
+/// <summary>Where each kind of index lives in an artifact folder (the names come from <see cref="Artifacts.ArtifactLayout"/>).</summary>
+public static class IndexKindFiles
+{
+    /// <summary>The index file of one kind.</summary>
+    public static string IndexFile(this Artifacts.ArtifactStore store, IndexKind kind) => kind == IndexKind.Hnsw ? store.HnswIndexFile : store.FlatIndexFile;
+}
+
 /// <summary>The two kinds of index: an HNSW graph, and the exact (flat) index that is the ground truth.</summary>
 public enum IndexKind
 {

@@ -1,3 +1,4 @@
+using MessTools.Core.Artifacts;
 using MessTools.Core.Aws;
 using MessTools.Core.Common;
 
@@ -45,12 +46,12 @@ public sealed class ArtifactRemote
         string bucket = parts[0];
         parts.RemoveAt(0);
         string? model = null, version = null;
-        int modelAt = parts.FindIndex(p => p.StartsWith("v1_model_", StringComparison.Ordinal));
+        int modelAt = parts.FindIndex(p => p.StartsWith(ArtifactLayout.ModelFolderPrefix, StringComparison.Ordinal));
         if (modelAt >= 0)
         {
             if (parts.Count > modelAt + 2)
                 throw new MessException("InvalidArtifactUri", MessErrorKind.InvalidArgument, $"'{t}' has more after v1_model_<MODEL>/<version> than this module understands.", t);
-            model = ArtifactSelection.RequireModelName(parts[modelAt]["v1_model_".Length..], $"'{t}'");
+            model = ArtifactSelection.RequireModelName(parts[modelAt][ArtifactLayout.ModelFolderPrefix.Length..], $"'{t}'");
             if (parts.Count == modelAt + 2) version = parts[modelAt + 1];
             parts = parts.Take(modelAt).ToList();
         }
@@ -72,7 +73,7 @@ public sealed class ArtifactRemote
     }
 
     /// <summary>"&lt;prefix&gt;/v1_model_&lt;model&gt;/" (or "v1_model_&lt;model&gt;/" without a prefix).</summary>
-    public string ModelKey(string model) => (Prefix.Length == 0 ? "" : Prefix + "/") + "v1_model_" + model + "/";
+    public string ModelKey(string model) => (Prefix.Length == 0 ? "" : Prefix + "/") + ArtifactLayout.ModelFolder(model) + "/";
     public string PointerKey(string model) => ModelKey(model) + "latest.json";
     public string ManifestKey(string model, string versionId) => ModelKey(model) + versionId + "/manifest.json";
     public string BlobPrefix(string model) => ModelKey(model) + "blobs/sha256/";

@@ -1,3 +1,4 @@
+using MessTools.Core.Artifacts;
 using MessTools.Core.Common;
 
 namespace MessTools.Core.Publishing;
@@ -33,7 +34,7 @@ public static class ArtifactVersions
             foreach (var f in folders)
             {
                 string name = f[root.Length..].TrimEnd('/');
-                if (name.StartsWith("v1_model_", StringComparison.Ordinal) && name.Length > 9) models.Add(name[9..]);
+                if (ArtifactLayout.ModelOfFolder(name) is { } m) models.Add(m);
             }
         }
         var result = new List<ArtifactVersionInfo>();

@@ -35,6 +35,21 @@ internal static partial class FolderSwap
         Directory.Move(aside, staging);
     }
 
+    /// <summary>
+    /// Gives <paramref name="staging"/> the writer lock file of <paramref name="target"/> (a hard link: the same, locked
+    /// file), so after <see cref="Exchange"/> the lock held on the old folder covers the new one. Where hard links are
+    /// not available nothing is linked.
+    /// </summary>
+    public static void CarryLock(string target, string staging)
+    {
+        string source = Path.Combine(target, Artifacts.ArtifactWriterLock.LockFileName);
+        string dest = Path.Combine(staging, Artifacts.ArtifactWriterLock.LockFileName);
+        if (!File.Exists(source) || OperatingSystem.IsWindows()) return;
+        if (File.Exists(dest)) File.Delete(dest);
+        if (link(source, dest) != 0)
+            throw new IOException($"The writer lock '{source}' could not be carried into '{staging}' (errno {Marshal.GetLastPInvokeError()}).");
+    }
+
     /// <summary>Puts <paramref name="source"/>'s bytes at <paramref name="target"/>: a hard link when possible, else an atomic copy.</summary>
     public static void LinkOrCopy(string source, string target)
     {

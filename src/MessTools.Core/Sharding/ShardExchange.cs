@@ -22,7 +22,7 @@ public static class ShardExchange
         return ArtifactPublisher.PublishAsync(ShardRemote(run, spec), new PublishRequest
         {
             ArtifactPath = shardStore.Root,
-            Model = ArtifactSelection.RequireModelName(SafePath.ModelFolderName(manifest.Model)["v1_model_".Length..], "The shard's model"),
+            Model = ArtifactSelection.RequireModelName(ArtifactLayout.ModelOfFolder(SafePath.ModelFolderName(manifest.Model)), "The shard's model"),
         }, null, ct);
     }
 
@@ -30,9 +30,10 @@ public static class ShardExchange
     /// Parses s3://bucket/prefix (the run), s3://bucket/prefix/shards (the same) or s3://bucket/prefix/shards/&lt;i&gt;-of-&lt;n&gt;
     /// (one shard): the run's remote, and the one shard when a shard was named.
     /// </summary>
-    public static (ArtifactRemote Run, ShardSpec? Only) ParseUri(string uri, S3Connection connection)
+    public static (ArtifactRemote Run, ShardSpec? Only) ParseUri(string uri, S3Connection connection, RetryBackoff? retry = null)
     {
         var (parsed, model, _) = ArtifactRemote.Parse(uri, connection);
+        if (retry is not null) parsed = With(parsed, parsed.Prefix, retry);
         if (model is not null)
             throw new MessException("InvalidShardUri", MessErrorKind.InvalidArgument,
                 $"'{uri}' names a model folder; give the run's s3://bucket/prefix (its shards are under prefix/shards/<i>-of-<n>/).", uri);
@@ -78,15 +79,15 @@ public static class ShardExchange
                     $"{spec} under {remote.Display} was published for {models.Count} models ({string.Join(", ", models)}): one run's shards hold one model.", remote.Display);
             var local = spec.StoreUnder(localRoot);
             report?.Invoke($"Importing {spec} from {remote.Display} into {local.Root}");
-            await ArtifactImporter.ImportAsync(remote, new ImportRequest { Model = models[0], ArtifactPath = local.Root }, null, ct).ConfigureAwait(false);
+            await Jobs.ImportJob.RunAsync(remote, new ImportRequest { Model = models[0], ArtifactPath = local.Root }, new Jobs.NullJobHost("Merge-MessEmbedding", ct)).ConfigureAwait(false);
             result.Add(local.Root);
         }
         return result;
     }
 
-    private static ArtifactRemote With(ArtifactRemote r, string prefix) => new()
+    private static ArtifactRemote With(ArtifactRemote r, string prefix, RetryBackoff? retry = null) => new()
     {
-        Connection = r.Connection, Bucket = r.Bucket, Prefix = prefix, ThrottleLimit = r.ThrottleLimit, Retry = r.Retry,
+        Connection = r.Connection, Bucket = r.Bucket, Prefix = prefix, ThrottleLimit = r.ThrottleLimit, Retry = retry ?? r.Retry,
         MultipartThreshold = r.MultipartThreshold, PartSize = r.PartSize, PartConcurrency = r.PartConcurrency,
     };
 

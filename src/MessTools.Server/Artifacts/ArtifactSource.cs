@@ -41,12 +41,14 @@ public static class ArtifactSource
         Directory.CreateDirectory(root);
         foreach (string m in models)
         {
-            var result = await ArtifactImporter.ImportAsync(remote, new ImportRequest
+            var result = await Core.Jobs.ImportJob.RunAsync(remote, new ImportRequest
             {
                 Model = m,
                 Version = version ?? "latest",
                 ArtifactPath = Path.Combine(root, ArtifactCatalog.FolderPrefix + m),
-            }, null, ct).ConfigureAwait(false);
+                // Another import (a second server, Import-MessArtifact) writing the folder: wait for it, then reuse its files.
+                LockTimeout = settings.LockTimeout,
+            }, new ServerJobHost(log, ct)).ConfigureAwait(false);
             log.LogInformation("Imported {Model} version {Version} from {Uri}: {Files} files ({Downloaded} downloaded, {Reused} reused), verified",
                 result.Model, result.VersionId, result.Uri, result.Files, result.DownloadedFiles, result.ReusedFiles);
         }

@@ -21,6 +21,13 @@ public class EvaluationFilesTests
             foreach (var id in ids.Order(StringComparer.Ordinal)) { var t = meta[id]; t.AudioUri = $"s3://b/{id}.wav"; w.Write(t); }
             w.Commit();
         }
+        // As ConvertTo-MessEmbedding writes them: unit rows (the meta says l2, and every reader checks it).
+        for (int i = 0; i < ids.Length; i++)
+        {
+            var row = v.AsSpan(i * d, d);
+            float norm = MathF.Sqrt(System.Numerics.Tensors.TensorPrimitives.SumOfSquares(row));
+            System.Numerics.Tensors.TensorPrimitives.Divide(row, norm, row);
+        }
         tamper?.Invoke(ids, v);
         new EmbeddingMatrix(ids, v, d).Save(store, new EmbeddingsMeta { Model = "test-model" });
         return store;

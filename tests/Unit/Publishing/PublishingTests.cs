@@ -3,6 +3,7 @@ using Amazon.S3;
 using Amazon.S3.Model;
 using MessTools.Core.Aws;
 using MessTools.Core.Common;
+using MessTools.Core.Jobs;
 using MessTools.Core.Publishing;
 using MessTools.Tests.Unit.Audio;
 
@@ -38,9 +39,9 @@ internal static class ArtifactFolder
         return root;
     }
 
-    /// <summary>Relative path -> SHA-256 of every file under <paramref name="root"/>.</summary>
+    /// <summary>Relative path -> SHA-256 of every file under <paramref name="root"/> but the writer lock's (an import takes the lock like every writer).</summary>
     public static Dictionary<string, string> Snapshot(string root) =>
-        Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).ToDictionary(
+        Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories).Where(f => Path.GetFileName(f) != ".lock").ToDictionary(
             f => Path.GetRelativePath(root, f).Replace('\\', '/'), f => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(f))));
 }
 
@@ -96,7 +97,7 @@ public sealed class PublishingTests : IClassFixture<MotoFixture>
         Assert.True(result.ManifestUploaded && result.PointerUpdated);
         Assert.Equal(new[] { "runs/20261125T100000.000Z_ConvertTo-MessEmbedding.json" }, result.Manifest.SourceRuns);
 
-        var imported = await ArtifactImporter.ImportAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst/v1_model_builtin"] });
+        var imported = await ImportJob.RunAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst/v1_model_builtin"] }, new NullJobHost());
         Assert.Equal(result.VersionId, imported.VersionId);
         Assert.Equal(expected.Length, imported.DownloadedFiles);
         var source = ArtifactFolder.Snapshot(src);
@@ -186,7 +187,7 @@ public sealed class PublishingTests : IClassFixture<MotoFixture>
         Assert.Equal(ServerSideEncryptionMethod.AES256, small.ServerSideEncryptionMethod);
 
         mark = await Settled(_moto.Server);
-        var imported = await ArtifactImporter.ImportAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst"] });
+        var imported = await ImportJob.RunAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst"] }, new NullJobHost());
         await Settled(_moto.Server);
         Assert.Equal(3, _moto.Server.RequestLog().Skip(mark).Count(l => l.Method == "GET" && l.Path == $"/{bucket}/{blob}"));
         Assert.Equal(File.ReadAllBytes(Path.Combine(src, "embeddings/embeddings.f32")), File.ReadAllBytes(tmp["dst/embeddings/embeddings.f32"]));
@@ -221,7 +222,7 @@ public sealed class PublishingTests : IClassFixture<MotoFixture>
         string src = ArtifactFolder.Make(tmp["src"]);
         string bucket = NewBucket();
         var first = await ArtifactPublisher.PublishAsync(Remote(bucket), new PublishRequest { ArtifactPath = src, Model = "builtin" });
-        await ArtifactImporter.ImportAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst"] });
+        await ImportJob.RunAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst"] }, new NullJobHost());
         Directory.CreateDirectory(tmp["dst/cache"]);
         File.WriteAllText(tmp["dst/cache/local.txt"], "mine");
 
@@ -235,19 +236,19 @@ public sealed class PublishingTests : IClassFixture<MotoFixture>
         await s3.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = $"vector-artifacts/v1_model_builtin/blobs/sha256/{entry.Sha256}", InputStream = new MemoryStream(bytes) });
 
         var before = ArtifactFolder.Snapshot(tmp["dst"]);
-        var ex = await Assert.ThrowsAsync<MessException>(() => ArtifactImporter.ImportAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst"] }));
+        var ex = await Assert.ThrowsAsync<MessException>(() => ImportJob.RunAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst"] }, new NullJobHost()));
         Assert.Equal("ArtifactChecksumMismatch", ex.ErrorId);
         Assert.Contains("'eval/eval_results.json'", ex.Message);
         Assert.Equal(before, ArtifactFolder.Snapshot(tmp["dst"]));
 
         // A missing object is an error naming its file too, and still nothing is swapped.
         await s3.DeleteObjectAsync(bucket, $"vector-artifacts/v1_model_builtin/blobs/sha256/{entry.Sha256}");
-        var missing = await Assert.ThrowsAsync<MessException>(() => ArtifactImporter.ImportAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst"] }));
+        var missing = await Assert.ThrowsAsync<MessException>(() => ImportJob.RunAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst"] }, new NullJobHost()));
         Assert.Equal("ArtifactObjectNotFound", missing.ErrorId);
         Assert.Equal(before, ArtifactFolder.Snapshot(tmp["dst"]));
 
         // The earlier version still imports; the local cache folder and this folder's own files are carried over.
-        var back = await ArtifactImporter.ImportAsync(Remote(bucket), new ImportRequest { Model = "builtin", Version = first.VersionId, ArtifactPath = tmp["dst"] });
+        var back = await ImportJob.RunAsync(Remote(bucket), new ImportRequest { Model = "builtin", Version = first.VersionId, ArtifactPath = tmp["dst"] }, new NullJobHost());
         Assert.Equal(first.Files, back.ReusedFiles);
         Assert.Equal(0, back.DownloadedFiles);
         Assert.Equal("mine", File.ReadAllText(Path.Combine(tmp["dst"], "cache", "local.txt")));
@@ -261,7 +262,7 @@ public sealed class PublishingTests : IClassFixture<MotoFixture>
         string bucket = NewBucket();
         await ArtifactPublisher.PublishAsync(Remote(bucket), new PublishRequest { ArtifactPath = src });
         string dst = tmp["dst"];
-        await ArtifactImporter.ImportAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = dst });
+        await ImportJob.RunAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = dst }, new NullJobHost());
         Directory.CreateDirectory(Path.Combine(dst, "audio_wav"));
         File.WriteAllText(Path.Combine(dst, "audio_wav", "t9.wav"), "wav");
         File.WriteAllText(Path.Combine(dst, "runs", "20261125T130000.000Z_Import-MessArtifact.json"), "{}");
@@ -269,14 +270,77 @@ public sealed class PublishingTests : IClassFixture<MotoFixture>
 
         File.WriteAllBytes(Path.Combine(src, "index", "hnsw.index"), S3Tests.Bytes(60_000, 99));
         var v2 = await ArtifactPublisher.PublishAsync(Remote(bucket), new PublishRequest { ArtifactPath = src });
-        var r = await ArtifactImporter.ImportAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = dst });
+        var r = await ImportJob.RunAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = dst }, new NullJobHost());
         Assert.Equal(v2.VersionId, r.VersionId);
         Assert.Equal(1, r.DownloadedFiles);
         Assert.Equal(v2.Files - 1, r.ReusedFiles);
         Assert.Equal("wav", File.ReadAllText(Path.Combine(dst, "audio_wav", "t9.wav")));
-        Assert.True(File.Exists(Path.Combine(dst, "runs", "20261125T130000.000Z_Import-MessArtifact.json")));
+        // runs/ holds the version's records; the folder's own earlier ones are kept aside, never published.
+        Assert.False(File.Exists(Path.Combine(dst, "runs", "20261125T130000.000Z_Import-MessArtifact.json")));
+        Assert.True(File.Exists(Path.Combine(dst, ArtifactImporter.SupersededRunsFolder, "20261125T130000.000Z_Import-MessArtifact.json")));
+        Assert.Equal(new[] { "20261125T100000.000Z_ConvertTo-MessEmbedding.json" }, Directory.GetFiles(Path.Combine(dst, "runs")).Select(Path.GetFileName));
         Assert.False(File.Exists(Path.Combine(dst, "eval", "stale.csv")));
         Assert.Equal(File.ReadAllBytes(Path.Combine(src, "index", "hnsw.index")), File.ReadAllBytes(Path.Combine(dst, "index", "hnsw.index")));
+    }
+
+    [Fact]
+    public async Task A_republish_uploads_again_a_blob_that_does_not_hold_its_keys_bytes_and_marks_sound_legacy_blobs()
+    {
+        using var tmp = new TempDir();
+        string src = ArtifactFolder.Make(tmp["src/v1_model_builtin"], embeddingBytes: 6_000_000); // one multipart blob
+        string bucket = NewBucket();
+        var v1 = await ArtifactPublisher.PublishAsync(Remote(bucket), new PublishRequest { ArtifactPath = src });
+        using var s3 = S3Tests.ClientFor(_moto.Server);
+        string Key(string path) => Remote(bucket).BlobKey("builtin", v1.Manifest.Files.Single(f => f.Path == path).Sha256);
+        foreach (var f in v1.Manifest.Files)
+        {
+            var head = await s3.GetObjectMetadataAsync(bucket, Remote(bucket).BlobKey("builtin", f.Sha256));
+            Assert.Equal(f.Sha256, head.Metadata[ArtifactBucket.ContentSha256Metadata]);
+        }
+        // What an earlier release could leave: a blob holding other bytes of the same size, and a sound blob without the metadata.
+        var bad = S3Tests.Bytes(50_000, 77);
+        await s3.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = Key("index/hnsw.index"), InputStream = new MemoryStream(bad) });
+        await s3.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = Key("eval/eval_results.json"), InputStream = new MemoryStream(File.ReadAllBytes(Path.Combine(src, "eval", "eval_results.json"))) });
+        var broken = await Assert.ThrowsAsync<MessException>(() => ArtifactImporter.ImportAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["broken"] }));
+        Assert.Equal("ArtifactChecksumMismatch", broken.ErrorId);
+        Assert.Contains("Publish-MessArtifact", broken.Message);
+
+        var dry = await ArtifactPublisher.PublishAsync(Remote(bucket), new PublishRequest { ArtifactPath = src, DryRun = true });
+        Assert.Equal(new[] { "index/hnsw.index" }, dry.Uploads.Select(u => u.Path));
+        Assert.Null((await s3.GetObjectMetadataAsync(bucket, Key("eval/eval_results.json"))).Metadata[ArtifactBucket.ContentSha256Metadata]); // a dry run writes nothing
+
+        var repair = await ArtifactPublisher.PublishAsync(Remote(bucket), new PublishRequest { ArtifactPath = src });
+        Assert.Equal(v1.VersionId, repair.VersionId);
+        Assert.Equal(new[] { "index/hnsw.index" }, repair.Uploads.Select(u => u.Path));
+        Assert.Equal(repair.Files - 1, repair.PresentFiles);
+        Assert.Equal(v1.Manifest.Files.Single(f => f.Path == "eval/eval_results.json").Sha256,
+            (await s3.GetObjectMetadataAsync(bucket, Key("eval/eval_results.json"))).Metadata[ArtifactBucket.ContentSha256Metadata]);
+        await ArtifactImporter.ImportAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["fixed"] });
+        Assert.Equal(File.ReadAllBytes(Path.Combine(src, "index", "hnsw.index")), File.ReadAllBytes(Path.Combine(tmp["fixed"], "index", "hnsw.index")));
+        Assert.Equal(0, (await ArtifactPublisher.PublishAsync(Remote(bucket), new PublishRequest { ArtifactPath = src })).UploadedFiles);
+    }
+
+    [Fact]
+    public void A_version_carries_the_last_completed_run_of_each_stage_not_every_run_the_folder_has_seen()
+    {
+        using var tmp = new TempDir();
+        string src = ArtifactFolder.Make(tmp["src/v1_model_builtin"]);
+        void Run(string name, string command, string status) =>
+            File.WriteAllText(Path.Combine(src, "runs", name), $"{{\"command\":\"{command}\",\"status\":\"{status}\"}}");
+        Run("20261125T090000.000Z_New-MessIndex.json", "New-MessIndex", "completed");          // replaced by a later run
+        Run("20261125T120000.000Z_New-MessIndex.json", "New-MessIndex", "completed");
+        Run("20261125T130000.000Z_New-MessIndex.json", "New-MessIndex", "failed");             // made nothing
+        Run("20261125T140000.000Z_Invoke-MessEvaluation.json", "Invoke-MessEvaluation", "stopped");
+        Run("20261125T150000.000Z_Get-MessAudio.json", "Get-MessAudio", "completed_with_errors");
+        File.WriteAllText(Path.Combine(src, "runs", "20261125T160000.000Z_Odd.json"), "not json"); // unreadable: kept
+        var runs = ArtifactSelection.Collect(src, includeAudio: false).Select(f => f.RelativePath).Where(p => p.StartsWith("runs/")).ToList();
+        Assert.Equal(new[]
+        {
+            "runs/20261125T100000.000Z_ConvertTo-MessEmbedding.json",
+            "runs/20261125T120000.000Z_New-MessIndex.json",
+            "runs/20261125T150000.000Z_Get-MessAudio.json",
+            "runs/20261125T160000.000Z_Odd.json",
+        }, runs);
     }
 
     [Fact]
@@ -286,14 +350,14 @@ public sealed class PublishingTests : IClassFixture<MotoFixture>
         string src = ArtifactFolder.Make(tmp["src/v1_model_builtin"]);
         string bucket = NewBucket();
         await ArtifactPublisher.PublishAsync(Remote(bucket), new PublishRequest { ArtifactPath = src });
-        await ArtifactImporter.ImportAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst"] });
+        await ImportJob.RunAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst"] }, new NullJobHost());
         // What such a kill leaves: the old folder (with its local audio cache) at the staging path.
         string staging = tmp[".dst.messimport"];
         Directory.CreateDirectory(Path.Combine(staging, "audio_cache", "a1"));
         File.WriteAllText(Path.Combine(staging, "audio_cache", "a1", "t7.mp3"), "cached");
         Directory.CreateDirectory(Path.Combine(staging, "eval"));
         File.WriteAllText(Path.Combine(staging, "eval", "stale.json"), "{}");
-        var r = await ArtifactImporter.ImportAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst"] });
+        var r = await ImportJob.RunAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst"] }, new NullJobHost());
         Assert.Equal(0, r.DownloadedFiles);
         Assert.Equal("cached", File.ReadAllText(tmp["dst/audio_cache/a1/t7.mp3"]));
         Assert.False(File.Exists(tmp["dst/eval/stale.json"]));
@@ -314,7 +378,7 @@ public sealed class PublishingTests : IClassFixture<MotoFixture>
         Assert.Equal(MessErrorKind.PermissionDenied, pub.Kind);
         Assert.Contains($"Bucket '{bucket}'", pub.Message);
         Assert.Contains("prefix 'team/arts'", pub.Message);
-        var imp = await Assert.ThrowsAsync<MessException>(() => ArtifactImporter.ImportAsync(Remote(bucket, "team/arts", retries: 3), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst"] }));
+        var imp = await Assert.ThrowsAsync<MessException>(() => ImportJob.RunAsync(Remote(bucket, "team/arts", retries: 3), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst"] }, new NullJobHost()));
         Assert.Equal("ArtifactAccessDenied", imp.ErrorId);
         Assert.Contains("prefix 'team/arts'", imp.Message);
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(20), "403 is not retried");
@@ -347,20 +411,20 @@ public sealed class PublishingTests : IClassFixture<MotoFixture>
         using (var o = await s3.GetObjectAsync(bucket, key)) json = await new StreamReader(o.ResponseStream).ReadToEndAsync();
 
         await s3.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = key, ContentBody = json.Replace("\"format_version\": 1", "\"format_version\": 2") });
-        var newer = await Assert.ThrowsAsync<MessException>(() => ArtifactImporter.ImportAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst"] }));
+        var newer = await Assert.ThrowsAsync<MessException>(() => ImportJob.RunAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst"] }, new NullJobHost()));
         Assert.Equal("ArtifactManifestTooNew", newer.ErrorId);
         Assert.Contains("format version 2", newer.Message);
 
         await s3.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = key, ContentBody = json.Replace("\"eval/eval_results.json\"", "\"../../etc/passwd\"") });
-        var altered = await Assert.ThrowsAsync<MessException>(() => ArtifactImporter.ImportAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst"] }));
+        var altered = await Assert.ThrowsAsync<MessException>(() => ImportJob.RunAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["dst"] }, new NullJobHost()));
         Assert.Equal("ArtifactManifestInvalid", altered.ErrorId);
         Assert.Contains("../../etc/passwd", altered.Message);
 
-        var unknown = await Assert.ThrowsAsync<MessException>(() => ArtifactImporter.ImportAsync(Remote(bucket), new ImportRequest { Model = "builtin", Version = "v00000000000000000000", ArtifactPath = tmp["dst"] }));
+        var unknown = await Assert.ThrowsAsync<MessException>(() => ImportJob.RunAsync(Remote(bucket), new ImportRequest { Model = "builtin", Version = "v00000000000000000000", ArtifactPath = tmp["dst"] }, new NullJobHost()));
         Assert.Equal("ArtifactVersionNotFound", unknown.ErrorId);
-        var bad = await Assert.ThrowsAsync<MessException>(() => ArtifactImporter.ImportAsync(Remote(bucket), new ImportRequest { Model = "builtin", Version = "../x", ArtifactPath = tmp["dst"] }));
+        var bad = await Assert.ThrowsAsync<MessException>(() => ImportJob.RunAsync(Remote(bucket), new ImportRequest { Model = "builtin", Version = "../x", ArtifactPath = tmp["dst"] }, new NullJobHost()));
         Assert.Equal("InvalidVersionId", bad.ErrorId);
-        var none = await Assert.ThrowsAsync<MessException>(() => ArtifactImporter.ImportAsync(Remote(bucket), new ImportRequest { Model = "other", ArtifactPath = tmp["dst"] }));
+        var none = await Assert.ThrowsAsync<MessException>(() => ImportJob.RunAsync(Remote(bucket), new ImportRequest { Model = "other", ArtifactPath = tmp["dst"] }, new NullJobHost()));
         Assert.Equal("ArtifactVersionNotFound", none.ErrorId);
         Assert.Contains("model 'other'", none.Message);
         Assert.False(Directory.Exists(tmp["dst"]));
