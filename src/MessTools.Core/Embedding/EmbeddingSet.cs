@@ -207,12 +207,12 @@ public sealed class EmbeddingSet
         AtomicFile.WriteAllBytes(Path.Combine(dir, RowsFileName), rowsBytes);
         files[RowsFileName] = Sha(rowsBytes);
         var bytes = MemoryMarshal.AsBytes(data.AsSpan());
-        Before("embeddings.f32");
+        Before(ArtifactLayout.EmbeddingsFileName);
         AtomicFile.WriteAllBytes(store.EmbeddingsFile, bytes);
         byte[] ids = JsonSerializer.SerializeToUtf8Bytes(rows.Select(r => r.Info.TrackId).ToArray());
-        Before("track_ids.json");
+        Before(ArtifactLayout.TrackIdsFileName);
         AtomicFile.WriteAllBytes(store.TrackIdsFile, ids);
-        files["track_ids.json"] = Sha(ids);
+        files[ArtifactLayout.TrackIdsFileName] = Sha(ids);
         int segCount = rows.Sum(r => r.Segments.Count);
         string segF = Path.Combine(dir, SegmentsFileName), segJ = Path.Combine(dir, SegmentsJsonName);
         if (segCount > 0)

@@ -223,7 +223,7 @@ public sealed class NeighborFinder : INeighborCatalog
     {
         if (_info is null)
             throw new MessException("MetadataMissing", MessErrorKind.ObjectNotFound,
-                "The composer evaluation needs metadata/tracks_metadata.csv in the artifact folder. Run Export-MessMetadata first.", "tracks_metadata.csv");
+                "The composer evaluation needs metadata/tracks_metadata.csv in the artifact folder. Run Export-MessMetadata first.", Artifacts.ArtifactLayout.MetadataFileName);
         var found = ByTrackId(trackId, new NeighborQuery { K = k, Exact = exact, ExcludeSameAlbum = excludeSameAlbum });
         Index.TryGetNode(trackId, out int self);
         var cols = Columns();
@@ -290,7 +290,7 @@ public sealed class NeighborFinder : INeighborCatalog
                 $"K must be between 1 and the number of indexed tracks ({live:N0}); got {q.K}.", q.K);
         if ((q.ExcludeSameAlbum || q.Composers is not null) && _info is null)
             throw new MessException("MetadataMissing", MessErrorKind.ObjectNotFound,
-                "-ExcludeSameAlbum and -Composer need metadata/tracks_metadata.csv in the artifact folder. Run Export-MessMetadata first.", "tracks_metadata.csv");
+                "-ExcludeSameAlbum and -Composer need metadata/tracks_metadata.csv in the artifact folder. Run Export-MessMetadata first.", Artifacts.ArtifactLayout.MetadataFileName);
 
         bool[]? composerAllowed = null;
         long allowedCount = live - (self >= 0 ? 1 : 0);
