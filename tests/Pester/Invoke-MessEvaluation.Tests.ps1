@@ -71,8 +71,8 @@ Describe 'Invoke-MessEvaluation' {
         New-EvalArtifacts -Folder (Join-Path $work 'a') -Seed 1
         New-EvalArtifacts -Folder (Join-Path $work 'b') -Seed 2 -Dim 24
         $r = Invoke-MessEvaluation -ArtifactPath a, b -K 5
-        @($r | Where-Object { $_ -is [MessTools.EvaluationResult] }).Count | Should -Be 4
-        @($r | Where-Object { $_ -is [MessTools.EvaluationComparison] }).Count | Should -Be 6
+        @($r | Where-Object { $_.GetType().FullName -eq 'MessTools.EvaluationResult' }).Count | Should -Be 4
+        @($r | Where-Object { $_.GetType().FullName -eq 'MessTools.EvaluationComparison' }).Count | Should -Be 6
         Test-Path a/eval/comparison.json | Should -BeTrue
     }
 
@@ -80,7 +80,7 @@ Describe 'Invoke-MessEvaluation' {
         New-EvalArtifacts -Folder (Join-Path $work 'a') -Seed 1
         New-EvalArtifacts -Folder (Join-Path $work 'b') -Seed 2 -Dim 24
         $r = Invoke-MessEvaluation -ArtifactPath a -Compare b -K 5 -BootstrapCount 200 -PermutationCount 199
-        $c = @($r | Where-Object { $_ -is [MessTools.EvaluationComparison] })
+        $c = @($r | Where-Object { $_.GetType().FullName -eq 'MessTools.EvaluationComparison' })
         $c.Count | Should -Be 6
         foreach ($x in $c) {
             $x.BaselinePath | Should -Be (Join-Path $work 'b')
@@ -100,8 +100,8 @@ Describe 'Invoke-MessEvaluation' {
         New-EvalArtifacts -Folder (Join-Path $work 'a') -Seed 1
         Copy-Item -Recurse a b
         $r = Invoke-MessEvaluation -ArtifactPath a -Compare b -K 5 -BootstrapCount 100 -PermutationCount 99
-        $r | Where-Object { $_ -is [MessTools.EvaluationComparison] } | ForEach-Object { $_.Difference | Should -Be 0; $_.PValue | Should -Be 1 }
-        $r | Where-Object { $_ -is [MessTools.EvaluationResult] } | ForEach-Object {
+        $r | Where-Object { $_.GetType().FullName -eq 'MessTools.EvaluationComparison' } | ForEach-Object { $_.Difference | Should -Be 0; $_.PValue | Should -Be 1 }
+        $r | Where-Object { $_.GetType().FullName -eq 'MessTools.EvaluationResult' } | ForEach-Object {
             $_.PrecisionAtK | Should -BeGreaterOrEqual $_.PrecisionAtKInterval.Low
             $_.PrecisionAtK | Should -BeLessOrEqual $_.PrecisionAtKInterval.High
         }
