@@ -136,21 +136,22 @@ def ci(v, B=1000, seed=0):
 def main():
     d = sys.argv[1]
     sets = {n: load(d, n) for n in ("mutopia-fluidr3", "mutopia-timgm6mb", "cd-fluidr3", "cd-timgm6mb") if os.path.exists(os.path.join(d, n + ".f32"))}
-    factories = [Old, Restd] + [lambda p=p, sh=sh, w=w: Lda(p, sh, w) for p in (32, 64) for sh in (0.3, 0.7) for w in (0.5, 1.0)]
+    grid = [(p, sh, w) for p in (16, 32, 64, 128) for sh in (0.1, 0.3, 0.7) for w in (0.5, 1.0, 2.0)]
+    if os.environ.get("GRID") == "small": grid = [(32, 0.7, 1.0)]
+    factories = [Old, Restd] + [lambda p=p, sh=sh, w=w: Lda(p, sh, w) for p, sh, w in grid]
+    only = os.environ.get("PROTOCOLS")
     protocols = []
     for n, s in sets.items(): protocols.append((f"loco {n}", lambda f, s=s: loco(f, *s[:3])))
     pairs = [("mutopia-fluidr3", "cd-fluidr3"), ("cd-fluidr3", "mutopia-fluidr3"), ("mutopia-timgm6mb", "cd-timgm6mb"),
              ("mutopia-fluidr3", "mutopia-timgm6mb"), ("cd-fluidr3", "cd-timgm6mb"), ("mutopia-fluidr3", "cd-timgm6mb")]
     for a, b in pairs:
         if a in sets and b in sets: protocols.append((f"fit {a} -> {b}", lambda f, a=a, b=b: cross(f, sets[a], sets[b])))
-    names = [f().name for f in factories]
-    print("protocol".ljust(40) + "".join(nm[:22].rjust(24) for nm in names))
+    # one line per (protocol, model): easier to read for a large grid
     for pname, run in protocols:
-        cells = []
+        if only and only not in pname: continue
         for f in factories:
             p, pa = run(f)
-            cells.append(f"{p.mean():.3f}/{pa.mean():.3f}")
-        print(pname.ljust(40) + "".join(c.rjust(24) for c in cells), flush=True)
+            print(f"{pname:40} {f().name:36} {p.mean():.3f} {pa.mean():.3f}", flush=True)
 
 
 if __name__ == "__main__":
