@@ -35,7 +35,7 @@ public sealed class EvaluationDocument
     /// <summary>How the intervals and p-values were computed; null without a bootstrap.</summary>
     public BootstrapEntry? Bootstrap { get; set; }
     /// <summary>Comparison files only: the first folder's figures minus each other folder's, paired over the shared tracks.</summary>
-    public List<PairedEntry>? PairedDifferences { get; set; }
+    public List<EvaluationComparison>? PairedDifferences { get; set; }
     /// <summary>Comparison files only: the folders compared on their shared tracks.</summary>
     public List<string>? ComparedArtifactPaths { get; set; }
 
@@ -76,28 +76,6 @@ public sealed class EvaluationDocument
             Permutations = paired && o.Permutations > 0 ? o.Permutations : null,
         };
     }
-
-    public sealed class PairedEntry
-    {
-        public string ArtifactPath { get; set; } = "";
-        public string BaselinePath { get; set; } = "";
-        public int K { get; set; }
-        public bool ExcludeSameAlbum { get; set; }
-        public string Metric { get; set; } = "";
-        public int Queries { get; set; }
-        public double Value { get; set; }
-        public double BaselineValue { get; set; }
-        public double Difference { get; set; }
-        public ConfidenceInterval? DifferenceInterval { get; set; }
-        public double? PValue { get; set; }
-    }
-
-    public static PairedEntry Paired(EvaluationComparison c) => new()
-    {
-        ArtifactPath = c.ArtifactPath, BaselinePath = c.BaselinePath, K = c.K, ExcludeSameAlbum = c.ExcludeSameAlbum, Metric = c.Metric,
-        Queries = c.Queries, Value = c.Value, BaselineValue = c.BaselineValue, Difference = c.Difference,
-        DifferenceInterval = c.DifferenceInterval, PValue = c.PValue,
-    };
 
     public sealed class ConfusionEntry
     {
@@ -222,7 +200,7 @@ public static class EvaluationFiles
             Search = o0.Search.ToLowerInvariant(),
             Ks = o0.Ks.ToArray(),
             Bootstrap = EvaluationDocument.BootstrapEntry.From(options, paired: true),
-            PairedDifferences = comparisons.Select(EvaluationDocument.Paired).ToList(),
+            PairedDifferences = comparisons.ToList(),
             Results = outcomes.SelectMany(o => o.Results).Select(r => EvaluationDocument.Entry(r, withComposers: true)).ToList(),
             ConfusionTop1 = new(),
             ReportHtml = ComparisonReportFileName,

@@ -146,7 +146,7 @@ public static class EvaluationJob
             if (r.IndexRecallAtK is { } recall) o[$"index_recall_at_{r.K}{suffix}"] = recall;
         }
         if (results.Count > 0) o["results_file"] = results[0].ResultsPath;
-        if (run.Comparisons.Count > 0) o["paired_differences"] = run.Comparisons.Select(c => (object?)EvaluationDocument.Paired(c)).ToList();
+        if (run.Comparisons.Count > 0) o["paired_differences"] = run.Comparisons.Cast<object?>().ToList();
         o["search_seconds"] = Math.Round(run.Outcomes.Sum(x => x.SearchSeconds), 3);
         return o;
     }
