@@ -19,6 +19,7 @@ using MessTools.Core.Dsp;
 using MessTools.Core.Embedding.Builtin;
 
 if (args.Length > 0 && args[0] == "--protocols") { Protocols.Run(args); return; }
+if (args.Length > 0 && args[0] == "--basic-pitch-cost") { BasicPitchCost.Run(args); return; }
 var opts = Options.Parse(args);
 var tracks = ReadTracks(opts.Root, opts.Metadata);
 Console.WriteLine($"{tracks.Count} tracks from {Path.Combine(opts.Root, opts.Metadata)}; decoder {opts.Decoder}; {opts.Threads} threads; {Environment.ProcessorCount} cores");

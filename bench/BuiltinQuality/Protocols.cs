@@ -297,3 +297,36 @@ static class Protocols
         }
     }
 }
+
+/// <summary>
+/// CPU cost of Spotify's Basic Pitch (../shared/models/basic-pitch.onnx) on ONNX Runtime, one thread, per second of
+/// audio: the deciding figure for a transcription front end under the 500x real-time goal on 2 cores.
+///   dotnet run -c Release --project bench/BuiltinQuality -- --basic-pitch-cost [MODEL] [WINDOWS]
+/// </summary>
+static class BasicPitchCost
+{
+    public static void Run(string[] args)
+    {
+        string model = args.Length > 1 ? args[1] : "/work/shared/models/basic-pitch.onnx";
+        int windows = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 20;
+        if (!File.Exists(model)) { Console.WriteLine($"skipped: {model} is absent"); return; }
+        using var options = new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1 };
+        using var session = new Microsoft.ML.OnnxRuntime.InferenceSession(model, options);
+        const int window = 43844;
+        var rng = new Random(1);
+        var input = new float[window];
+        for (int i = 0; i < window; i++) input[i] = (float)(0.1 * Math.Sin(2 * Math.PI * 440 * i / 22050.0) + 0.01 * (rng.NextDouble() - 0.5));
+        string name = session.InputMetadata.Keys.First();
+        var tensor = new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(input, new[] { 1, window, 1 });
+        using (session.Run(new[] { Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor(name, tensor) })) { } // warm-up
+        var cpu0 = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        for (int w = 0; w < windows; w++)
+            using (session.Run(new[] { Microsoft.ML.OnnxRuntime.NamedOnnxValue.CreateFromTensor(name, tensor) })) { }
+        double cpu = (System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
+        // Basic Pitch's windows overlap by 30 frames of 172 in its reference code: 1.99 s of input advance ~1.65 s
+        double audio = windows * (window - 30 * 256) / 22050.0;
+        Console.WriteLine($"basic-pitch: {windows} windows, wall {sw.Elapsed.TotalSeconds:F2} s, CPU {cpu:F2} s for {audio:F1} s of audio " +
+                          $"= {audio / cpu:F1}x real time per core (one thread); 500x on 2 cores needs 250x per core");
+    }
+}
