@@ -4,7 +4,8 @@
 //
 //   dotnet run -c Release --project bench/BuiltinQuality -- --protocols CACHE_DIR NAME=ROOT [NAME=ROOT ...]
 //
-// NAME is <set>-<soundfont> (e.g. mutopia-fluidr3, cd-timgm6mb); ROOT holds tracks_metadata.csv and the audio.
+// NAME is <set>-<soundfont> (e.g. mutopia-fluidr3, cd-timgm6mb); ROOT holds tracks_metadata.csv and the audio
+// (ROOT,CSV: another metadata file with the same audio_path values, e.g. the other soundfont's render's).
 // Raw features are extracted once per set into CACHE_DIR/<NAME>.f32 (delete to recompute).
 using System.Globalization;
 using CsvHelper;
@@ -121,10 +122,12 @@ static class Protocols
         return (s.Ids.Select(id => o.PerQuery[incl].Precision[rowOf[id]]).ToArray(), s.Ids.Select(id => o.PerQuery[excl].Precision[rowOf[id]]).ToArray());
     }
 
-    private static Set Load(string name, string root, string cache)
+    private static Set Load(string name, string rootAndCsv, string cache)
     {
+        string root = rootAndCsv.Split(',')[0];
+        string metadata = rootAndCsv.Contains(',') ? rootAndCsv.Split(',', 2)[1] : Path.Combine(root, "tracks_metadata.csv");
         var ids = new List<string>(); var composers = new List<string>(); var albums = new List<string>(); var paths = new List<string>();
-        using (var reader = new StreamReader(Path.Combine(root, "tracks_metadata.csv")))
+        using (var reader = new StreamReader(metadata))
         using (var csv = new CsvReader(reader, CultureInfo.InvariantCulture))
         {
             csv.Read(); csv.ReadHeader();

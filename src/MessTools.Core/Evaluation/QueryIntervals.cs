@@ -19,9 +19,11 @@ public static class QueryIntervals
     {
         var result = new ConfidenceInterval[]?[composers];
         if (options.BootstrapResamples <= 0) return result;
+        var rowsOf = new List<int>[composers];
+        for (int q = 0; q < composerOfRow.Length; q++) (rowsOf[composerOfRow[q]] ??= new List<int>()).Add(q);
         for (int c = 0; c < composers; c++)
         {
-            var rows = Enumerable.Range(0, composerOfRow.Length).Where(q => composerOfRow[q] == c).ToArray();
+            var rows = rowsOf[c]?.ToArray() ?? Array.Empty<int>();
             if (rows.Length < Math.Max(1, options.MinComposerQueriesForInterval)) continue;
             var sub = new QueryFigures(rows.Select(q => figures.Precision[q]).ToArray(), rows.Select(q => figures.HitRate[q]).ToArray(),
                 rows.Select(q => figures.Ndcg[q]).ToArray());
