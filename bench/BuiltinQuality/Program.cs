@@ -8,6 +8,7 @@
 //     --fit FILE.cs       fit the standardisation constants (label-free mean/std of the raw features) and write them as C#
 //     --dump FILE.f32     write the raw features (N x D float32) for comparison with prototype.py
 //     --threads N         parallel tracks (default: processor count)
+//   dotnet run -c Release --project bench/BuiltinQuality -- --protocols CACHE_DIR NAME=ROOT ...   (issue 21's protocols, Protocols.cs)
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -17,6 +18,8 @@ using MessTools.Core.Audio;
 using MessTools.Core.Dsp;
 using MessTools.Core.Embedding.Builtin;
 
+if (args.Length > 0 && args[0] == "--protocols") { Protocols.Run(args); return; }
+if (args.Length > 0 && args[0] == "--basic-pitch-cost") { BasicPitchCost.Run(args); return; }
 var opts = Options.Parse(args);
 var tracks = ReadTracks(opts.Root, opts.Metadata);
 Console.WriteLine($"{tracks.Count} tracks from {Path.Combine(opts.Root, opts.Metadata)}; decoder {opts.Decoder}; {opts.Threads} threads; {Environment.ProcessorCount} cores");

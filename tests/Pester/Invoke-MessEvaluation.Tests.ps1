@@ -71,8 +71,51 @@ Describe 'Invoke-MessEvaluation' {
         New-EvalArtifacts -Folder (Join-Path $work 'a') -Seed 1
         New-EvalArtifacts -Folder (Join-Path $work 'b') -Seed 2 -Dim 24
         $r = Invoke-MessEvaluation -ArtifactPath a, b -K 5
-        $r.Count | Should -Be 4
+        @($r | Where-Object { $_.GetType().FullName -eq 'MessTools.EvaluationResult' }).Count | Should -Be 4
+        @($r | Where-Object { $_.GetType().FullName -eq 'MessTools.EvaluationComparison' }).Count | Should -Be 6
         Test-Path a/eval/comparison.json | Should -BeTrue
+    }
+
+    It '-Compare reports paired differences with intervals and p-values, in a table that fits 80 columns' {
+        New-EvalArtifacts -Folder (Join-Path $work 'a') -Seed 1
+        New-EvalArtifacts -Folder (Join-Path $work 'b') -Seed 2 -Dim 24
+        $r = Invoke-MessEvaluation -ArtifactPath a -Compare b -K 5 -BootstrapCount 200 -PermutationCount 199
+        $c = @($r | Where-Object { $_.GetType().FullName -eq 'MessTools.EvaluationComparison' })
+        $c.Count | Should -Be 6
+        foreach ($x in $c) {
+            $x.BaselinePath | Should -Be (Join-Path $work 'b')
+            $x.Difference | Should -Be ([math]::Round($x.Value - $x.BaselineValue, 6))
+            $x.DifferenceInterval.Low | Should -BeLessOrEqual $x.DifferenceInterval.High
+            $x.PValue | Should -BeGreaterThan 0
+            $x.PValue | Should -BeLessOrEqual 1
+        }
+        $json = Get-Content a/eval/comparison.json -Raw | ConvertFrom-Json
+        @($json.paired_differences).Count | Should -Be 6
+        $json.bootstrap.permutations | Should -Be 199
+        $lines = ($c | Format-Table | Out-String -Width 200) -split '\r?\n'
+        ($lines | Measure-Object -Property Length -Maximum).Maximum | Should -BeLessOrEqual 80
+    }
+
+    It 'a folder compared with itself differs by zero with p = 1; intervals bracket the figures' {
+        New-EvalArtifacts -Folder (Join-Path $work 'a') -Seed 1
+        Copy-Item -Recurse a b
+        $r = Invoke-MessEvaluation -ArtifactPath a -Compare b -K 5 -BootstrapCount 100 -PermutationCount 99
+        $r | Where-Object { $_.GetType().FullName -eq 'MessTools.EvaluationComparison' } | ForEach-Object { $_.Difference | Should -Be 0; $_.PValue | Should -Be 1 }
+        $r | Where-Object { $_.GetType().FullName -eq 'MessTools.EvaluationResult' } | ForEach-Object {
+            $_.PrecisionAtK | Should -BeGreaterOrEqual $_.PrecisionAtKInterval.Low
+            $_.PrecisionAtK | Should -BeLessOrEqual $_.PrecisionAtKInterval.High
+        }
+    }
+
+    It 'writes the same eval files byte for byte on a second run' {
+        New-EvalArtifacts -Folder (Join-Path $work 'art')
+        $null = Invoke-MessEvaluation -ArtifactPath art -K 5
+        $first = 'eval_results.json', 'samples.csv', 'report.html' | ForEach-Object { (Get-FileHash (Join-Path art/eval $_)).Hash }
+        Start-Sleep -Milliseconds 1100
+        $null = Invoke-MessEvaluation -ArtifactPath art -K 5
+        $second = 'eval_results.json', 'samples.csv', 'report.html' | ForEach-Object { (Get-FileHash (Join-Path art/eval $_)).Hash }
+        $second | Should -Be $first
+        (Get-Content art/eval/eval_results.json -Raw | ConvertFrom-Json).results[0].precision_at_k_interval.low | Should -Not -BeNullOrEmpty
     }
 
     It '-Search Index goes through New-MessIndex output and reports its recall' {

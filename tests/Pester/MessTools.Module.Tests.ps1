@@ -1,7 +1,7 @@
 # Pester 5 tests of what a pwsh user meets beyond one cmdlet: output objects, default views and help.
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
-    $script:OurTypes = 'MessTools.MessTrack', 'MessTools.NeighborResult', 'MessTools.MessIndexInfo', 'MessTools.EvaluationResult', 'MessTools.ComposerEvaluation'
+    $script:OurTypes = 'MessTools.MessTrack', 'MessTools.NeighborResult', 'MessTools.MessIndexInfo', 'MessTools.EvaluationResult', 'MessTools.ComposerEvaluation', 'MessTools.EvaluationComparison'
     # Output types of the cmdlets around the stages, whose sample output needs S3, pgvector or a sharded run: their
     # views are not checked here yet (a warning says so). The list may only shrink.
     $script:NotSampledHere = 'MessTools.Core.Publishing.ArtifactVersionInfo', 'MessTools.Core.Publishing.ImportResult',
@@ -29,9 +29,13 @@ BeforeAll {
     $script:index = New-MessIndex -ArtifactPath $art -Type Flat
     $script:neighbors = @(Find-MessNeighbor -TrackId $ids[0] -K 3 -ArtifactPath $art)
     $script:evaluation = @(Invoke-MessEvaluation -ArtifactPath $art -K 3 -SampleCount 0)
+    Copy-Item -Recurse $art (Join-Path $work 'art-copy')
+    $script:comparison = @(Invoke-MessEvaluation -ArtifactPath $art -Compare (Join-Path $work 'art-copy') -K 3 -SampleCount 0 -BootstrapCount 50 -PermutationCount 49 |
+        Where-Object { $_.GetType().Name -eq 'EvaluationComparison' })
     $script:samples = @{
         'MessTools.MessTrack' = $tracks; 'MessTools.NeighborResult' = $neighbors; 'MessTools.MessIndexInfo' = @($index)
         'MessTools.EvaluationResult' = $evaluation; 'MessTools.ComposerEvaluation' = @($evaluation[0].PerComposer)
+        'MessTools.EvaluationComparison' = $comparison
     }
     $script:longId = $ids[0]
 }

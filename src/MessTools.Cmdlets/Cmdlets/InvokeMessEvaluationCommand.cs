@@ -16,7 +16,7 @@ namespace MessTools.Cmdlets;
 /// per (K, album mode). With several folders (-ArtifactPath a,b,c) it compares them on the tracks they share.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "MessEvaluation", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, HelpUri = "https://github.com/messtools/MessTools/blob/main/docs/evaluation.md")]
-[OutputType(typeof(EvaluationResult))]
+[OutputType(typeof(EvaluationResult), typeof(EvaluationComparison))]
 public sealed class InvokeMessEvaluationCommand : MessCmdlet
 {
     protected override bool WritesArtifacts => true;
@@ -69,6 +69,22 @@ public sealed class InvokeMessEvaluationCommand : MessCmdlet
     [ValidateRange(0, int.MaxValue)]
     public int RecallSampleSize { get; set; }
 
+    /// <summary>A baseline artifact folder: both models are evaluated on the tracks they share and the paired difference
+    /// of every figure (this folder minus the baseline) is emitted with its interval and permutation p-value.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? Compare { get; set; }
+
+    /// <summary>Bootstrap resamples of the queries for the intervals (0: no intervals); seeded by -Seed.</summary>
+    [Parameter]
+    [ValidateRange(0, 1000000)]
+    public int BootstrapCount { get; set; } = 1000;
+
+    /// <summary>Sign-flip permutations of the paired test with -Compare (0: no p-value).</summary>
+    [Parameter]
+    [ValidateRange(0, 10000000)]
+    public int PermutationCount { get; set; } = 9999;
+
     /// <summary>Threads of the search (0: all cores).</summary>
     [Parameter]
     [ValidateRange(0, 1024)]
@@ -94,6 +110,7 @@ public sealed class InvokeMessEvaluationCommand : MessCmdlet
         var request = new EvaluationRequest
         {
             ArtifactPaths = folders,
+            CompareWith = Compare is null ? null : Path.GetFullPath(ResolveUserPath(Compare)),
             UseIndex = useIndex,
             Ef = Ef,
             Options = new EvaluationOptions
@@ -107,6 +124,8 @@ public sealed class InvokeMessEvaluationCommand : MessCmdlet
                 MaxThreads = MaxThreads,
                 RecallSampleSize = RecallSampleSize,
                 Cancellation = Cancellation,
+                BootstrapResamples = BootstrapCount,
+                Permutations = PermutationCount,
             },
         };
 
@@ -116,6 +135,7 @@ public sealed class InvokeMessEvaluationCommand : MessCmdlet
         catch (OperationCanceledException) { return; }
         finally { CompleteProgress(1, EvaluateJob.Activity); }
         foreach (var r in run.Results) WriteObject(r);
+        foreach (var c in run.Comparisons) WriteObject(c);
         base.EndProcessing();
     }
 }

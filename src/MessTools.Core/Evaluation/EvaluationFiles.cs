@@ -13,7 +13,8 @@ public sealed class EvaluationDocument
 {
     public string Schema { get; set; } = "messtools.evaluation/1";
     public string ModuleVersion { get; set; } = ModuleInfo.Version;
-    public DateTime CreatedUtc { get; set; } = DateTime.UtcNow;
+    /// <summary>Not written any more (the same input gives the same bytes); files of earlier versions have it.</summary>
+    public DateTime? CreatedUtc { get; set; }
     public string ArtifactPath { get; set; } = "";
     public string? Model { get; set; }
     public string? EmbeddingsSha256 { get; set; }
@@ -29,7 +30,12 @@ public sealed class EvaluationDocument
     public List<ConfusionEntry> ConfusionTop1 { get; set; } = new();
     public SamplesEntry? Samples { get; set; }
     public string? ReportHtml { get; set; }
-    public double SearchSeconds { get; set; }
+    /// <summary>Not written any more (it changes from run to run; the run record keeps it); files of earlier versions have it.</summary>
+    public double? SearchSeconds { get; set; }
+    /// <summary>How the intervals and p-values were computed; null without a bootstrap.</summary>
+    public BootstrapEntry? Bootstrap { get; set; }
+    /// <summary>Comparison files only: the first folder's figures minus each other folder's, paired over the shared tracks.</summary>
+    public List<EvaluationComparison>? PairedDifferences { get; set; }
     /// <summary>Comparison files only: the folders compared on their shared tracks.</summary>
     public List<string>? ComparedArtifactPaths { get; set; }
 
@@ -49,7 +55,26 @@ public sealed class EvaluationDocument
         public int QueriesWithoutRelevant { get; set; }
         public double? IndexRecallAtK { get; set; }
         public int? IndexRecallQueries { get; set; }
+        public ConfidenceInterval? PrecisionAtKInterval { get; set; }
+        public ConfidenceInterval? HitRateAtKInterval { get; set; }
+        public ConfidenceInterval? NdcgAtKInterval { get; set; }
         public IReadOnlyList<ComposerEvaluation>? PerComposer { get; set; }
+    }
+
+    public sealed class BootstrapEntry
+    {
+        public string Method { get; set; } = "percentile bootstrap over queries, SplitMix64 streams (see definitions)";
+        public int Resamples { get; set; }
+        public double Level { get; set; }
+        public int Seed { get; set; }
+        public int MinComposerQueries { get; set; }
+        public int? Permutations { get; set; }
+
+        public static BootstrapEntry? From(EvaluationOptions o, bool paired) => o.BootstrapResamples <= 0 ? null : new()
+        {
+            Resamples = o.BootstrapResamples, Level = o.ConfidenceLevel, Seed = o.Seed, MinComposerQueries = o.MinComposerQueriesForInterval,
+            Permutations = paired && o.Permutations > 0 ? o.Permutations : null,
+        };
     }
 
     public sealed class ConfusionEntry
@@ -74,6 +99,7 @@ public sealed class EvaluationDocument
         PrecisionAtK = r.PrecisionAtK, HitRateAtK = r.HitRateAtK, NdcgAtK = r.NdcgAtK,
         ChancePrecisionAtK = r.ChancePrecisionAtK, ChanceHitRateAtK = r.ChanceHitRateAtK, ChanceNdcgAtK = r.ChanceNdcgAtK,
         QueriesWithoutRelevant = r.QueriesWithoutRelevant, IndexRecallAtK = r.IndexRecallAtK, IndexRecallQueries = r.IndexRecallQueries,
+        PrecisionAtKInterval = r.PrecisionAtKInterval, HitRateAtKInterval = r.HitRateAtKInterval, NdcgAtKInterval = r.NdcgAtKInterval,
         PerComposer = withComposers ? r.PerComposer : null,
     };
 }
@@ -103,7 +129,7 @@ public static class EvaluationFiles
             Albums = d.AlbumIds.Distinct(StringComparer.Ordinal).Count(),
             Search = outcome.Search.ToLowerInvariant(),
             Ks = outcome.Ks.ToArray(),
-            SearchSeconds = Math.Round(outcome.SearchSeconds, 3),
+            Bootstrap = EvaluationDocument.BootstrapEntry.From(options, paired: false),
             Results = outcome.Results.Select(r => EvaluationDocument.Entry(r, withComposers: true)).ToList(),
             ConfusionTop1 = outcome.Results.GroupBy(r => r.ExcludeSameAlbum).Select(g => new EvaluationDocument.ConfusionEntry
             {
@@ -160,7 +186,7 @@ public static class EvaluationFiles
 
     /// <summary>Several folders on their shared tracks: comparison.json and comparison.html in the first folder's eval/.</summary>
     public static (string Results, string Report) WriteComparison(ArtifactStore first, IReadOnlyList<EvaluationOutcome> outcomes,
-        IReadOnlyList<string> folders, int sharedTracks)
+        IReadOnlyList<string> folders, int sharedTracks, IReadOnlyList<EvaluationComparison> comparisons, EvaluationOptions options)
     {
         var o0 = outcomes[0];
         var doc = new EvaluationDocument
@@ -173,13 +199,14 @@ public static class EvaluationFiles
             Albums = o0.Data.AlbumIds.Distinct(StringComparer.Ordinal).Count(),
             Search = o0.Search.ToLowerInvariant(),
             Ks = o0.Ks.ToArray(),
-            SearchSeconds = Math.Round(outcomes.Sum(o => o.SearchSeconds), 3),
+            Bootstrap = EvaluationDocument.BootstrapEntry.From(options, paired: true),
+            PairedDifferences = comparisons.ToList(),
             Results = outcomes.SelectMany(o => o.Results).Select(r => EvaluationDocument.Entry(r, withComposers: true)).ToList(),
             ConfusionTop1 = new(),
             ReportHtml = ComparisonReportFileName,
         };
         string json = Path.Combine(first.EvalDir, ComparisonFileName), html = Path.Combine(first.EvalDir, ComparisonReportFileName);
-        AtomicFile.WriteAllText(html, EvaluationReportHtml.BuildComparison(doc, outcomes.SelectMany(o => o.Results).ToList()));
+        AtomicFile.WriteAllText(html, EvaluationReportHtml.BuildComparison(doc, outcomes.SelectMany(o => o.Results).ToList(), comparisons));
         ArtifactJson.Write(json, doc);
         return (json, html);
     }

@@ -15,6 +15,9 @@ public sealed record EvaluationRequest
     public bool UseIndex { get; init; }
     /// <summary>With <see cref="UseIndex"/>: the HNSW candidate list size (0: the index's own efSearch).</summary>
     public int Ef { get; init; }
+    /// <summary>A baseline folder (-Compare): evaluated with the first folder on the tracks they share, and the paired
+    /// difference of every figure reported. The same as a second folder in <see cref="ArtifactPaths"/>.</summary>
+    public string? CompareWith { get; init; }
 }
 
 /// <summary>What one evaluation run produced: an outcome per folder (one, or several in a comparison).</summary>
@@ -25,6 +28,8 @@ public sealed class EvaluationRun
     public required EvaluationRequest Request { get; init; }
     /// <summary>A comparison: the tracks every folder shares; null for one folder.</summary>
     public int? SharedTracks { get; init; }
+    /// <summary>A comparison: the first folder against each other one, figure by figure (paired over the shared tracks).</summary>
+    public IReadOnlyList<EvaluationComparison> Comparisons { get; init; } = Array.Empty<EvaluationComparison>();
     public IReadOnlyList<EvaluationResult> Results => Outcomes.SelectMany(o => o.Results).ToList();
     /// <summary>Where the files are written: the first folder's eval/.</summary>
     public string EvalDir => Stores[0].EvalDir;
@@ -42,7 +47,8 @@ public static class EvaluationJob
         ArgumentNullException.ThrowIfNull(request);
         if (request.ArtifactPaths.Count == 0)
             throw new MessException("ArtifactPathEmpty", MessErrorKind.InvalidArgument, "No artifact folder to evaluate.");
-        var stores = request.ArtifactPaths.Select(Path.GetFullPath).Distinct(StringComparer.Ordinal).Select(f => new ArtifactStore(f)).ToList();
+        var paths = request.CompareWith is null ? request.ArtifactPaths : request.ArtifactPaths.Take(1).Append(request.CompareWith).ToList();
+        var stores = paths.Select(Path.GetFullPath).Distinct(StringComparer.Ordinal).Select(f => new ArtifactStore(f)).ToList();
         if (stores.Count == 1)
         {
             var store = stores[0];
@@ -70,7 +76,9 @@ public static class EvaluationJob
             var data = EvaluationData.Load(stores[i], shared);
             outcomes.Add(Evaluate(stores[i], data, request, progress, $"folder {i + 1} of {stores.Count}, {data.Count:N0} shared tracks", log));
         }
-        return new EvaluationRun { Stores = stores, Outcomes = outcomes, Request = request, SharedTracks = shared.Count };
+        progress?.Set("Comparing the models query by query", -1);
+        var comparisons = outcomes.Skip(1).SelectMany(o => QueryIntervals.Compare(outcomes[0], o, request.Options)).ToList();
+        return new EvaluationRun { Stores = stores, Outcomes = outcomes, Request = request, SharedTracks = shared.Count, Comparisons = comparisons };
     }
 
     private static EvaluationOutcome Evaluate(ArtifactStore store, EvaluationData data, EvaluationRequest request,
@@ -107,7 +115,8 @@ public static class EvaluationJob
             if (run.Outcomes.Count == 1)
                 (json, _, html) = EvaluationFiles.Write(run.Stores[0], run.Outcomes[0], run.Request.Options with { ArtifactPath = run.Stores[0].Root });
             else
-                (json, html) = EvaluationFiles.WriteComparison(run.Stores[0], run.Outcomes.ToList(), run.Stores.Select(s => s.Root).ToList(), run.SharedTracks ?? 0);
+                (json, html) = EvaluationFiles.WriteComparison(run.Stores[0], run.Outcomes.ToList(), run.Stores.Select(s => s.Root).ToList(), run.SharedTracks ?? 0,
+                    run.Comparisons, run.Request.Options);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -130,12 +139,15 @@ public static class EvaluationJob
         {
             string suffix = r.ExcludeSameAlbum ? "_excluding_same_album" : "";
             o[$"precision_at_{r.K}{suffix}"] = r.PrecisionAtK;
+            if (r.PrecisionAtKInterval is { } ci) o[$"precision_at_{r.K}{suffix}_interval"] = new[] { ci.Low, ci.High };
             o[$"hit_rate_at_{r.K}{suffix}"] = r.HitRateAtK;
             o[$"ndcg_at_{r.K}{suffix}"] = r.NdcgAtK;
             o[$"chance_precision_at_{r.K}{suffix}"] = r.ChancePrecisionAtK;
             if (r.IndexRecallAtK is { } recall) o[$"index_recall_at_{r.K}{suffix}"] = recall;
         }
         if (results.Count > 0) o["results_file"] = results[0].ResultsPath;
+        if (run.Comparisons.Count > 0) o["paired_differences"] = run.Comparisons.Cast<object?>().ToList();
+        o["search_seconds"] = Math.Round(run.Outcomes.Sum(x => x.SearchSeconds), 3);
         return o;
     }
 
@@ -144,6 +156,7 @@ public static class EvaluationJob
     {
         ["artifact_path"] = r.ArtifactPath, ["model"] = r.Model, ["k"] = r.K, ["exclude_same_album"] = r.ExcludeSameAlbum,
         ["search"] = r.Search.ToLowerInvariant(), ["queries"] = r.Queries, ["precision_at_k"] = r.PrecisionAtK,
+        ["precision_at_k_interval"] = r.PrecisionAtKInterval, ["hit_rate_at_k_interval"] = r.HitRateAtKInterval, ["ndcg_at_k_interval"] = r.NdcgAtKInterval,
         ["hit_rate_at_k"] = r.HitRateAtK, ["ndcg_at_k"] = r.NdcgAtK, ["chance_precision_at_k"] = r.ChancePrecisionAtK,
         ["queries_without_relevant"] = r.QueriesWithoutRelevant, ["index_recall_at_k"] = r.IndexRecallAtK,
         ["index_recall_queries"] = r.IndexRecallQueries,

@@ -32,7 +32,7 @@ public static class EvaluationReportHtml
         var body = new XElement(H + "body",
             E("h1", $"Composer Retrieval evaluation{(doc.Model is null ? "" : " of " + doc.Model)}"),
             E("p", $"{doc.Tracks:N0} tracks, {doc.Composers:N0} composers, {doc.Albums:N0} albums, {doc.Dim} dimensions; " +
-                   $"{doc.Search} search; K = {string.Join(", ", doc.Ks)}; {doc.CreatedUtc:yyyy-MM-dd HH:mm} UTC; module {doc.ModuleVersion}."),
+                   $"{doc.Search} search; K = {string.Join(", ", doc.Ks)}; module {doc.ModuleVersion}.{IntervalNote(doc)}"),
             E("p", "Folder: " + doc.ArtifactPath));
         body.Add(E("h2", "Headline metrics against chance"));
         body.Add(HeadlineChart(results));
@@ -53,14 +53,24 @@ public static class EvaluationReportHtml
         return Page($"Evaluation {doc.Model ?? ""}".Trim(), body);
     }
 
-    public static string BuildComparison(EvaluationDocument doc, IReadOnlyList<EvaluationResult> results)
+    private static string IntervalNote(EvaluationDocument doc) => doc.Bootstrap is not { } b ? "" :
+        $" Intervals in brackets: {N(b.Level * 100)} % percentile bootstrap over queries ({b.Resamples:N0} resamples, seed {b.Seed}; per composer with at least {b.MinComposerQueries} queries).";
+
+    private static string I(ConfidenceInterval? ci) => ci is null ? "" : $" [{F(ci.Low)}, {F(ci.High)}]";
+
+    public static string BuildComparison(EvaluationDocument doc, IReadOnlyList<EvaluationResult> results, IReadOnlyList<EvaluationComparison>? paired = null)
     {
         var body = new XElement(H + "body",
             E("h1", "Composer Retrieval: comparison of artifact folders"),
-            E("p", $"{doc.ComparedArtifactPaths?.Count ?? 0} folders compared on the {doc.Tracks:N0} tracks they share; {doc.Search} search; K = {string.Join(", ", doc.Ks)}; {doc.CreatedUtc:yyyy-MM-dd HH:mm} UTC."));
+            E("p", $"{doc.ComparedArtifactPaths?.Count ?? 0} folders compared on the {doc.Tracks:N0} tracks they share; {doc.Search} search; K = {string.Join(", ", doc.Ks)}.{IntervalNote(doc)}"));
         body.Add(E("h2", "Metrics on the shared tracks"));
         body.Add(HeadlineChart(results, byFolder: true));
         body.Add(HeadlineTable(results, withFolder: true));
+        if (paired is { Count: > 0 })
+        {
+            body.Add(E("h2", "Paired differences (first folder minus the other, query by query)"));
+            body.Add(PairedTable(paired));
+        }
         body.Add(E("h2", "Definitions"));
         body.Add(Definitions(doc));
         return Page("Evaluation comparison", body);
@@ -97,6 +107,19 @@ public static class EvaluationReportHtml
     private static string Label(EvaluationResult r, bool byFolder) =>
         (byFolder ? (r.Model ?? Path.GetFileName(r.ArtifactPath.TrimEnd('/', '\\'))) + " " : "") + $"K={r.K}" + (r.ExcludeSameAlbum ? " excl. album" : "");
 
+    private static XElement PairedTable(IReadOnlyList<EvaluationComparison> paired)
+    {
+        var head = E("tr", Th("Model", true), Th("Baseline", true));
+        foreach (var h in new[] { "K", "Same album", "Figure", "Queries", "Model", "Baseline", "Difference", "Interval", "p" }) head.Add(Th(h));
+        var t = E("table", head);
+        foreach (var c in paired)
+            t.Add(E("tr", Td(c.Model ?? c.ArtifactPath, true), Td(c.BaselineModel ?? c.BaselinePath, true), Td(c.K),
+                Td(c.ExcludeSameAlbum ? "excluded" : "included"), Td(c.Metric), Td(c.Queries.ToString("N0", Inv)), Td(F(c.Value)),
+                Td(F(c.BaselineValue)), Td(c.Difference.ToString("+0.0000;-0.0000;0.0000", Inv)), Td(I(c.DifferenceInterval).Trim()),
+                Td(c.PValue is { } p ? F(p) : "-")));
+        return t;
+    }
+
     private static XElement HeadlineTable(IReadOnlyList<EvaluationResult> results, bool withFolder)
     {
         var head = E("tr");
@@ -109,8 +132,8 @@ public static class EvaluationReportHtml
             var row = E("tr");
             if (withFolder) { row.Add(Td(r.ArtifactPath, true)); row.Add(Td(r.Model ?? "", true)); }
             row.Add(Td(r.K), Td(r.ExcludeSameAlbum ? "excluded" : "included"), Td(r.Queries.ToString("N0", Inv)),
-                Td(F(r.PrecisionAtK)), Td(F(r.ChancePrecisionAtK)), Td(F(r.HitRateAtK)), Td(F(r.ChanceHitRateAtK)),
-                Td(F(r.NdcgAtK)), Td(F(r.ChanceNdcgAtK)), Td(r.QueriesWithoutRelevant), Td(r.IndexRecallAtK is { } rec ? F(rec) : "-"));
+                Td(F(r.PrecisionAtK) + I(r.PrecisionAtKInterval)), Td(F(r.ChancePrecisionAtK)), Td(F(r.HitRateAtK) + I(r.HitRateAtKInterval)),
+                Td(F(r.ChanceHitRateAtK)), Td(F(r.NdcgAtK) + I(r.NdcgAtKInterval)), Td(F(r.ChanceNdcgAtK)), Td(r.QueriesWithoutRelevant), Td(r.IndexRecallAtK is { } rec ? F(rec) : "-"));
             t.Add(row);
         }
         return t;
@@ -230,7 +253,8 @@ public static class EvaluationReportHtml
             {
                 var x = figures[c.Composer];
                 if (NotApplicable(x)) row.Add(Td(NotApplicableText), Td(F(x.ChancePrecisionAtK)), Td(NotApplicableText), Td(NotApplicableText));
-                else row.Add(Td(F(x.PrecisionAtK)), Td(F(x.ChancePrecisionAtK)), Td(F(x.HitRateAtK)), Td(F(x.NdcgAtK)));
+                else row.Add(Td(F(x.PrecisionAtK) + I(x.PrecisionAtKInterval)), Td(F(x.ChancePrecisionAtK)),
+                    Td(F(x.HitRateAtK) + I(x.HitRateAtKInterval)), Td(F(x.NdcgAtK) + I(x.NdcgAtKInterval)));
             }
             t.Add(row);
         }

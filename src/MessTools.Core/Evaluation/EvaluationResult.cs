@@ -31,6 +31,10 @@ public sealed class EvaluationResult
     public double ChanceNdcgAtK { get; init; }
     /// <summary>Queries whose composer has no other track the search may return (they score 0 for HitRate and NDCG).</summary>
     public int QueriesWithoutRelevant { get; init; }
+    /// <summary>95 % (or the chosen level) percentile-bootstrap interval of <see cref="PrecisionAtK"/> over queries; null without a bootstrap.</summary>
+    public ConfidenceInterval? PrecisionAtKInterval { get; init; }
+    public ConfidenceInterval? HitRateAtKInterval { get; init; }
+    public ConfidenceInterval? NdcgAtKInterval { get; init; }
     /// <summary>With -Search Index: mean |index top K ∩ exact top K| / |exact top K| over the same queries; else null.</summary>
     public double? IndexRecallAtK { get; init; }
     /// <summary>With -Search Index: how many queries the recall was measured on (all, or -RecallSampleSize).</summary>
@@ -60,6 +64,54 @@ public sealed class ComposerEvaluation
     public double NdcgAtK { get; init; }
     public double ChancePrecisionAtK { get; init; }
     public int QueriesWithoutRelevant { get; init; }
+    /// <summary>Bootstrap intervals over this composer's queries; null when it has too few queries for one.</summary>
+    public ConfidenceInterval? PrecisionAtKInterval { get; init; }
+    public ConfidenceInterval? HitRateAtKInterval { get; init; }
+    public ConfidenceInterval? NdcgAtKInterval { get; init; }
 
     public override string ToString() => $"{Composer}: P@K={PrecisionAtK:F4} over {Queries} queries";
+}
+
+/// <summary>A two-sided interval of a figure (a percentile-bootstrap interval over queries).</summary>
+public sealed class ConfidenceInterval
+{
+    public double Low { get; init; }
+    public double High { get; init; }
+
+    public ConfidenceInterval() { }
+    public ConfidenceInterval(double low, double high) { Low = low; High = high; }
+
+    public override string ToString() => FormattableString.Invariant($"[{Low:F4}, {High:F4}]");
+}
+
+/// <summary>
+/// Invoke-MessEvaluation -Compare: one figure of two models on the tracks they share, query by query. Difference =
+/// this model's figure minus the baseline's (positive: this model is better), with its bootstrap interval and the
+/// two-sided p-value of a paired sign-flip permutation test.
+/// </summary>
+public sealed class EvaluationComparison
+{
+    /// <summary>The artifact folder evaluated (the first folder).</summary>
+    public string ArtifactPath { get; init; } = "";
+    /// <summary>The folder it is compared with (-Compare).</summary>
+    public string BaselinePath { get; init; } = "";
+    public string? Model { get; init; }
+    public string? BaselineModel { get; init; }
+    public int K { get; init; }
+    public bool ExcludeSameAlbum { get; init; }
+    /// <summary>PrecisionAtK, HitRateAtK or NdcgAtK.</summary>
+    public string Metric { get; init; } = "";
+    /// <summary>Shared tracks (every one a query of both models).</summary>
+    public int Queries { get; init; }
+    public double Value { get; init; }
+    public double BaselineValue { get; init; }
+    /// <summary>Value − BaselineValue: the mean over queries of the per-query differences.</summary>
+    public double Difference { get; init; }
+    /// <summary>Percentile-bootstrap interval of <see cref="Difference"/> (queries resampled in pairs).</summary>
+    public ConfidenceInterval? DifferenceInterval { get; init; }
+    /// <summary>Two-sided p-value of the paired sign-flip permutation test (null: no test run).</summary>
+    public double? PValue { get; init; }
+
+    public override string ToString() =>
+        FormattableString.Invariant($"{Metric} K={K}{(ExcludeSameAlbum ? " excl. album" : "")}: {Value:F4} vs {BaselineValue:F4}, difference {Difference:+0.0000;-0.0000;0.0000} {DifferenceInterval}, p={PValue:0.0000}");
 }

@@ -32,6 +32,20 @@ public sealed record EvaluationOptions
     /// (0 or at least the track count: all), so the exact search does not cost O(N²·D).</summary>
     public int RecallSampleSize { get; init; }
     public string ArtifactPath { get; init; } = "";
+    /// <summary>Bootstrap resamples of the queries for every figure's interval (0: no intervals). Seeded by <see cref="Seed"/>.</summary>
+    public int BootstrapResamples { get; init; } = 1000;
+    /// <summary>Coverage of the intervals (0.95: the 2.5 % and 97.5 % percentiles of the resampled means).</summary>
+    public double ConfidenceLevel { get; init; } = 0.95;
+    /// <summary>A composer's figures get intervals only with at least this many queries.</summary>
+    public int MinComposerQueriesForInterval { get; init; } = 10;
+    /// <summary>Sign-flip permutations of the paired test in a comparison (0: no p-value).</summary>
+    public int Permutations { get; init; } = 9999;
+}
+
+/// <summary>The per-query figures behind one <see cref="EvaluationResult"/>, in the order of the evaluated rows.</summary>
+public sealed record QueryFigures(double[] Precision, double[] HitRate, double[] Ndcg)
+{
+    public IReadOnlyList<double[]> All => new[] { Precision, HitRate, Ndcg };
 }
 
 /// <summary>One line of samples.csv: one result of one sample query.</summary>
@@ -54,6 +68,8 @@ public sealed class EvaluationOutcome
 {
     public required EvaluationData Data { get; init; }
     public required IReadOnlyList<EvaluationResult> Results { get; init; }
+    /// <summary>The per-query figures of each of <see cref="Results"/> (same order), for intervals and paired comparisons.</summary>
+    public required IReadOnlyList<QueryFigures> PerQuery { get; init; }
     public required IReadOnlyList<EvaluationSample> Samples { get; init; }
     public required IReadOnlyList<int> Ks { get; init; }
     public required string Search { get; init; }
@@ -105,6 +121,7 @@ public static class Evaluator
 
         string search = index is null ? "Exact" : "Index";
         var results = new List<EvaluationResult>();
+        var perQuery = new List<QueryFigures>();
         foreach (bool excl in modes)
         {
             var lists = (index ?? exact)[excl];
@@ -112,13 +129,14 @@ public static class Evaluator
             foreach (int k in ks)
             {
                 double? recall = index is null ? null : Recall(exact[excl], index[excl], k);
-                var r = Score(data, labels, lists, k, excl, search, recall, confusion, options.ArtifactPath);
+                var (r, figures) = Score(data, labels, lists, k, excl, search, recall, confusion, options);
                 if (index is not null) r.IndexRecallQueries = recallRows?.Length ?? n;
                 results.Add(r);
+                perQuery.Add(figures);
             }
         }
         var samples = Samples(data, labels, modes, index ?? exact, kMax, options);
-        return new EvaluationOutcome { Data = data, Results = results, Samples = samples, Ks = ks, Search = search, SearchSeconds = searchSeconds };
+        return new EvaluationOutcome { Data = data, Results = results, PerQuery = perQuery, Samples = samples, Ks = ks, Search = search, SearchSeconds = searchSeconds };
     }
 
     /// <summary>Exact search for some rows only (the recall sample); the other rows get empty lists.</summary>
@@ -182,10 +200,11 @@ public static class Evaluator
         return counted == 0 ? 1.0 : sum / counted;
     }
 
-    private static EvaluationResult Score(EvaluationData data, Labels labels, Neighbor[][] lists, int k, bool excludeAlbum,
-        string search, double? recall, IReadOnlyDictionary<string, IReadOnlyDictionary<string, int>> confusion, string artifactPath)
+    private static (EvaluationResult, QueryFigures) Score(EvaluationData data, Labels labels, Neighbor[][] lists, int k, bool excludeAlbum,
+        string search, double? recall, IReadOnlyDictionary<string, IReadOnlyDictionary<string, int>> confusion, EvaluationOptions options)
     {
         int n = data.Count, nc = labels.ComposerNames.Length;
+        var figures = new QueryFigures(new double[n], new double[n], new double[n]);
         var sumP = new double[nc]; var sumH = new double[nc]; var sumN = new double[nc]; var sumC = new double[nc];
         var sumCH = new double[nc]; var sumCN = new double[nc];
         var count = new int[nc]; var none = new int[nc];
@@ -197,14 +216,20 @@ public static class Evaluator
             var m = Metrics.ForQuery(lists[q], k, id => labels.Composer[id] == c, relevantAvailable);
             var chance = Metrics.Chance(k, relevantAvailable, candidates);
             sumP[c] += m.Precision; sumH[c] += m.HitRate; sumN[c] += m.Ndcg;
+            figures.Precision[q] = m.Precision; figures.HitRate[q] = m.HitRate; figures.Ndcg[q] = m.Ndcg;
             sumC[c] += chance.Precision; sumCH[c] += chance.HitRate; sumCN[c] += chance.Ndcg;
             count[c]++;
             if (relevantAvailable == 0) none[c]++;
         }
+        var overall = QueryIntervals.Of(figures, options, stream: 0);
+        var byComposer = QueryIntervals.PerComposer(figures, labels.Composer, nc, options);
         var per = new List<ComposerEvaluation>(nc);
         for (int c = 0; c < nc; c++)
             per.Add(new ComposerEvaluation
             {
+                PrecisionAtKInterval = byComposer[c]?[0],
+                HitRateAtKInterval = byComposer[c]?[1],
+                NdcgAtKInterval = byComposer[c]?[2],
                 Composer = labels.ComposerNames[c],
                 Queries = count[c],
                 PrecisionAtK = Round(sumP[c] / count[c]),
@@ -213,9 +238,12 @@ public static class Evaluator
                 ChancePrecisionAtK = Round(sumC[c] / count[c]),
                 QueriesWithoutRelevant = none[c],
             });
-        return new EvaluationResult
+        var result = new EvaluationResult
         {
-            ArtifactPath = artifactPath,
+            ArtifactPath = options.ArtifactPath,
+            PrecisionAtKInterval = overall?[0],
+            HitRateAtKInterval = overall?[1],
+            NdcgAtKInterval = overall?[2],
             Model = data.Model,
             K = k,
             ExcludeSameAlbum = excludeAlbum,
@@ -233,6 +261,7 @@ public static class Evaluator
             PerComposer = per,
             ConfusionTop1 = confusion,
         };
+        return (result, figures);
     }
 
     private static double Round(double x) => Math.Round(x, 6);
@@ -358,5 +387,8 @@ public static class EvaluationDefinitions
         ["search"] = "exact: brute-force inner product over all tracks (the reference). index: the HNSW index; index_recall_at_k = mean over queries of |index top K intersect exact top K| / |exact top K|, on all queries or on index_recall_queries seeded random ones.",
         ["per_composer"] = "The same averages over the queries of one composer; their query counts sum to the total.",
         ["confusion_top1"] = "For each query composer, how often the first result had each composer.",
+        ["interval"] = "Percentile bootstrap over queries: B resamples (bootstrap.resamples), each n query positions drawn with replacement as the high 64 bits of x*n for successive outputs x of SplitMix64 started at state (uint32(seed) << 32) | stream (stream 0: all queries; stream c+1: the queries of composer c, composers in ordinal order); the interval is the (1-level)/2 and (1+level)/2 quantiles (linear interpolation) of the B resampled means. Precision, hit rate and NDCG of one result share the resamples. A composer gets intervals only with at least bootstrap.min_composer_queries queries. Queries of one album are not independent, so the intervals are, if anything, too narrow.",
+        ["paired_difference"] = "Comparison files: per shared track, the first folder's figure minus the other folder's; difference = their mean; its interval is the percentile bootstrap of the mean difference (stream 0, queries resampled in pairs).",
+        ["p_value"] = "Two-sided paired sign-flip permutation test of mean difference = 0: each of bootstrap.permutations permutations takes ceil(n/64) outputs of SplitMix64 stream 0xFFFFFFFF and flips the sign of difference i when bit (i mod 64) of output i/64 is set; p = (1 + #{|sum of flipped| >= |sum of differences| - 1e-9}) / (permutations + 1).",
     };
 }

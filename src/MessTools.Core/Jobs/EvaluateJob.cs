@@ -16,6 +16,7 @@ public static class EvaluateJob
     {
         var stores = request.ArtifactPaths.Select(p => new ArtifactStore(p)).ToList();
         foreach (var s in stores) JobFolder.RequireExisting(s);
+        if (request.CompareWith is { } baseline) JobFolder.RequireExisting(new ArtifactStore(baseline));
         using var folder = JobFolder.Lock(stores[0], host, lockTimeout, mustExist: true);
         var progress = new EvaluationProgress();
         var log = new System.Collections.Concurrent.ConcurrentQueue<string>();

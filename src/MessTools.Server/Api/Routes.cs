@@ -76,7 +76,7 @@ public static class Routes
         {
             if (!RequestValues.TryModel(c, model, out var m, out var error)) return error!;
             if (m.Evaluation is not { } e) return Problems.NotFound("EvaluationMissing", $"The model '{m.Name}' has no eval/eval_results.json. Run Invoke-MessEvaluation first.");
-            return Results.Ok(new EvalSummary(m.Name, e.Model, e.CreatedUtc, e.Search, e.Tracks, e.Composers, e.Albums, e.Ks,
+            return Results.Ok(new EvalSummary(m.Name, e.Model, e.CreatedUtc ?? default, e.Search, e.Tracks, e.Composers, e.Albums, e.Ks,
                 e.Results.Select(r => new EvalFigures(r.K, r.ExcludeSameAlbum, r.Queries, r.PrecisionAtK, r.HitRateAtK, r.NdcgAtK,
                     r.ChancePrecisionAtK, r.ChanceHitRateAtK, r.ChanceNdcgAtK, r.QueriesWithoutRelevant, r.IndexRecallAtK)).ToList(),
                 e.Definitions));

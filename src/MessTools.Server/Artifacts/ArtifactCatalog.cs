@@ -193,6 +193,8 @@ public sealed class ArtifactCatalog : IDisposable
     private static (EvaluationDocument? Eval, byte[]? Html) LoadEvaluation(ArtifactStore store)
     {
         EvaluationDocument? eval = File.Exists(store.EvalResultsFile) ? ArtifactJson.Read<EvaluationDocument>(store.EvalResultsFile) : null;
+        // eval_results.json no longer carries a timestamp (same input, same bytes): the file's write time stands in.
+        if (eval is not null) eval.CreatedUtc ??= File.GetLastWriteTimeUtc(store.EvalResultsFile);
         string report = EvaluationFiles.ReportPath(store);
         return (eval, File.Exists(report) ? File.ReadAllBytes(report) : null);
     }

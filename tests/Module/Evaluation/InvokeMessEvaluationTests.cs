@@ -131,9 +131,24 @@ public class InvokeMessEvaluationTests
         using var ps = new ModuleRunspace(tmp.Path);
         MakeArtifacts(ps, tmp["a"], seed: 1);
         MakeArtifacts(ps, tmp["b"], seed: 2, dim: 24);
-        var results = ps.InvokeClean("Invoke-MessEvaluation -ArtifactPath a, b -K 5");
+        var all = ps.InvokeClean("Invoke-MessEvaluation -ArtifactPath a, b -K 5");
+        var results = all.Where(r => r.BaseObject.GetType().FullName == "MessTools.EvaluationResult").ToList();
         Assert.Equal(4, results.Count);
         Assert.Equal(2, results.Select(r => (string)r.Properties["ArtifactPath"].Value).Distinct().Count());
+        // one paired comparison (a minus b) per album mode and figure
+        var paired = all.Where(r => r.BaseObject.GetType().FullName == "MessTools.EvaluationComparison").ToList();
+        Assert.Equal(6, paired.Count);
+        Assert.All(paired, c =>
+        {
+            Assert.Equal(tmp["b"], (string)c.Properties["BaselinePath"].Value);
+            Assert.NotNull(c.Properties["DifferenceInterval"].Value);
+            Assert.InRange((double)c.Properties["PValue"].Value, 1e-4, 1);
+        });
+
+        // -Compare is the same comparison
+        var viaCompare = ps.InvokeClean("Invoke-MessEvaluation -ArtifactPath a -Compare b -K 5")
+            .Where(r => r.BaseObject.GetType().FullName == "MessTools.EvaluationComparison").ToList();
+        Assert.Equal(paired.Select(c => c.BaseObject.ToString()), viaCompare.Select(c => c.BaseObject.ToString()));
         Assert.True(File.Exists(tmp["a/eval/comparison.json"]));
         ParseHtml(tmp["a/eval/comparison.html"]);
         Assert.False(File.Exists(tmp["a/eval/eval_results.json"]));

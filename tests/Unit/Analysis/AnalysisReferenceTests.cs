@@ -94,11 +94,11 @@ public class AnalysisReferenceTests
     }
 
     /// <summary>The script's stdout; its stderr in the failure message.</summary>
-    internal static string RunReference(string spec)
+    internal static string RunReference(string spec, string scriptName = "analysis_reference.py")
     {
         const string python = "/usr/bin/python3";
         Assert.True(File.Exists(python), "/usr/bin/python3 is missing: apt-get install python3-numpy python3-sklearn (.ci/run does).");
-        string script = Path.Combine(RepoPaths.Root, "tests", "Reference", "analysis_reference.py");
+        string script = Path.Combine(RepoPaths.Root, "tests", "Reference", scriptName);
         var psi = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(script);
         psi.ArgumentList.Add(spec);

@@ -121,8 +121,12 @@ public class EvaluationFilesTests
         var oa = Evaluator.Evaluate(EvaluationData.Load(a, shared), new EvaluationOptions { ArtifactPath = a.Root });
         var ob = Evaluator.Evaluate(EvaluationData.Load(b, shared), new EvaluationOptions { ArtifactPath = b.Root });
         Assert.All(oa.Results.Concat(ob.Results), r => Assert.Equal(40, r.Queries));
-        var (json, html) = EvaluationFiles.WriteComparison(a, new[] { oa, ob }, new[] { a.Root, b.Root }, shared.Count);
+        var paired = QueryIntervals.Compare(oa, ob, new EvaluationOptions());
+        var (json, html) = EvaluationFiles.WriteComparison(a, new[] { oa, ob }, new[] { a.Root, b.Root }, shared.Count, paired, new EvaluationOptions());
         using var doc = JsonDocument.Parse(File.ReadAllBytes(json));
+        Assert.Equal(6, doc.RootElement.GetProperty("paired_differences").GetArrayLength());
+        Assert.True(doc.RootElement.GetProperty("paired_differences")[0].TryGetProperty("p_value", out _));
+        Assert.Contains("Paired differences", File.ReadAllText(html));
         Assert.Equal(2, doc.RootElement.GetProperty("compared_artifact_paths").GetArrayLength());
         Assert.Equal(4, doc.RootElement.GetProperty("results").GetArrayLength());
         XDocument.Load(XmlReader.Create(new StringReader(File.ReadAllText(html)), new XmlReaderSettings { DtdProcessing = DtdProcessing.Ignore }));

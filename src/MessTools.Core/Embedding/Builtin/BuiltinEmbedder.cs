@@ -93,6 +93,15 @@ public sealed class BuiltinEmbedder
         }
     }
 
+    /// <summary>The embedding of raw features from <see cref="ExtractFeatures"/>: what <see cref="Embed"/> does after
+    /// the front end (standardisation, block and total L2 normalisation). For research (bench/BuiltinQuality --protocols).</summary>
+    public float[] EmbedFeatures(float[] raw)
+    {
+        ArgumentNullException.ThrowIfNull(raw);
+        if (raw.Length != Dimension) throw new ArgumentException($"Expected {Dimension} raw features, got {raw.Length}.", nameof(raw));
+        return Standardise(raw);
+    }
+
     private float[] Standardise(float[] raw)
     {
         var v = new float[raw.Length];
