@@ -13,7 +13,11 @@ public sealed record MovementBoundary(double Seconds, double PauseStartSeconds, 
 public sealed record MovementSpan(int Number, double StartSeconds, double EndSeconds);
 
 /// <summary>The movements found in one recording; <see cref="Note"/> says why there is only one, when there is.</summary>
-public sealed record MovementSplit(IReadOnlyList<MovementSpan> Movements, IReadOnlyList<MovementBoundary> Boundaries, double DurationSeconds, string? Note);
+public sealed record MovementSplit(IReadOnlyList<MovementSpan> Movements, IReadOnlyList<MovementBoundary> Boundaries, double DurationSeconds, string? Note)
+{
+    /// <summary>Every pause and novelty peak considered, accepted or not (for diagnostics and the benchmark).</summary>
+    public IReadOnlyList<MovementBoundary> Considered { get; init; } = Array.Empty<MovementBoundary>();
+}
 
 /// <summary>
 /// Finds the movement boundaries of a whole-work recording from two cues. Pauses: 0.1-s frames whose level stays
@@ -36,7 +40,8 @@ public sealed class MovementSplitter
     private const int BlockFrames = FrameRate;        // 1-s blocks for the self-similarity matrix
     private const int MelBands = BuiltinFrontEnd.MelBands;
     private const int Dim = MelBands + 12;
-    private const double ChromaWeight = 1.0;
+    /// <summary>The chroma part's weight against the mel part in the similarity (0.5 was best on the benchmark; 1 or more hurt attacca joins).</summary>
+    private const double ChromaWeight = 0.5;
 
     private static readonly BuiltinFrontEnd FrontEnd = new();
     private static readonly PowerSpectrogram Stft = new(BuiltinFrontEnd.FftSize, Hop, WindowKind.HannPeriodic, BuiltinFrontEnd.FftSize, FramePlacement.Start);
@@ -62,7 +67,7 @@ public sealed class MovementSplitter
         if (_options.MaxMovements == 1) return One("-MaxMovements is 1");
 
         float[] signal = sampleRate == AnalysisRate ? mono.ToArray() : new Resampler(sampleRate, AnalysisRate).Process(mono);
-        var a = Analyse(signal, cancellationToken);
+        var a = Analyse(signal, _options.SilenceDb, cancellationToken);
         if (a.LoudnessDb < _options.SilentRecordingDbfs)
             return One($"the recording is silent (loudness {a.LoudnessDb:0} dBFS)");
 
@@ -71,12 +76,16 @@ public sealed class MovementSplitter
         double duration22 = (double)signal.Length / AnalysisRate;
 
         var candidates = new List<MovementBoundary>();
+        var considered = new List<MovementBoundary>();
         foreach (var (s, e) in gaps)
         {
-            double gapSec = (e - s) / (double)FrameRate;
+            double gapSec = Settled(a, s, e) / (double)FrameRate;
+            if (gapSec < _options.MinGapSeconds) continue;
             double nov = novelty.Length == 0 ? 0 : MaxAround(novelty, (s + e) / 2.0 / BlockFrames, 3);
             bool accept = _options.Method == SplitMethod.Silence || gapSec >= _options.SureGapSeconds || nov >= _options.GapNoveltyThreshold;
-            if (accept) candidates.Add(new MovementBoundary(e / (double)FrameRate, s / (double)FrameRate, BoundaryCue.Pause, Math.Round(nov, 4), 10 + gapSec));
+            var gap = new MovementBoundary(e / (double)FrameRate, s / (double)FrameRate, BoundaryCue.Pause, Math.Round(nov, 4), 10 + gapSec);
+            considered.Add(gap);
+            if (accept) candidates.Add(gap);
         }
         if (novelty.Length > 0)
         {
@@ -113,7 +122,7 @@ public sealed class MovementSplitter
             start = Math.Min(duration, chosen[i].Seconds);
         }
         spans.Add(new MovementSpan(chosen.Count + 1, start, duration));
-        return new MovementSplit(spans, chosen, duration, null);
+        return new MovementSplit(spans, chosen, duration, null) { Considered = considered };
     }
 
     private string MethodText => _options.Method switch
@@ -138,7 +147,7 @@ public sealed class MovementSplitter
         public double LoudnessDb { get; init; }
     }
 
-    internal static Analysis Analyse(float[] signal, CancellationToken ct)
+    internal static Analysis Analyse(float[] signal, double quietDb, CancellationToken ct)
     {
         int frames = Math.Max(1, (signal.Length + Hop - 1) / Hop);
         var level = new double[frames];
@@ -177,14 +186,20 @@ public sealed class MovementSplitter
             for (int b = 0; b < MelBands; b++) row[b] = Math.Max(row[b], max - 80f);
             Normalise(row[MelBands..], ChromaWeight);
         }
+        // blocks pool the sounding frames only (a block with none repeats the previous one), so pauses and rests add
+        // no novelty of their own: the pause cue speaks for them
         int blocks = Math.Max(1, frames / BlockFrames);
         var blk = new float[(long)blocks * Dim];
+        double quiet = loudness - quietDb;
         for (int i = 0; i < blocks; i++)
         {
             var row = blk.AsSpan(i * Dim, Dim);
-            int from = i * BlockFrames, to = Math.Min(frames, from + BlockFrames);
-            for (int k = from; k < to; k++) System.Numerics.Tensors.TensorPrimitives.Add(row, feat.AsSpan(k * Dim, Dim), row);
-            System.Numerics.Tensors.TensorPrimitives.Multiply(row, 1f / Math.Max(1, to - from), row);
+            int from = i * BlockFrames, to = Math.Min(frames, from + BlockFrames), used = 0;
+            for (int k = from; k < to; k++)
+                if (level[k] >= quiet) { System.Numerics.Tensors.TensorPrimitives.Add(row, feat.AsSpan(k * Dim, Dim), row); used++; }
+            if (used > 0) System.Numerics.Tensors.TensorPrimitives.Multiply(row, 1f / used, row);
+            else if (i > 0) blk.AsSpan((i - 1) * Dim, Dim).CopyTo(row);
+            else for (int k = from; k < to; k++) System.Numerics.Tensors.TensorPrimitives.Add(row, feat.AsSpan(k * Dim, Dim), row);
         }
         ZScoreMel(blk, blocks, out var mean, out var std);
         for (int i = 0; i < blocks; i++) FinishRow(blk.AsSpan(i * Dim, Dim));
@@ -245,8 +260,24 @@ public sealed class MovementSplitter
             if (runs.Count > 0 && s - runs[^1].End <= maxBlip) runs[^1] = (runs[^1].Start, k);
             else runs.Add((s, k));
         }
-        return runs.Where(r => r.End - r.Start >= minGap && r.Start > 0 && r.End < a.Frames).ToList();
+        var result = runs.Where(r => r.End - r.Start >= minGap && r.Start > 0 && r.End < a.Frames).ToList();
+        return result;
     }
+
+    /// <summary>
+    /// Frames of a pause that have settled: within <see cref="SettleDb"/> of its quietest tenth. Stationary room noise
+    /// between movements is all settled; a decaying reverb tail or a held note dying away inside a movement is not.
+    /// </summary>
+    private static int Settled(Analysis a, int start, int end)
+    {
+        var lv = a.LevelDb[start..end];
+        var sorted = (double[])lv.Clone();
+        Array.Sort(sorted);
+        double floor = sorted[sorted.Length / 10];
+        return lv.Count(x => x <= floor + SettleDb);
+    }
+
+    private const double SettleDb = 4.0;
 
     // ---------------- novelty ----------------
 

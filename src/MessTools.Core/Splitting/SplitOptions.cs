@@ -29,14 +29,14 @@ public sealed record SplitOptions
     public double SilenceDb { get; init; } = 35.0;
     /// <summary>Shortest pause that counts (reverb tails eat into a short pause, so this is below the shortest pause expected).</summary>
     public double MinGapSeconds { get; init; } = 0.3;
-    /// <summary>A pause at least this long is a boundary without help from the novelty cue (Both).</summary>
-    public double SureGapSeconds { get; init; } = 2.0;
+    /// <summary>A pause with at least this much settled quiet (see MovementSplitter) is a boundary without help from the novelty cue (Both).</summary>
+    public double SureGapSeconds { get; init; } = 0.4;
     /// <summary>Louder blips no longer than this inside a pause (page turns, a chair) do not end it.</summary>
     public double MaxBlipSeconds { get; init; } = 0.2;
     /// <summary>A recording whose loudness is under this (dBFS) is silence only.</summary>
     public double SilentRecordingDbfs { get; init; } = -70.0;
     /// <summary>Half-width of the checkerboard kernel, seconds.</summary>
-    public double KernelSeconds { get; init; } = 12.0;
+    public double KernelSeconds { get; init; } = 20.0;
     /// <summary>A novelty peak at least this high is an attacca boundary on its own (Novelty, Both).</summary>
     public double NoveltyThreshold { get; init; } = 0.30;
     /// <summary>A short pause (under <see cref="SureGapSeconds"/>) is a boundary when the novelty around it reaches this (Both).</summary>
