@@ -28,7 +28,7 @@ if (cmd == "quality")
     var method = args.Length > 3 ? Enum.Parse<SplitMethod>(args[3], true) : SplitMethod.Both;
     var albums = LoadAlbums(root);
     // tuning overrides from the environment, e.g. SPLITBENCH_OPTS="SilenceDb=40 KernelSeconds=16"
-    var options = new SplitOptions { Method = method };
+    var options = new SplitRequest { Method = method };
     foreach (string kv in (Environment.GetEnvironmentVariable("SPLITBENCH_OPTS") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries))
     {
         var (k, v) = (kv.Split('=')[0], double.Parse(kv.Split('=')[1], CultureInfo.InvariantCulture));

@@ -21,12 +21,12 @@ public sealed record MovementSplit(IReadOnlyList<MovementSpan> Movements, IReadO
 
 /// <summary>
 /// Finds the movement boundaries of a whole-work recording from two cues. Pauses: 0.1-s frames whose level stays
-/// <see cref="SplitOptions.SilenceDb"/> under the recording's own loudness (its 95th percentile frame level) for at
-/// least <see cref="SplitOptions.MinGapSeconds"/>, short louder blips inside a pause ignored. Changes of material
+/// <see cref="SplitRequest.SilenceDb"/> under the recording's own loudness (its 95th percentile frame level) for at
+/// least <see cref="SplitRequest.MinGapSeconds"/>, short louder blips inside a pause ignored. Changes of material
 /// (attacca): the built-in embedder's front end (<see cref="BuiltinFrontEnd"/>: 64 mel bands and an 88-semitone pitch
 /// spectrum from a 4096-point STFT at 22050 Hz), one frame every 0.1 s, pooled into 1-s blocks (log-mel z-scored per band,
 /// chroma); their cosine self-similarity matrix is correlated with a Gaussian-tapered checkerboard kernel along the
-/// diagonal (Foote 2000) and the novelty peaks at least <see cref="SplitOptions.MinMovementSeconds"/> apart are picked,
+/// diagonal (Foote 2000) and the novelty peaks at least <see cref="SplitRequest.MinMovementSeconds"/> apart are picked,
 /// then placed to 0.1 s with a 2-s kernel on the frames. Both: long pauses are boundaries, short ones only with a
 /// change of material around them, and strong novelty peaks away from pauses are attacca joins. Deterministic and
 /// thread-safe (no state between calls).
@@ -46,15 +46,15 @@ public sealed class MovementSplitter
     private static readonly BuiltinFrontEnd FrontEnd = new();
     private static readonly PowerSpectrogram Stft = new(BuiltinFrontEnd.FftSize, Hop, WindowKind.HannPeriodic, BuiltinFrontEnd.FftSize, FramePlacement.Start);
 
-    private readonly SplitOptions _options;
+    private readonly SplitRequest _options;
 
-    public MovementSplitter(SplitOptions options)
+    public MovementSplitter(SplitRequest options)
     {
         options.Validate();
         _options = options;
     }
 
-    public SplitOptions Options => _options;
+    public SplitRequest Options => _options;
 
     /// <summary>The movements of a mono recording at <paramref name="sampleRate"/> Hz.</summary>
     public MovementSplit Split(ReadOnlySpan<float> mono, int sampleRate, CancellationToken cancellationToken = default)

@@ -37,13 +37,13 @@ public sealed class SplitJob
     private readonly SortedDictionary<string, List<SegmentRow>> _rows = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, List<MovementBoundary>> _boundaries = new(StringComparer.Ordinal);
 
-    public SplitJob(ArtifactStore store, SplitOptions options)
+    public SplitJob(ArtifactStore store, SplitRequest options)
     {
         _store = store;
         _splitter = new MovementSplitter(options);
     }
 
-    public SplitOptions Options => _splitter.Options;
+    public SplitRequest Options => _splitter.Options;
     public string SegmentsFile => Path.Combine(_store.MetadataDir, SegmentsFileName);
     public long Tracks { get; private set; }
     public long SplitTracks { get; private set; }
@@ -130,23 +130,15 @@ public sealed class SplitJob
                         System.Buffers.Binary.BinaryPrimitives.WriteSingleLittleEndian(bytes.AsSpan((int)(WavFile.HeaderBytes + (i - from) * 4)), mono[i]);
                 if (!SameBytes(wav, bytes)) { AtomicFile.WriteAllBytes(wav, bytes); written++; }
 
-                double start = Round((double)from / reader.SampleRate), end = Round((double)to / reader.SampleRate);
-                var t = track.Clone();
-                t.TrackId = id;
-                t.AlbumId = track.TrackId;
-                t.TrackNo = m.Number;
-                t.Title = $"{track.Title ?? track.TrackId} ({m.Number})";
-                t.SourceTrackId = track.TrackId;
-                t.StartSeconds = start;
-                t.EndSeconds = end;
-                t.DurationSec = Round(end - start);
+                var row = new SegmentRow(track.TrackId, id, m.Number, Round((double)from / reader.SampleRate), Round((double)to / reader.SampleRate));
+                var t = MovementTrack(track, row);
                 t.WavPath = wav;
                 t.SampleRate = reader.SampleRate;
                 t.Status = MessTrackStatus.Standardized;
                 t.StatusMessage = null;
                 t.ArtifactPath = _store.Root;
                 tracks.Add(t);
-                rows.Add(new SegmentRow(track.TrackId, id, m.Number, start, end));
+                rows.Add(row);
             }
         }
         SplitTracks++;
@@ -154,6 +146,39 @@ public sealed class SplitJob
         _rows[track.TrackId] = rows;
         _boundaries[track.TrackId] = split.Boundaries.ToList();
         return new SplitTrackResult(track, tracks, split, null) { WavsWritten = written };
+    }
+
+    /// <summary>
+    /// A movement's track from its source track and its segments.csv row: id &lt;track_id&gt;-m&lt;n&gt;, album = the work (the
+    /// source id), title "&lt;title&gt; (&lt;n&gt;)", track number n, the span in the source. The one place movement tracks are
+    /// made, for the split itself and for readers of an artifact folder's metadata (<see cref="Catalog.MetadataCsv.Read"/>).
+    /// </summary>
+    public static MessTrack MovementTrack(MessTrack source, SegmentRow row)
+    {
+        var t = source.Clone();
+        t.TrackId = row.TrackId;
+        t.AlbumId = source.TrackId;
+        t.TrackNo = row.Movement;
+        t.Title = $"{source.Title ?? source.TrackId} ({row.Movement})";
+        t.SourceTrackId = source.TrackId;
+        t.StartSeconds = row.StartSec;
+        t.EndSeconds = row.EndSec;
+        t.DurationSec = Round(row.EndSec - row.StartSec);
+        return t;
+    }
+
+    /// <summary>
+    /// The movement tracks that metadata/segments.csv beside <paramref name="metadataCsv"/> adds to its tracks (rows of
+    /// split tracks whose source is in <paramref name="tracks"/> and whose id is not already a track), in file order.
+    /// Nothing when there is no segments file.
+    /// </summary>
+    public static IEnumerable<MessTrack> MovementsOf(string metadataCsv, IReadOnlyDictionary<string, MessTrack> tracks)
+    {
+        string file = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(metadataCsv))!, SegmentsFileName);
+        if (!File.Exists(file)) yield break;
+        foreach (var row in ReadSegments(file))
+            if (row.TrackId != row.SourceTrackId && !tracks.ContainsKey(row.TrackId) && tracks.TryGetValue(row.SourceTrackId, out var source))
+                yield return MovementTrack(source, row);
     }
 
     private static double Round(double seconds) => Math.Round(seconds, 3, MidpointRounding.AwayFromZero);

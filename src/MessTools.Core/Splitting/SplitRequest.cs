@@ -12,7 +12,7 @@ public enum SplitMethod
 }
 
 /// <summary>What one Split-MessAudio run is asked to do (the request record of the split job).</summary>
-public sealed record SplitOptions
+public sealed record SplitRequest
 {
     public const double DefaultMinMovementSeconds = 30.0;
     public const int DefaultMaxMovements = 12;
