@@ -106,7 +106,8 @@ public sealed class MovementSplitter
         {
             if (chosen.Count >= _options.MaxMovements - 1) break;
             if (c.PauseStartSeconds < _options.MinMovementSeconds || duration22 - c.Seconds < _options.MinMovementSeconds) continue;
-            if (chosen.Any(b => Math.Abs(b.Seconds - c.Seconds) < _options.MinMovementSeconds)) continue;
+            // the movement between two boundaries runs from the earlier one's start to the later one's pause
+            if (chosen.Any(b => (b.Seconds < c.Seconds ? c.PauseStartSeconds - b.Seconds : b.PauseStartSeconds - c.Seconds) < _options.MinMovementSeconds)) continue;
             chosen.Add(c);
         }
         if (chosen.Count == 0)
