@@ -78,14 +78,7 @@ public class BoundaryMetricsTests
         using var dir = new TempDir();
         string spec = dir["cases.json"];
         File.WriteAllText(spec, JsonSerializer.Serialize(cases.Select(c => new { reference = c.Ref, estimated = c.Est, duration = c.Duration, window = c.Window })));
-        var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(RepoPaths.Root, "tests", "Reference", "segment_reference.py"));
-        psi.ArgumentList.Add(spec);
-        using var proc = Process.Start(psi)!;
-        var stderr = proc.StandardError.ReadToEndAsync();
-        string stdout = proc.StandardOutput.ReadToEnd();
-        Assert.True(proc.WaitForExit(120_000), "the reference script did not finish in 2 minutes");
-        Assert.True(proc.ExitCode == 0, $"segment_reference.py failed ({proc.ExitCode}): {stderr.Result}");
+        string stdout = ReferenceScripts.Run("segment_reference.py", spec, "apt-get install python3-mir-eval (.ci/run does).");
         var expected = JsonSerializer.Deserialize<double[][]>(stdout)!;
         Assert.Equal(cases.Count, expected.Length);
         for (int i = 0; i < cases.Count; i++)
