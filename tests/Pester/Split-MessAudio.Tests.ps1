@@ -27,7 +27,9 @@ Describe 'Split-MessAudio' {
     }
 
     It 'takes tracks from Get-MessAudio and passes one track per movement on to ConvertTo-MessEmbedding' {
-        $out = @(Export-MessMetadata -Path tracks.csv -ArtifactPath art | Get-MessAudio -AudioRoot $work | Split-MessAudio -MinMovementSeconds 10)
+        # Get-MessAudio passes tracks on in completion order: the movements of one work stay in order
+        $out = @(Export-MessMetadata -Path tracks.csv -ArtifactPath art | Get-MessAudio -AudioRoot $work | Split-MessAudio -MinMovementSeconds 10 |
+            Sort-Object { $_.TrackId -eq 'single' }, TrackId)
         $out.TrackId | Should -Be @('work-m1', 'work-m2', 'single')
         $out[0].GetType().FullName | Should -Be 'MessTools.MessTrack'
         $out[1].AlbumId | Should -Be 'work'
@@ -42,7 +44,7 @@ Describe 'Split-MessAudio' {
         $out[0].WavPath | Should -BeLike '*audio_wav*work-m1.wav'
         $out[2].AlbumId | Should -Be 'op2'  # one movement: unchanged
         $embedded = @($out | ConvertTo-MessEmbedding)
-        $embedded.TrackId | Should -Be @('work-m1', 'work-m2', 'single')
+        $embedded.TrackId | Sort-Object | Should -Be @('single', 'work-m1', 'work-m2')
         $embedded.Status | Select-Object -Unique | Should -Be 'Embedded'
         # the evaluation and search stages see the movements as tracks (metadata + segments.csv)
         $rows = @(Import-Csv art/metadata/segments.csv)
@@ -88,7 +90,7 @@ Describe 'Split-MessAudio' {
             [pscustomobject]@{ track_id = 'broken'; wav_path = "$work/bad.wav"; ArtifactPath = "$work/art" }
         ) + $tracks
         $out = @($rows | Split-MessAudio -MinMovementSeconds 10 -ErrorVariable errs -ErrorAction SilentlyContinue)
-        $out.TrackId | Should -Be @('work-m1', 'work-m2', 'single')
+        $out.TrackId | Sort-Object | Should -Be @('single', 'work-m1', 'work-m2')
         $errs.Count | Should -Be 2
         $errs[0].FullyQualifiedErrorId | Should -BeLike 'AudioFileNotFound,*'
         $errs[0].Exception.Message | Should -BeLike "*'gone'*"
