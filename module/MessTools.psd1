@@ -13,6 +13,7 @@
     CmdletsToExport      = @(
         'Export-MessMetadata'
         'Get-MessAudio'
+        'Split-MessAudio'
         'ConvertTo-MessEmbedding'
         'New-MessIndex'
         'Invoke-MessEvaluation'

@@ -91,7 +91,10 @@ public static class MetadataCsv
         }
     }
 
-    /// <summary>Reads tracks_metadata.csv back, streaming, with the export's checks; a malformed file is an error naming the row.</summary>
+    /// <summary>
+    /// Reads tracks_metadata.csv back, streaming, with the export's checks; a malformed file is an error naming the row.
+    /// When Split-MessAudio wrote metadata/segments.csv beside it, the movements of split tracks follow as tracks of their own.
+    /// </summary>
     public static IEnumerable<MessTrack> Read(string path)
     {
         if (!File.Exists(path))
@@ -99,12 +102,19 @@ public static class MetadataCsv
                 $"The metadata file '{path}' does not exist. Run Export-MessMetadata first.", path);
         using var source = new CsvCatalogSource(path);
         var exporter = new MetadataExporter();
+        // Split-MessAudio's movements (metadata/segments.csv beside the file) follow as tracks of their own
+        bool segments = File.Exists(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, Splitting.SplitJob.SegmentsFileName));
+        var byId = segments ? new Dictionary<string, MessTrack>(StringComparer.Ordinal) : null;
         foreach (var item in exporter.Read(source))
         {
             if (item.Error is not null)
                 throw new MessException("MetadataMalformed", MessErrorKind.InvalidData, $"'{path}': {item.Error.Message}", path, item.Error);
+            byId?.TryAdd(item.Track!.TrackId, item.Track!.Clone());
             yield return item.Track!;
         }
+        if (byId is not null)
+            foreach (var movement in Splitting.SplitJob.MovementsOf(path, byId))
+                yield return movement;
     }
 
     /// <summary>All tracks of a metadata file keyed by track id.</summary>

@@ -36,6 +36,12 @@ public sealed class MessTrack
     public int? SampleRate { get; set; }
     public MessTrackStatus Status { get; set; } = MessTrackStatus.Exported;
     public string? StatusMessage { get; set; }
+    /// <summary>Split-MessAudio: the whole-work track a movement was cut from (null for a track that was not split).</summary>
+    public string? SourceTrackId { get; set; }
+    /// <summary>Split-MessAudio: where the movement starts in the source recording, seconds.</summary>
+    public double? StartSeconds { get; set; }
+    /// <summary>Split-MessAudio: where the movement ends in the source recording, seconds.</summary>
+    public double? EndSeconds { get; set; }
     /// <summary>The artifact folder the last stage wrote to.</summary>
     public string? ArtifactPath { get; set; }
 

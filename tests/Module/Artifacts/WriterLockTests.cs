@@ -8,7 +8,7 @@ namespace MessTools.Tests.Module.Artifacts;
 public class WriterLockTests
 {
     private static readonly string[] Writers =
-        { "Export-MessMetadata", "Get-MessAudio", "ConvertTo-MessEmbedding", "New-MessIndex", "Invoke-MessEvaluation", "Clear-MessCache" };
+        { "Export-MessMetadata", "Get-MessAudio", "Split-MessAudio", "ConvertTo-MessEmbedding", "New-MessIndex", "Invoke-MessEvaluation", "Clear-MessCache" };
 
     [Fact]
     public void Every_writer_has_LockTimeout_and_readers_do_not()

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using MessTools.Core.Analysis;
 
@@ -94,19 +93,6 @@ public class AnalysisReferenceTests
     }
 
     /// <summary>The script's stdout; its stderr in the failure message.</summary>
-    internal static string RunReference(string spec, string scriptName = "analysis_reference.py")
-    {
-        const string python = "/usr/bin/python3";
-        Assert.True(File.Exists(python), "/usr/bin/python3 is missing: apt-get install python3-numpy python3-sklearn (.ci/run does).");
-        string script = Path.Combine(RepoPaths.Root, "tests", "Reference", scriptName);
-        var psi = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(script);
-        psi.ArgumentList.Add(spec);
-        using var proc = Process.Start(psi)!;
-        var stderr = proc.StandardError.ReadToEndAsync();
-        string stdout = proc.StandardOutput.ReadToEnd();
-        Assert.True(proc.WaitForExit(120_000), "the reference script did not finish in 2 minutes");
-        Assert.True(proc.ExitCode == 0, $"{script} failed ({proc.ExitCode}): {stderr.Result}");
-        return stdout;
-    }
+    internal static string RunReference(string spec, string scriptName = "analysis_reference.py") =>
+        ReferenceScripts.Run(scriptName, spec, "apt-get install python3-numpy python3-sklearn (.ci/run does).");
 }

@@ -1,0 +1,53 @@
+namespace MessTools.Core.Splitting;
+
+/// <summary>Which cue finds the movement boundaries.</summary>
+public enum SplitMethod
+{
+    /// <summary>Pauses only: a gap whose level stays far under the recording's own loudness for long enough.</summary>
+    Silence,
+    /// <summary>Changes of material only: peaks of a checkerboard-kernel novelty curve over a self-similarity matrix (Foote 2000).</summary>
+    Novelty,
+    /// <summary>Both cues (the default): pauses, confirmed by a change of material when short, and attacca joins from novelty alone.</summary>
+    Both,
+}
+
+/// <summary>What one Split-MessAudio run is asked to do (the request record of the split job).</summary>
+public sealed record SplitRequest
+{
+    public const double DefaultMinMovementSeconds = 30.0;
+    public const int DefaultMaxMovements = 12;
+
+    /// <summary>No movement shorter than this: boundaries closer than this to each other or to either end are dropped (the weaker first).</summary>
+    public double MinMovementSeconds { get; init; } = DefaultMinMovementSeconds;
+    /// <summary>At most this many movements (the strongest boundaries are kept).</summary>
+    public int MaxMovements { get; init; } = DefaultMaxMovements;
+    public SplitMethod Method { get; init; } = SplitMethod.Both;
+
+    // ---- tuning (docs/splitting.md; the defaults were set on the composer-dev benchmark, bench/SplitBench) ----
+
+    /// <summary>A frame is quiet when its level is this many dB under the recording's loudness (its 95th percentile frame level).</summary>
+    public double SilenceDb { get; init; } = 35.0;
+    /// <summary>Shortest pause that counts (reverb tails eat into a short pause, so this is below the shortest pause expected).</summary>
+    public double MinGapSeconds { get; init; } = 0.3;
+    /// <summary>A pause with at least this much settled quiet (see MovementSplitter) is a boundary without help from the novelty cue (Both).</summary>
+    public double SureGapSeconds { get; init; } = 0.4;
+    /// <summary>Louder blips no longer than this inside a pause (page turns, a chair) do not end it.</summary>
+    public double MaxBlipSeconds { get; init; } = 0.2;
+    /// <summary>A recording whose loudness is under this (dBFS) is silence only.</summary>
+    public double SilentRecordingDbfs { get; init; } = -70.0;
+    /// <summary>Half-width of the checkerboard kernel, seconds.</summary>
+    public double KernelSeconds { get; init; } = 20.0;
+    /// <summary>A novelty peak at least this high is an attacca boundary on its own (Novelty, Both).</summary>
+    public double NoveltyThreshold { get; init; } = 0.30;
+    /// <summary>A short pause (under <see cref="SureGapSeconds"/>) is a boundary when the novelty around it reaches this (Both).</summary>
+    public double GapNoveltyThreshold { get; init; } = 0.12;
+
+    /// <summary>Throws ArgumentOutOfRangeException for a value no run could use.</summary>
+    public void Validate()
+    {
+        if (!(MinMovementSeconds >= 0) || double.IsInfinity(MinMovementSeconds)) throw new ArgumentOutOfRangeException(nameof(MinMovementSeconds), MinMovementSeconds, "must be a finite number of seconds >= 0");
+        if (MaxMovements < 1) throw new ArgumentOutOfRangeException(nameof(MaxMovements), MaxMovements, "must be at least 1");
+        if (!(MinGapSeconds > 0) || !(SureGapSeconds >= MinGapSeconds)) throw new ArgumentOutOfRangeException(nameof(MinGapSeconds), MinGapSeconds, "must be > 0 and <= SureGapSeconds");
+        if (!(KernelSeconds >= 1)) throw new ArgumentOutOfRangeException(nameof(KernelSeconds), KernelSeconds, "must be at least 1 s");
+    }
+}
