@@ -20,7 +20,7 @@ public class JobFolderTests
         public void Verbose(string message) { }
         public T Wait<T>(Task<T> work, string activity, Func<(string Status, double Fraction)> status) => work.GetAwaiter().GetResult();
         public bool ShouldProcess(string target, string action) => !WhatIf;
-        public void ItemError(MessException error) => Run!.AddError(error.ErrorId, error.Message, null);
+        public void ItemError(MessException error, object? target = null) => Run!.AddError(error.ErrorId, error.Message, null);
     }
 
     [Fact]
