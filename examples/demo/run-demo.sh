@@ -70,7 +70,13 @@ art="$work/artifacts/v1_model_builtin"
 say "done. What next:"
 cat <<NEXT
   - open the evaluation report:  $art/eval/report.html
-  - ask your own questions in pwsh (from $repo):
+  - and the embedding analysis:  $art/analysis/analysis.html
+  - explore the neighbours in a browser (the HTTP API and its page, with a map of the space):
+      dotnet run --project $repo/src/MessTools.Server -c Release -- --artifact-path $art --urls http://127.0.0.1:8080
+      then open http://127.0.0.1:8080/   (Ctrl+C stops it; docs/server.md has the routes)
+  - ask your own questions in pwsh (from $repo: 'dotnet pwsh' comes from the repository's tool manifest, so it works
+    inside the repository; elsewhere use an installed pwsh 7.4 or later):
+      cd $repo
       dotnet pwsh -NoProfile
       Import-Module $manifest
       \$env:MESS_ARTIFACT_PATH = '$art'

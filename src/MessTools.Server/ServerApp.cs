@@ -1,6 +1,8 @@
 using System.Text.Json;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Cors.Infrastructure;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.RateLimiting;
 using MessTools.Server.Api;
 using MessTools.Server.Artifacts;
@@ -45,7 +47,27 @@ public static class ServerApp
             o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
             o.SerializerOptions.DictionaryKeyPolicy = null;
         });
-        builder.Services.AddProblemDetails();
+        // Every error is problem+json with an error_id, including the ones ASP.NET Core writes itself (a body that is not
+        // JSON of the request's shape, a missing Content-Type, an unknown route or method).
+        builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
+        {
+            int status = ctx.ProblemDetails.Status ?? ctx.HttpContext.Response.StatusCode;
+            ctx.ProblemDetails.Extensions.TryAdd("error_id", Problems.DefaultErrorId(status));
+            ctx.ProblemDetails.Detail ??= Problems.DefaultDetail(status, ctx.HttpContext.Request);
+        });
+        // One line a request at Information (6 lines from ASP.NET Core) is noise in a container log: its request logs
+        // go to Debug unless the configuration asks for them (Logging:LogLevel:Microsoft.AspNetCore).
+        if (builder.Configuration["Logging:LogLevel:Microsoft.AspNetCore"] is null)
+            builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // A start that fails (port in use, bad settings) is reported once, in one line, by Program; not also as a logged stack trace.
+        if (builder.Configuration["Logging:LogLevel:Microsoft.Extensions.Hosting"] is null)
+            builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
+        builder.Services.AddOptions<ForwardedHeadersOptions>().Configure<ServerSettings>((o, settings) =>
+        {
+            o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto;
+            foreach (string p in settings.KnownProxies) o.KnownProxies.Add(System.Net.IPAddress.Parse(p));
+            foreach (string n in settings.KnownNetworks) o.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(n));
+        });
         builder.Services.AddOpenApi();
         builder.Services.AddCors();
         builder.Services.AddOptions<CorsOptions>().Configure<ServerSettings>((o, settings) => o.AddDefaultPolicy(p =>
@@ -62,10 +84,12 @@ public static class ServerApp
                 ctx.HttpContext.Response.Headers.RetryAfter = "1";
                 await Problems.WriteAsync(ctx.HttpContext, 429, "RateLimited", $"More than {settings.RateLimit} requests per second from this client; retry after a second.");
             };
+            // After the key check and the forwarded headers: a client with the key has a bucket of its own (per client
+            // address), apart from the anonymous requests from that address, so unauthenticated traffic cannot starve it.
             o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(ctx =>
                 settings.RateLimit <= 0 || ctx.Request.Path.Equals("/livez", StringComparison.Ordinal)
                     ? RateLimitPartition.GetNoLimiter("unlimited")
-                    : RateLimitPartition.GetTokenBucketLimiter("client:" + ctx.Connection.RemoteIpAddress, _ => new TokenBucketRateLimiterOptions
+                    : RateLimitPartition.GetTokenBucketLimiter((ApiKeyMiddleware.IsAuthenticated(ctx) ? "key:" : "anonymous:") + ctx.Connection.RemoteIpAddress, _ => new TokenBucketRateLimiterOptions
                     {
                         TokenLimit = settings.RateLimit, TokensPerPeriod = settings.RateLimit, ReplenishmentPeriod = TimeSpan.FromSeconds(1),
                         QueueLimit = 0, AutoReplenishment = true,
@@ -73,21 +97,42 @@ public static class ServerApp
         });
 
         var app = builder.Build();
+        app.UseForwardedHeaders();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseRouting();
         app.UseHttpMetrics();
         app.UseCors();
-        app.UseRateLimiter();
         app.UseMiddleware<ApiKeyMiddleware>();
+        app.UseRateLimiter();
         app.MapOpenApi();
-        app.MapMetrics();
+        app.MapMetrics().WithMetadata(new HttpMethodMetadata(new[] { "GET" }));
         Routes.Map(app);
         MapPage(app);
         if (app.Services.GetRequiredService<ServerSettings>().BenchConstantRoute) MapBenchConstant(app);
         // Resolve the catalog now: a bad --artifact-path fails the start, with its message.
         app.Services.GetRequiredService<ArtifactCatalog>();
         return app;
+    }
+
+    /// <summary>
+    /// The one-line message of an error that stops the start (null for a defect, whose stack trace is worth printing):
+    /// an address in use, a bad setting, an engine error (artifacts missing or failing their checks, S3, pgvector).
+    /// </summary>
+    public static string? StartError(Exception ex)
+    {
+        for (Exception? e = ex; e is not null; e = e.InnerException)
+        {
+            switch (e)
+            {
+                case MessTools.Core.Common.MessException me: return $"{me.Message} ({me.ErrorId})";
+                case IOException io: return io.Message;
+                case System.Net.Sockets.SocketException se: return se.Message;
+                case Microsoft.Extensions.Options.OptionsValidationException ov: return string.Join(" ", ov.Failures);
+                case InvalidOperationException io when io.StackTrace?.Contains(nameof(ServerSettings)) == true: return io.Message;
+            }
+        }
+        return null;
     }
 
     /// <summary>

@@ -19,6 +19,11 @@ public sealed class ServerSettings
     public TimeSpan ReloadInterval { get; set; } = TimeSpan.FromSeconds(2);
     /// <summary>Where an s3:// artifact set is downloaded to.</summary>
     public string DownloadPath { get; set; } = Path.Combine(Path.GetTempPath(), "messtools-artifacts");
+    /// <summary>
+    /// --lock-timeout (seconds): how long an s3:// import waits for the download folder's writer lock when another import
+    /// (a second server, Import-MessArtifact) holds it. Default 300.
+    /// </summary>
+    public TimeSpan LockTimeout { get; set; } = TimeSpan.FromSeconds(300);
     /// <summary>With an s3:// artifact path: the region (default: AWS_REGION) and an S3-compatible endpoint (default: AWS_ENDPOINT_URL_S3).</summary>
     public string? S3Region { get; set; }
     public string? S3EndpointUrl { get; set; }
@@ -32,6 +37,13 @@ public sealed class ServerSettings
     /// never logged, never in a response.
     /// </summary>
     public string? VectorStore { get; set; }
+    /// <summary>
+    /// --known-proxies / --known-networks (comma-separated addresses / CIDR networks): the load balancers whose
+    /// X-Forwarded-For the server believes, so the rate limiter and the logs see the real client. Default: loopback only.
+    /// Behind an ALB in a VPC, the VPC's CIDR (for example 10.0.0.0/16; deploy/ecs sets it).
+    /// </summary>
+    public string[] KnownProxies { get; set; } = Array.Empty<string>();
+    public string[] KnownNetworks { get; set; } = Array.Empty<string>();
     /// <summary>--vector-table: the table Publish-MessVector filled (default mess_tracks).</summary>
     public string VectorTable { get; set; } = MessTools.Core.VectorStore.VectorTable.DefaultTable;
 
@@ -42,10 +54,17 @@ public sealed class ServerSettings
         s.ApiKey = First(config["api-key"], config["ApiKey"], config["MESS_API_KEY"]);
         string? cors = First(config["cors-origins"], config["CorsOrigins"], config["MESS_CORS_ORIGINS"]);
         if (cors is not null) s.CorsOrigins = cors.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        s.KnownProxies = List(First(config["known-proxies"], config["KnownProxies"], config["MESS_KNOWN_PROXIES"]));
+        s.KnownNetworks = List(First(config["known-networks"], config["KnownNetworks"], config["MESS_KNOWN_NETWORKS"]));
+        foreach (string p in s.KnownProxies)
+            if (!System.Net.IPAddress.TryParse(p, out _)) throw new InvalidOperationException($"--known-proxies: '{p}' is not an IP address.");
+        foreach (string n in s.KnownNetworks)
+            if (!System.Net.IPNetwork.TryParse(n, out _)) throw new InvalidOperationException($"--known-networks: '{n}' is not a network in CIDR form (such as 10.0.0.0/16).");
         if (First(config["rate-limit"], config["RateLimit"]) is { } rl) s.RateLimit = ParseInt(rl, "rate-limit", 0);
         if (First(config["reload-interval"], config["ReloadInterval"]) is { } ri)
             s.ReloadInterval = TimeSpan.FromMilliseconds(ParseInt(ri, "reload-interval (milliseconds)", 50));
         if (First(config["download-path"], config["DownloadPath"], config["MESS_DOWNLOAD_PATH"]) is { } dp) s.DownloadPath = dp;
+        if (First(config["lock-timeout"], config["LockTimeout"]) is { } lt) s.LockTimeout = TimeSpan.FromSeconds(ParseInt(lt, "lock-timeout (seconds)", 0));
         s.S3Region = First(config["s3-region"], config["S3Region"]);
         s.S3EndpointUrl = First(config["s3-endpoint-url"], config["S3EndpointUrl"]);
         if (First(config["max-batch"], config["MaxBatch"]) is { } mb) s.MaxBatch = ParseInt(mb, "max-batch", 1);
@@ -56,6 +75,9 @@ public sealed class ServerSettings
             throw new InvalidOperationException("No artifact path: pass --artifact-path <folder or s3://bucket/prefix> or set MESS_ARTIFACT_PATH.");
         return s;
     }
+
+    private static string[] List(string? value) =>
+        value is null ? Array.Empty<string>() : value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     private static string? First(params string?[] values) => values.FirstOrDefault(v => !string.IsNullOrWhiteSpace(v));
 

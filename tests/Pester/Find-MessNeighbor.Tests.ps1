@@ -39,6 +39,20 @@ Describe 'Find-MessNeighbor' {
         (Find-MessNeighbor t0000 -K 7 -Composer liszt, 'Rach*' -ArtifactPath $art).Composer | Should -Not -Contain 'Chopin'
     }
 
+    It 'names a composer pattern that is not a valid wildcard, with an error id of its own' {
+        { Find-MessNeighbor t0000 -K 3 -Composer '[z-a]' -ArtifactPath $art -ErrorAction Stop } |
+            Should -Throw -ErrorId 'InvalidWildcardPattern*' -ExpectedMessage "*'``[z-a]'*"
+    }
+
+    It 'names a mistyped folder and a root of model folders for what they are' {
+        { Find-MessNeighbor t0001 -ArtifactPath (Join-Path $work 'v1_model_builtn') -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ArtifactsNotFound*' -ExpectedMessage '*v1_model_builtn*does not exist*'
+        $root = Join-Path $work 'root'
+        New-Item -ItemType Directory -Force -Path (Join-Path $root 'v1_model_builtin'), (Join-Path $root 'v1_model_msd-musicnn-1') | Out-Null
+        { Find-MessNeighbor t0001 -ArtifactPath $root -ErrorAction Stop } |
+            Should -Throw -ErrorId 'ArtifactRootGiven*' -ExpectedMessage '*2 model(s), builtin, msd-musicnn-1*v1_model_builtin*'
+    }
+
     It 'refuses K out of range' {
         { Find-MessNeighbor t0001 -K 0 -ArtifactPath $art } | Should -Throw -ErrorId 'ParameterArgumentValidationError*'
         { Find-MessNeighbor t0001 -K 301 -ArtifactPath $art -ErrorAction Stop } | Should -Throw -ErrorId 'KOutOfRange*'

@@ -133,3 +133,13 @@ function Stop-TestPostgres($Server) {
     else { & "$($Server.BinDir)/pg_ctl" -D "$($Server.Dir)/data" -m immediate -w stop | Out-Null }
     Remove-Item -Recurse -Force $Server.Dir -ErrorAction SilentlyContinue
 }
+
+# Starts another engine process like this one (`dotnet <pwsh.dll>` or the pwsh apphost) with extra environment
+# variables; its standard output and error go to <Log>.out and <Log>.err.
+function Start-TestEngine([string[]] $Arguments, [hashtable] $Environment = @{}, [string] $Log) {
+    $engine = [Environment]::ProcessPath
+    $argv = @()
+    if ((Split-Path -Leaf $engine) -like 'dotnet*') { $argv = @([Environment]::GetCommandLineArgs()[0]) }
+    Start-Process -FilePath $engine -ArgumentList ($argv + $Arguments) -Environment $Environment `
+        -RedirectStandardOutput "$Log.out" -RedirectStandardError "$Log.err" -PassThru
+}

@@ -48,7 +48,7 @@ public sealed class EntryPointTests(ArtifactsFixture art)
                 if (clock.Elapsed > TimeSpan.FromSeconds(60) || p.HasExited) throw new Xunit.Sdk.XunitException("no /livez: " + (p.HasExited ? await stderr : ""));
                 await Task.Delay(100);
             }
-            Assert.Equal(401, (int)(await http.GetAsync("/readyz")).StatusCode);
+            Assert.Equal(401, (int)(await http.GetAsync("/models")).StatusCode);
             http.DefaultRequestHeaders.Add("X-Api-Key", "env-key");
             while ((int)(await http.GetAsync("/readyz")).StatusCode != 200)
             {
@@ -74,5 +74,53 @@ public sealed class EntryPointTests(ArtifactsFixture art)
         Assert.True(p.WaitForExit(60_000));
         Assert.NotEqual(0, p.ExitCode);
         Assert.Contains("/nonexistent/artifacts", await stderr + await stdout);
+    }
+
+    [Fact]
+    public async Task A_port_in_use_is_one_line_without_a_stack_trace_and_requests_are_not_logged_at_information()
+    {
+        var busy = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        busy.Start();
+        int port = ((System.Net.IPEndPoint)busy.LocalEndpoint).Port;
+        try
+        {
+            using var p = Start(new Dictionary<string, string>(), "--artifact-path", art.Root, "--urls", $"http://127.0.0.1:{port}");
+            var stderr = p.StandardError.ReadToEndAsync();
+            var stdout = p.StandardOutput.ReadToEndAsync();
+            Assert.True(p.WaitForExit(60_000));
+            Assert.Equal(1, p.ExitCode);
+            string all = await stderr + await stdout;
+            var lines = all.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            Assert.DoesNotContain(lines, l => l.StartsWith("at ", StringComparison.Ordinal));
+            var start = Assert.Single(lines, l => l.StartsWith("MessTools.Server could not start", StringComparison.Ordinal));
+            Assert.Contains(port.ToString(), start);
+            Assert.True(lines.Count(l => l.Contains("already in use", StringComparison.OrdinalIgnoreCase)) == 1, all); // said once, not twice
+        }
+        finally { busy.Stop(); }
+
+        int free = LoopbackPort.Free();
+        using var server = Start(new Dictionary<string, string>(), "--artifact-path", art.Root, "--urls", $"http://127.0.0.1:{free}");
+        var output = server.StandardOutput.ReadToEndAsync();
+        var errors = server.StandardError.ReadToEndAsync();
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{free}") };
+            var clock = Stopwatch.StartNew();
+            while (true)
+            {
+                try { if ((await http.GetAsync("/readyz")).IsSuccessStatusCode) break; } catch (HttpRequestException) { }
+                if (clock.Elapsed > TimeSpan.FromSeconds(60) || server.HasExited) throw new Xunit.Sdk.XunitException("not ready: " + (server.HasExited ? await errors : ""));
+                await Task.Delay(100);
+            }
+            for (int i = 0; i < 5; i++) await http.GetAsync("/models");
+        }
+        finally
+        {
+            server.Kill(entireProcessTree: true);
+            await server.WaitForExitAsync();
+        }
+        string log = await output + await errors;
+        Assert.DoesNotContain("Request starting", log);
+        Assert.DoesNotContain("Executing endpoint", log);
     }
 }

@@ -53,6 +53,8 @@ public sealed class RouteTests(ArtifactsFixture art) : IAsyncLifetime
         Assert.Equal("hnsw", b.GetProperty("index_type").GetString());
         Assert.Equal(8, b.GetProperty("m").GetInt32());
         Assert.Equal(64, b.GetProperty("ef_search").GetInt32());
+        Assert.True(b.GetProperty("recall_at_10").GetDouble() > 0.9); // the name docs/server.md and index_meta.json use
+        Assert.False(b.TryGetProperty("recall_at10", out _));
         Assert.True(b.GetProperty("created_utc").GetDateTime() > DateTime.UtcNow.AddHours(-1));
         Assert.True(b.GetProperty("has_evaluation").GetBoolean());
         var o = models.Single(m => m.GetProperty("name").GetString() == "other");
@@ -279,7 +281,7 @@ public sealed class RouteTests(ArtifactsFixture art) : IAsyncLifetime
 
         var openapi = await _c.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
         var paths = openapi.GetProperty("paths").EnumerateObject().Select(p => p.Name).ToList();
-        foreach (string p in new[] { "/health", "/models", "/tracks", "/tracks/{trackId}", "/tracks/{trackId}/nearest", "/tracks/{trackId}/composer-eval", "/eval/summary", "/search", "/livez", "/readyz" })
+        foreach (string p in new[] { "/health", "/models", "/tracks", "/tracks/{trackId}", "/tracks/{trackId}/nearest", "/tracks/{trackId}/composer-eval", "/eval/summary", "/search", "/map", "/livez", "/readyz" })
             Assert.Contains(p, paths);
 
         await _c.GetAsync("/tracks/trk-001/nearest");
@@ -302,5 +304,30 @@ public sealed class RouteTests(ArtifactsFixture art) : IAsyncLifetime
             Assert.DoesNotContain("https://", text);
             Assert.DoesNotContain("//cdn", text);
         }
+    }
+
+    [Fact]
+    public async Task Map_places_every_track_on_the_first_two_principal_components_with_its_composer_and_title()
+    {
+        var map = await _c.GetFromJsonAsync<JsonElement>("/map?model=builtin");
+        Assert.Equal("pca", map.GetProperty("projection").GetString());
+        Assert.Equal(62, map.GetProperty("total").GetInt32());
+        var points = map.GetProperty("points").EnumerateArray().ToList();
+        Assert.Equal(62, points.Count);
+        Assert.Equal(62, points.Select(p => p.GetProperty("track_id").GetString()).Distinct().Count());
+        var p0 = points.Single(p => p.GetProperty("track_id").GetString() == "trk-003");
+        Assert.Equal("Chopin", p0.GetProperty("composer").GetString());
+        Assert.Equal("Piece 3", p0.GetProperty("title").GetString());
+        // Centred projections: the coordinates average to zero, and the first component spreads more than the second.
+        double mx = points.Average(p => p.GetProperty("x").GetDouble()), my = points.Average(p => p.GetProperty("y").GetDouble());
+        Assert.InRange(mx, -1e-3, 1e-3);
+        Assert.InRange(my, -1e-3, 1e-3);
+        double vx = points.Average(p => Math.Pow(p.GetProperty("x").GetDouble(), 2)), vy = points.Average(p => Math.Pow(p.GetProperty("y").GetDouble(), 2));
+        Assert.True(vx >= vy && vy > 0, $"{vx} {vy}");
+        // The same request, the same bytes; a sample when asked for fewer points.
+        Assert.Equal(await _c.GetStringAsync("/map?model=builtin"), await _c.GetStringAsync("/map?model=builtin"));
+        var few = await _c.GetFromJsonAsync<JsonElement>("/map?model=builtin&points=10");
+        Assert.Equal(10, few.GetProperty("points").GetArrayLength());
+        await Json.ProblemAsync(await _c.GetAsync("/map?model=builtin&points=0"), HttpStatusCode.BadRequest, "InvalidParameter");
     }
 }

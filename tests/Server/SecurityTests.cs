@@ -17,7 +17,7 @@ public sealed class SecurityTests(ArtifactsFixture art)
         await using var f = ServerFactory.For(art.Builtin.Root, ("api-key", Key));
         var anonymous = f.CreateClient();
         Assert.Equal(HttpStatusCode.OK, (await anonymous.GetAsync("/livez")).StatusCode);
-        foreach (string url in new[] { "/readyz", "/health", "/models", "/tracks", "/tracks/trk-001", "/tracks/trk-001/nearest", "/tracks/trk-001/composer-eval",
+        foreach (string url in new[] { "/health", "/models", "/tracks", "/tracks/trk-001", "/tracks/trk-001/nearest", "/tracks/trk-001/composer-eval",
                      "/eval/summary", "/eval/report.html", "/metrics", "/openapi/v1.json", "/no/such/route" })
         {
             var p = await Json.ProblemAsync(await anonymous.GetAsync(url), HttpStatusCode.Unauthorized, "ApiKeyRequired");

@@ -26,6 +26,7 @@ public sealed class FindMessNeighborCommand : MessCmdlet
 {
     private const string TrackIdSet = "TrackId";
     private const string AudioSet = "AudioPath";
+    private const string LiteralAudioSet = "LiteralPath";
     private const string ConnectionSet = "Connection";
 
     /// <summary>Track ids to find neighbours of; also bound from the TrackId / track_id property of pipeline objects.</summary>
@@ -36,23 +37,36 @@ public sealed class FindMessNeighborCommand : MessCmdlet
     [ArgumentCompleter(typeof(FindMessNeighborTrackIdCompleter))]
     public string[] TrackId { get; set; } = Array.Empty<string>();
 
-    /// <summary>Audio files that are not in the catalogue: decoded with ffmpeg and embedded with the model the index's embeddings were made with.</summary>
+    /// <summary>
+    /// Audio files that are not in the catalogue: decoded with ffmpeg and embedded with the model the index's embeddings
+    /// were made with. Wildcards are expanded as every -Path in pwsh does (-LiteralPath takes names as they are).
+    /// </summary>
     [Parameter(Mandatory = true, ParameterSetName = AudioSet)]
+    [SupportsWildcards]
     [ValidateNotNullOrEmpty]
     public string[] AudioPath { get; set; } = Array.Empty<string>();
 
+    /// <summary>Like -AudioPath, with no wildcard expansion: brackets and asterisks in file names are literal.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = LiteralAudioSet, ValueFromPipelineByPropertyName = true)]
+    [Alias("PSPath", "LP")]
+    [ValidateNotNullOrEmpty]
+    public string[] LiteralPath { get; set; } = Array.Empty<string>();
+
     /// <summary>With -AudioPath, when the embeddings come from an ONNX model: that .onnx file (its hash must match the one recorded).</summary>
     [Parameter(ParameterSetName = AudioSet)]
+    [Parameter(ParameterSetName = LiteralAudioSet)]
     [ValidateNotNullOrEmpty]
     public string? Model { get; set; }
 
     /// <summary>With -AudioPath and -Model: the model's JSON profile when it is not model.onnx.json beside it.</summary>
     [Parameter(ParameterSetName = AudioSet)]
+    [Parameter(ParameterSetName = LiteralAudioSet)]
     [ValidateNotNullOrEmpty]
     public string? ModelProfile { get; set; }
 
     /// <summary>With -AudioPath: the ffmpeg executable (default: $env:MESS_FFMPEG, then PATH).</summary>
     [Parameter(ParameterSetName = AudioSet)]
+    [Parameter(ParameterSetName = LiteralAudioSet)]
     [ValidateNotNullOrEmpty]
     public string? FfmpegPath { get; set; }
 
@@ -119,6 +133,8 @@ public sealed class FindMessNeighborCommand : MessCmdlet
             }
             else
             {
+                // A folder that does not exist, or a root of model folders, is named as such before any index is looked for.
+                RequireArtifacts(Store.Root);
                 var finder = NeighborFinder.OpenCached(Store);
                 _finder = finder;
                 WriteVerbose($"Index {finder.IndexPath}: {finder.Index.Kind}, {finder.Count:N0} tracks, {finder.Dimension} dims.");
@@ -150,7 +166,9 @@ public sealed class FindMessNeighborCommand : MessCmdlet
             ThrowTerminating(new MessException("MetadataMissing", MessErrorKind.ObjectNotFound,
                 $"-Composer needs the catalogue metadata, and '{Store.MetadataCsv}' does not exist. Run Export-MessMetadata first.", Store.MetadataCsv));
         var unmatched = new List<string>();
-        var chosen = Wildcard.Expand(_finder.Composers, Composer, unmatched);
+        HashSet<string> chosen = null!;
+        try { chosen = Wildcard.Expand(_finder.Composers, Composer, unmatched); }
+        catch (MessException ex) { ThrowTerminating(ex); }
         foreach (string pattern in unmatched) Warn($"No indexed track is by a composer matching '{pattern}'.");
         return chosen;
     }
@@ -162,7 +180,13 @@ public sealed class FindMessNeighborCommand : MessCmdlet
     {
         if (ParameterSetName == AudioSet)
         {
-            foreach (string path in AudioPath) FindByAudio(path);
+            foreach (string pattern in AudioPath)
+                foreach (string file in ExpandAudioPath(pattern)) FindByAudio(file);
+            return;
+        }
+        if (ParameterSetName == LiteralAudioSet)
+        {
+            foreach (string path in LiteralPath) FindByAudio(ResolveUserPath(path));
             return;
         }
         foreach (string raw in TrackId)
@@ -181,10 +205,27 @@ public sealed class FindMessNeighborCommand : MessCmdlet
         }
     }
 
-    private void FindByAudio(string path)
+    /// <summary>
+    /// The files a -AudioPath value names, wildcards expanded by the FileSystem provider as for any -Path; a pattern
+    /// that matches nothing is one AudioFileNotFound error naming it. A plain path is passed on as it is.
+    /// </summary>
+    private IEnumerable<string> ExpandAudioPath(string pattern)
+    {
+        if (!WildcardPattern.ContainsWildcardCharacters(pattern)) return new[] { ResolveUserPath(pattern) };
+        try
+        {
+            var files = SessionState.Path.GetResolvedProviderPathFromPSPath(pattern, out var provider);
+            if (provider.Name == "FileSystem" && files.Count > 0) return files.Where(File.Exists).Order(StringComparer.Ordinal).ToList();
+        }
+        catch (ItemNotFoundException) { }
+        WriteItemError(new MessException("AudioFileNotFound", MessErrorKind.ObjectNotFound,
+            $"No audio file matches '{pattern}' (wildcards are expanded as for -Path; use -LiteralPath for a name with [ ] or *).", pattern));
+        return Array.Empty<string>();
+    }
+
+    private void FindByAudio(string file)
     {
         if (Cancellation.IsCancellationRequested) return;
-        string file = ResolveUserPath(path);
         if (!File.Exists(file))
         {
             WriteItemError(new MessException("AudioFileNotFound", MessErrorKind.ObjectNotFound, $"The audio file '{file}' does not exist.", file));

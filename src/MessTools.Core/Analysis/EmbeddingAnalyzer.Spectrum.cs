@@ -34,8 +34,25 @@ public static partial class EmbeddingAnalyzer
         }
         r.EffectiveRank = sigmaSum > 0 ? Math.Exp(entropy) : 0;
 
-        // The report's scatter: a seeded sample of rows on the first two principal components.
-        var rows = n <= o.ScatterPoints ? Enumerable.Range(0, n).ToArray() : Sample(n, Math.Max(1, o.ScatterPoints), o.Seed);
+        (r.ScatterRows, r.ScatterXY) = Project(e, n, dim, mean, vectors, o.ScatterPoints, o.Seed);
+    }
+
+    /// <summary>
+    /// A 2-D map of the embedding space: at most <paramref name="maxPoints"/> rows (a seeded sample beyond that) on the
+    /// first two principal components; rows and x,y pairs. What the report's scatter and the server's /map show.
+    /// </summary>
+    public static (int[] Rows, double[] XY) Map(float[] e, int n, int dim, int maxPoints, int seed = 1, CancellationToken ct = default)
+    {
+        var mean = ColumnMean(e, n, dim);
+        var cov = CrossProduct(e, dim, mean, e, dim, mean, n, symmetric: true, Environment.ProcessorCount, ct);
+        var (_, vectors) = SymmetricEigen.Decompose(cov);
+        return Project(e, n, dim, mean, vectors, maxPoints, seed);
+    }
+
+    /// <summary>A seeded sample of rows (all of them up to <paramref name="maxPoints"/>) on the first two principal components.</summary>
+    private static (int[] Rows, double[] XY) Project(float[] e, int n, int dim, double[] mean, double[][] vectors, int maxPoints, int seed)
+    {
+        var rows = n <= maxPoints ? Enumerable.Range(0, n).ToArray() : Sample(n, Math.Max(1, maxPoints), seed);
         var xy = new double[rows.Length * 2];
         for (int t = 0; t < rows.Length; t++)
         {
@@ -49,8 +66,7 @@ public static partial class EmbeddingAnalyzer
             }
             xy[2 * t] = x; xy[2 * t + 1] = y;
         }
-        r.ScatterRows = rows;
-        r.ScatterXY = xy;
+        return (rows, xy);
     }
 
     internal static double[] ColumnMean(float[] m, int n, int dim)

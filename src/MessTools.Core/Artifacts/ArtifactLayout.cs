@@ -39,4 +39,14 @@ public static class ArtifactLayout
 
     /// <summary>True when <paramref name="name"/> is some model's default folder name.</summary>
     public static bool IsModelFolder(string? name) => ModelOfFolder(name) is not null;
+
+    /// <summary>The models whose v1_model_&lt;MODEL&gt; folders are directly under <paramref name="root"/>, in ordinal order.</summary>
+    public static IReadOnlyList<string> ModelsUnder(string root) =>
+        Directory.Exists(root)
+            ? Directory.EnumerateDirectories(root, ModelFolderPrefix + "*").Select(d => ModelOfFolder(Path.GetFileName(d))).OfType<string>().Order(StringComparer.Ordinal).ToList()
+            : Array.Empty<string>();
+
+    /// <summary>True when <paramref name="root"/> holds a stage's output (metadata, embeddings or an index): one model's folder.</summary>
+    public static bool HoldsArtifacts(string root) =>
+        new[] { MetadataFolder, EmbeddingsFolder, IndexFolder }.Any(f => Directory.Exists(Path.Combine(root, f)));
 }

@@ -38,8 +38,19 @@ public sealed class Wildcard
             sb.Append(Regex.Escape(c.ToString()));
         }
         sb.Append('$');
-        _regex = new Regex(sb.ToString(), RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Singleline, TimeSpan.FromSeconds(1));
+        try
+        {
+            _regex = new Regex(sb.ToString(), RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Singleline, TimeSpan.FromSeconds(1));
+        }
+        catch (ArgumentException ex)
+        {
+            // A set the regex engine refuses, such as the backwards range [z-a]: the user's pattern is wrong, not the program.
+            throw new MessException("InvalidWildcardPattern", MessErrorKind.InvalidArgument,
+                $"'{SafeText(pattern)}' is not a valid wildcard pattern ({(ex is RegexParseException rp ? rp.Error.ToString() : "invalid")}): use * for any run of characters, ? for one, [abc] or [a-c] for one of a set (ranges ascending), and a backtick to match one of those characters literally.", pattern, ex);
+        }
     }
+
+    private static string SafeText(string s) => new(s.Take(100).Select(c => char.IsControl(c) ? '?' : c).ToArray());
 
     public bool IsMatch(string value) => _regex.IsMatch(value);
 

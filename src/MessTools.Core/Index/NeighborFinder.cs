@@ -265,7 +265,10 @@ public sealed class NeighborFinder : INeighborCatalog
             throw new MessException("QueryDimensionMismatch", MessErrorKind.InvalidArgument,
                 $"The query embedding has {vector.Length} dimensions but the index has {Index.Dimension}: they come from different models. Rebuild the index with the model in embeddings_meta.json.", queryLabel);
         var v = vector.ToArray();
-        double norm = Math.Sqrt(VectorMath.Dot(v, v));
+        // In double: a finite float vector of 3e38 values overflows a float sum of squares, one of 1e-45 values underflows it.
+        double sum = 0;
+        foreach (float x in v) sum += (double)x * x;
+        double norm = Math.Sqrt(sum);
         if (!(norm > 0) || !double.IsFinite(norm))
             throw new MessException("QueryEmbeddingInvalid", MessErrorKind.InvalidData, $"The query embedding of '{queryLabel}' is zero or not finite.", queryLabel);
         for (int i = 0; i < v.Length; i++) v[i] = (float)(v[i] / norm);
@@ -360,33 +363,52 @@ public sealed class NeighborFinder : INeighborCatalog
 
     private FlatIndex ExactView() => _exact ??= FlatIndex.Over(Index);
 
-    /// <summary>Up to <paramref name="max"/> indexed track ids close to <paramref name="id"/> (case, prefix, edit distance).</summary>
+    /// <summary>Up to <paramref name="max"/> indexed track ids close to <paramref name="id"/> (<see cref="IdSuggester"/>).</summary>
     public IReadOnlyList<string> Suggest(string id, int max = 5) => IdSuggester.Suggest(Index.LiveTrackIds(), id, max);
 }
 
-/// <summary>Close-id suggestions for a mistyped track id.</summary>
+/// <summary>
+/// Close-id suggestions for a mistyped or partial track id, best first: the same id in another case; an id that starts
+/// with it (or that it starts with); an id that holds it; a typo (edit distance up to a third of its length); an id that
+/// holds every token of it (tokens split at - _ . and spaces, so 'chopin-op35-2' finds 'pmd-chopin-chpn-op35-2').
+/// </summary>
 public static class IdSuggester
 {
+    private static readonly char[] TokenSeparators = { '-', '_', '.', ' ', '/' };
+
     public static IReadOnlyList<string> Suggest(IEnumerable<string> ids, string id, int max = 5)
     {
         string x = id.Trim();
         if (x.Length == 0 || max < 1) return Array.Empty<string>();
         int limit = Math.Max(2, x.Length / 3);
+        var tokens = x.Split(TokenSeparators, StringSplitOptions.RemoveEmptyEntries);
         var best = new List<(int Distance, string Id)>();
         foreach (string candidate in ids)
         {
             int d;
             if (string.Equals(candidate, x, StringComparison.OrdinalIgnoreCase)) d = 0;
             else if (candidate.StartsWith(x, StringComparison.OrdinalIgnoreCase) || x.StartsWith(candidate, StringComparison.OrdinalIgnoreCase)) d = 1;
+            else if (candidate.Contains(x, StringComparison.OrdinalIgnoreCase)) d = 2;
             else
             {
                 d = BoundedDistance(x, candidate, limit);
-                if (d > limit) continue;
+                if (d <= limit) d += 1; // one typo ranks with a substring
+                else if (tokens.Length > 0 && HasTokens(candidate, tokens)) d = limit + 2;
+                else continue;
             }
             best.Add((d, candidate));
         }
         return best.OrderBy(b => b.Distance).ThenBy(b => Math.Abs(b.Id.Length - x.Length)).ThenBy(b => b.Id, StringComparer.Ordinal)
             .Take(max).Select(b => b.Id).ToList();
+    }
+
+    /// <summary>True when every token is one of <paramref name="candidate"/>'s tokens (case-insensitive).</summary>
+    private static bool HasTokens(string candidate, string[] tokens)
+    {
+        var own = candidate.Split(TokenSeparators, StringSplitOptions.RemoveEmptyEntries);
+        foreach (string t in tokens)
+            if (!own.Contains(t, StringComparer.OrdinalIgnoreCase)) return false;
+        return true;
     }
 
     /// <summary>Case-insensitive Levenshtein distance, or limit+1 as soon as it must exceed <paramref name="limit"/>.</summary>

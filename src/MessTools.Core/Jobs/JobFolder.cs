@@ -47,13 +47,23 @@ public sealed class JobFolder : IDisposable
         return new JobFolder(store, host, writerLock, created && writerLock.Fresh);
     }
 
-    /// <summary>Stops with ArtifactsNotFound when the folder does not exist (a mistyped -ArtifactPath); creates nothing.</summary>
+    /// <summary>
+    /// Stops with ArtifactsNotFound when the folder does not exist (a mistyped -ArtifactPath), and with
+    /// ArtifactRootGiven when it is a root holding v1_model_&lt;MODEL&gt; folders rather than one model's artifacts (naming
+    /// the models and how to pick one); creates nothing.
+    /// </summary>
     public static void RequireExisting(ArtifactStore store)
     {
-        if (Directory.Exists(store.Root)) return;
-        throw new MessException(JobErrors.ArtifactsNotFound, MessErrorKind.ObjectNotFound,
-            $"No artifacts at '{store.Root}': the folder does not exist. Check -ArtifactPath (or $env:{ArtifactStore.EnvironmentVariable}), " +
-            "or run the stages that write it first (Export-MessMetadata ... | Get-MessAudio | ConvertTo-MessEmbedding).", store.Root);
+        if (!Directory.Exists(store.Root))
+            throw new MessException(JobErrors.ArtifactsNotFound, MessErrorKind.ObjectNotFound,
+                $"No artifacts at '{store.Root}': the folder does not exist. Check -ArtifactPath (or $env:{ArtifactStore.EnvironmentVariable}), " +
+                "or run the stages that write it first (Export-MessMetadata ... | Get-MessAudio | ConvertTo-MessEmbedding).", store.Root);
+        if (ArtifactLayout.HoldsArtifacts(store.Root)) return;
+        var models = ArtifactLayout.ModelsUnder(store.Root);
+        if (models.Count > 0)
+            throw new MessException(JobErrors.ArtifactRootGiven, MessErrorKind.InvalidArgument,
+                $"'{store.Root}' is not one model's artifact folder: it holds the folders of {models.Count} model(s), {string.Join(", ", models)}. " +
+                $"Pick one, e.g. -ArtifactPath '{Path.Combine(store.Root, ArtifactLayout.ModelFolder(models[0]))}'.", store.Root);
     }
 
     /// <summary>
@@ -101,5 +111,6 @@ public sealed class JobFolder : IDisposable
 public static class JobErrors
 {
     public const string ArtifactsNotFound = "ArtifactsNotFound";
+    public const string ArtifactRootGiven = "ArtifactRootGiven";
     public const string ArtifactFolderLocked = ArtifactWriterLock.ErrorId;
 }

@@ -107,6 +107,7 @@ internal sealed class ArtifactBucket : IDisposable
                     BucketName = Remote.Bucket, Key = key, FilePath = path, ContentType = "application/octet-stream",
                     ChecksumAlgorithm = ChecksumAlgorithm.SHA256, ChecksumSHA256 = Convert.ToBase64String(Convert.FromHexString(sha256)),
                 };
+                req.Metadata.Add(ContentSha256Metadata, sha256);
                 req.StreamTransferProgress += (_, e) => Progress(e.TransferredBytes);
                 Encrypt(req, sse);
                 await _s3.PutObjectAsync(req, ct).ConfigureAwait(false);
@@ -121,6 +122,7 @@ internal sealed class ArtifactBucket : IDisposable
                     // second SHA-256 pass over every part (on top of SigV4's) cost CPU the shared machine did not have.
                     ChecksumAlgorithm = ChecksumAlgorithm.CRC32,
                 };
+                req.Metadata.Add(ContentSha256Metadata, sha256);
                 req.UploadProgressEvent += (_, e) => Progress(e.TransferredBytes);
                 if (sse.Method is not null)
                 {
@@ -132,6 +134,57 @@ internal sealed class ArtifactBucket : IDisposable
             Progress(size);
             return 0;
         }, ct);
+    }
+
+    /// <summary>
+    /// The user metadata (x-amz-meta-mess-sha256) every blob is uploaded with: the SHA-256 of the file's bytes, hashed under
+    /// the folder's writer lock. A blob without it (written by an earlier release) is verified by reading it once.
+    /// </summary>
+    public const string ContentSha256Metadata = "mess-sha256";
+
+    /// <summary>
+    /// True when the blob at <paramref name="key"/> holds <paramref name="entry"/>'s bytes. A blob carrying
+    /// <see cref="ContentSha256Metadata"/> is judged by it and its size (one HEAD); one without it is read and hashed, and,
+    /// when sound and <paramref name="mark"/> is set, given the metadata by a server-side copy onto itself, so the next
+    /// publish needs only the HEAD. A blob whose bytes differ from its key is what a publish of a folder that changed under
+    /// it left behind (before the writer lock was held while publishing): the caller uploads it again.
+    /// </summary>
+    public async Task<bool> HoldsContentAsync(string key, ArtifactFileEntry entry, bool mark, ArtifactEncryption sse, CancellationToken ct)
+    {
+        var head = await RunAsync(key, async () =>
+        {
+            try { return await _s3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = Remote.Bucket, Key = key }, ct).ConfigureAwait(false); }
+            catch (AmazonS3Exception ex) when (ex.StatusCode == HttpStatusCode.NotFound && ex.ErrorCode != "NoSuchBucket") { return null; }
+        }, ct).ConfigureAwait(false);
+        if (head is null || head.ContentLength != entry.Size) return false;
+        string? recorded = head.Metadata[ContentSha256Metadata];
+        if (recorded is not null) return string.Equals(recorded, entry.Sha256, StringComparison.Ordinal);
+        string actual = await RunAsync(key, async () =>
+        {
+            using var r = await _s3.GetObjectAsync(new GetObjectRequest { BucketName = Remote.Bucket, Key = key }, ct).ConfigureAwait(false);
+            return (await CopyHashingAsync(r.ResponseStream, null, null, ct).ConfigureAwait(false)).Sha256;
+        }, ct).ConfigureAwait(false);
+        if (actual != entry.Sha256) return false;
+        if (mark && entry.Size < 5L * 1024 * 1024 * 1024)
+        {
+            await RunAsync(key, async () =>
+            {
+                var copy = new CopyObjectRequest
+                {
+                    SourceBucket = Remote.Bucket, SourceKey = key, DestinationBucket = Remote.Bucket, DestinationKey = key,
+                    MetadataDirective = S3MetadataDirective.REPLACE, ContentType = head.Headers.ContentType ?? "application/octet-stream",
+                };
+                copy.Metadata.Add(ContentSha256Metadata, entry.Sha256);
+                if (sse.Method is not null)
+                {
+                    copy.ServerSideEncryptionMethod = ServerSideEncryptionMethod.FindValue(sse.Method);
+                    if (sse.KmsKeyId is not null) copy.ServerSideEncryptionKeyManagementServiceKeyId = sse.KmsKeyId;
+                }
+                await _s3.CopyObjectAsync(copy, ct).ConfigureAwait(false);
+                return 0;
+            }, ct).ConfigureAwait(false);
+        }
+        return true;
     }
 
     /// <summary>
@@ -163,7 +216,7 @@ internal sealed class ArtifactBucket : IDisposable
             }
             if (length != entry.Size || actual != entry.Sha256)
                 throw new MessException("ArtifactChecksumMismatch", MessErrorKind.InvalidData,
-                    $"The file '{entry.Path}' of the published version does not match its manifest: expected {entry.Size:N0} bytes with SHA-256 {entry.Sha256}, got {length:N0} bytes with SHA-256 {actual} (object {Remote.Uri(key)}). Nothing was swapped in.", entry.Path);
+                    $"The file '{entry.Path}' of the published version does not match its manifest: expected {entry.Size:N0} bytes with SHA-256 {entry.Sha256}, got {length:N0} bytes with SHA-256 {actual} (object {Remote.Uri(key)}). Nothing was swapped in. To repair the version, publish a folder that holds it again (Publish-MessArtifact uploads every blob whose bytes differ from its key; docs/publishing.md).", entry.Path);
             writer.Commit();
             return 0;
         }, ct);

@@ -37,11 +37,14 @@ public sealed class ImportResult
 /// (.&lt;name&gt;.messimport) and its SHA-256 checked against the manifest; files already present (in the target or a
 /// staging folder a killed import left) with the right hash are reused, not downloaded. Only when every file is verified is the
 /// staging folder swapped with the target in one rename, so a reader sees the old set or the new one. Local parts the
-/// published set does not own (audio_cache, audio_wav, cache, other folders, run records not in the version) are carried
-/// over from the old folder. A mismatch, a missing object or a too-new manifest is an error naming the file; nothing is swapped.
+/// published set does not own (audio_cache, audio_wav, cache, other folders) are carried over from the old folder; its run
+/// records that are not the version's move to superseded_runs/, so runs/ says which runs made the files it sits beside. A mismatch, a missing object or a too-new manifest is an error naming the file; nothing is swapped.
 /// </summary>
 public static class ArtifactImporter
 {
+    /// <summary>Where an import puts the run records of the folder it replaced (never published).</summary>
+    public const string SupersededRunsFolder = "superseded_runs";
+
     /// <summary>Reads and checks the manifest of <paramref name="version"/> ("latest" follows the pointer).</summary>
     public static async Task<ArtifactManifest> GetManifestAsync(ArtifactRemote remote, string model, string version = "latest", CancellationToken ct = default)
     {
@@ -130,6 +133,14 @@ public static class ArtifactImporter
             CarryOver(staging, target, manifest);
             Directory.Delete(staging, recursive: true);
         }
+        // Every file of the version is in place (each was hashed before the swap; the writer lock keeps the folder still).
+        foreach (var e in manifest.Files)
+        {
+            var fi = new FileInfo(SafePath.Combine(target, e.Path.Split('/')));
+            if (!fi.Exists || fi.Length != e.Size)
+                throw new MessException("ArtifactImportIncomplete", MessErrorKind.InvalidData,
+                    $"After the import of {manifest.Model} {manifest.VersionId}, '{fi.FullName}' is {(fi.Exists ? $"{fi.Length:N0} bytes instead of {e.Size:N0}" : "missing")}: another writer changed the folder. Import again.", fi.FullName);
+        }
         return new ImportResult
         {
             Model = manifest.Model, VersionId = manifest.VersionId, Uri = remote.Uri(remote.ModelKey(manifest.Model) + manifest.VersionId + "/"),
@@ -147,9 +158,15 @@ public static class ArtifactImporter
             string dest = Path.Combine(newRoot, entry.Name);
             if (entry.Name == ArtifactSelection.RunsFolder && entry is DirectoryInfo runs)
             {
-                Directory.CreateDirectory(dest);
+                // runs/ now holds the version's own run records, so the next publish's provenance is true; the folder's
+                // earlier records (the runs that made the replaced files) are kept aside, never published.
+                string aside = Path.Combine(newRoot, SupersededRunsFolder);
                 foreach (var r in runs.EnumerateFiles())
-                    if (!File.Exists(Path.Combine(dest, r.Name))) r.MoveTo(Path.Combine(dest, r.Name));
+                {
+                    if (File.Exists(Path.Combine(dest, r.Name))) continue;
+                    Directory.CreateDirectory(aside);
+                    if (!File.Exists(Path.Combine(aside, r.Name))) r.MoveTo(Path.Combine(aside, r.Name));
+                }
                 continue;
             }
             if (owned.Contains(entry.Name) || Path.Exists(dest)) continue;

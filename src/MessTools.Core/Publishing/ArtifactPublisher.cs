@@ -95,6 +95,7 @@ public static class ArtifactPublisher
 
         FaultInjection.Hit("publish.hashed");
         var manifest = ArtifactManifest.Create(model, entries);
+        FaultInjection.Hit("publish.hashed");
         string manifestKey = remote.ManifestKey(model, manifest.VersionId);
         string versionUri = remote.Uri(remote.ModelKey(model) + manifest.VersionId + "/");
 
@@ -104,15 +105,19 @@ public static class ArtifactPublisher
         bool manifestThere = await bucket.TryGetBytesAsync(manifestKey, ct).ConfigureAwait(false) is { } mbytes
                              && TryParse(mbytes, manifestKey, model, manifest.VersionId);
 
-        // One upload per distinct content; a blob of the right size is there already (S3 checked its SHA-256 when it was put).
-        var uploads = new List<ArtifactFileEntry>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        int presentFiles = 0;
-        foreach (var e in manifest.Files)
-        {
-            if (present.TryGetValue(remote.BlobKey(model, e.Sha256), out long sz) && sz == e.Size) { presentFiles++; continue; }
-            if (seen.Add(e.Sha256)) uploads.Add(e); else presentFiles++;
-        }
+        // One upload per distinct content. A blob that is there is checked by content, not by its presence or size alone
+        // (ArtifactBucket.HoldsContentAsync): one that does not hold its key's bytes is uploaded again, which repairs a
+        // version an earlier release published from a folder that changed under it.
+        var distinct = manifest.Files.DistinctBy(e => e.Sha256).ToList();
+        var sound = new ConcurrentDictionary<string, bool>(StringComparer.Ordinal);
+        await Parallel.ForEachAsync(distinct.Where(e => present.TryGetValue(remote.BlobKey(model, e.Sha256), out long sz) && sz == e.Size),
+            new ParallelOptions { MaxDegreeOfParallelism = remote.ThrottleLimit, CancellationToken = ct }, async (e, c) =>
+            {
+                if (await bucket.HoldsContentAsync(remote.BlobKey(model, e.Sha256), e, mark: !request.DryRun, request.Encryption, c).ConfigureAwait(false))
+                    sound[e.Sha256] = true;
+            }).ConfigureAwait(false);
+        var uploads = distinct.Where(e => !sound.ContainsKey(e.Sha256)).ToList();
+        int presentFiles = manifest.Files.Count - uploads.Count;
         var pointerBytes = await bucket.TryGetBytesAsync(remote.PointerKey(model), ct).ConfigureAwait(false);
         bool pointerCurrent = pointerBytes is not null && ReadPointer(pointerBytes)?.VersionId == manifest.VersionId;
 

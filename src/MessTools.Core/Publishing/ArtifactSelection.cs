@@ -6,8 +6,9 @@ namespace MessTools.Core.Publishing;
 
 /// <summary>
 /// Which files of an artifact folder make up its published set: metadata/, embeddings/ (segments and .npy included),
-/// index/, eval/ and runs/ (the run records of the stages that made them; Publish-/Import-MessArtifact's own records stay
-/// local), plus audio_cache/ and audio_wav/ with <c>includeAudio</c>. cache/, temporaries (*.messtmp) and hidden files never.
+/// index/, eval/ and runs/ (the last completed run record of each stage, the one that made its files; failed and stopped
+/// runs, earlier runs and Publish-/Import-MessArtifact's own records stay local), plus audio_cache/ and audio_wav/ with
+/// <c>includeAudio</c>. cache/, temporaries (*.messtmp) and hidden files never.
 /// </summary>
 public static partial class ArtifactSelection
 {
@@ -42,8 +43,41 @@ public static partial class ArtifactSelection
                 result.Add((rel, file.FullName, file.Length));
             }
         }
+        var stale = SupersededRuns(result.Where(r => r.Item1.StartsWith(RunsFolder + "/", StringComparison.Ordinal)).Select(r => (r.Item1, r.Item2)));
+        result.RemoveAll(r => stale.Contains(r.Item1));
         result.Sort((a, b) => string.CompareOrdinal(a.Item1, b.Item1));
         return result;
+    }
+
+    /// <summary>
+    /// The run records that did not make the files being published: runs that failed or were stopped, and every run of a
+    /// stage but its last completed one (records are named by start time, so the last in ordinal order is the latest).
+    /// A version's runs/ then says which run of each stage made it, not every run the folder has seen. A record that
+    /// cannot be read is kept (nothing is dropped on a guess).
+    /// </summary>
+    internal static HashSet<string> SupersededRuns(IEnumerable<(string RelativePath, string FullPath)> runs)
+    {
+        var drop = new HashSet<string>(StringComparer.Ordinal);
+        var latest = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (rel, full) in runs.OrderBy(r => r.RelativePath, StringComparer.Ordinal))
+        {
+            string? command = null, status = null;
+            try
+            {
+                using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(full));
+                if (doc.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object)
+                {
+                    if (doc.RootElement.TryGetProperty("command", out var c)) command = c.GetString();
+                    if (doc.RootElement.TryGetProperty("status", out var st)) status = st.GetString();
+                }
+            }
+            catch (Exception ex) when (ex is System.Text.Json.JsonException or IOException or InvalidOperationException) { continue; }
+            if (command is null || status is null) continue;
+            if (status is not ("completed" or "completed_with_errors")) { drop.Add(rel); continue; }
+            if (latest.TryGetValue(command, out var earlier)) drop.Add(earlier);
+            latest[command] = rel;
+        }
+        return drop;
     }
 
     /// <summary>Why a manifest path is not allowed (null when it is): safe segments under a published folder.</summary>

@@ -42,11 +42,13 @@ public readonly record struct VectorPublishProgress(string Phase, long Done, lon
 
 /// <summary>
 /// Publish-MessVector's engine: every track of an artifact folder (embeddings plus catalogue metadata) into a pgvector
-/// table, incrementally. Each row carries the SHA-256 of what it holds, so a run sends only new and changed rows (batched
-/// multi-row INSERT ... ON CONFLICT with parameters, one transaction per batch) and deletes the tracks the artifacts no
-/// longer have; a second run writes nothing. The HNSW index is made after the rows, and the metadata table records the
-/// embeddings' SHA-256 and model last, so a run killed at any point is finished by the next one. Binary COPY is not used
-/// (PGlite's wire server cannot take it).
+/// table, as one version. Each row carries the SHA-256 of what it holds, so a run sends only new and changed rows; a
+/// second run writes nothing. A run that changes anything builds the new version in &lt;table&gt;_next (the unchanged rows
+/// copied inside the server, the new and changed ones in batched multi-row INSERTs with parameters, then the HNSW index)
+/// and swaps it in with the metadata row in one transaction: readers see the old version or the new one, never a mix,
+/// and a run killed at any point leaves the old version answering and the metadata row true (the next run starts the
+/// staging table again). The price: the HNSW index is rebuilt on every run that changes something. Binary COPY is not
+/// used (PGlite's wire server cannot take it).
 /// </summary>
 public static class VectorPublisher
 {
@@ -68,16 +70,30 @@ public static class VectorPublisher
         {
             table.RequireExtension(connection, create: true);
             CheckShape(connection, table, source);
-            CreateTables(connection, table, source.Matrix.Dimension);
-            var existing = ReadDigests(connection, table, cancellationToken);
+            CreateMetaTable(connection, table);
+            // One publisher of a table at a time (session-level advisory lock, released with the connection): two
+            // publishes never share the staging table.
+            VectorTable.Execute(connection, $"SELECT pg_advisory_lock(hashtext('mess_vector_publish:' || {Literal(table.Sql)}))");
+            bool exists = table.Exists(connection);
+            var existing = exists ? ReadDigests(connection, table, cancellationToken) : new Dictionary<string, string>(StringComparer.Ordinal);
             var meta = table.ReadMeta(connection);
-            WriteRows(connection, table, source, existing, options.BatchSize, result, progress, log, cancellationToken);
-            DeleteRemoved(connection, table, existing, options.BatchSize, result, progress, log, cancellationToken);
-            result.IndexBuilt = EnsureIndex(connection, table, options, progress);
-            bool changed = result.Inserted + result.Updated + result.Deleted > 0 || result.IndexBuilt || meta is null
-                || meta.Model != source.Model || meta.Dimension != source.Matrix.Dimension || meta.EmbeddingsSha256 != source.EmbeddingsSha256
-                || meta.TrackCount != source.Matrix.Count || meta.HnswM != options.M || meta.HnswEfConstruction != options.EfConstruction;
-            if (changed) WriteMeta(connection, table, source, options);
+            var writes = PlanWrites(source, existing);
+            var removed = existing.Keys.Order(StringComparer.Ordinal).ToArray(); // what is left: in the table, not in the artifacts
+            bool indexCurrent = exists && IndexMatches(connection, table, options);
+            bool metaCurrent = meta is not null && meta.Model == source.Model && meta.Dimension == source.Matrix.Dimension
+                && meta.EmbeddingsSha256 == source.EmbeddingsSha256 && meta.TrackCount == source.Matrix.Count
+                && meta.HnswM == options.M && meta.HnswEfConstruction == options.EfConstruction;
+            if (writes.Count + removed.Length > 0 || !indexCurrent)
+            {
+                // A new version of the table is built beside the live one and swapped in with the meta row in one
+                // transaction: readers see the old version or the new one, never a mix, and a publish killed before the
+                // swap leaves the old version answering and its meta row true.
+                Stage(connection, table, source, writes, removed, exists, options, result, progress, log, cancellationToken);
+                FaultInjection.Hit("vector.staged");
+                Swap(connection, table, source, exists, options, progress);
+                result.IndexBuilt = true;
+            }
+            else if (!metaCurrent) WriteMeta(connection, table, source, options, null);
             result.Unchanged = source.Matrix.Count - result.Inserted - result.Updated;
         }
         catch (Exception ex) when (ex is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
@@ -115,18 +131,10 @@ public static class VectorPublisher
 
     private static string Capital(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..];
 
-    private static void CreateTables(NpgsqlConnection connection, VectorTable table, int dimension)
-    {
+    private static string Literal(string s) => "'" + s.Replace("'", "''") + "'";
+
+    private static void CreateMetaTable(NpgsqlConnection connection, VectorTable table) =>
         VectorTable.Execute(connection, $"""
-            CREATE TABLE IF NOT EXISTS {table.Sql} (
-              track_id text PRIMARY KEY,
-              album_id text,
-              composer text,
-              title text,
-              model text NOT NULL,
-              embedding vector({dimension.ToString(CultureInfo.InvariantCulture)}) NOT NULL,
-              digest text NOT NULL,
-              updated_at timestamptz NOT NULL DEFAULT clock_timestamp());
             CREATE TABLE IF NOT EXISTS {table.MetaSql} (
               table_name text PRIMARY KEY,
               model text NOT NULL,
@@ -138,7 +146,6 @@ public static class VectorPublisher
               module_version text NOT NULL,
               published_at timestamptz NOT NULL)
             """);
-    }
 
     private static Dictionary<string, string> ReadDigests(NpgsqlConnection connection, VectorTable table, CancellationToken ct)
     {
@@ -153,36 +160,70 @@ public static class VectorPublisher
         return map;
     }
 
-    /// <summary>Streams the artifact rows; new and changed ones go out in batches, each batch one statement and one transaction.</summary>
-    private static void WriteRows(NpgsqlConnection connection, VectorTable table, ArtifactRows source, Dictionary<string, string> existing,
-        int batchSize, VectorPublishResult result, Action<VectorPublishProgress>? progress, Action<string>? log, CancellationToken ct)
+    /// <summary>The artifact rows that are new or changed; what stays in <paramref name="existing"/> is in the table only.</summary>
+    private static List<(int Row, string Digest, bool IsNew)> PlanWrites(ArtifactRows source, Dictionary<string, string> existing)
     {
-        var matrix = source.Matrix;
-        var batch = new List<(int Row, string Digest, bool IsNew)>(batchSize);
-        for (int i = 0; i < matrix.Count; i++)
+        var writes = new List<(int, string, bool)>();
+        for (int i = 0; i < source.Matrix.Count; i++)
         {
-            string id = matrix.TrackIds[i];
             string digest = source.Digest(i);
-            bool known = existing.Remove(id, out var old);
-            if (!known || old != digest) batch.Add((i, digest, !known));
-            if (batch.Count == batchSize || (i == matrix.Count - 1 && batch.Count > 0))
-            {
-                ct.ThrowIfCancellationRequested();
-                Upsert(connection, table, source, batch);
-                foreach (var b in batch) { if (b.IsNew) result.Inserted++; else result.Updated++; }
-                log?.Invoke($"Committed a batch of {batch.Count} rows ({i + 1:N0} of {matrix.Count:N0} tracks compared).");
-                batch.Clear();
-            }
-            if ((i & 255) == 0 || i == matrix.Count - 1)
-                progress?.Invoke(new VectorPublishProgress("Writing new and changed tracks", i + 1, matrix.Count, result.Inserted + result.Updated));
+            bool known = existing.Remove(source.Matrix.TrackIds[i], out var old);
+            if (!known || old != digest) writes.Add((i, digest, !known));
         }
+        return writes;
     }
 
-    private static void Upsert(NpgsqlConnection connection, VectorTable table, ArtifactRows source, List<(int Row, string Digest, bool IsNew)> batch)
+    /// <summary>
+    /// Builds &lt;table&gt;_next: the live rows that stay (copied inside the server, nothing crosses the network), the new and
+    /// changed rows in batches of one statement each, then its HNSW index.
+    /// </summary>
+    private static void Stage(NpgsqlConnection connection, VectorTable table, ArtifactRows source, List<(int Row, string Digest, bool IsNew)> writes,
+        string[] removed, bool exists, VectorPublishOptions options, VectorPublishResult result, Action<VectorPublishProgress>? progress,
+        Action<string>? log, CancellationToken ct)
     {
-        var sql = new StringBuilder($"INSERT INTO {table.Sql} (track_id, album_id, composer, title, model, embedding, digest, updated_at) VALUES ");
-        using var tx = connection.BeginTransaction();
-        using var cmd = new NpgsqlCommand { Connection = connection, Transaction = tx, CommandTimeout = 0 };
+        VectorTable.Execute(connection, $"""
+            DROP TABLE IF EXISTS {table.NextSql};
+            CREATE TABLE {table.NextSql} (
+              track_id text NOT NULL,
+              album_id text,
+              composer text,
+              title text,
+              model text NOT NULL,
+              embedding vector({source.Matrix.Dimension.ToString(CultureInfo.InvariantCulture)}) NOT NULL,
+              digest text NOT NULL,
+              updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+              CONSTRAINT "{table.NextKeyName}" PRIMARY KEY (track_id))
+            """);
+        if (exists)
+        {
+            progress?.Invoke(new VectorPublishProgress("Copying the unchanged tracks", 0, 1, 0));
+            using var copy = new NpgsqlCommand($"INSERT INTO {table.NextSql} SELECT track_id, album_id, composer, title, model, embedding, digest, updated_at " +
+                $"FROM {table.Sql} WHERE NOT (track_id = ANY(@gone))", connection) { CommandTimeout = 0 };
+            copy.Parameters.AddWithValue("gone", removed.Concat(writes.Where(w => !w.IsNew).Select(w => source.Matrix.TrackIds[w.Row])).ToArray());
+            copy.ExecuteNonQuery();
+            result.Deleted = removed.Length;
+            if (removed.Length > 0) log?.Invoke($"Left out {removed.Length:N0} tracks that the artifacts no longer have.");
+        }
+        for (int start = 0; start < writes.Count; start += options.BatchSize)
+        {
+            ct.ThrowIfCancellationRequested();
+            var batch = writes.GetRange(start, Math.Min(options.BatchSize, writes.Count - start));
+            Insert(connection, table.NextSql, source, batch);
+            foreach (var b in batch) { if (b.IsNew) result.Inserted++; else result.Updated++; }
+            log?.Invoke($"Wrote a batch of {batch.Count} rows ({start + batch.Count:N0} of {writes.Count:N0} new and changed tracks).");
+            progress?.Invoke(new VectorPublishProgress("Writing new and changed tracks", start + batch.Count, writes.Count, result.Inserted + result.Updated));
+        }
+        progress?.Invoke(new VectorPublishProgress("Building the HNSW index", 0, 1, 0));
+        // m and ef_construction are validated integers: a storage parameter cannot be a bind parameter.
+        VectorTable.Execute(connection, $"CREATE INDEX \"{table.NextIndexName}\" ON {table.NextSql} USING hnsw (embedding vector_cosine_ops) " +
+            $"WITH (m = {options.M.ToString(CultureInfo.InvariantCulture)}, ef_construction = {options.EfConstruction.ToString(CultureInfo.InvariantCulture)})");
+        progress?.Invoke(new VectorPublishProgress("Building the HNSW index", 1, 1, 0));
+    }
+
+    private static void Insert(NpgsqlConnection connection, string targetSql, ArtifactRows source, List<(int Row, string Digest, bool IsNew)> batch)
+    {
+        var sql = new StringBuilder($"INSERT INTO {targetSql} (track_id, album_id, composer, title, model, embedding, digest, updated_at) VALUES ");
+        using var cmd = new NpgsqlCommand { Connection = connection, CommandTimeout = 0 };
         for (int b = 0; b < batch.Count; b++)
         {
             int p = b * ColumnsPerRow;
@@ -198,56 +239,40 @@ public static class VectorPublisher
             cmd.Parameters.Add(new NpgsqlParameter { Value = new Vector(source.Matrix.Row(row).ToArray()) });
             cmd.Parameters.Add(new NpgsqlParameter { Value = batch[b].Digest });
         }
-        sql.Append(" ON CONFLICT (track_id) DO UPDATE SET album_id = EXCLUDED.album_id, composer = EXCLUDED.composer, title = EXCLUDED.title, " +
-                   "model = EXCLUDED.model, embedding = EXCLUDED.embedding, digest = EXCLUDED.digest, updated_at = EXCLUDED.updated_at");
         cmd.CommandText = sql.ToString();
         cmd.ExecuteNonQuery();
-        tx.Commit();
     }
 
-    /// <summary>What is left in <paramref name="remaining"/> is in the table but not in the artifacts: deleted, a batch per transaction.</summary>
-    private static void DeleteRemoved(NpgsqlConnection connection, VectorTable table, Dictionary<string, string> remaining, int batchSize,
-        VectorPublishResult result, Action<VectorPublishProgress>? progress, Action<string>? log, CancellationToken ct)
+    /// <summary>
+    /// One transaction: the live table goes, &lt;table&gt;_next takes its name, its index and key take the live names, and the
+    /// meta row names the new set. A reader waits for the commit and then reads the new table.
+    /// </summary>
+    private static void Swap(NpgsqlConnection connection, VectorTable table, ArtifactRows source, bool exists, VectorPublishOptions options,
+        Action<VectorPublishProgress>? progress)
     {
-        var ids = remaining.Keys.Order(StringComparer.Ordinal).ToArray();
-        for (int start = 0; start < ids.Length; start += batchSize)
-        {
-            ct.ThrowIfCancellationRequested();
-            var chunk = ids[start..Math.Min(ids.Length, start + batchSize)];
-            using var tx = connection.BeginTransaction();
-            using var cmd = new NpgsqlCommand($"DELETE FROM {table.Sql} WHERE track_id = ANY(@ids)", connection, tx) { CommandTimeout = 0 };
-            cmd.Parameters.AddWithValue("ids", chunk);
-            result.Deleted += cmd.ExecuteNonQuery();
-            tx.Commit();
-            log?.Invoke($"Deleted {chunk.Length} tracks that the artifacts no longer have.");
-            progress?.Invoke(new VectorPublishProgress("Deleting removed tracks", start + chunk.Length, ids.Length, result.Deleted));
-        }
+        progress?.Invoke(new VectorPublishProgress("Swapping in the new version", 0, 1, 0));
+        using var tx = connection.BeginTransaction();
+        if (exists) VectorTable.Execute(connection, $"DROP TABLE {table.Sql}", tx);
+        VectorTable.Execute(connection, $"""
+            ALTER TABLE {table.NextSql} RENAME TO "{table.BareName}";
+            ALTER INDEX {table.Qualify(table.NextIndexName)} RENAME TO "{table.IndexName}";
+            ALTER TABLE {table.Sql} RENAME CONSTRAINT "{table.NextKeyName}" TO "{table.KeyName}"
+            """, tx);
+        WriteMeta(connection, table, source, options, tx);
+        tx.Commit();
+        progress?.Invoke(new VectorPublishProgress("Swapping in the new version", 1, 1, 0));
     }
 
-    /// <summary>The HNSW index with these parameters: made if missing, remade if it was built with others. True when it was (re)built.</summary>
-    private static bool EnsureIndex(NpgsqlConnection connection, VectorTable table, VectorPublishOptions options, Action<VectorPublishProgress>? progress)
+    /// <summary>True when the live table's HNSW index was built with these parameters.</summary>
+    private static bool IndexMatches(NpgsqlConnection connection, VectorTable table, VectorPublishOptions options)
     {
         string want = $"m={options.M.ToString(CultureInfo.InvariantCulture)},ef_construction={options.EfConstruction.ToString(CultureInfo.InvariantCulture)}";
-        string[]? have;
-        using (var cmd = new NpgsqlCommand("SELECT coalesce(c.reloptions, '{}') FROM pg_class c WHERE c.oid = to_regclass(@i)", connection))
-        {
-            cmd.Parameters.AddWithValue("i", table.IndexSql);
-            have = cmd.ExecuteScalar() as string[];
-        }
-        if (have is not null && string.Join(',', have.Order(StringComparer.Ordinal).Reverse()) == want) return false;
-        progress?.Invoke(new VectorPublishProgress("Building the HNSW index", 0, 1, 0));
-        using (var tx = connection.BeginTransaction())
-        {
-            if (have is not null) VectorTable.Execute(connection, $"DROP INDEX {table.IndexSql}", tx);
-            // m and ef_construction are validated integers: a storage parameter cannot be a bind parameter.
-            VectorTable.Execute(connection, $"CREATE INDEX \"{table.IndexName}\" ON {table.Sql} USING hnsw (embedding vector_cosine_ops) WITH ({want.Replace(",", ", ")})", tx);
-            tx.Commit();
-        }
-        progress?.Invoke(new VectorPublishProgress("Building the HNSW index", 1, 1, 0));
-        return true;
+        using var cmd = new NpgsqlCommand("SELECT coalesce(c.reloptions, '{}') FROM pg_class c WHERE c.oid = to_regclass(@i)", connection);
+        cmd.Parameters.AddWithValue("i", table.IndexSql);
+        return cmd.ExecuteScalar() is string[] have && string.Join(',', have.Order(StringComparer.Ordinal).Reverse()) == want;
     }
 
-    private static void WriteMeta(NpgsqlConnection connection, VectorTable table, ArtifactRows source, VectorPublishOptions options)
+    private static void WriteMeta(NpgsqlConnection connection, VectorTable table, ArtifactRows source, VectorPublishOptions options, NpgsqlTransaction? tx)
     {
         using var cmd = new NpgsqlCommand($"""
             INSERT INTO {table.MetaSql} (table_name, model, dim, embeddings_sha256, track_count, hnsw_m, hnsw_ef_construction, module_version, published_at)
@@ -255,7 +280,7 @@ public static class VectorPublisher
             ON CONFLICT (table_name) DO UPDATE SET model = EXCLUDED.model, dim = EXCLUDED.dim, embeddings_sha256 = EXCLUDED.embeddings_sha256,
               track_count = EXCLUDED.track_count, hnsw_m = EXCLUDED.hnsw_m, hnsw_ef_construction = EXCLUDED.hnsw_ef_construction,
               module_version = EXCLUDED.module_version, published_at = EXCLUDED.published_at
-            """, connection);
+            """, connection, tx);
         cmd.Parameters.AddWithValue("t", table.Name);
         cmd.Parameters.AddWithValue("model", source.Model);
         cmd.Parameters.AddWithValue("dim", source.Matrix.Dimension);

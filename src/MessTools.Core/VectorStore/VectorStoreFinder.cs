@@ -75,26 +75,15 @@ public sealed class VectorStoreFinder : INeighborCatalog, IDisposable
         return names;
     });
 
+    /// <summary>
+    /// The neighbours of a track of the table, in one round trip and one transaction: the track's own vector and album are
+    /// read by the neighbour statement itself (pgvector's documented form, an index scan ordered by a subquery), so a
+    /// publish swapping the table in between cannot pair one version's query vector with the other's rows.
+    /// </summary>
     public IReadOnlyList<NeighborResult> ByTrackId(string trackId, NeighborQuery query)
     {
         ArgumentNullException.ThrowIfNull(trackId);
-        return Read(c =>
-        {
-            float[]? vector = null;
-            string? album = null;
-            using (var cmd = new NpgsqlCommand($"SELECT embedding, album_id FROM {_table.Sql} WHERE track_id = @id", c))
-            {
-                cmd.Parameters.AddWithValue("id", trackId);
-                using var r = cmd.ExecuteReader();
-                if (r.Read())
-                {
-                    vector = r.GetFieldValue<Vector>(0).ToArray();
-                    album = r.IsDBNull(1) ? null : r.GetString(1);
-                }
-            }
-            if (vector is null) throw UnknownTrack(c, trackId);
-            return Query(c, vector, trackId, album, query);
-        });
+        return Read(c => Query(c, null, trackId, null, query) ?? throw UnknownTrack(c, trackId));
     }
 
     public IReadOnlyList<NeighborResult> ByVector(ReadOnlySpan<float> vector, string queryLabel, string? albumId, NeighborQuery query)
@@ -106,7 +95,7 @@ public sealed class VectorStoreFinder : INeighborCatalog, IDisposable
             if (!float.IsFinite(x))
                 throw new MessException("QueryEmbeddingInvalid", MessErrorKind.InvalidData, $"The query embedding of '{queryLabel}' is not finite.", queryLabel);
         var v = vector.ToArray();
-        return Read(c => Query(c, v, queryLabel, albumId, query));
+        return Read(c => Query(c, v, queryLabel, albumId, query)!);
     }
 
     public bool Contains(string trackId) => Track(trackId) is not null;
@@ -169,45 +158,56 @@ public sealed class VectorStoreFinder : INeighborCatalog, IDisposable
         return TrackComposerEvaluation.Score(trackId, self?.Composer, k, excludeSameAlbum, found, relevant);
     }
 
-    private IReadOnlyList<NeighborResult> Query(NpgsqlConnection c, float[] vector, string queryId, string? album, NeighborQuery q)
+    /// <summary>
+    /// The top K for <paramref name="vector"/>, or (null vector) for the stored vector of <paramref name="queryId"/>; null when
+    /// that track is not in the table. One batch (settings, the track's presence, the neighbours) in one transaction.
+    /// </summary>
+    private IReadOnlyList<NeighborResult>? Query(NpgsqlConnection c, float[]? vector, string queryId, string? album, NeighborQuery q)
     {
         if (q.K < 1 || q.K > Count)
             throw new MessException("KOutOfRange", MessErrorKind.InvalidArgument,
                 $"K must be between 1 and the number of tracks in {_table.Description} ({Count:N0}); got {q.K}.", q.K);
-        if (q.Composers is { Count: 0 }) return Array.Empty<NeighborResult>();
         int ef = Math.Clamp(Math.Max(q.EfSearch > 0 ? q.EfSearch : DefaultEfSearch, q.K), 1, MaxEfSearch);
-        var where = new List<string> { "track_id <> @self" };
         using var tx = c.BeginTransaction();
-        using (var set = new NpgsqlCommand("SELECT set_config('hnsw.ef_search', @ef, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)" +
-                                           (q.Exact ? ", set_config('enable_indexscan', 'off', true)" : ""), c, tx))
+        using var batch = new NpgsqlBatch(c, tx);
+        var set = new NpgsqlBatchCommand("SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)" +
+                                         (q.Exact ? ", set_config('enable_indexscan', 'off', true)" : ""));
+        set.Parameters.Add(new NpgsqlParameter { Value = ef.ToString(CultureInfo.InvariantCulture) });
+        batch.BatchCommands.Add(set);
+        var present = new NpgsqlBatchCommand($"SELECT count(*) FROM {_table.Sql} WHERE track_id = $1");
+        present.Parameters.Add(new NpgsqlParameter { Value = queryId });
+        batch.BatchCommands.Add(present);
+
+        var find = new NpgsqlBatchCommand();
+        var parameters = new List<object> { queryId, q.K };
+        string P(object value) { parameters.Add(value); return "$" + parameters.Count.ToString(CultureInfo.InvariantCulture); }
+        string target = vector is null ? $"(SELECT embedding FROM {_table.Sql} WHERE track_id = $1)" : P(new Vector(vector));
+        var where = new List<string> { "track_id <> $1" };
+        if (q.ExcludeSameAlbum)
         {
-            set.Parameters.AddWithValue("ef", ef.ToString(CultureInfo.InvariantCulture));
-            set.ExecuteNonQuery();
-        }
-        using var cmd = new NpgsqlCommand { Connection = c, Transaction = tx };
-        cmd.Parameters.AddWithValue("q", new Vector(vector));
-        cmd.Parameters.AddWithValue("self", queryId);
-        cmd.Parameters.AddWithValue("k", q.K);
-        if (q.ExcludeSameAlbum && album is not null)
-        {
-            where.Add("album_id IS DISTINCT FROM @album");
-            cmd.Parameters.AddWithValue("album", album);
+            if (vector is null) where.Add($"album_id IS DISTINCT FROM (SELECT album_id FROM {_table.Sql} WHERE track_id = $1)");
+            else if (album is not null) where.Add("album_id IS DISTINCT FROM " + P(album));
         }
         if (q.Composers is not null)
-        {
-            where.Add("lower(composer) = ANY(@composers)");
-            cmd.Parameters.AddWithValue("composers", q.Composers.Select(x => x.Trim().ToLowerInvariant()).Distinct().ToArray());
-        }
+            where.Add("lower(composer) = ANY(" + P(q.Composers.Select(x => x.Trim().ToLowerInvariant()).Distinct().ToArray()) + ")");
         // relaxed_order may return the rows slightly out of order: the outer ORDER BY puts them right.
-        cmd.CommandText = $"""
+        find.CommandText = $"""
             WITH found AS MATERIALIZED (
-              SELECT track_id, composer, title, album_id, embedding <=> @q AS distance FROM {_table.Sql}
-              WHERE {string.Join(" AND ", where)} ORDER BY embedding <=> @q LIMIT @k)
+              SELECT track_id, composer, title, album_id, embedding <=> {target} AS distance FROM {_table.Sql}
+              WHERE {string.Join(" AND ", where)} ORDER BY embedding <=> {target} LIMIT $2)
             SELECT track_id, composer, title, album_id, distance FROM found ORDER BY distance, track_id
             """;
+        foreach (var value in parameters) find.Parameters.Add(new NpgsqlParameter { Value = value });
+        batch.BatchCommands.Add(find);
+
         var results = new List<NeighborResult>(q.K);
-        using (var r = cmd.ExecuteReader())
-            while (r.Read())
+        bool known;
+        using (var r = batch.ExecuteReader())
+        {
+            r.NextResult();
+            known = r.Read() && r.GetInt64(0) > 0;
+            r.NextResult();
+            while ((known || vector is not null) && r.Read())
                 results.Add(new NeighborResult
                 {
                     QueryTrackId = queryId,
@@ -218,7 +218,10 @@ public sealed class VectorStoreFinder : INeighborCatalog, IDisposable
                     Title = r.IsDBNull(2) ? null : r.GetString(2),
                     AlbumId = r.IsDBNull(3) ? null : r.GetString(3),
                 });
+        }
         tx.Commit();
+        if (vector is null && !known) return null;
+        if (q.Composers is { Count: 0 }) return Array.Empty<NeighborResult>();
         if (q.MinSimilarity is { } min) results.RemoveAll(x => x.Similarity < min);
         return results;
     }

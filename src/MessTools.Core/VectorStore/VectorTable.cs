@@ -29,30 +29,59 @@ public sealed class VectorTable : IDisposable
     public string IndexSql { get; }
     /// <summary>How messages name it: the table at host:port/database (never credentials).</summary>
     public string Description { get; }
+    /// <summary>The table's bare name (without schema), its schema prefix ("schema". or empty).</summary>
+    public string BareName { get; }
+    private readonly string _schemaPrefix;
 
-    private VectorTable(NpgsqlDataSource dataSource, string name, string sql, string metaSql, string indexName, string indexSql, string description)
+    /// <summary>
+    /// The staging table a publish fills (bare name and quoted, qualified name) and the names it and its index take until
+    /// they are swapped in (<see cref="VectorPublisher"/>): <c>&lt;table&gt;_next</c>, <c>&lt;table&gt;_next_hnsw</c>, <c>&lt;table&gt;_next_pkey</c>.
+    /// </summary>
+    public string NextName => BareName + NextSuffix;
+    public string NextSql => Qualify(NextName);
+    public string NextIndexName => BareName + NextSuffix + "_hnsw";
+    public string NextKeyName => BareName + NextSuffix + "_pkey";
+    /// <summary>The live table's primary key name once a staging table is swapped in.</summary>
+    public string KeyName => BareName + "_pkey";
+
+    /// <summary>A name in the table's schema, quoted.</summary>
+    public string Qualify(string bareName) => _schemaPrefix + "\"" + bareName + "\"";
+
+    private const string NextSuffix = "_next";
+    private const string IndexSuffix = "_embedding_hnsw";
+    /// <summary>PostgreSQL's identifier limit (NAMEDATALEN - 1): a longer name is cut silently, so derived names would collide.</summary>
+    public const int MaxIdentifierBytes = 63;
+    private static readonly int LongestSuffix = new[] { IndexSuffix, NextSuffix + "_hnsw", NextSuffix + "_pkey" }.Max(x => x.Length);
+
+    private VectorTable(NpgsqlDataSource dataSource, string name, string bareName, string schemaPrefix, string description)
     {
-        IndexSql = indexSql;
         DataSource = dataSource;
         Name = name;
-        Sql = sql;
-        MetaSql = metaSql;
-        IndexName = indexName;
+        BareName = bareName;
+        _schemaPrefix = schemaPrefix;
+        Sql = schemaPrefix + "\"" + bareName + "\"";
+        MetaSql = schemaPrefix + "\"" + MetaTableName + "\"";
+        IndexName = bareName + IndexSuffix;
+        IndexSql = schemaPrefix + "\"" + IndexName + "\"";
         Description = description;
     }
 
-    /// <summary>Checks the names and makes the data source (no connection yet).</summary>
+    /// <summary>Checks the names (including every name derived from the table's) and makes the data source (no connection yet).</summary>
     public static VectorTable Create(string connectionString, string? table, string? userName = null, string? password = null)
     {
         string name = string.IsNullOrWhiteSpace(table) ? DefaultTable : table.Trim();
         var parts = PostgresConnection.SplitTable(name);
+        int max = MaxIdentifierBytes - LongestSuffix;
+        if (parts[^1].Length > max || parts[0].Length > MaxIdentifierBytes)
+            throw new MessException("InvalidTableName", MessErrorKind.InvalidArgument,
+                $"The table name '{name}' is too long: PostgreSQL cuts names at {MaxIdentifierBytes} bytes, and the names derived from it " +
+                $"('{parts[^1]}{IndexSuffix}', '{parts[^1]}{NextSuffix}_pkey' ...) must stay whole, so the table may have at most {max} characters (the schema {MaxIdentifierBytes}).", name);
         string schema = parts.Length == 2 ? "\"" + parts[0] + "\"." : "";
         var builder = PostgresConnection.Build(connectionString, userName, password);
         var dataSourceBuilder = new NpgsqlDataSourceBuilder(builder.ConnectionString);
         dataSourceBuilder.UseVector();
         var dataSource = dataSourceBuilder.Build();
-        return new VectorTable(dataSource, name, PostgresConnection.QuoteTable(name, null), schema + "\"" + MetaTableName + "\"",
-            parts[^1] + "_embedding_hnsw", schema + "\"" + parts[^1] + "_embedding_hnsw\"", $"the vector table '{name}' at {PostgresConnection.Describe(builder)}");
+        return new VectorTable(dataSource, name, parts[^1], schema, $"the vector table '{name}' at {PostgresConnection.Describe(builder)}");
     }
 
     /// <summary>Opens a connection; connection failures (refused, wrong password) never show the password.</summary>

@@ -26,6 +26,32 @@ public static class Problems
         _ => Of(500, ex.ErrorId, "The server could not answer this request; see its log."),
     };
 
+    /// <summary>The error id of a problem ASP.NET Core writes itself (binding, routing, content negotiation).</summary>
+    public static string DefaultErrorId(int status) => status switch
+    {
+        400 => "MalformedRequest",
+        401 => "ApiKeyRequired",
+        404 => "RouteNotFound",
+        405 => "MethodNotAllowed",
+        413 => "RequestTooLarge",
+        415 => "UnsupportedMediaType",
+        429 => "RateLimited",
+        503 => "NotReady",
+        >= 500 => "InternalError",
+        _ => "RequestFailed",
+    };
+
+    /// <summary>What a problem ASP.NET Core writes itself means, in words (never echoing the request beyond its method and route).</summary>
+    public static string DefaultDetail(int status, HttpRequest request) => status switch
+    {
+        400 => "The request could not be read: the body must be one JSON object of the documented shape (whole numbers where a count is asked for, no NaN) and the query values of their documented types (docs/server.md).",
+        404 => $"There is no route {request.Method} {RequestValues.Printable(request.Path.Value ?? "")}; /openapi/v1.json lists the routes.",
+        405 => $"The route {RequestValues.Printable(request.Path.Value ?? "")} does not answer {request.Method}; /openapi/v1.json lists its methods.",
+        413 => "The request body is too large.",
+        415 => "The request body must be JSON, sent with Content-Type: application/json.",
+        _ => "The server could not answer this request; see its log.",
+    };
+
     public static string Title(int status) => status switch
     {
         400 => "Bad Request",

@@ -1,4 +1,8 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Text.Json.Serialization;
+using MessTools.Core.Analysis;
+using MessTools.Core.Embedding;
 using MessTools.Core.Common;
 using MessTools.Core.Index;
 using MessTools.Server.Artifacts;
@@ -29,7 +33,9 @@ public static class Routes
             var tracks = m.Search.Tracks();
             if (!string.IsNullOrWhiteSpace(composer))
             {
-                var names = m.Search.ExpandComposers(composer.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+                HashSet<string> names;
+                try { names = m.Search.ExpandComposers(composer.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)); }
+                catch (MessException ex) { return Problems.From(ex); }
                 tracks = tracks.Where(t => t.Composer is not null && names.Contains(t.Composer.Trim()));
             }
             if (!string.IsNullOrWhiteSpace(album)) tracks = tracks.Where(t => string.Equals(t.AlbumId, album.Trim(), StringComparison.Ordinal));
@@ -84,8 +90,36 @@ public static class Routes
             return Results.Bytes(html, "text/html; charset=utf-8");
         }).WithName("EvalReport").WithSummary("eval/report.html, served as Invoke-MessEvaluation wrote it.");
 
+        app.MapGet("/map", (ArtifactCatalog c, string? model, string? points) =>
+        {
+            if (!RequestValues.TryModel(c, model, out var m, out var error)) return error!;
+            if (!RequestValues.TryInt(points, "points", DefaultMapPoints, 1, MaxMapPoints, out int max, out error)) return error!;
+            try { return Results.Ok(Maps.GetValue(m, s => new ConcurrentDictionary<int, Lazy<MapResponse>>()).GetOrAdd(max, n => new Lazy<MapResponse>(() => BuildMap(s: m, n))).Value); }
+            catch (MessException ex) { return Problems.From(ex); }
+        }).WithName("Map").WithSummary("A 2-D map of the whole space (the first two principal components of the embeddings; a seeded sample beyond `points`, default 3000), each point with its track, composer and title.");
+
         app.MapPost("/search", (ArtifactCatalog c, ServerSettings settings, SearchRequest body) => Search(c, settings, body))
             .WithName("Search").WithSummary("A batch of track ids or raw vectors (dimension and finiteness checked).");
+    }
+
+    private const int DefaultMapPoints = 3000, MaxMapPoints = 20000;
+
+    /// <summary>Maps are computed on first request and kept with the snapshot they were made from (a reload makes new ones).</summary>
+    private static readonly ConditionalWeakTable<ModelSnapshot, ConcurrentDictionary<int, Lazy<MapResponse>>> Maps = new();
+
+    private static MapResponse BuildMap(ModelSnapshot s, int maxPoints)
+    {
+        var (_, matrix) = EmbeddingMatrix.LoadWithFallback(s.Store.EmbeddingsDir, null);
+        var (rows, xy) = EmbeddingAnalyzer.Map(matrix.Data, matrix.Count, matrix.Dimension, maxPoints);
+        var info = s.Search.Tracks().ToDictionary(t => t.TrackId, StringComparer.Ordinal);
+        var points = new List<MapPoint>(rows.Length);
+        for (int i = 0; i < rows.Length; i++)
+        {
+            string id = matrix.TrackIds[rows[i]];
+            info.TryGetValue(id, out var t);
+            points.Add(new MapPoint(id, t?.Composer, t?.Title, t?.AlbumId, Math.Round(xy[2 * i], 5), Math.Round(xy[2 * i + 1], 5)));
+        }
+        return new MapResponse(s.Name, matrix.Count, "pca", points);
     }
 
     private static IResult UnknownTrack(ModelSnapshot m, string trackId)
@@ -124,11 +158,19 @@ public static class Routes
             error = Problems.BadRequest("MetadataMissing", $"excludeSameAlbum and composer need the catalogue metadata, and the model '{m.Name}' has none.");
             return false;
         }
-        query = new NeighborQuery
+        try
         {
-            K = k, Exact = exact, ExcludeSameAlbum = excludeSameAlbum, EfSearch = ef, MinSimilarity = minScore,
-            Composers = composers is null ? null : m.Search.ExpandComposers(composers),
-        };
+            query = new NeighborQuery
+            {
+                K = k, Exact = exact, ExcludeSameAlbum = excludeSameAlbum, EfSearch = ef, MinSimilarity = minScore,
+                Composers = composers is null ? null : m.Search.ExpandComposers(composers),
+            };
+        }
+        catch (MessException ex)
+        {
+            error = Problems.From(ex);
+            return false;
+        }
         return true;
     }
 
@@ -185,11 +227,13 @@ public static class Routes
 public sealed record ReadyResponse(string Status, int ModelsExpected, int ModelsLoaded, double? TimeToReadyMs);
 public sealed record HealthResponse(string Status, IReadOnlyList<string> Models, bool Ready);
 public sealed record ModelResponse(string Name, int Dim, int Count, string? IndexType, string Metric, int? M, int? EfConstruction, int? EfSearch,
-    double? RecallAt10, DateTime? CreatedUtc, string? EmbeddingsSha256, bool HasMetadata, bool HasEvaluation, int Version, DateTime LoadedUtc,
+    [property: JsonPropertyName("recall_at_10")] double? RecallAt10, DateTime? CreatedUtc, string? EmbeddingsSha256, bool HasMetadata, bool HasEvaluation, int Version, DateTime LoadedUtc,
     string Backend);
 public sealed record TrackPage(string Model, int Total, int Offset, int Limit, IReadOnlyList<TrackEntry> Items);
 public sealed record NearestResponse(string Model, string TrackId, int K, IReadOnlyList<NeighborResult> Neighbors);
 public sealed record SearchResponse(string Model, IReadOnlyList<NearestResponse> Results);
+public sealed record MapPoint(string TrackId, string? Composer, string? Title, string? AlbumId, double X, double Y);
+public sealed record MapResponse(string Model, int Total, string Projection, IReadOnlyList<MapPoint> Points);
 public sealed record ComposerEvalNeighbor(NeighborResult Neighbor, bool SameComposer);
 public sealed record ComposerEvalResponse(string Model, string TrackId, string? Composer, int K, bool ExcludeSameAlbum,
     IReadOnlyList<ComposerEvalNeighbor> Neighbors, int RelevantAvailable, double PrecisionAtK, double HitRateAtK, double NdcgAtK);

@@ -63,8 +63,8 @@ public sealed class ArtifactCatalog : IDisposable
             found[name.StartsWith(FolderPrefix, StringComparison.Ordinal) ? name[FolderPrefix.Length..] : name] = new ArtifactStore(root);
             return found;
         }
-        foreach (string dir in Directory.EnumerateDirectories(root, FolderPrefix + "*").Order(StringComparer.Ordinal))
-            found[Path.GetFileName(dir)[FolderPrefix.Length..]] = new ArtifactStore(dir);
+        foreach (string model in ArtifactLayout.ModelsUnder(root))
+            found[model] = new ArtifactStore(Path.Combine(root, ArtifactLayout.ModelFolder(model)));
         if (found.Count == 0)
             throw new MessException("NoModelFolders", MessErrorKind.ObjectNotFound,
                 $"'{root}' is neither a {FolderPrefix}<MODEL> folder nor a folder holding any. Point --artifact-path at the artifacts folder of a MessTools run.", root);

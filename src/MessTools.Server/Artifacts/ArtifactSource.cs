@@ -46,7 +46,9 @@ public static class ArtifactSource
                 Model = m,
                 Version = version ?? "latest",
                 ArtifactPath = Path.Combine(root, ArtifactCatalog.FolderPrefix + m),
-            }, new Core.Jobs.NullJobHost("MessTools.Server", ct)).ConfigureAwait(false);
+                // Another import (a second server, Import-MessArtifact) writing the folder: wait for it, then reuse its files.
+                LockTimeout = settings.LockTimeout,
+            }, new ServerJobHost(log, ct)).ConfigureAwait(false);
             log.LogInformation("Imported {Model} version {Version} from {Uri}: {Files} files ({Downloaded} downloaded, {Reused} reused), verified",
                 result.Model, result.VersionId, result.Uri, result.Files, result.DownloadedFiles, result.ReusedFiles);
         }

@@ -81,6 +81,15 @@ public class FullPipelineTests
 
         ps.Invoke("Find-MessNeighbor -AudioPath elsewhere/missing.wav");
         Assert.Contains(ps.Errors, e => e.FullyQualifiedErrorId.StartsWith("AudioFileNotFound,", StringComparison.Ordinal));
+
+        // -AudioPath expands wildcards as every -Path does; -LiteralPath takes a name with brackets as it is.
+        var byPattern = ps.InvokeClean("Find-MessNeighbor -AudioPath elsewhere/que*.wav -K 3");
+        Assert.Equal(byAudio.Select(r => r.Properties["TrackId"].Value), byPattern.Select(r => r.Properties["TrackId"].Value));
+        File.Copy(Path.Combine(tmp.Path, "elsewhere", "query.wav"), Path.Combine(tmp.Path, "elsewhere", "[take 1].wav"));
+        var literal = ps.InvokeClean("Find-MessNeighbor -LiteralPath 'elsewhere/[take 1].wav' -K 3");
+        Assert.Equal("high-2", literal[0].Properties["TrackId"].Value);
+        ps.Invoke("Find-MessNeighbor -AudioPath elsewhere/nothing*.wav");
+        Assert.Contains(ps.Errors, e => e.FullyQualifiedErrorId.StartsWith("AudioFileNotFound,", StringComparison.Ordinal) && e.Exception.Message.Contains("nothing*.wav"));
     }
 
     [Fact]

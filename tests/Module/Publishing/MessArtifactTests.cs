@@ -29,7 +29,8 @@ public class MessArtifactTests : IClassFixture<GetMessAudioTests.Moto>
             .Where(f => !f.Rel.Contains('/') && f.Rel.StartsWith('.') ? false : include?.Invoke(f.Rel) ?? true) // the writer lock's files are no content
             .ToDictionary(f => f.Rel, f => Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(f.Full))));
 
-    private static bool Published(string rel) => !rel.StartsWith("runs/", StringComparison.Ordinal) || !rel.Contains("_Publish-MessArtifact") && !rel.Contains("_Import-MessArtifact");
+    private static bool Published(string rel) => !rel.StartsWith("superseded_runs/", StringComparison.Ordinal) && // an import's local records, never published
+        (!rel.StartsWith("runs/", StringComparison.Ordinal) || !rel.Contains("_Publish-MessArtifact") && !rel.Contains("_Import-MessArtifact"));
 
     /// <summary>An artifact folder with embeddings, metadata, an index and an evaluation, made by the module itself.</summary>
     private static (ModuleRunspace Ps, string Art) Evaluated(TempDir tmp)

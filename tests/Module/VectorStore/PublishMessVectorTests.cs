@@ -69,7 +69,7 @@ public class PublishMessVectorTests
         IndexArtifacts.WriteEmbeddings(art, ids, data, 64);
         IndexArtifacts.WriteMetadata(art, ids);
 
-        // A real pwsh process (dotnet pwsh, the tool manifest's 7.6.9) publishing in batches of 25, killed after its third commit.
+        // A real pwsh process (dotnet pwsh, the tool manifest's 7.6.9) publishing in batches of 25, killed after its third batch.
         string script = Path.Combine(tmp.Path, "publish.ps1");
         File.WriteAllText(script, $$"""
             $ErrorActionPreference = 'Stop'
@@ -87,7 +87,7 @@ public class PublishMessVectorTests
             {
                 if (e.Data is null) return;
                 lock (output) output.AppendLine(e.Data);
-                if (e.Data.Contains("Committed a batch") && Interlocked.Increment(ref commits) >= 3) enough.Set();
+                if (e.Data.Contains("Wrote a batch") && Interlocked.Increment(ref commits) >= 3) enough.Set();
             };
             p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (output) output.AppendLine(e.Data); };
             p.BeginOutputReadLine();
@@ -97,13 +97,15 @@ public class PublishMessVectorTests
             p.WaitForExit(30_000);
             Assert.True(killedMidWay, "the publishing process never reported three committed batches:\n" + output);
         }
-        long partial = Sql<long>("SELECT count(*) FROM killed");
-        Assert.InRange(partial, 75, 2999);
-        Assert.False(Sql<long>("SELECT count(*) FROM mess_vector_meta WHERE table_name = 'killed'") > 0, "the metadata row is written last");
+        // The rows went into the staging table; nothing half-published is visible under the table's name.
+        Assert.InRange(Sql<long>("SELECT count(*) FROM killed_next"), 75, 2999);
+        Assert.Equal(0L, Sql<long>("SELECT count(*) FROM pg_class WHERE relname = 'killed'"));
+        Assert.False(Sql<long>("SELECT count(*) FROM mess_vector_meta WHERE table_name = 'killed'") > 0, "the metadata row comes with the swap");
 
         using var ps = new ModuleRunspace(tmp.Path);
         var r = Assert.Single(ps.InvokeClean("Publish-MessVector -ArtifactPath art -ConnectionString $cs -Table killed", ("cs", _pg.ConnectionString)));
-        Assert.Equal(3000 - partial, (long)(int)r.Properties["Inserted"].Value);
+        Assert.Equal(3000, (int)r.Properties["Inserted"].Value);
+        Assert.Equal(0L, Sql<long>("SELECT count(*) FROM pg_class WHERE relname = 'killed_next'"));
         Assert.Equal(3000L, Sql<long>("SELECT count(*) FROM killed"));
         // Every row holds exactly the artifact's vector.
         using (var c = new NpgsqlConnection(_pg.ConnectionString + ";Pooling=false"))

@@ -32,4 +32,15 @@ public class WildcardTests
         Assert.Equal(new[] { "Bach*" }, unmatched);
         Assert.Contains("RAVEL", chosen); // case-insensitive set
     }
+
+    [Theory]
+    [InlineData("[z-a]")]
+    [InlineData("Bach[9-0]*")]
+    public void A_pattern_the_regex_engine_refuses_is_an_invalid_argument_naming_it(string pattern)
+    {
+        var ex = Assert.Throws<MessTools.Core.Common.MessException>(() => new Wildcard(pattern));
+        Assert.Equal("InvalidWildcardPattern", ex.ErrorId);
+        Assert.Equal(MessTools.Core.Common.MessErrorKind.InvalidArgument, ex.Kind);
+        Assert.Contains(pattern, ex.Message);
+    }
 }

@@ -74,6 +74,19 @@ public class IndexSupportTests
     }
 
     [Fact]
+    public void Partial_ids_are_suggested_by_substring_and_by_tokens()
+    {
+        var ids = new[] { "pmd-chopin-chpn-op35-2", "pmd-chopin-chpn-op35-1", "pmd-chopin-chpn-op27-1", "pmd-liszt-ls-op35-2", "pmd-beethoven-op35" };
+        // Every token of 'chopin-op35-2' is one of the demo id's tokens (an edit distance of 9 finds nothing).
+        Assert.Equal(new[] { "pmd-chopin-chpn-op35-2" }, IdSuggester.Suggest(ids, "chopin-op35-2"));
+        // A substring: the ids that hold it, shortest difference first.
+        Assert.Equal(new[] { "pmd-chopin-chpn-op35-1", "pmd-chopin-chpn-op35-2" }, IdSuggester.Suggest(ids, "chpn-op35"));
+        // Tokens in another case and order.
+        Assert.Equal(new[] { "pmd-liszt-ls-op35-2" }, IdSuggester.Suggest(ids, "OP35 liszt"));
+        Assert.Empty(IdSuggester.Suggest(ids, "debussy-op35"));
+    }
+
+    [Fact]
     public void Builder_measures_recall_writes_meta_and_finder_answers_with_metadata()
     {
         using var tmp = new TempDir();

@@ -275,9 +275,72 @@ public sealed class PublishingTests : IClassFixture<MotoFixture>
         Assert.Equal(1, r.DownloadedFiles);
         Assert.Equal(v2.Files - 1, r.ReusedFiles);
         Assert.Equal("wav", File.ReadAllText(Path.Combine(dst, "audio_wav", "t9.wav")));
-        Assert.True(File.Exists(Path.Combine(dst, "runs", "20261125T130000.000Z_Import-MessArtifact.json")));
+        // runs/ holds the version's records; the folder's own earlier ones are kept aside, never published.
+        Assert.False(File.Exists(Path.Combine(dst, "runs", "20261125T130000.000Z_Import-MessArtifact.json")));
+        Assert.True(File.Exists(Path.Combine(dst, ArtifactImporter.SupersededRunsFolder, "20261125T130000.000Z_Import-MessArtifact.json")));
+        Assert.Equal(new[] { "20261125T100000.000Z_ConvertTo-MessEmbedding.json" }, Directory.GetFiles(Path.Combine(dst, "runs")).Select(Path.GetFileName));
         Assert.False(File.Exists(Path.Combine(dst, "eval", "stale.csv")));
         Assert.Equal(File.ReadAllBytes(Path.Combine(src, "index", "hnsw.index")), File.ReadAllBytes(Path.Combine(dst, "index", "hnsw.index")));
+    }
+
+    [Fact]
+    public async Task A_republish_uploads_again_a_blob_that_does_not_hold_its_keys_bytes_and_marks_sound_legacy_blobs()
+    {
+        using var tmp = new TempDir();
+        string src = ArtifactFolder.Make(tmp["src/v1_model_builtin"], embeddingBytes: 6_000_000); // one multipart blob
+        string bucket = NewBucket();
+        var v1 = await ArtifactPublisher.PublishAsync(Remote(bucket), new PublishRequest { ArtifactPath = src });
+        using var s3 = S3Tests.ClientFor(_moto.Server);
+        string Key(string path) => Remote(bucket).BlobKey("builtin", v1.Manifest.Files.Single(f => f.Path == path).Sha256);
+        foreach (var f in v1.Manifest.Files)
+        {
+            var head = await s3.GetObjectMetadataAsync(bucket, Remote(bucket).BlobKey("builtin", f.Sha256));
+            Assert.Equal(f.Sha256, head.Metadata[ArtifactBucket.ContentSha256Metadata]);
+        }
+        // What an earlier release could leave: a blob holding other bytes of the same size, and a sound blob without the metadata.
+        var bad = S3Tests.Bytes(50_000, 77);
+        await s3.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = Key("index/hnsw.index"), InputStream = new MemoryStream(bad) });
+        await s3.PutObjectAsync(new PutObjectRequest { BucketName = bucket, Key = Key("eval/eval_results.json"), InputStream = new MemoryStream(File.ReadAllBytes(Path.Combine(src, "eval", "eval_results.json"))) });
+        var broken = await Assert.ThrowsAsync<MessException>(() => ArtifactImporter.ImportAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["broken"] }));
+        Assert.Equal("ArtifactChecksumMismatch", broken.ErrorId);
+        Assert.Contains("Publish-MessArtifact", broken.Message);
+
+        var dry = await ArtifactPublisher.PublishAsync(Remote(bucket), new PublishRequest { ArtifactPath = src, DryRun = true });
+        Assert.Equal(new[] { "index/hnsw.index" }, dry.Uploads.Select(u => u.Path));
+        Assert.Null((await s3.GetObjectMetadataAsync(bucket, Key("eval/eval_results.json"))).Metadata[ArtifactBucket.ContentSha256Metadata]); // a dry run writes nothing
+
+        var repair = await ArtifactPublisher.PublishAsync(Remote(bucket), new PublishRequest { ArtifactPath = src });
+        Assert.Equal(v1.VersionId, repair.VersionId);
+        Assert.Equal(new[] { "index/hnsw.index" }, repair.Uploads.Select(u => u.Path));
+        Assert.Equal(repair.Files - 1, repair.PresentFiles);
+        Assert.Equal(v1.Manifest.Files.Single(f => f.Path == "eval/eval_results.json").Sha256,
+            (await s3.GetObjectMetadataAsync(bucket, Key("eval/eval_results.json"))).Metadata[ArtifactBucket.ContentSha256Metadata]);
+        await ArtifactImporter.ImportAsync(Remote(bucket), new ImportRequest { Model = "builtin", ArtifactPath = tmp["fixed"] });
+        Assert.Equal(File.ReadAllBytes(Path.Combine(src, "index", "hnsw.index")), File.ReadAllBytes(Path.Combine(tmp["fixed"], "index", "hnsw.index")));
+        Assert.Equal(0, (await ArtifactPublisher.PublishAsync(Remote(bucket), new PublishRequest { ArtifactPath = src })).UploadedFiles);
+    }
+
+    [Fact]
+    public void A_version_carries_the_last_completed_run_of_each_stage_not_every_run_the_folder_has_seen()
+    {
+        using var tmp = new TempDir();
+        string src = ArtifactFolder.Make(tmp["src/v1_model_builtin"]);
+        void Run(string name, string command, string status) =>
+            File.WriteAllText(Path.Combine(src, "runs", name), $"{{\"command\":\"{command}\",\"status\":\"{status}\"}}");
+        Run("20261125T090000.000Z_New-MessIndex.json", "New-MessIndex", "completed");          // replaced by a later run
+        Run("20261125T120000.000Z_New-MessIndex.json", "New-MessIndex", "completed");
+        Run("20261125T130000.000Z_New-MessIndex.json", "New-MessIndex", "failed");             // made nothing
+        Run("20261125T140000.000Z_Invoke-MessEvaluation.json", "Invoke-MessEvaluation", "stopped");
+        Run("20261125T150000.000Z_Get-MessAudio.json", "Get-MessAudio", "completed_with_errors");
+        File.WriteAllText(Path.Combine(src, "runs", "20261125T160000.000Z_Odd.json"), "not json"); // unreadable: kept
+        var runs = ArtifactSelection.Collect(src, includeAudio: false).Select(f => f.RelativePath).Where(p => p.StartsWith("runs/")).ToList();
+        Assert.Equal(new[]
+        {
+            "runs/20261125T100000.000Z_ConvertTo-MessEmbedding.json",
+            "runs/20261125T120000.000Z_New-MessIndex.json",
+            "runs/20261125T150000.000Z_Get-MessAudio.json",
+            "runs/20261125T160000.000Z_Odd.json",
+        }, runs);
     }
 
     [Fact]

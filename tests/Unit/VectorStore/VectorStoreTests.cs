@@ -184,6 +184,109 @@ public class VectorStoreTests
     }
 
     [Fact]
+    public async Task Readers_during_a_publish_see_the_old_version_or_the_new_one_never_a_mix()
+    {
+        using var tmp = new TempDir();
+        var ids = IndexTestData.Ids(200);
+        var v1 = IndexTestData.Clustered(200, Dim, 8, 0.5, 21);
+        var v2 = IndexTestData.Clustered(200, Dim, 8, 0.5, 22);
+        var store1 = IndexTestData.WriteStore(tmp["v1"], ids, v1, Dim, i => (Album(i), Composer(i)));
+        var store2 = IndexTestData.WriteStore(tmp["v2"], ids, v2, Dim, i => (Album(i), Composer(i)));
+        using (var table = Table("versions")) VectorPublisher.Publish(store1, table, new VectorPublishOptions { BatchSize = 20 });
+        var probes = new[] { "t00000", "t00050", "t00101", "t00150" };
+        string Answer(VectorStoreFinder f, string id) => string.Join(",", f.ByTrackId(id, new NeighborQuery { K = 5, Exact = true }).Select(r => r.TrackId));
+        Dictionary<string, string> Expected(ArtifactStore store)
+        {
+            var exact = ExactFinder(store);
+            return probes.ToDictionary(id => id, id => string.Join(",", exact.ByTrackId(id, new NeighborQuery { K = 5, Exact = true }).Select(r => r.TrackId)));
+        }
+        var old = Expected(store1);
+        var fresh = Expected(store2);
+        Assert.NotEqual(old.Values, fresh.Values);
+
+        int answers = 0, mixed = 0;
+        var failures = new List<string>();
+        using var stop = new CancellationTokenSource();
+        var reader = Task.Run(() =>
+        {
+            using var db = VectorStoreFinder.Open(_pg.ConnectionString, "versions");
+            while (!stop.IsCancellationRequested)
+                foreach (string id in probes)
+                {
+                    try
+                    {
+                        string a = Answer(db, id);
+                        answers++;
+                        if (a != old[id] && a != fresh[id]) mixed++;
+                    }
+                    catch (MessException ex) { failures.Add(ex.Message); }
+                }
+        });
+        Thread.Sleep(300);
+        int during = 0;
+        using (var table = Table("versions"))
+            VectorPublisher.Publish(store2, table, new VectorPublishOptions { BatchSize = 20 }, progress: _ => during = answers);
+        Thread.Sleep(300);
+        stop.Cancel();
+        await reader;
+        _out.WriteLine($"{answers} answers, {during} of them before the last progress report, {mixed} of neither version, {failures.Count} errors");
+        Assert.True(during > 0, "the reader ran while the publish wrote");
+        Assert.Equal(0, mixed);
+        Assert.Empty(failures);
+        using var after = VectorStoreFinder.Open(_pg.ConnectionString, "versions");
+        Assert.All(probes, id => Assert.Equal(fresh[id], Answer(after, id)));
+    }
+
+    [Fact]
+    public void A_publish_stopped_halfway_leaves_the_old_version_answering_and_the_meta_row_true()
+    {
+        using var tmp = new TempDir();
+        var ids = IndexTestData.Ids(120);
+        var store1 = IndexTestData.WriteStore(tmp["v1"], ids, IndexTestData.Clustered(120, Dim, 8, 0.5, 31), Dim, i => (Album(i), Composer(i)));
+        var store2 = IndexTestData.WriteStore(tmp["v2"], ids, IndexTestData.Clustered(120, Dim, 8, 0.5, 32), Dim, i => (Album(i), Composer(i)));
+        using var table = Table("halfway");
+        var first = VectorPublisher.Publish(store1, table, new VectorPublishOptions { BatchSize = 15 });
+        string digests = Sql<string>("SELECT string_agg(digest, ',' ORDER BY track_id) FROM halfway");
+        using var cancel = new CancellationTokenSource();
+        Assert.ThrowsAny<OperationCanceledException>(() => VectorPublisher.Publish(store2, table, new VectorPublishOptions { BatchSize = 15 },
+            progress: p => { if (p.Phase.StartsWith("Writing", StringComparison.Ordinal) && p.Done >= 45) cancel.Cancel(); }, cancellationToken: cancel.Token));
+        Assert.Equal(digests, Sql<string>("SELECT string_agg(digest, ',' ORDER BY track_id) FROM halfway"));
+        Assert.Equal(first.EmbeddingsSha256, Sql<string>("SELECT embeddings_sha256 FROM mess_vector_meta WHERE table_name = 'halfway'"));
+        var done = VectorPublisher.Publish(store2, table, new VectorPublishOptions { BatchSize = 15 });
+        Assert.Equal((120, 0, 120), (done.Tracks, done.Inserted, done.Updated));
+        Assert.Equal(done.EmbeddingsSha256, Sql<string>("SELECT embeddings_sha256 FROM mess_vector_meta WHERE table_name = 'halfway'"));
+        Assert.Equal(0L, Sql<long>("SELECT count(*) FROM pg_class WHERE relname = 'halfway_next'"));
+        Assert.Equal(1L, Sql<long>("SELECT count(*) FROM pg_class WHERE relname = 'halfway_embedding_hnsw'"));
+    }
+
+    [Theory]
+    [InlineData(48, true)]
+    [InlineData(49, false)]
+    [InlineData(70, false)]
+    public void Table_names_are_checked_against_PostgreSQLs_63_bytes_with_every_derived_name(int length, bool ok)
+    {
+        string name = "t" + new string('a', length - 1);
+        if (ok)
+        {
+            using var tmp = new TempDir();
+            var (store, _, _) = Artifacts(tmp, 30);
+            using var table = Table(name);
+            VectorPublisher.Publish(store, table, new VectorPublishOptions());
+            Assert.Equal(30L, Sql<long>($"SELECT count(*) FROM \"{name}\""));
+            Assert.Equal(1L, Sql<long>($"SELECT count(*) FROM mess_vector_meta WHERE table_name = '{name}'"));
+            VectorPublisher.Publish(IndexTestData.WriteStore(tmp["b"], IndexTestData.Ids(31), IndexTestData.Clustered(31, Dim, 4, 0.5, 9), Dim, i => (Album(i), Composer(i))),
+                table, new VectorPublishOptions());
+            Assert.Equal(31L, Sql<long>($"SELECT count(*) FROM \"{name}\""));
+        }
+        else
+        {
+            var ex = Assert.Throws<MessException>(() => Table(name));
+            Assert.Equal("InvalidTableName", ex.ErrorId);
+            Assert.Contains("48", ex.Message);
+        }
+    }
+
+    [Fact]
     public void Unknown_ids_suggest_close_ones_and_K_is_checked()
     {
         using var tmp = new TempDir();
