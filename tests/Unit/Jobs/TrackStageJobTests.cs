@@ -13,26 +13,6 @@ namespace MessTools.Tests.Unit.Jobs;
 /// </summary>
 public class TrackStageJobTests
 {
-    private sealed class Host : IMessJobHost
-    {
-        public CancellationToken Cancellation => default;
-        public object LockOwner { get; } = new();
-        public bool WhatIf => false;
-        public string Command => "Test-Stage";
-        public RunRecord? Run { get; } = new() { Command = "Test-Stage" };
-        public List<string> Errors { get; } = new();
-        public void Progress(string activity, string status, int percent = -1) { }
-        public void Warning(string message) { }
-        public void Verbose(string message) { }
-        public T Wait<T>(Task<T> work, string activity, Func<(string Status, double Fraction)> status) => work.GetAwaiter().GetResult();
-        public bool ShouldProcess(string target, string action) => true;
-        public void ItemError(MessException error, object? target = null)
-        {
-            Errors.Add(error.ErrorId);
-            Run!.AddError(error.ErrorId, error.Message, target?.ToString());
-        }
-    }
-
     private static string Tone(TempDir dir, string id, double freq)
     {
         const int sr = 22050;
@@ -77,7 +57,7 @@ public class TrackStageJobTests
     {
         using var tmp = new TempDir();
         var trackFolder = tmp["artifacts/v1_model_other"];
-        var host = new Host();
+        var host = new RecordingJobHost();
         var emitted = new List<MessTrack>();
         var request = new EmbedRequest { Store = new ArtifactStore(tmp["default"]) };
         using (var job = new EmbedJob(request, host, emitted.Add))
@@ -86,7 +66,7 @@ public class TrackStageJobTests
             var store = job.Store;
             Assert.Equal(tmp[Sep("artifacts/v1_model_builtin")], store.Root);
             // While the job runs, another owner is refused.
-            var ex = Assert.Throws<MessException>(() => JobFolder.Lock(store, new Host(), TimeSpan.Zero));
+            var ex = Assert.Throws<MessException>(() => JobFolder.Lock(store, new RecordingJobHost(), TimeSpan.Zero));
             Assert.Equal(JobErrors.ArtifactFolderLocked, ex.ErrorId);
             job.Post(new MessTrack { TrackId = "b", WavPath = Tone(tmp, "b", 440) }, trackFolder);
             job.Post(new MessTrack { TrackId = "gone", WavPath = tmp["gone.wav"] }, trackFolder);
@@ -101,14 +81,14 @@ public class TrackStageJobTests
         Assert.Contains("completed_with_errors", File.ReadAllText(record));
         Assert.Equal(2, host.Run!.Counts["computed"]);
         Assert.False(Directory.Exists(tmp["default"])); // the default folder was never written
-        using (JobFolder.Lock(done, new Host(), TimeSpan.Zero)) { } // the lock went with the job
+        using (JobFolder.Lock(done, new RecordingJobHost(), TimeSpan.Zero)) { } // the lock went with the job
     }
 
     [Fact]
     public void AudioJob_standardises_nothing_it_cannot_find_and_refuses_a_missing_audio_root_before_any_work()
     {
         using var tmp = new TempDir();
-        var host = new Host();
+        var host = new RecordingJobHost();
         var emitted = new List<MessTrack>();
         var request = new AudioRequest
         {
@@ -127,7 +107,7 @@ public class TrackStageJobTests
     {
         using var tmp = new TempDir();
         Tone(tmp, "a", 220);
-        var host = new Host();
+        var host = new RecordingJobHost();
         var emitted = new List<MessTrack>();
         var request = new AudioRequest
         {
@@ -155,7 +135,7 @@ public class TrackStageJobTests
     public void CacheJob_clears_cache_and_refuses_a_folder_that_does_not_exist()
     {
         using var tmp = new TempDir();
-        var missing = Assert.Throws<MessException>(() => CacheJob.Run(new CacheRequest { Store = new ArtifactStore(tmp["none"]) }, new Host(), _ => { }));
+        var missing = Assert.Throws<MessException>(() => CacheJob.Run(new CacheRequest { Store = new ArtifactStore(tmp["none"]) }, new RecordingJobHost(), _ => { }));
         Assert.Equal(JobErrors.ArtifactsNotFound, missing.ErrorId);
         Assert.False(Directory.Exists(tmp["none"]));
 
@@ -165,7 +145,7 @@ public class TrackStageJobTests
         Directory.CreateDirectory(store.EmbeddingsDir);
         File.WriteAllText(Path.Combine(store.EmbeddingsDir, "keep.txt"), "k");
         var removed = new List<FileSystemInfo>();
-        Assert.Equal(1, CacheJob.Run(new CacheRequest { Store = store }, new Host(), removed.Add));
+        Assert.Equal(1, CacheJob.Run(new CacheRequest { Store = store }, new RecordingJobHost(), removed.Add));
         Assert.Single(removed);
         Assert.Empty(Directory.GetFileSystemEntries(store.CacheDir));
         Assert.True(File.Exists(Path.Combine(store.EmbeddingsDir, "keep.txt")));
