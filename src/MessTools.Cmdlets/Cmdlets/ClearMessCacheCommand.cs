@@ -1,7 +1,7 @@
 using System.Management.Automation;
 using MessTools.Cmdlets.Common;
-using MessTools.Core.Artifacts;
 using MessTools.Core.Common;
+using MessTools.Core.Jobs;
 
 namespace MessTools.Cmdlets;
 
@@ -26,40 +26,14 @@ public sealed class ClearMessCacheCommand : MessCmdlet
 
     protected override bool ReadsExistingArtifacts => true;
 
+    /// <summary>The job takes the lock (of a folder that must exist).</summary>
+    protected override bool LockAtBegin => false;
+
     protected override void ProcessRecord()
     {
-        // Taking the writer lock already removed the temporaries killed writers left: they count as removed here.
-        long removed = RemovedTemporaries.Count;
-        if (PassThru) foreach (string f in RemovedTemporaries) WriteObject(new FileInfo(f));
-        var entries = ArtifactCleanup.CacheEntries(Store.CacheDir);
-        if (entries.Count == 0) WriteVerbose($"{Store.CacheDir} is empty or does not exist: nothing to clear.");
-        foreach (var entry in entries)
-            if (Remove(entry, ArtifactCleanup.IsLink(entry) ? "Remove cached link (not what it points to)" : "Remove cached item")) removed++;
-
-        // Temporaries of atomic writes that killed runs left anywhere in the folder (links are never entered).
-        // Taking the writer lock fresh already removed every one (no other writer can be writing them); this scan
-        // matters when the lock was shared with another stage of this pipeline, which may still be writing its own.
-        foreach (var file in ArtifactCleanup.StaleTemporaries(Store.Root, Force ? TimeSpan.Zero : TimeSpan.FromHours(1)))
-            if (Remove(file, "Remove stale temporary file")) removed++;
-        Run.Count("removed", removed);
-        WriteVerbose($"Removed {removed} item(s).");
-    }
-
-    private bool Remove(FileSystemInfo entry, string action)
-    {
-        if (!ShouldProcess(entry.FullName, action)) return false;
-        try
-        {
-            ArtifactCleanup.Remove(entry);
-            FaultInjection.Hit("cache.removed");
-            if (PassThru) WriteObject(entry);
-            return true;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            WriteItemError(new MessException("CacheRemoveFailed", MessErrorKind.WriteError,
-                $"Could not remove '{entry.FullName}': {ex.Message}", entry.FullName, ex));
-            return false;
-        }
+        var request = new CacheRequest { Store = Store, Force = Force, LockTimeout = LockTimeout };
+        try { CacheJob.Run(request, JobHost, entry => { if (PassThru) WriteObject(entry); }); }
+        catch (MessException ex) { ThrowTerminating(ex); }
+        catch (OperationCanceledException) { throw new PipelineStoppedException(); }
     }
 }

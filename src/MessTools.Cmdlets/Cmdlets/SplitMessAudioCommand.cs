@@ -36,6 +36,14 @@ public sealed class SplitMessAudioCommand : TrackInputCmdlet
 
     private SplitJob? _job;
     private bool _opened;
+    private Core.Jobs.TrackFolders? _folders;
+
+    protected override void BeginProcessing()
+    {
+        base.BeginProcessing();
+        // The folder is decided once, in Core, as for every stage that takes tracks: a named path, else the tracks' own.
+        _folders = Core.Jobs.TrackFolders.Unsharded(Store, PathNamed);
+    }
 
     private void Open()
     {
@@ -59,7 +67,9 @@ public sealed class SplitMessAudioCommand : TrackInputCmdlet
 
     protected override void ProcessRecord()
     {
-        FollowTrackFolder();
+        try { _folders!.Follow(TrackFolder); }
+        catch (MessException ex) { ThrowTerminating(ex); }
+        Follow(_folders!.Store);
         if (!_opened) Open();
         var track = CurrentTrack();
         if (track.Status == MessTrackStatus.Failed)

@@ -122,7 +122,7 @@ public abstract class MessCmdlet : PSCmdlet, IDynamicParameters, IDisposable
         }
         public bool ShouldProcess(string target, string action) => _c.ShouldProcess(target, action);
         public T Wait<T>(Task<T> work, string activity, Func<(string Status, double Fraction)> status) => _c.AwaitWithProgress(work, 1, activity, status);
-        public void ItemError(MessException error) => _c.WriteItemError(error);
+        public void ItemError(MessException error, object? target) => _c.WriteItemError(error, target);
     }
     private bool OnPipelineThread => Environment.CurrentManagedThreadId == _pipelineThread;
 

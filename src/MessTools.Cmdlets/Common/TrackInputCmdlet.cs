@@ -56,43 +56,39 @@ public abstract class TrackInputCmdlet : MessCmdlet
     [AllowNull, AllowEmptyString]
     public new string? ArtifactPath { get => base.ArtifactPath; set => base.ArtifactPath = value; }
 
-    private bool _pathNamed;
-    private string? _folder;
+    /// <summary>True when -ArtifactPath was bound on the command line (pipeline values are bound later, per record).</summary>
+    protected bool PathNamed { get; private set; }
 
-    /// <summary>The first track may name the folder, so a writer takes the lock once it is known (in its Open), never on a default folder it will not write.</summary>
+    /// <summary>The first track may name the folder, so the job takes the lock once it is known, never on a default folder it will not write.</summary>
     protected override bool LockAtBegin => false;
 
     protected override void BeginProcessing()
     {
-        _pathNamed = ArtifactPathBound; // bound on the command line (pipeline values are bound later, per record)
+        PathNamed = ArtifactPathBound;
         base.BeginProcessing();
     }
 
+    /// <summary>The folder the current track came from (its ArtifactPath, relative to the PowerShell location), or null.</summary>
+    protected string? TrackFolder => PathNamed || string.IsNullOrWhiteSpace(ArtifactPath) ? null : Path.GetFullPath(ResolveUserPath(ArtifactPath!));
+
     /// <summary>
-    /// Call at the top of ProcessRecord, before the first use of Store: the first track fixes the folder (its own
-    /// folder, mapped by <paramref name="mapFolder"/>, unless -ArtifactPath named one); a later track from another
-    /// folder stops the run, since one run writes one folder.
+    /// Runs one step of a streaming job (a track, or the end): the job's folder becomes the cmdlet's (so the record of
+    /// a failure goes beside the work), what it reported from other threads is written, its fatal error ends the run.
     /// </summary>
-    protected void FollowTrackFolder(Func<string, string>? mapFolder = null)
+    protected void JobStep(Action step, Func<Core.Artifacts.ArtifactStore> jobFolder)
     {
-        string? piped = _pathNamed || string.IsNullOrWhiteSpace(ArtifactPath) ? null : Path.GetFullPath(ResolveUserPath(ArtifactPath!));
-        if (_folder is null)
-        {
-            if (piped is not null)
-            {
-                string target = mapFolder?.Invoke(piped) ?? piped;
-                if (!SamePath(target, Store.Root)) RetargetArtifactPath(target);
-            }
-            _folder = piped ?? "";
-            return;
-        }
-        if (piped is not null && _folder.Length > 0 && !SamePath(piped, _folder))
-            ThrowTerminating(new Core.Common.MessException("MixedArtifactFolders", Core.Common.MessErrorKind.InvalidArgument,
-                $"The tracks from the pipeline come from two artifact folders ('{_folder}' and '{piped}'); one run writes one folder. Name it with -ArtifactPath.", piped));
+        try { step(); }
+        catch (Core.Common.MessException ex) { Follow(jobFolder()); ThrowTerminating(ex); }
+        catch (OperationCanceledException) { throw new PipelineStoppedException(); }
+        finally { FlushJobMessages(); }
+        Follow(jobFolder());
     }
 
-    private static bool SamePath(string a, string b) => string.Equals(a.TrimEnd('/', '\\'), b.TrimEnd('/', '\\'),
-        OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
+    /// <summary>Makes <paramref name="folder"/> (a job's, or <see cref="Core.Jobs.TrackFolders"/>' decision) the cmdlet's folder.</summary>
+    protected void Follow(Core.Artifacts.ArtifactStore folder)
+    {
+        if (folder.Root != Store.Root) RetargetArtifactPath(folder.Root);
+    }
 
     // A string, not MessTrackStatus: a field whose type is a value type from the engine would make PowerShell's
     // type scan load the engine before the module's load context is installed (see MessToolsLoadContext).

@@ -43,8 +43,8 @@ public interface IMessJobHost
     /// <summary>Asks before a change (-WhatIf, -Confirm): false means skip it.</summary>
     bool ShouldProcess(string target, string action);
 
-    /// <summary>An error of one item; the job goes on.</summary>
-    void ItemError(MessTools.Core.Common.MessException error);
+    /// <summary>An error of one item (<paramref name="target"/>: the item, else the error's own target); the job goes on.</summary>
+    void ItemError(MessTools.Core.Common.MessException error, object? target = null);
 }
 
 /// <summary>A host that shows nothing and never stops: each instance is its own lock owner.</summary>
@@ -66,5 +66,5 @@ public sealed class NullJobHost : IMessJobHost
     public void Verbose(string message) { }
     public bool ShouldProcess(string target, string action) => true;
     public T Wait<T>(Task<T> work, string activity, Func<(string Status, double Fraction)> status) => work.GetAwaiter().GetResult();
-    public void ItemError(MessTools.Core.Common.MessException error) { }
+    public void ItemError(MessTools.Core.Common.MessException error, object? target = null) { }
 }

@@ -20,5 +20,5 @@ public sealed class ServerJobHost(ILogger log, CancellationToken cancellation) :
     public void Verbose(string message) => log.LogInformation("{Message}", message);
     public T Wait<T>(Task<T> work, string activity, Func<(string Status, double Fraction)> status) => work.GetAwaiter().GetResult();
     public bool ShouldProcess(string target, string action) => true;
-    public void ItemError(MessException error) => log.LogWarning("{Message}", error.Message);
+    public void ItemError(MessException error, object? target = null) => log.LogWarning("{Message}", error.Message);
 }

@@ -8,35 +8,20 @@ namespace MessTools.Tests.Unit.Jobs;
 /// <summary>The jobs' hold on a folder: the writer lock, the run record, and no folder left by a failed job that created it.</summary>
 public class JobFolderTests
 {
-    private sealed class Host : IMessJobHost
-    {
-        public CancellationToken Cancellation => default;
-        public object LockOwner { get; } = new();
-        public bool WhatIf { get; init; }
-        public string Command => "Test-Job";
-        public RunRecord? Run { get; } = new() { Command = "Test-Job" };
-        public void Progress(string activity, string status, int percent = -1) { }
-        public void Warning(string message) { }
-        public void Verbose(string message) { }
-        public T Wait<T>(Task<T> work, string activity, Func<(string Status, double Fraction)> status) => work.GetAwaiter().GetResult();
-        public bool ShouldProcess(string target, string action) => !WhatIf;
-        public void ItemError(MessException error) => Run!.AddError(error.ErrorId, error.Message, null);
-    }
-
     [Fact]
     public void A_second_owner_is_refused_naming_the_holder_until_the_first_lets_go()
     {
         using var tmp = new TempDir();
         var store = new ArtifactStore(tmp["art"]);
-        var a = new Host();
+        var a = new RecordingJobHost();
         using (JobFolder.Lock(store, a, TimeSpan.Zero))
         {
-            var ex = Assert.Throws<MessException>(() => JobFolder.Lock(store, new Host(), TimeSpan.Zero));
+            var ex = Assert.Throws<MessException>(() => JobFolder.Lock(store, new RecordingJobHost(), TimeSpan.Zero));
             Assert.Equal(JobErrors.ArtifactFolderLocked, ex.ErrorId);
             Assert.Contains("Test-Job", ex.Message);
             using (JobFolder.Lock(store, a, TimeSpan.Zero)) { } // the same owner joins its own lock
         }
-        using (JobFolder.Lock(store, new Host(), TimeSpan.Zero)) { }
+        using (JobFolder.Lock(store, new RecordingJobHost(), TimeSpan.Zero)) { }
     }
 
     [Fact]
@@ -44,11 +29,11 @@ public class JobFolderTests
     {
         using var tmp = new TempDir();
         var failed = new ArtifactStore(tmp["failed"]);
-        using (var f = JobFolder.Lock(failed, new Host(), TimeSpan.Zero)) f.SaveRun("failed");
+        using (var f = JobFolder.Lock(failed, new RecordingJobHost(), TimeSpan.Zero)) f.SaveRun("failed");
         Assert.False(Directory.Exists(failed.Root));
 
         var done = new ArtifactStore(tmp["done"]);
-        var host = new Host();
+        var host = new RecordingJobHost();
         using (var f = JobFolder.Lock(done, host, TimeSpan.Zero))
         {
             host.Run!.AddError("OneBadItem", "one item failed", "x");
@@ -64,9 +49,9 @@ public class JobFolderTests
     {
         using var tmp = new TempDir();
         var store = new ArtifactStore(tmp["art"]);
-        using (JobFolder.Lock(store, new Host { WhatIf = true }, TimeSpan.Zero)) { }
+        using (JobFolder.Lock(store, new RecordingJobHost { WhatIf = true }, TimeSpan.Zero)) { }
         Assert.False(Directory.Exists(store.Root));
-        var ex = Assert.Throws<MessException>(() => JobFolder.Lock(store, new Host(), TimeSpan.Zero, mustExist: true));
+        var ex = Assert.Throws<MessException>(() => JobFolder.Lock(store, new RecordingJobHost(), TimeSpan.Zero, mustExist: true));
         Assert.Equal(JobErrors.ArtifactsNotFound, ex.ErrorId);
         Assert.False(Directory.Exists(store.Root));
     }
