@@ -7,14 +7,15 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
 
     # 8 composers x 3 albums x 4 tracks; each composer's vectors cluster around a direction of its own.
-    function New-EvalArtifacts([string] $Folder, [int] $Dim = 16, [int] $Seed = 1, [string] $Ghost, [switch] $NaN) {
+    function New-EvalArtifacts([string] $Folder, [int] $Dim = 16, [int] $Seed = 1, [string] $Ghost, [switch] $NaN, [switch] $OneAlbumComposer) {
         $rng = [System.Random]::new($Seed)
         $lines = [System.Collections.Generic.List[string]]::new(); $lines.Add('track_id,album_id,composer,audio_s3_key')
         $ids = [System.Collections.Generic.List[string]]::new()
         $values = [System.Collections.Generic.List[float]]::new()
         foreach ($c in 0..7) { foreach ($a in 0..2) { foreach ($t in 0..3) {
             $id = "c${c}a${a}t${t}"
-            $lines.Add("$id,alb${c}_$a,Composer $c,s3://bucket/$id.wav"); $ids.Add($id)
+            $album = if ($OneAlbumComposer -and $c -eq 7) { 'alb7_0' } else { "alb${c}_$a" }
+            $lines.Add("$id,$album,Composer $c,s3://bucket/$id.wav"); $ids.Add($id)
             $v = foreach ($j in 0..($Dim - 1)) { ($rng.NextDouble() - 0.5) * 0.6 + [int]($j % 8 -eq $c) }
             $norm = [math]::Sqrt(($v | ForEach-Object { $_ * $_ } | Measure-Object -Sum).Sum)
             foreach ($x in $v) { $values.Add([float]($x / $norm)) }
@@ -152,5 +153,18 @@ Describe 'Invoke-MessEvaluation' {
         $text | Should -Match 'PerComposer\s*:\s*Composer 0: P@K [01]\.\d{3}'
         $text | Should -Match 'ConfusionTop1\s*:\s*Composer 0 -> Composer 0 \d+'
         $text | Should -Match 'PrecisionAtK\s*:\s*[01](\.\d+)?\r?\n'
+    }
+
+    It 'shows n/a, not 0, for a composer whose figures are undefined (one album, same album excluded), as report.html does' {
+        New-EvalArtifacts -Folder (Join-Path $work 'art') -OneAlbumComposer
+        $r = Invoke-MessEvaluation -ArtifactPath art -K 5 -ExcludeSameAlbum -SampleCount 0
+        $seven = $r.PerComposer | Where-Object Composer -EQ 'Composer 7'
+        $seven.NotApplicable | Should -BeTrue
+        $text = $r | Format-List | Out-String -Width 200
+        $text | Should -Match 'Composer 7: n/a, no other track of this composer to find \(12 queries\)'
+        $text | Should -Not -Match 'Composer 7: P@K'
+        "$seven" | Should -Match '^Composer 7: n/a'
+        ($r.PerComposer | Where-Object Composer -EQ 'Composer 0').NotApplicable | Should -BeFalse
+        Get-Content (Join-Path $work 'art/eval/report.html') -Raw | Should -Match 'n/a'
     }
 }

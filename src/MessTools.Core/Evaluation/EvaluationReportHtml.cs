@@ -198,7 +198,7 @@ public static class EvaluationReportHtml
     /// True when none of the composer's queries had another track of its composer to find (a composer with one track,
     /// or with one album when the query's album is excluded): its figures are not applicable, not 0.
     /// </summary>
-    internal static bool NotApplicable(ComposerEvaluation c) => c.Queries > 0 && c.QueriesWithoutRelevant >= c.Queries;
+    internal static bool NotApplicable(ComposerEvaluation c) => c.NotApplicable;
 
     private const string NotApplicableText = "n/a";
 

@@ -69,7 +69,16 @@ public sealed class ComposerEvaluation
     public ConfidenceInterval? HitRateAtKInterval { get; init; }
     public ConfidenceInterval? NdcgAtKInterval { get; init; }
 
-    public override string ToString() => $"{Composer}: P@K={PrecisionAtK:F4} over {Queries} queries";
+    /// <summary>
+    /// True when no query of this composer had another track of its composer to find (one album, with same-album
+    /// neighbours excluded): its figures are undefined, shown as n/a in pwsh and in report.html, never as 0.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool NotApplicable => Queries > 0 && QueriesWithoutRelevant >= Queries;
+
+    public override string ToString() => NotApplicable
+        ? $"{Composer}: n/a, no other track of this composer to find ({Queries} queries)"
+        : $"{Composer}: P@K={PrecisionAtK:F4} over {Queries} queries";
 }
 
 /// <summary>A two-sided interval of a figure (a percentile-bootstrap interval over queries).</summary>
