@@ -198,7 +198,6 @@ public static class EvaluationReportHtml
     /// True when none of the composer's queries had another track of its composer to find (a composer with one track,
     /// or with one album when the query's album is excluded): its figures are not applicable, not 0.
     /// </summary>
-    internal static bool NotApplicable(ComposerEvaluation c) => c.NotApplicable;
 
     private const string NotApplicableText = "n/a";
 
@@ -217,7 +216,7 @@ public static class EvaluationReportHtml
             double y = top + i * rowH;
             string name = c.Composer.Length > 34 ? c.Composer[..33] + "…" : c.Composer;
             svg.Add(new XElement(S + "text", A("x", labelW - 6), A("y", y + 12), new XAttribute("text-anchor", "end"), name));
-            if (NotApplicable(c))
+            if (c.NotApplicable)
             {
                 svg.Add(new XElement(S + "text", A("x", labelW + 4), A("y", y + 12), new XAttribute("fill", "#888"),
                     $"{NotApplicableText}: no other track of this composer to find (n={c.Queries})"));
@@ -252,7 +251,7 @@ public static class EvaluationReportHtml
             foreach (var figures in byName)
             {
                 var x = figures[c.Composer];
-                if (NotApplicable(x)) row.Add(Td(NotApplicableText), Td(F(x.ChancePrecisionAtK)), Td(NotApplicableText), Td(NotApplicableText));
+                if (x.NotApplicable) row.Add(Td(NotApplicableText), Td(F(x.ChancePrecisionAtK)), Td(NotApplicableText), Td(NotApplicableText));
                 else row.Add(Td(F(x.PrecisionAtK) + I(x.PrecisionAtKInterval)), Td(F(x.ChancePrecisionAtK)),
                     Td(F(x.HitRateAtK) + I(x.HitRateAtKInterval)), Td(F(x.NdcgAtK) + I(x.NdcgAtKInterval)));
             }

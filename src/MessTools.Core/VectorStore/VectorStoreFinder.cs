@@ -174,9 +174,13 @@ public sealed class VectorStoreFinder : INeighborCatalog, IDisposable
                                          (q.Exact ? ", set_config('enable_indexscan', 'off', true)" : ""));
         set.Parameters.Add(new NpgsqlParameter { Value = ef.ToString(CultureInfo.InvariantCulture) });
         batch.BatchCommands.Add(set);
-        var present = new NpgsqlBatchCommand($"SELECT count(*) FROM {_table.Sql} WHERE track_id = $1");
-        present.Parameters.Add(new NpgsqlParameter { Value = queryId });
-        batch.BatchCommands.Add(present);
+        if (vector is null)
+        {
+            // Whether the query track is in the table, in the same snapshot as its neighbours.
+            var present = new NpgsqlBatchCommand($"SELECT count(*) FROM {_table.Sql} WHERE track_id = $1");
+            present.Parameters.Add(new NpgsqlParameter { Value = queryId });
+            batch.BatchCommands.Add(present);
+        }
 
         var find = new NpgsqlBatchCommand();
         var parameters = new List<object> { queryId, q.K };
@@ -205,9 +209,9 @@ public sealed class VectorStoreFinder : INeighborCatalog, IDisposable
         using (var r = batch.ExecuteReader())
         {
             r.NextResult();
-            known = r.Read() && r.GetInt64(0) > 0;
-            r.NextResult();
-            while ((known || vector is not null) && r.Read())
+            known = vector is not null || (r.Read() && r.GetInt64(0) > 0);
+            if (vector is null) r.NextResult();
+            while (known && r.Read())
                 results.Add(new NeighborResult
                 {
                     QueryTrackId = queryId,

@@ -109,7 +109,7 @@ public static class Routes
 
     private static MapResponse BuildMap(ModelSnapshot s, int maxPoints)
     {
-        var (_, matrix) = EmbeddingMatrix.LoadWithFallback(s.Store.EmbeddingsDir, null);
+        var matrix = EmbeddingsFolder.Open(s.Store).Matrix; // the one reader of an embedding set: checksum, rows, .previous/
         var (rows, xy) = EmbeddingAnalyzer.Map(matrix.Data, matrix.Count, matrix.Dimension, maxPoints);
         var info = s.Search.Tracks().ToDictionary(t => t.TrackId, StringComparer.Ordinal);
         var points = new List<MapPoint>(rows.Length);
