@@ -8,7 +8,7 @@ public class MergeMessEmbeddingTests
 {
     private static readonly string[] Ids = { "m-a1", "m-a2", "m-b1", "m-b2", "m-c1", "m-c2", "m-d1" };
 
-    private static string Tracks(TempDir tmp)
+    internal static string Tracks(TempDir tmp)
     {
         const int sr = 22050;
         var rows = new List<string>();
