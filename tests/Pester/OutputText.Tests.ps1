@@ -17,40 +17,12 @@ BeforeAll {
     $script:work = New-TestFolder 'pester-output'
     Push-Location $work
 
-    # 8 composers x 3 albums x 4 tracks, each composer's vectors around a direction of its own (as in
-    # Measure-MessEmbedding.Tests.ps1); -Skip leaves out the first tracks (a second model that holds fewer).
-    function New-OutputArtifacts([string] $Folder, [int] $Dim = 16, [int] $Seed = 1, [int] $Skip = 0) {
-        $rng = [System.Random]::new($Seed)
-        $lines = [System.Collections.Generic.List[string]]::new(); $lines.Add('track_id,album_id,composer,audio_s3_key')
-        $ids = [System.Collections.Generic.List[string]]::new()
-        $values = [System.Collections.Generic.List[float]]::new()
-        $i = 0
-        foreach ($c in 0..7) { foreach ($a in 0..2) { foreach ($t in 0..3) {
-            $id = "c${c}a${a}t${t}"
-            $lines.Add("$id,alb${c}_$a,Composer $c,s3://bucket/$id.wav")
-            $v = foreach ($j in 0..($Dim - 1)) { ($rng.NextDouble() - 0.5) * 0.8 + [int]($j % 8 -eq $c) }
-            if ($i++ -ge $Skip) {
-                $ids.Add($id)
-                $norm = [math]::Sqrt(($v | ForEach-Object { $_ * $_ } | Measure-Object -Sum).Sum)
-                foreach ($x in $v) { $values.Add([float]($x / $norm)) }
-            }
-        } } }
-        $null = New-Item -ItemType Directory -Force -Path (Split-Path $Folder)
-        Set-Content -Path "$Folder.csv" -Value $lines
-        $tracks = Export-MessMetadata -Path "$Folder.csv" -ArtifactPath $Folder
-        $emb = New-Item -ItemType Directory -Force -Path (Join-Path $Folder 'embeddings')
-        $bytes = [byte[]]::new($values.Count * 4)
-        [System.Buffer]::BlockCopy($values.ToArray(), 0, $bytes, 0, $bytes.Length)
-        [System.IO.File]::WriteAllBytes((Join-Path $emb 'embeddings.f32'), $bytes)
-        ConvertTo-Json -InputObject @($ids) | Set-Content (Join-Path $emb 'track_ids.json')
-        $tracks
-    }
-
     $art = Join-Path $work 'artifacts/v1_model_builtin'
     $other = Join-Path $work 'artifacts/v1_model_other'
     $script:samples = [ordered]@{}
-    $samples['MessTools.MessTrack'] = @(New-OutputArtifacts -Folder $art | Select-Object -First 3)
-    $null = New-OutputArtifacts -Folder $other -Dim 12 -Seed 7 -Skip 6
+    New-AnalysisArtifacts -Folder $art
+    New-AnalysisArtifacts -Folder $other -Dim 12 -Seed 7 -Skip 6
+    $samples['MessTools.MessTrack'] = @(Export-MessMetadata -Path "$art.csv" -ArtifactPath $art | Select-Object -First 3)
     $samples['MessTools.MessIndexInfo'] = @(New-MessIndex -ArtifactPath $art -Type Flat)
     $samples['MessTools.NeighborResult'] = @(Find-MessNeighbor -ArtifactPath $art -TrackId c0a0t0 -K 3)
     $samples['System.String'] = @(Find-MessNeighbor -ArtifactPath $art -TrackId c0a0t0 -K 2 -AsJson)
@@ -140,7 +112,7 @@ Describe 'What a pwsh user sees' {
         $text = & { $samples['MessTools.MessIndexInfo']; $samples['MessTools.NeighborResult'] } | Out-String -Width 80
         $lines = @($text -split '\r?\n' | Where-Object { $_ -like 'Neighbor *' })
         $lines.Count | Should -Be 3
-        $lines[0] | Should -Match '^Neighbor : #1 of c0a0t0: c0a\dt\d, Composer 0, similarity 0\.\d{4}$'
+        $lines[0] | Should -Match '^Neighbor : #1 of c0a0t0: c0a\dt\d \(Composer 0\) 0\.\d{4}$'
         $samples['MessTools.NeighborResult'][0] | ConvertTo-Json | Should -Not -Match '"Neighbor"'
         ($samples['MessTools.NeighborResult'] | ConvertTo-Csv)[0] | Should -Not -Match 'Neighbor"'
     }
