@@ -112,7 +112,7 @@ Describe 'What a pwsh user sees' {
         $text = & { $samples['MessTools.MessIndexInfo']; $samples['MessTools.NeighborResult'] } | Out-String -Width 80
         $lines = @($text -split '\r?\n' | Where-Object { $_ -like 'Neighbor *' })
         $lines.Count | Should -Be 3
-        $lines[0] | Should -Match '^Neighbor : #1 of c0a0t0: c0a\dt\d \(Composer 0\) 0\.\d{4}$'
+        $lines[0] | Should -Match '^Neighbor : #1 c0a\dt\d \(Composer 0\) 0\.\d{4}$'
         $samples['MessTools.NeighborResult'][0] | ConvertTo-Json | Should -Not -Match '"Neighbor"'
         ($samples['MessTools.NeighborResult'] | ConvertTo-Csv)[0] | Should -Not -Match 'Neighbor"'
     }

@@ -82,7 +82,7 @@ public class OutputTextTests : IClassFixture<GetMessAudioTests.Moto>
         Assert.DoesNotContain("ScatterXY", analysis);
         Assert.DoesNotContain("ClusterOfTrack", analysis);
         string neighbours = Text(ps, "& { $global:samples['MessTools.MessIndexInfo']; $global:samples['MessTools.NeighborResult'] } | Out-String -Width 80", "");
-        Assert.Equal(3, Regex.Matches(neighbours, @"^Neighbor : #\d of c0a0t0: c\da\dt\d \(Composer \d\) \d\.\d{4}\r?$", RegexOptions.Multiline).Count);
+        Assert.Equal(3, Regex.Matches(neighbours, @"^Neighbor : #\d c\da\dt\d \(Composer \d\) \d\.\d{4}\r?$", RegexOptions.Multiline).Count);
     }
 
     private static string Text(ModuleRunspace ps, string script, string type) =>
