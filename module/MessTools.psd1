@@ -9,6 +9,7 @@
     CompatiblePSEditions = @('Core')
     PowerShellVersion    = '7.4'
     FormatsToProcess     = @('MessTools.format.ps1xml')
+    TypesToProcess       = @('MessTools.types.ps1xml')
     FunctionsToExport    = @()
     CmdletsToExport      = @(
         'Export-MessMetadata'

@@ -9,7 +9,7 @@ public class ModuleLoadingTests
     {
         var root = RepoPaths.ModuleFolder;
         var top = Directory.GetFiles(root).Select(Path.GetFileName).OrderBy(x => x).ToArray();
-        Assert.Equal(new[] { "MessTools.dll", "MessTools.format.ps1xml", "MessTools.psd1" }, top);
+        Assert.Equal(new[] { "MessTools.dll", "MessTools.format.ps1xml", "MessTools.psd1", "MessTools.types.ps1xml" }, top);
         Assert.True(File.Exists(Path.Combine(root, "en-US", "MessTools.dll-Help.xml")));
         Assert.True(File.Exists(Path.Combine(root, "Dependencies", "MessTools.Core.dll")));
         var rids = Directory.GetDirectories(Path.Combine(root, "Dependencies", "runtimes")).Select(Path.GetFileName).OrderBy(x => x).ToArray();

@@ -5,34 +5,7 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
 
-    # 8 composers x 3 albums x 4 tracks, each composer's vectors around a direction of its own; -Skip leaves out
-    # the first tracks (a second model that holds fewer tracks).
-    function New-AnalysisArtifacts([string] $Folder, [int] $Dim = 16, [int] $Seed = 1, [int] $Skip = 0) {
-        $rng = [System.Random]::new($Seed)
-        $lines = [System.Collections.Generic.List[string]]::new(); $lines.Add('track_id,album_id,composer,audio_s3_key')
-        $ids = [System.Collections.Generic.List[string]]::new()
-        $values = [System.Collections.Generic.List[float]]::new()
-        $i = 0
-        foreach ($c in 0..7) { foreach ($a in 0..2) { foreach ($t in 0..3) {
-            $id = "c${c}a${a}t${t}"
-            $lines.Add("$id,alb${c}_$a,Composer $c,s3://bucket/$id.wav")
-            $v = foreach ($j in 0..($Dim - 1)) { ($rng.NextDouble() - 0.5) * 0.8 + [int]($j % 8 -eq $c) }
-            if ($i++ -ge $Skip) {
-                $ids.Add($id)
-                $norm = [math]::Sqrt(($v | ForEach-Object { $_ * $_ } | Measure-Object -Sum).Sum)
-                foreach ($x in $v) { $values.Add([float]($x / $norm)) }
-            }
-        } } }
-        $null = New-Item -ItemType Directory -Force -Path (Split-Path $Folder)
-        $csv = "$Folder.csv"
-        Set-Content -Path $csv -Value $lines
-        $null = Export-MessMetadata -Path $csv -ArtifactPath $Folder
-        $emb = New-Item -ItemType Directory -Force -Path (Join-Path $Folder 'embeddings')
-        $bytes = [byte[]]::new($values.Count * 4)
-        [System.Buffer]::BlockCopy($values.ToArray(), 0, $bytes, 0, $bytes.Length)
-        [System.IO.File]::WriteAllBytes((Join-Path $emb 'embeddings.f32'), $bytes)
-        ConvertTo-Json -InputObject @($ids) | Set-Content (Join-Path $emb 'track_ids.json')
-    }
+    # New-AnalysisArtifacts (TestHelpers.ps1): 8 composers x 3 albums x 4 tracks, metadata through Export-MessMetadata.
 }
 
 Describe 'Measure-MessEmbedding' {

@@ -32,7 +32,9 @@ public sealed class MergeMessEmbeddingCommand : MessCmdlet
 
     /// <summary>
     /// The catalogue every track must be accounted for in (tracks_metadata.csv); default: metadata/tracks_metadata.csv
-    /// of the artifact folder, when it exists.
+    /// of the artifact folder, when it exists. A -Catalog from elsewhere is also written to the artifact folder's
+    /// metadata/tracks_metadata.csv (atomically, before the embeddings), so a merge into a fresh folder can be
+    /// evaluated and queried at once.
     /// </summary>
     [Parameter]
     [ValidateNotNullOrEmpty]

@@ -76,6 +76,17 @@ public sealed class EmbeddingAnalysis
     /// <summary>Rows (indices into <see cref="TrackIds"/>) shown in the PCA scatter and their coordinates on the first two components.</summary>
     [JsonIgnore] public int[] ScatterRows { get; set; } = Array.Empty<int>();
     [JsonIgnore] public double[] ScatterXY { get; set; } = Array.Empty<double>();
+
+    /// <summary>One line of the headline figures (the table's), for string contexts.</summary>
+    public override string ToString() => FormattableString.Invariant(
+        $"{Tracks} tracks x {Dimension}, K={K}: effective rank {EffectiveRank:F2}, k-occurrence skewness {KOccurrenceSkewness:F2}, silhouette {AnalysisText.Figure(Silhouette, "F3")}, cluster NMI {ClusterNmi:F2}");
+}
+
+/// <summary>The text of an optional figure: "n/a" where it is undefined, as in analysis.html.</summary>
+internal static class AnalysisText
+{
+    public static string Figure(double? value, string format) =>
+        value is { } v ? v.ToString(format, System.Globalization.CultureInfo.InvariantCulture) : "n/a";
 }
 
 public sealed class Hub
@@ -83,6 +94,8 @@ public sealed class Hub
     public string TrackId { get; set; } = "";
     public string Composer { get; set; } = "";
     public int Occurrences { get; set; }
+
+    public override string ToString() => $"{TrackId} ({Composer}): {Occurrences}";
 }
 
 public sealed class ComposerGeometry
@@ -93,6 +106,9 @@ public sealed class ComposerGeometry
     public double? MeanWithinCosine { get; set; }
     /// <summary>Mean cosine between this composer's tracks and all other composers' tracks.</summary>
     public double? MeanCosineToOthers { get; set; }
+
+    public override string ToString() =>
+        $"{Composer}: {Count} tracks, within {AnalysisText.Figure(MeanWithinCosine, "F3")}, to others {AnalysisText.Figure(MeanCosineToOthers, "F3")}";
 }
 
 /// <summary>-Compare: two artifact folders over the tracks both hold.</summary>
@@ -111,6 +127,9 @@ public sealed class Comparison
     public List<ComposerPrecision> PerComposer { get; set; } = new();
     /// <summary>The second folder's own analysis (all its tracks), shown side by side in the report.</summary>
     public EmbeddingAnalysis? CompareAnalysis { get; set; }
+
+    public override string ToString() => FormattableString.Invariant(
+        $"{SharedTracks} shared tracks, K={K}: CKA {Cka:F3}, neighbour Jaccard {NeighborJaccard:F3}, P@K {PrecisionAtK:F3} vs {ComparePrecisionAtK:F3}");
 }
 
 public sealed class ComposerPrecision
@@ -119,4 +138,6 @@ public sealed class ComposerPrecision
     public int Tracks { get; set; }
     public double PrecisionAtK { get; set; }
     public double ComparePrecisionAtK { get; set; }
+
+    public override string ToString() => FormattableString.Invariant($"{Composer}: P@K {PrecisionAtK:F3} vs {ComparePrecisionAtK:F3} ({Tracks} tracks)");
 }

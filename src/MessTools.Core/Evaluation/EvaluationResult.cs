@@ -81,6 +81,18 @@ public sealed class ComposerEvaluation
         : $"{Composer}: P@K={PrecisionAtK:F4} over {Queries} queries";
 }
 
+/// <summary>
+/// One row of <see cref="EvaluationResult.ConfusionTop1"/>: how often the first result had each composer. Its text
+/// reads like the report's row ("Chopin 11, Liszt 1"), so a result printed in any context shows counts, not a type name.
+/// </summary>
+public sealed class ComposerCounts : SortedDictionary<string, int>
+{
+    public ComposerCounts() : base(StringComparer.Ordinal) { }
+
+    public override string ToString() =>
+        string.Join(", ", this.Select(p => p.Key + " " + p.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+}
+
 /// <summary>A two-sided interval of a figure (a percentile-bootstrap interval over queries).</summary>
 public sealed class ConfidenceInterval
 {

@@ -269,12 +269,12 @@ public static class Evaluator
     private static IReadOnlyDictionary<string, IReadOnlyDictionary<string, int>> Confusion(Labels labels, Neighbor[][] lists)
     {
         var table = new SortedDictionary<string, IReadOnlyDictionary<string, int>>(StringComparer.Ordinal);
-        var rows = new Dictionary<int, SortedDictionary<string, int>>();
+        var rows = new Dictionary<int, ComposerCounts>();
         for (int q = 0; q < lists.Length; q++)
         {
             if (lists[q].Length == 0) continue;
             int c = labels.Composer[q];
-            if (!rows.TryGetValue(c, out var row)) rows[c] = row = new SortedDictionary<string, int>(StringComparer.Ordinal);
+            if (!rows.TryGetValue(c, out var row)) rows[c] = row = new ComposerCounts();
             string top = labels.ComposerNames[labels.Composer[lists[q][0].Id]];
             row[top] = row.TryGetValue(top, out int v) ? v + 1 : 1;
         }

@@ -53,4 +53,6 @@ public sealed class MessIndexInfo
     /// <summary>The full path of the index file (not stored).</summary>
     [JsonIgnore]
     public string? Path { get; set; }
+
+    public override string ToString() => $"{IndexType} index of {TrackCount} tracks x {Dim} ({Mode}), {Path}";
 }

@@ -37,13 +37,17 @@ public static class MergeJob
         var store = request.Store;
         using var folder = JobFolder.Lock(store, host, request.LockTimeout);
         IReadOnlyCollection<string>? catalog = null;
+        List<MessTrack>? carried = null;
         string? catalogPath = request.CatalogPath ?? (File.Exists(store.MetadataCsv) ? store.MetadataCsv : null);
         if (catalogPath is not null)
         {
-            catalog = MetadataCsv.Read(catalogPath).Select(t => t.TrackId).ToList();
+            var tracks = MetadataCsv.Read(catalogPath).ToList();
+            catalog = tracks.Select(t => t.TrackId).ToList();
             host.Verbose($"Catalogue {catalogPath}: {catalog.Count} tracks, each must be in exactly one shard.");
+            // -Catalog is the catalogue of the run: the merged folder gets it where the later stages read it
+            if (!SamePath(catalogPath, store.MetadataCsv)) carried = tracks;
         }
-        else host.Warning($"No catalogue ({store.MetadataCsv} does not exist and -Catalog was not given): the shards are checked against each other only, not for catalogue tracks that no shard holds.");
+        else host.Warning($"No catalogue ({store.MetadataCsv} does not exist and -Catalog was not given): the shards are checked against each other only, not for catalogue tracks that no shard holds, and Invoke-MessEvaluation and Find-MessNeighbor will lack composers until you run Export-MessMetadata -ArtifactPath '{store.Root}' (or merge again with -Catalog).");
 
         var folders = new List<string>(request.Folders);
         foreach (var uri in request.Uris)
@@ -64,6 +68,15 @@ public static class MergeJob
             throw new MessException("ShardMergeRefused", MessErrorKind.InvalidData,
                 $"{check.Problems.Count + check.ProblemsNotListed} problems with the shards (listed above); nothing was written to '{store.EmbeddingsDir}'.", store.Root);
         if (!host.ShouldProcess(store.EmbeddingsDir, $"Merge {check.Shards.Count} shards of {check.ShardCount}")) return null;
+        if (carried is not null)
+        {
+            try { CarryCatalog(carried, catalogPath!, store, host); }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new MessException("MetadataWriteFailed", MessErrorKind.WriteError,
+                    $"Writing the catalogue to '{store.MetadataCsv}' failed: {ex.Message}. Nothing was merged.", store.MetadataCsv, ex);
+            }
+        }
         ShardMergeResult result;
         try
         {
@@ -85,9 +98,27 @@ public static class MergeJob
             record.Results["dim"] = result.Dimension;
             record.Results["shard_run_records"] = result.RunRecords;
             record.Results["merge_seconds"] = result.Seconds;
+            if (carried is not null) record.Results["metadata_csv"] = store.MetadataCsv;
         }
         host.Verbose($"Merged {result.Shards} shards: {result.Rows} x {result.Dimension} embeddings in {store.EmbeddingsFile} ({result.FailedTracks} tracks failed in their shards).");
         folder.SaveRun("completed");
         return result;
     }
+
+    /// <summary>
+    /// Writes the catalogue given with -Catalog to metadata/tracks_metadata.csv of the merged folder (atomically, as
+    /// Export-MessMetadata writes it) before the embeddings, so the folder never holds embeddings without the
+    /// catalogue they were checked against: evaluation and neighbour queries find every track's composer.
+    /// </summary>
+    private static void CarryCatalog(IReadOnlyList<MessTrack> tracks, string catalogPath, ArtifactStore store, IMessJobHost host)
+    {
+        host.Progress(Activity, $"Writing the catalogue {catalogPath} to {store.MetadataCsv}");
+        using var writer = new MetadataCsv.Writer(store.MetadataCsv);
+        foreach (var t in tracks) writer.Write(t);
+        writer.Commit();
+        host.Verbose($"Wrote the {tracks.Count} tracks of {catalogPath} to {store.MetadataCsv}.");
+    }
+
+    private static bool SamePath(string a, string b) =>
+        string.Equals(Path.GetFullPath(a), Path.GetFullPath(b), OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
 }

@@ -15,4 +15,6 @@ public sealed class ShardMergeResult
     /// <summary>Run records of the shards, copied to runs/shards/&lt;i&gt;-of-&lt;n&gt;/ of the artifact folder.</summary>
     public List<string> RunRecords { get; init; } = new();
     public double Seconds { get; set; }
+
+    public override string ToString() => $"{Shards} shards merged: {Rows} x {Dimension} embeddings of {Model}, {FailedTracks} tracks failed";
 }

@@ -69,11 +69,18 @@ public static class ShardMerger
         foreach (var g in ofN.GroupBy(s => s.Manifest.ShardIndex).Where(g => g.Count() > 1))
             check.Add(new MessException("ShardDuplicate", MessErrorKind.InvalidData,
                 $"Shard {g.Key}-of-{n} was given {g.Count()} times: {string.Join(", ", g.Select(s => $"'{s.Folder}'"))}.", $"{g.Key}-of-{n}"));
+        // A missing shard is one error that names it and the catalogue tracks it holds (the plan: each track's
+        // shard is the hash of its id), not one error per track.
         var present = ofN.Select(s => s.Manifest.ShardIndex).ToHashSet();
-        for (int i = 0; i < n; i++)
-            if (!present.Contains(i))
-                check.Add(new MessException("ShardMissing", MessErrorKind.ObjectNotFound,
-                    $"Shard {i}-of-{n} is missing: no shards/{i}-of-{n}/ folder with a shard manifest was given. Run that shard (again) before merging.", $"{i}-of-{n}"));
+        var missing = Enumerable.Range(0, n).Where(i => !present.Contains(i)).ToHashSet();
+        foreach (int i in missing.Order())
+        {
+            string held = catalogTrackIds is null
+                ? "how many tracks it holds is unknown without a catalogue (give -Catalog)"
+                : $"it holds {catalogTrackIds.Count(id => ShardSpec.ShardOf(id, n) == i)} of the catalogue's {catalogTrackIds.Count} tracks";
+            check.Add(new MessException("ShardMissing", MessErrorKind.ObjectNotFound,
+                $"Shard {i}-of-{n} is missing ({held}): no shards/{i}-of-{n}/ folder with a shard manifest was given. Run that shard (again) before merging.", $"{i}-of-{n}"));
+        }
 
         // one model, profile and dimension
         // the reference is the model most shards hold, so the odd one out is the one named
@@ -113,7 +120,7 @@ public static class ShardMerger
         {
             var catalog = catalogTrackIds as IReadOnlySet<string> ?? catalogTrackIds.ToHashSet(StringComparer.Ordinal);
             foreach (var id in catalogTrackIds)
-                if (!owner.ContainsKey(id))
+                if (!owner.ContainsKey(id) && !missing.Contains(ShardSpec.ShardOf(id, n)))
                     check.Add(new MessException("TrackNotInAnyShard", MessErrorKind.ObjectNotFound,
                         $"Catalogue track '{id}' is in no shard (it belongs to shard {ShardSpec.ShardOf(id, n)}-of-{n}, which neither embedded it nor reported it failed; did Get-MessAudio fail for it?).", id));
             foreach (var (id, s) in owner)
