@@ -40,15 +40,21 @@ using var moto = new MotoServer();
 Console.WriteLine($"moto_server {moto.Endpoint}; python {FindPython()}; {Environment.ProcessorCount} cores");
 string script = Path.Combine(tmp.Path, "boto3_peer.py");
 File.WriteAllText(script, """
-import sys, os, time, json, boto3
-ep, bucket, root, out = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+import sys, os, time, json, resource, boto3
+ep, bucket, root, out, moto_pid = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+def moto_cpu():
+    f = open(f"/proc/{moto_pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
 s3 = boto3.client("s3", endpoint_url=ep, region_name="us-east-1", aws_access_key_id="bench", aws_secret_access_key="bench-secret")
 s3.create_bucket(Bucket=bucket)
 files = sorted(os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs)
-t = time.perf_counter()
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+t, c, m = time.perf_counter(), cpu(), moto_cpu()
 for f in files:
     s3.upload_file(f, bucket, "set/" + os.path.relpath(f, root))
-up = time.perf_counter() - t
+up, up_cpu, up_moto = time.perf_counter() - t, cpu() - c, moto_cpu() - m
 t = time.perf_counter()
 for f in files:
     rel = os.path.relpath(f, root)
@@ -58,7 +64,7 @@ for f in files:
 down = time.perf_counter() - t
 # VmHWM, not ru_maxrss: after fork+exec ru_maxrss still carries the forking parent's peak.
 hwm = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
-print(json.dumps({"upload": up, "download": down, "peak_rss_mb": hwm / 1024}))
+print(json.dumps({"upload": up, "upload_cpu": up_cpu, "upload_moto_cpu": up_moto, "download": down, "peak_rss_mb": hwm / 1024}))
 """);
 
 var remote = new ArtifactRemote
@@ -96,21 +102,25 @@ void Ours(int run)
     var rb = new ArtifactRemote { Connection = remote.Connection, Bucket = bucket, Prefix = remote.Prefix, ThrottleLimit = remote.ThrottleLimit, PartConcurrency = remote.PartConcurrency };
     GC.Collect();
     ResetPeak();
+    var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+    var moto0 = moto.ProcessorTime;
     var sw = Stopwatch.StartNew();
-    var pub = ArtifactPublisher.PublishAsync(rb, new PublishRequest { ArtifactPath = art }).GetAwaiter().GetResult();
+    var pub = MessTools.Core.Jobs.PublishJob.RunAsync(rb, new PublishRequest { ArtifactPath = art }, new MessTools.Core.Jobs.NullJobHost("ArtifactBench")).GetAwaiter().GetResult();
     double up = sw.Elapsed.TotalSeconds;
+    double upCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
+    double upMoto = (moto.ProcessorTime - moto0).TotalSeconds;
     double upPeak = PeakMb();
     string dst = Path.Combine(tmp.Path, $"import-{run}");
     GC.Collect();
     ResetPeak();
     sw.Restart();
-    var imp = ArtifactImporter.ImportAsync(rb, new ImportRequest { Model = "builtin", ArtifactPath = dst }).GetAwaiter().GetResult();
+    var imp = MessTools.Core.Jobs.ImportJob.RunAsync(rb, new ImportRequest { Model = "builtin", ArtifactPath = dst }, new MessTools.Core.Jobs.NullJobHost("ArtifactBench")).GetAwaiter().GetResult();
     double down = sw.Elapsed.TotalSeconds;
     double downPeak = PeakMb();
     if (imp.DownloadedFiles != files.Count || pub.UploadedFiles != files.Count) throw new InvalidOperationException("not a full transfer");
     Add("publish", totalMb / up); Add("import", totalMb / down);
     Add("publish peak MB", upPeak); Add("import peak MB", downPeak);
-    Console.WriteLine($"run {run}: ours   publish {up,6:0.00} s {totalMb / up,6:0.0} MB/s (peak RSS {upPeak:0} MB)   import {down,6:0.00} s {totalMb / down,6:0.0} MB/s (peak RSS {downPeak:0} MB)");
+    Console.WriteLine($"run {run}: ours   publish {up,6:0.00} s {totalMb / up,6:0.0} MB/s (CPU {upCpu:0.00} s, moto CPU {upMoto:0.00} s, peak RSS {upPeak:0} MB)   import {down,6:0.00} s {totalMb / down,6:0.0} MB/s (peak RSS {downPeak:0} MB)");
     Directory.Delete(dst, true);
     DeleteBucket(bucket);
 }
@@ -120,7 +130,7 @@ void Boto(int run)
     string bucket = $"boto-{run}";
     string outDir = Path.Combine(tmp.Path, $"boto-{run}");
     var psi = new ProcessStartInfo(FindPython()) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-    foreach (var x in new[] { script, moto.Endpoint, bucket, art, outDir }) psi.ArgumentList.Add(x);
+    foreach (var x in new[] { script, moto.Endpoint, bucket, art, outDir, moto.ProcessId.ToString(CultureInfo.InvariantCulture) }) psi.ArgumentList.Add(x);
     using var p = Process.Start(psi)!;
     string o = p.StandardOutput.ReadToEnd(), e = p.StandardError.ReadToEnd();
     p.WaitForExit();
@@ -128,8 +138,9 @@ void Boto(int run)
     using var doc = JsonDocument.Parse(o);
     double up = doc.RootElement.GetProperty("upload").GetDouble(), down = doc.RootElement.GetProperty("download").GetDouble();
     double peak = doc.RootElement.GetProperty("peak_rss_mb").GetDouble();
+    double upCpu = doc.RootElement.GetProperty("upload_cpu").GetDouble(), upMoto = doc.RootElement.GetProperty("upload_moto_cpu").GetDouble();
     Add("boto3 upload_file", totalMb / up); Add("boto3 download_file", totalMb / down); Add("boto3 peak MB", peak);
-    Console.WriteLine($"run {run}: boto3  upload  {up,6:0.00} s {totalMb / up,6:0.0} MB/s   download {down,6:0.00} s {totalMb / down,6:0.0} MB/s (peak RSS {peak:0} MB)");
+    Console.WriteLine($"run {run}: boto3  upload  {up,6:0.00} s {totalMb / up,6:0.0} MB/s (CPU {upCpu:0.00} s, moto CPU {upMoto:0.00} s)   download {down,6:0.00} s {totalMb / down,6:0.0} MB/s (peak RSS {peak:0} MB)");
     Directory.Delete(outDir, true);
     DeleteBucket(bucket);
 }

@@ -20,6 +20,20 @@ public sealed class MotoServer : IDisposable
 
     public MotoServer() => Start();
 
+    /// <summary>The server's process id (0 when stopped).</summary>
+    public int ProcessId => _process?.Id ?? 0;
+
+    /// <summary>The CPU time moto_server has used so far (benchmarks attribute the server's work to each client's phase).</summary>
+    public TimeSpan ProcessorTime
+    {
+        get
+        {
+            if (_process is null) return TimeSpan.Zero;
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
+    }
+
     /// <summary>Starts (or restarts) moto_server; a restarted server has lost every bucket.</summary>
     public void Start(int? port = null)
     {

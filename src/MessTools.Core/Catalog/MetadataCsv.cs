@@ -103,7 +103,7 @@ public static class MetadataCsv
         using var source = new CsvCatalogSource(path);
         var exporter = new MetadataExporter();
         // Split-MessAudio's movements (metadata/segments.csv beside the file) follow as tracks of their own
-        bool segments = File.Exists(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, Splitting.SplitJob.SegmentsFileName));
+        bool segments = File.Exists(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, Splitting.MovementWriter.SegmentsFileName));
         var byId = segments ? new Dictionary<string, MessTrack>(StringComparer.Ordinal) : null;
         foreach (var item in exporter.Read(source))
         {
@@ -113,7 +113,7 @@ public static class MetadataCsv
             yield return item.Track!;
         }
         if (byId is not null)
-            foreach (var movement in Splitting.SplitJob.MovementsOf(path, byId))
+            foreach (var movement in Splitting.MovementWriter.MovementsOf(path, byId))
                 yield return movement;
     }
 

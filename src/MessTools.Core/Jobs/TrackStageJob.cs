@@ -12,6 +12,8 @@ public abstract record TrackStageRequest
     /// <summary>-ShardIndex/-ShardCount (null: from the environment, see <see cref="Sharding.ShardSpec.Resolve(int?, int?)"/>).</summary>
     public int? ShardIndex { get; init; }
     public int? ShardCount { get; init; }
+    /// <summary>False for a stage whose tracks are not the ones the shard plan hashed (Split's movements): every track is taken.</summary>
+    public bool Sharded { get; init; } = true;
     public TimeSpan LockTimeout { get; init; }
 }
 
@@ -34,7 +36,9 @@ public abstract class TrackStageJob : IDisposable
         HandOn = emit;
         Record = host.Run ?? new RunRecord();
         _lockTimeout = request.LockTimeout;
-        Folders = new TrackFolders(request.Store, request.PathNamed, request.ShardIndex, request.ShardCount, model);
+        Folders = request.Sharded
+            ? new TrackFolders(request.Store, request.PathNamed, request.ShardIndex, request.ShardCount, model)
+            : TrackFolders.Unsharded(request.Store, request.PathNamed);
         Folders.Record(host, end: false);
     }
 

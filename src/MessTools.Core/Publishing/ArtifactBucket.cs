@@ -4,7 +4,6 @@ using System.Security.Cryptography;
 using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
-using Amazon.S3.Transfer;
 using MessTools.Core.Artifacts;
 using MessTools.Core.Aws;
 using MessTools.Core.Common;
@@ -92,48 +91,100 @@ internal sealed class ArtifactBucket : IDisposable
     /// <summary>
     /// Uploads a file: one PUT carrying the SHA-256 the manifest lists (S3 refuses the object if the bytes differ), or a
     /// multipart upload with a CRC32 checksum per part for files of at least <see cref="ArtifactRemote.MultipartThreshold"/>.
+    /// Bodies are sent as they are, with the checksum in a header (no aws-chunked encoding): the SDK's default, a signed
+    /// chunk every 80 KB with a trailing checksum, cost the endpoint a decoding pass over every byte and made publishing to
+    /// moto 0.74x boto3's upload_file, which sends plain bodies over http too.
     /// </summary>
-    public Task UploadFileAsync(string key, string path, string sha256, long size, ArtifactEncryption sse, Action<long>? onBytes, CancellationToken ct)
+    public async Task UploadFileAsync(string key, string path, string sha256, long size, ArtifactEncryption sse, Action<long>? onBytes, CancellationToken ct)
     {
-        long sent = 0;
-        void Progress(long total) { long d = total - Interlocked.Exchange(ref sent, total); if (d != 0) onBytes?.Invoke(d); }
-        return RunAsync(key, async () =>
+        if (size < Remote.MultipartThreshold)
         {
-            Progress(0); // a retry starts again
-            if (size < Remote.MultipartThreshold)
+            var progress = new ByteProgress(onBytes);
+            await RunAsync(key, async () =>
             {
+                progress.Restart(); // a retry starts again
                 var req = new PutObjectRequest
                 {
-                    BucketName = Remote.Bucket, Key = key, FilePath = path, ContentType = "application/octet-stream",
-                    ChecksumAlgorithm = ChecksumAlgorithm.SHA256, ChecksumSHA256 = Convert.ToBase64String(Convert.FromHexString(sha256)),
+                    BucketName = Remote.Bucket, Key = key, FilePath = path, ContentType = "application/octet-stream", UseChunkEncoding = false,
+                    DisablePayloadSigning = IsHttps, ChecksumAlgorithm = ChecksumAlgorithm.SHA256, ChecksumSHA256 = Convert.ToBase64String(Convert.FromHexString(sha256)),
                 };
                 req.Metadata.Add(ContentSha256Metadata, sha256);
-                req.StreamTransferProgress += (_, e) => Progress(e.TransferredBytes);
+                req.StreamTransferProgress += (_, e) => progress.Report(e.TransferredBytes);
                 Encrypt(req, sse);
                 await _s3.PutObjectAsync(req, ct).ConfigureAwait(false);
-            }
-            else
+                progress.Report(size);
+                return 0;
+            }, ct).ConfigureAwait(false);
+            return;
+        }
+        await UploadMultipartAsync(key, path, sha256, size, sse, onBytes, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A multipart upload: parts of <see cref="ArtifactRemote.PartSize"/> read straight from the file, up to
+    /// <see cref="ArtifactRemote.PartConcurrency"/> at once, each retried on its own; an upload that fails is aborted so no
+    /// parts are left billed in the bucket.
+    /// </summary>
+    private async Task UploadMultipartAsync(string key, string path, string sha256, long size, ArtifactEncryption sse, Action<long>? onBytes, CancellationToken ct)
+    {
+        var init = new InitiateMultipartUploadRequest
+        {
+            BucketName = Remote.Bucket, Key = key, ContentType = "application/octet-stream", ChecksumAlgorithm = ChecksumAlgorithm.CRC32,
+        };
+        init.Metadata.Add(ContentSha256Metadata, sha256);
+        if (sse.Method is not null)
+        {
+            init.ServerSideEncryptionMethod = ServerSideEncryptionMethod.FindValue(sse.Method);
+            if (sse.KmsKeyId is not null) init.ServerSideEncryptionKeyManagementServiceKeyId = sse.KmsKeyId;
+        }
+        // Not cancelled halfway: an upload S3 created but whose id never came back could not be aborted.
+        string uploadId = (await RunAsync(key, () => _s3.InitiateMultipartUploadAsync(init, CancellationToken.None), ct).ConfigureAwait(false)).UploadId;
+        try
+        {
+            ct.ThrowIfCancellationRequested();
+            int parts = checked((int)((size + Remote.PartSize - 1) / Remote.PartSize));
+            var etags = new PartETag[parts];
+            await Parallel.ForAsync(0, parts, new ParallelOptions { MaxDegreeOfParallelism = Remote.PartConcurrency, CancellationToken = ct }, async (p, c) =>
             {
-                using var tu = new TransferUtility(_s3, new TransferUtilityConfig { ConcurrentServiceRequests = Remote.PartConcurrency, MinSizeBeforePartUpload = Remote.MultipartThreshold });
-                var req = new TransferUtilityUploadRequest
+                long start = p * Remote.PartSize, length = Math.Min(Remote.PartSize, size - start);
+                var progress = new ByteProgress(onBytes);
+                var r = await RunAsync(key, async () =>
                 {
-                    BucketName = Remote.Bucket, Key = key, FilePath = path, PartSize = Remote.PartSize, ContentType = "application/octet-stream",
-                    // Per-part CRC32 (hardware-accelerated): the file's SHA-256 is already known and checked on import, and a
-                    // second SHA-256 pass over every part (on top of SigV4's) cost CPU the shared machine did not have.
-                    ChecksumAlgorithm = ChecksumAlgorithm.CRC32,
-                };
-                req.Metadata.Add(ContentSha256Metadata, sha256);
-                req.UploadProgressEvent += (_, e) => Progress(e.TransferredBytes);
-                if (sse.Method is not null)
-                {
-                    req.ServerSideEncryptionMethod = ServerSideEncryptionMethod.FindValue(sse.Method);
-                    if (sse.KmsKeyId is not null) req.ServerSideEncryptionKeyManagementServiceKeyId = sse.KmsKeyId;
-                }
-                await tu.UploadAsync(req, ct).ConfigureAwait(false);
-            }
-            Progress(size);
-            return 0;
-        }, ct);
+                    progress.Restart();
+                    var req = new UploadPartRequest
+                    {
+                        BucketName = Remote.Bucket, Key = key, UploadId = uploadId, PartNumber = p + 1, FilePath = path, FilePosition = start, PartSize = length,
+                        UseChunkEncoding = false, DisablePayloadSigning = IsHttps, ChecksumAlgorithm = ChecksumAlgorithm.CRC32,
+                    };
+                    req.StreamTransferProgress += (_, e) => progress.Report(e.TransferredBytes);
+                    var response = await _s3.UploadPartAsync(req, c).ConfigureAwait(false);
+                    progress.Report(length);
+                    return response;
+                }, c).ConfigureAwait(false);
+                etags[p] = new PartETag { PartNumber = p + 1, ETag = r.ETag, ChecksumCRC32 = r.ChecksumCRC32 };
+            }).ConfigureAwait(false);
+            await RunAsync(key, () => _s3.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
+            {
+                BucketName = Remote.Bucket, Key = key, UploadId = uploadId, PartETags = etags.ToList(),
+            }, ct), ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            try { await _s3.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = Remote.Bucket, Key = key, UploadId = uploadId }, CancellationToken.None).ConfigureAwait(false); }
+            catch (Exception) { } // the upload failed already; an abort that fails too leaves parts the bucket's lifecycle rule removes
+            throw;
+        }
+    }
+
+    /// <summary>Over https the transport protects the body, so it is not hashed a second time for the signature.</summary>
+    private bool IsHttps => Remote.Connection.EndpointUrl is not { } e || e.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Turns one request's running byte count into increments; a retry restarts the count and takes its bytes back.</summary>
+    private sealed class ByteProgress(Action<long>? onBytes)
+    {
+        private long _sent;
+        public void Report(long total) { long d = total - Interlocked.Exchange(ref _sent, total); if (d != 0) onBytes?.Invoke(d); }
+        public void Restart() => Report(0);
     }
 
     /// <summary>

@@ -194,6 +194,41 @@ public sealed class PublishingTests : IClassFixture<MotoFixture>
     }
 
     [Fact]
+    public async Task A_publish_stopped_during_a_multipart_upload_aborts_it_and_leaves_no_parts_or_version_behind()
+    {
+        using var tmp = new TempDir();
+        string src = ArtifactFolder.Make(tmp["v1_model_builtin"], embeddingBytes: 16 * 1024 * 1024 + 3); // four parts of 5 MiB
+        string bucket = NewBucket();
+        using var cts = new CancellationTokenSource();
+        // Cancelled from inside the upload, as Ctrl+C or a runbook's timeout would, once the first part's bytes move.
+        var stop = new StopOnUpload(cts);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ArtifactPublisher.PublishAsync(Remote(bucket), new PublishRequest { ArtifactPath = src }, stop, cts.Token));
+        Assert.True(stop.Stopped);
+        using var s3 = S3Tests.ClientFor(_moto.Server);
+        var open = await s3.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = bucket });
+        Assert.Empty(open.MultipartUploads ?? new List<MultipartUpload>());
+        var keys = ((await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = bucket })).S3Objects ?? new List<S3Object>()).Select(o => o.Key).ToList();
+        Assert.DoesNotContain(keys, k => k.EndsWith("latest.json", StringComparison.Ordinal) || k.EndsWith("manifest.json", StringComparison.Ordinal));
+
+        // The next publish completes it, and the blob holds the file's bytes.
+        var r = await ArtifactPublisher.PublishAsync(Remote(bucket), new PublishRequest { ArtifactPath = src });
+        string sha = r.Manifest.Files.Single(f => f.Path == "embeddings/embeddings.f32").Sha256;
+        using var got = await s3.GetObjectAsync(bucket, Remote(bucket).BlobKey("builtin", sha));
+        Assert.Equal(sha, (await ArtifactBucket.CopyHashingAsync(got.ResponseStream, null, null, default)).Sha256);
+    }
+
+    private sealed class StopOnUpload(CancellationTokenSource cts) : IProgress<ArtifactProgress>
+    {
+        public bool Stopped { get; private set; }
+        public void Report(ArtifactProgress p)
+        {
+            if (p.Phase != "Uploading" || p.BytesDone == 0 || Stopped) return;
+            Stopped = true;
+            cts.Cancel();
+        }
+    }
+
+    [Fact]
     public async Task Every_object_is_encrypted_with_the_named_KMS_key_and_bad_encryption_settings_are_refused()
     {
         using var tmp = new TempDir();

@@ -6,7 +6,7 @@ using MessTools.Core.Splitting;
 
 namespace MessTools.Tests.Unit.Splitting;
 
-public class SplitJobTests
+public class MovementWriterTests
 {
     private const int Rate = SyntheticMovements.Rate;
     private static readonly SplitRequest Request = new() { MinMovementSeconds = 10, KernelSeconds = 8 };
@@ -27,7 +27,7 @@ public class SplitJobTests
         using var dir = new TempDir();
         var store = new ArtifactStore(dir.Path);
         var work = ThreeWithPauses(1);
-        var job = new SplitJob(store, Request);
+        var job = new MovementWriter(store, Request);
         var r = job.Split(WorkTrack(store, "w1", work.Samples, WavSampleFormat.Pcm16));
         Assert.Null(r.Error);
         Assert.Equal(new[] { "w1-m1", "w1-m2", "w1-m3" }, r.Tracks.Select(t => t.TrackId));
@@ -47,7 +47,7 @@ public class SplitJobTests
             Assert.Equal(t.EndSeconds!.Value - t.StartSeconds.Value, t.DurationSec!.Value, 3);
         }
         Assert.Equal(3, job.Save());
-        var rows = SplitJob.ReadSegments(job.SegmentsFile);
+        var rows = MovementWriter.ReadSegments(job.SegmentsFile);
         Assert.Equal(r.Tracks.Select(t => t.TrackId), rows.Select(x => x.TrackId));
         Assert.Equal("source_track_id,track_id,movement,start_sec,end_sec", File.ReadLines(job.SegmentsFile).First());
     }
@@ -59,20 +59,20 @@ public class SplitJobTests
         var store = new ArtifactStore(dir.Path);
         var b = WorkTrack(store, "b-work", ThreeWithPauses(2).Samples);
         var a = WorkTrack(store, "a-single", SyntheticMovements.Make(4, 60, 3, 15));
-        var job = new SplitJob(store, Request);
+        var job = new MovementWriter(store, Request);
         job.Split(b); job.Split(a);
         job.Save();
         byte[] first = File.ReadAllBytes(job.SegmentsFile);
         var wavTimes = Directory.GetFiles(store.AudioWavDir, "b-work-m*.wav").ToDictionary(f => f, File.GetLastWriteTimeUtc);
         Thread.Sleep(20);
 
-        var again = new SplitJob(store, Request);
+        var again = new MovementWriter(store, Request);
         var r = again.Split(b); // only b this time: a's row stays
         Assert.Equal(0, r.WavsWritten); // same bytes: not rewritten, so their embeddings are reused
         again.Save();
         Assert.Equal(first, File.ReadAllBytes(job.SegmentsFile));
         foreach (var (f, t) in wavTimes) Assert.Equal(t, File.GetLastWriteTimeUtc(f));
-        var rows = SplitJob.ReadSegments(job.SegmentsFile);
+        var rows = MovementWriter.ReadSegments(job.SegmentsFile);
         Assert.Equal("a-single", rows[0].SourceTrackId); // ordinal source order
         Assert.Equal(new SegmentRow("a-single", "a-single", 1, 0, 15), rows[0]); // one movement: one row, itself
     }
@@ -83,7 +83,7 @@ public class SplitJobTests
         using var dir = new TempDir();
         var store = new ArtifactStore(dir.Path);
         var t = WorkTrack(store, "quiet", new float[40 * Rate]);
-        var r = new SplitJob(store, Request).Split(t);
+        var r = new MovementWriter(store, Request).Split(t);
         Assert.Same(t, Assert.Single(r.Tracks));
         Assert.Contains("silent", r.Note);
         Assert.False(File.Exists(store.WavPath("quiet-m1")));
@@ -94,7 +94,7 @@ public class SplitJobTests
     {
         using var dir = new TempDir();
         var store = new ArtifactStore(dir.Path);
-        var job = new SplitJob(store, Request);
+        var job = new MovementWriter(store, Request);
         var missing = job.Split(new MessTrack { TrackId = "gone", WavPath = dir["nope.wav"] });
         Assert.Equal("AudioFileNotFound", missing.Error!.ErrorId);
         Assert.Contains("'gone'", missing.Error.Message);
@@ -116,13 +116,13 @@ public class SplitJobTests
         using var dir = new TempDir();
         var store = new ArtifactStore(dir.Path);
         Directory.CreateDirectory(store.MetadataDir);
-        var job = new SplitJob(store, Request);
+        var job = new MovementWriter(store, Request);
         File.WriteAllText(job.SegmentsFile, "source_track_id,track_id,movement,start_sec,end_sec\nw,w-m1,one,0,10\n");
-        var ex = Assert.Throws<MessException>(() => SplitJob.ReadSegments(job.SegmentsFile));
+        var ex = Assert.Throws<MessException>(() => MovementWriter.ReadSegments(job.SegmentsFile));
         Assert.Equal("SegmentsMalformed", ex.ErrorId);
         Assert.Contains("line 2", ex.Message);
         File.WriteAllText(job.SegmentsFile, "a,b\n");
-        Assert.Equal("SegmentsMalformed", Assert.Throws<MessException>(() => SplitJob.ReadSegments(job.SegmentsFile)).ErrorId);
+        Assert.Equal("SegmentsMalformed", Assert.Throws<MessException>(() => MovementWriter.ReadSegments(job.SegmentsFile)).ErrorId);
     }
 
     [Fact]
@@ -137,7 +137,7 @@ public class SplitJobTests
             w.Write(new MessTrack { TrackId = "w2", AlbumId = "op2", Title = "Etude", Composer = "Liszt", AudioUri = "b.wav" });
             w.Commit();
         }
-        File.WriteAllText(Path.Combine(store.MetadataDir, SplitJob.SegmentsFileName),
+        File.WriteAllText(Path.Combine(store.MetadataDir, MovementWriter.SegmentsFileName),
             "source_track_id,track_id,movement,start_sec,end_sec\nw1,w1-m1,1,0.0,60.0\nw1,w1-m2,2,62.5,120.0\nw2,w2,1,0.0,30.0\n");
         var all = MetadataCsv.ReadById(store.MetadataCsv);
         Assert.Equal(new[] { "w1", "w1-m1", "w1-m2", "w2" }, all.Keys.Order(StringComparer.Ordinal));

@@ -21,13 +21,13 @@ public sealed record SplitTrackResult(MessTrack Source, IReadOnlyList<MessTrack>
 }
 
 /// <summary>
-/// Split-MessAudio's whole run (the cmdlet only binds and renders): for each standardised track, reads its WAV, finds the
+/// The work of Split-MessAudio on one folder (<see cref="Jobs.SplitJob"/> runs it as a stage): for each standardised track, reads its WAV, finds the
 /// movements (<see cref="MovementSplitter"/>), writes each movement as audio_wav/&lt;track_id&gt;-m&lt;n&gt;.wav (atomically,
 /// the source's samples copied unchanged, so a rerun writes the same bytes and ConvertTo-MessEmbedding reuses the
 /// embeddings of movements whose audio did not change), and gives one track per movement. <see cref="Save"/> writes
 /// metadata/segments.csv (rows of tracks not in this run are kept; rows in source id, movement order).
 /// </summary>
-public sealed class SplitJob
+public sealed class MovementWriter
 {
     public const string SegmentsFileName = "segments.csv";
     public static readonly string[] Columns = { "source_track_id", "track_id", "movement", "start_sec", "end_sec" };
@@ -37,7 +37,7 @@ public sealed class SplitJob
     private readonly SortedDictionary<string, List<SegmentRow>> _rows = new(StringComparer.Ordinal);
     private readonly SortedDictionary<string, List<MovementBoundary>> _boundaries = new(StringComparer.Ordinal);
 
-    public SplitJob(ArtifactStore store, SplitRequest options)
+    public MovementWriter(ArtifactStore store, SplitRequest options)
     {
         _store = store;
         _splitter = new MovementSplitter(options);
