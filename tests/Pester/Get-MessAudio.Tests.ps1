@@ -57,6 +57,12 @@ Describe 'Get-MessAudio' {
             Should -Throw -ExpectedMessage '*brew install ffmpeg*'
     }
 
+    It 'leaves no folder behind when a run it would have created fails before any track (not even a run record)' {
+        { [pscustomobject]@{ track_id = 'a'; audio_path = 'a.wav' } | Get-MessAudio -ArtifactPath fresh -AudioRoot ./nope -ErrorAction Stop } |
+            Should -Throw -ErrorId 'AudioRootNotFound*'
+        Test-Path fresh | Should -BeFalse
+    }
+
     Context 'S3 (moto_server)' {
         BeforeAll {
             $server = Start-TestMoto

@@ -53,9 +53,15 @@ public sealed class RunRecord
                 Errors.Add(new RunError { ErrorId = errorId, Message = SecretRedactor.Redact(message), Target = target is null ? null : SecretRedactor.Redact(target) });
     }
 
-    /// <summary>True once <see cref="Save"/> wrote the record (a job saved it before its lock went; the front end does not save it again).</summary>
+    /// <summary>
+    /// True once the record's fate is settled: <see cref="Save"/> wrote it (a job saved it before its lock went), or
+    /// <see cref="Withhold"/> kept it out of a folder that went with a failed job. The front end does not save it again.
+    /// </summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public bool Saved { get; private set; }
+
+    /// <summary>Never writes this record: the job failed in a folder it created, which goes with its lock.</summary>
+    public void Withhold() => Saved = true;
 
     /// <summary>Writes the record under <paramref name="store"/>'s runs/ folder and returns its path.</summary>
     public string Save(ArtifactStore store, string status)

@@ -74,7 +74,11 @@ public sealed class JobFolder : IDisposable
     {
         var run = _host.Run;
         if (run is null || run.Saved || !Directory.Exists(Store.Root)) return;
-        if (_created && status != "completed") return; // a failed job leaves no folder behind in a folder it created
+        if (_created && status != "completed")
+        {
+            run.Withhold(); // a failed job leaves no folder behind in a folder it created, and no front end recreates it for the record
+            return;
+        }
         if (status == "completed" && run.Errors.Count > 0) status = "completed_with_errors";
         try { _host.Verbose($"Run record: {run.Save(Store, status)}"); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or MessException)

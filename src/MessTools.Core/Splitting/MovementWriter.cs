@@ -196,15 +196,22 @@ public sealed class MovementWriter
 
     /// <summary>
     /// Writes metadata/segments.csv atomically: this run's rows replace those of the same source tracks, the others are
-    /// kept, all in ordinal source id then movement order (so a rerun writes the same bytes). Returns the rows written.
+    /// kept, all in ordinal source id then movement order (so a rerun writes the same bytes). A movement an earlier run
+    /// found and this one did not (other options, changed audio) loses its WAV once the file no longer lists it, so no
+    /// stale movement is left to be embedded. Returns the rows written.
     /// </summary>
     public int Save()
     {
         var all = new SortedDictionary<string, List<SegmentRow>>(StringComparer.Ordinal);
+        var gone = new List<string>();
         if (File.Exists(SegmentsFile))
             foreach (var r in ReadSegments(SegmentsFile))
             {
-                if (_rows.ContainsKey(r.SourceTrackId)) continue;
+                if (_rows.TryGetValue(r.SourceTrackId, out var now))
+                {
+                    if (r.TrackId != r.SourceTrackId && !now.Any(x => x.TrackId == r.TrackId)) gone.Add(r.TrackId);
+                    continue;
+                }
                 if (!all.TryGetValue(r.SourceTrackId, out var list)) all[r.SourceTrackId] = list = new();
                 list.Add(r);
             }
@@ -227,6 +234,8 @@ public sealed class MovementWriter
                 count++;
             }
         });
+        foreach (string id in gone)
+            if (SafePath.IsSafeSegment(id)) File.Delete(_store.WavPath(id));
         return count;
     }
 

@@ -29,8 +29,11 @@ public class JobFolderTests
     {
         using var tmp = new TempDir();
         var failed = new ArtifactStore(tmp["failed"]);
-        using (var f = JobFolder.Lock(failed, new RecordingJobHost(), TimeSpan.Zero)) f.SaveRun("failed");
+        var failedHost = new RecordingJobHost();
+        using (var f = JobFolder.Lock(failed, failedHost, TimeSpan.Zero)) f.SaveRun("failed");
         Assert.False(Directory.Exists(failed.Root));
+        // The record is settled, so a front end that saves what its job did not (the cmdlet base) does not make the folder again.
+        Assert.True(failedHost.Run!.Saved);
 
         var done = new ArtifactStore(tmp["done"]);
         var host = new RecordingJobHost();

@@ -53,6 +53,25 @@ public class MovementWriterTests
     }
 
     [Fact]
+    public void A_rerun_that_finds_fewer_movements_removes_the_stale_movement_wavs_and_rows()
+    {
+        using var dir = new TempDir();
+        var store = new ArtifactStore(dir.Path);
+        var w = WorkTrack(store, "w1", ThreeWithPauses(5).Samples);
+        var first = new MovementWriter(store, Request);
+        Assert.Equal(3, first.Split(w).Tracks.Count);
+        first.Save();
+        Assert.True(File.Exists(store.WavPath("w1-m3")));
+
+        var again = new MovementWriter(store, Request with { MaxMovements = 2 });
+        Assert.Equal(new[] { "w1-m1", "w1-m2" }, again.Split(w).Tracks.Select(t => t.TrackId));
+        again.Save();
+        Assert.Equal(new[] { "w1-m1", "w1-m2" }, MovementWriter.ReadSegments(again.SegmentsFile).Select(r => r.TrackId));
+        Assert.False(File.Exists(store.WavPath("w1-m3")));
+        Assert.True(File.Exists(store.WavPath("w1-m2")) && File.Exists(store.WavPath("w1")));
+    }
+
+    [Fact]
     public void A_rerun_writes_the_same_bytes_and_keeps_other_tracks_rows_in_order()
     {
         using var dir = new TempDir();
