@@ -49,6 +49,10 @@ public static class ServerApp
         });
         // Every error is problem+json with an error_id, including the ones ASP.NET Core writes itself (a body that is not
         // JSON of the request's shape, a missing Content-Type, an unknown route or method).
+        // A value ASP.NET Core cannot bind (k=five, a body that is not JSON) is thrown, so that the handler below can name
+        // the parameter: 400 KOutOfRange / InvalidParameter / MalformedRequest, never a bare 400.
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        builder.Services.AddExceptionHandler<BadRequestHandler>();
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
         {
             int status = ctx.ProblemDetails.Status ?? ctx.HttpContext.Response.StatusCode;
@@ -68,7 +72,7 @@ public static class ServerApp
             foreach (string p in settings.KnownProxies) o.KnownProxies.Add(System.Net.IPAddress.Parse(p));
             foreach (string n in settings.KnownNetworks) o.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(n));
         });
-        builder.Services.AddOpenApi();
+        builder.Services.AddOpenApi(OpenApiContract.Configure);
         builder.Services.AddCors();
         builder.Services.AddOptions<CorsOptions>().Configure<ServerSettings>((o, settings) => o.AddDefaultPolicy(p =>
         {
