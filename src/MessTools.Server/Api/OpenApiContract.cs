@@ -20,6 +20,12 @@ public static class OpenApiContract
             document.Info.Title = "MessTools.Server";
             document.Info.Description = "Neighbour search over MessTools artifact folders (docs/server.md). Every error is application/problem+json with a stable error_id.";
             document.Info.License = new OpenApiLicense { Name = "MIT", Url = new Uri("https://opensource.org/licenses/MIT") };
+            document.Tags = new HashSet<OpenApiTag>
+            {
+                new() { Name = "Probes", Description = "Liveness and readiness, open without the key (a load balancer's health check sends no custom header)." },
+                new() { Name = "Catalogue", Description = "Models, tracks, neighbour queries and the map of the space." },
+                new() { Name = "Evaluation", Description = "The Composer Retrieval figures Invoke-MessEvaluation wrote." },
+            };
             document.Components ??= new OpenApiComponents();
             document.Components.SecuritySchemes ??= new Dictionary<string, IOpenApiSecurityScheme>();
             document.Components.SecuritySchemes[SchemeName] = new OpenApiSecurityScheme

@@ -116,7 +116,7 @@ public static class Routes
             if (m.ReportHtml is not { } html) return Problems.NotFound("EvaluationMissing", $"The model '{m.Name}' has no eval/report.html. Run Invoke-MessEvaluation first.");
             http.Response.Headers.XContentTypeOptions = "nosniff";
             return TypedResults.Bytes(html, "text/html; charset=utf-8");
-        }).Produces(StatusCodes.Status200OK, contentType: "text/html")
+        }).Produces<string>(StatusCodes.Status200OK, "text/html")
           .WithName("EvalReport").WithSummary("eval/report.html, served as Invoke-MessEvaluation wrote it.");
 
         api.MapGet("/map", Results<Ok<MapResponse>, ProblemHttpResult> (ArtifactCatalog c, [AsParameters] MapParameters p) =>
