@@ -10,7 +10,7 @@ var app = ServerApp.Build(args);
 try
 {
     app.Run();
-    return 0;
+    return Environment.ExitCode; // 1 when the start-up import failed (ArtifactReloader stopped the host)
 }
 catch (Exception ex) when (ServerApp.StartError(ex) is { } message)
 {

@@ -24,13 +24,19 @@ public static class ServerApp
         {
             var settings = sp.GetRequiredService<ServerSettings>();
             var log = sp.GetRequiredService<ILogger<ArtifactCatalog>>();
-            string root = ArtifactSource.Resolve(settings, sp.GetRequiredService<ILoggerFactory>().CreateLogger("MessTools.Server.ArtifactSource"));
             // --vector-store: the table is opened (extension, table, model checked) before anything serves; a server
             // without pgvector stops the start with one error saying so. Messages name host, port and database only.
             var table = settings.VectorStore is { } cs ? VectorStoreFinder.Open(cs, settings.VectorTable) : null;
             try
             {
-                var catalog = new ArtifactCatalog(root, log, table);
+                // A local folder is discovered now (a wrong path stops the start); an s3:// set is imported by the
+                // ArtifactReloader hosted service, off the start path, and the catalog opened after it.
+                var catalog = new ArtifactCatalog(log, table);
+                if (!ArtifactSource.IsRemote(settings))
+                {
+                    catalog.Open(settings.ArtifactPath.Trim());
+                    log.LogInformation("Serving the artifacts in {Path}", catalog.Root);
+                }
                 if (table is not null)
                     log.LogInformation("Serving the neighbour routes from {Table} ({Count} tracks, {Dim} dims)", table.Description, table.Count, table.Dimension);
                 return catalog;
@@ -193,6 +199,7 @@ public static class ServerApp
         {
             if (body is null)
             {
+                if (c.ModelNames.Count == 0) return Results.StatusCode(503);
                 var name = c.ModelNames[0];
                 if (!c.TryGet(name, out var m)) return Results.StatusCode(503);
                 var first = m.Search.Tracks().First().TrackId;

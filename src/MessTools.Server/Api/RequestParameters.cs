@@ -142,6 +142,8 @@ public static class Models
     public static ProblemHttpResult? Resolve(ArtifactCatalog catalog, string? model, out ModelSnapshot snapshot)
     {
         snapshot = null!;
+        if (catalog.ModelNames.Count == 0)
+            return Problems.Of(503, "NotReady", "The artifacts are still being imported; see /readyz.");
         string? name = string.IsNullOrWhiteSpace(model) ? null : model.Trim();
         if (name is null)
         {

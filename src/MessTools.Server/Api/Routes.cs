@@ -20,7 +20,7 @@ public static class Routes
         probes.MapGet("/livez", () => TypedResults.Ok(new LiveResponse("alive"))).WithName("Livez").WithSummary("Liveness: the process answers.");
         probes.MapGet("/readyz", Results<Ok<ReadyResponse>, JsonHttpResult<ReadyResponse>> (ArtifactCatalog c) => c.Ready
                 ? TypedResults.Ok(new ReadyResponse("ready", c.ModelNames.Count, c.Models.Count, c.TimeToReady?.TotalMilliseconds))
-                : TypedResults.Json(new ReadyResponse("loading", c.ModelNames.Count, c.Models.Count, null), statusCode: 503))
+                : TypedResults.Json(new ReadyResponse(c.StartFailure is null ? "loading" : "failed", c.ModelNames.Count, c.Models.Count, null), statusCode: 503))
             .Produces<ReadyResponse>(503)
             .WithName("Readyz").WithSummary("Ready only when the start-up import is done and every model folder is loaded and verified (SHA-256 of the embeddings, the index checksum); 503 \"loading\" until then.");
 
