@@ -19,7 +19,14 @@ public static class ServerApp
         var builder = WebApplication.CreateBuilder(args);
         // Settings are read from the final configuration (after a test host's additions), so everything that
         // depends on them is configured through options, resolved when the app starts.
-        builder.Services.AddSingleton(sp => ServerSettings.From(sp.GetRequiredService<IConfiguration>()));
+        // Settings: bound from the configuration by property name (ArtifactPath, ApiKey ...), then the command-line and
+        // environment spellings (--artifact-path, MESS_API_KEY ...), validated at start: a bad setting stops it in one line.
+        builder.Services.AddOptions<ServerSettings>()
+            .BindConfiguration("", o => o.ErrorOnUnknownConfiguration = false)
+            .Configure<IConfiguration>((s, config) => s.ApplyAliases(config))
+            .ValidateOnStart();
+        builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<ServerSettings>, ServerSettingsValidator>();
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<ServerSettings>>().Value);
         builder.Services.AddSingleton(sp =>
         {
             var settings = sp.GetRequiredService<ServerSettings>();
@@ -139,7 +146,7 @@ public static class ServerApp
                 case IOException io: return io.Message;
                 case System.Net.Sockets.SocketException se: return se.Message;
                 case Microsoft.Extensions.Options.OptionsValidationException ov: return string.Join(" ", ov.Failures);
-                case InvalidOperationException io when io.StackTrace?.Contains(nameof(ServerSettings)) == true: return io.Message;
+                case InvalidOperationException io when io.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal): return io.Message;
             }
         }
         return null;

@@ -77,6 +77,25 @@ public sealed class EntryPointTests(ArtifactsFixture art)
     }
 
     [Fact]
+    public async Task Bad_settings_stop_the_start_in_one_line_naming_every_problem()
+    {
+        // Validated at start (AddOptions().BindConfiguration().ValidateOnStart()): every problem, one line, exit code 1.
+        // It used to be an unhandled InvalidOperationException with its stack trace, naming only the first.
+        using var p = Start(new Dictionary<string, string>(), "--artifact-path", art.Root, "--urls", $"http://127.0.0.1:{LoopbackPort.Free()}",
+            "--rate-limit", "lots", "--known-networks", "10.0.0.0/99");
+        var stderr = p.StandardError.ReadToEndAsync();
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        Assert.True(p.WaitForExit(60_000));
+        Assert.Equal(1, p.ExitCode);
+        string all = await stderr + await stdout;
+        var lines = all.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var start = Assert.Single(lines);
+        Assert.StartsWith("MessTools.Server could not start: ", start);
+        Assert.Contains("--rate-limit must be a whole number of at least 0; got 'lots'.", start);
+        Assert.Contains("--known-networks: '10.0.0.0/99' is not a network", start);
+    }
+
+    [Fact]
     public async Task A_port_in_use_is_one_line_without_a_stack_trace_and_requests_are_not_logged_at_information()
     {
         var busy = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
