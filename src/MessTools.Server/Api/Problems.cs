@@ -30,11 +30,10 @@ public static class Problems
     };
 
     /// <summary>A failed neighbour request (Core's <see cref="NeighborRequest.Validate"/>), worded with the route's parameter names.</summary>
-    public static ProblemHttpResult From(NeighborRequestFailure failure, INeighborParameters route)
-    {
-        string name = route.NameOf(failure.Parameter, failure.Item);
-        return From(failure, failure.Describe(name), name);
-    }
+    public static ProblemHttpResult From(NeighborRequestFailure failure, INeighborParameters route) => From(failure, route.NameOf(failure.Parameter, failure.Item));
+
+    /// <summary>A failed neighbour request rule, its parameter called <paramref name="name"/>.</summary>
+    public static ProblemHttpResult From(NeighborRequestFailure failure, string name) => From(failure, failure.Describe(name), name);
 
     private static ProblemHttpResult From(NeighborRequestFailure failure, string detail, string? field)
     {
@@ -100,7 +99,10 @@ public static class Problems
             return BadRequest("MalformedRequest", DefaultDetailFor400);
         var m = System.Text.RegularExpressions.Regex.Match(ex.Message, "^Failed to bind parameter \"(?<type>[^\"]*) (?<name>[^\" ]+)\" from \"(?<value>.*)\"\\.?$");
         if (!m.Success) return BadRequest("MalformedRequest", DefaultDetailFor400);
-        string name = m.Groups["name"].Value, type = m.Groups["type"].Value.TrimEnd('?'), value = NeighborRequestFailure.Shown(m.Groups["value"].Value);
+        // The [AsParameters] property (K, MinScore) by its query-string name (k, minScore); Nullable<int> as int.
+        string property = m.Groups["name"].Value, value = NeighborRequestFailure.Shown(m.Groups["value"].Value);
+        string name = property.Length > 0 ? char.ToLowerInvariant(property[0]) + property[1..] : property;
+        string type = System.Text.RegularExpressions.Regex.Replace(m.Groups["type"].Value, "^Nullable<(.*)>$|^(.*)\\?$", "$1$2");
         string what = type switch
         {
             "int" or "Int32" => "a whole number",

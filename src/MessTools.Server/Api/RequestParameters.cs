@@ -56,7 +56,10 @@ public sealed record NearestParameters(
         Composers = SplitList(Composer), TrackIds = new[] { TrackId },
     };
 
-    public string NameOf(NeighborParameter parameter, int? item) => parameter switch
+    public string NameOf(NeighborParameter parameter, int? item) => QueryName(parameter);
+
+    /// <summary>A request parameter by its query-string name (the GET routes).</summary>
+    public static string QueryName(NeighborParameter parameter) => parameter switch
     {
         NeighborParameter.K => "k",
         NeighborParameter.Ef => "ef",
@@ -176,5 +179,5 @@ public sealed record ComposerEvalParameters(
         K = K ?? NeighborRequest.DefaultK, ExcludeSameAlbum = ExcludeSameAlbum ?? false, Exact = Exact ?? false, TrackIds = new[] { TrackId },
     };
 
-    public string NameOf(NeighborParameter parameter, int? item) => new NearestParameters(TrackId, Model, K, ExcludeSameAlbum, null, null, Exact, null).NameOf(parameter, item);
+    public string NameOf(NeighborParameter parameter, int? item) => NearestParameters.QueryName(parameter);
 }

@@ -55,7 +55,7 @@ public static class Routes
 
         api.MapGet("/tracks/{trackId}", Results<Ok<TrackEntry>, ProblemHttpResult> (ArtifactCatalog c, [AsParameters] TrackParameters p) =>
         {
-            if (NeighborRequest.CheckTrackId(p.TrackId) is { } bad) return Problems.From(bad, new NearestParameters(p.TrackId, p.Model, null, null, null, null, null, null));
+            if (NeighborRequest.CheckTrackId(p.TrackId) is { } bad) return Problems.From(bad, NearestParameters.QueryName(bad.Parameter));
             if (Models.Resolve(c, p.Model, out var m) is { } missing) return missing;
             return m.Search.Track(p.TrackId) is { } t ? TypedResults.Ok(t) : UnknownTrack(m, p.TrackId);
         }).ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound)
