@@ -4,13 +4,13 @@ using MessTools.Server;
 // (or --probe URL, the container's health check). See docs/server.md.
 
 if (args.Length == 2 && args[0] == "--probe") return await ServerApp.ProbeAsync(args[1]);
-// Build errors (bad settings, artifacts that fail their checks) surface as they always did: WebApplicationFactory reads
-// them from the entry point. What fails once the host runs (the port in use) is one line, not a logged stack trace twice.
-var app = ServerApp.Build(args);
+// A start that fails (a bad setting, a missing artifact folder, the port in use) is one line, not a stack trace (twice);
+// WebApplicationFactory still sees Build's exceptions, which StartError leaves alone only when they are defects.
 try
 {
+    var app = ServerApp.Build(args);
     app.Run();
-    return 0;
+    return Environment.ExitCode; // 1 when the start-up import failed (ArtifactReloader stopped the host)
 }
 catch (Exception ex) when (ServerApp.StartError(ex) is { } message)
 {

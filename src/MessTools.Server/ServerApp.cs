@@ -19,18 +19,31 @@ public static class ServerApp
         var builder = WebApplication.CreateBuilder(args);
         // Settings are read from the final configuration (after a test host's additions), so everything that
         // depends on them is configured through options, resolved when the app starts.
-        builder.Services.AddSingleton(sp => ServerSettings.From(sp.GetRequiredService<IConfiguration>()));
+        // Settings: bound from the configuration by property name (ArtifactPath, ApiKey ...), then the command-line and
+        // environment spellings (--artifact-path, MESS_API_KEY ...), validated at start: a bad setting stops it in one line.
+        builder.Services.AddOptions<ServerSettings>()
+            .BindConfiguration("", o => o.ErrorOnUnknownConfiguration = false)
+            .Configure<IConfiguration>((s, config) => s.ApplyAliases(config))
+            .ValidateOnStart();
+        builder.Services.AddSingleton<Microsoft.Extensions.Options.IValidateOptions<ServerSettings>, ServerSettingsValidator>();
+        builder.Services.AddSingleton(sp => sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<ServerSettings>>().Value);
         builder.Services.AddSingleton(sp =>
         {
             var settings = sp.GetRequiredService<ServerSettings>();
             var log = sp.GetRequiredService<ILogger<ArtifactCatalog>>();
-            string root = ArtifactSource.Resolve(settings, sp.GetRequiredService<ILoggerFactory>().CreateLogger("MessTools.Server.ArtifactSource"));
             // --vector-store: the table is opened (extension, table, model checked) before anything serves; a server
             // without pgvector stops the start with one error saying so. Messages name host, port and database only.
             var table = settings.VectorStore is { } cs ? VectorStoreFinder.Open(cs, settings.VectorTable) : null;
             try
             {
-                var catalog = new ArtifactCatalog(root, log, table);
+                // A local folder is discovered now (a wrong path stops the start); an s3:// set is imported by the
+                // ArtifactReloader hosted service, off the start path, and the catalog opened after it.
+                var catalog = new ArtifactCatalog(log, table);
+                if (!ArtifactSource.IsRemote(settings))
+                {
+                    catalog.Open(settings.ArtifactPath.Trim());
+                    log.LogInformation("Serving the artifacts in {Path}", catalog.Root);
+                }
                 if (table is not null)
                     log.LogInformation("Serving the neighbour routes from {Table} ({Count} tracks, {Dim} dims)", table.Description, table.Count, table.Dimension);
                 return catalog;
@@ -49,6 +62,10 @@ public static class ServerApp
         });
         // Every error is problem+json with an error_id, including the ones ASP.NET Core writes itself (a body that is not
         // JSON of the request's shape, a missing Content-Type, an unknown route or method).
+        // A value ASP.NET Core cannot bind (k=five, a body that is not JSON) is thrown, so that the handler below can name
+        // the parameter: 400 KOutOfRange / InvalidParameter / MalformedRequest, never a bare 400.
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        builder.Services.AddExceptionHandler<BadRequestHandler>();
         builder.Services.AddProblemDetails(o => o.CustomizeProblemDetails = ctx =>
         {
             int status = ctx.ProblemDetails.Status ?? ctx.HttpContext.Response.StatusCode;
@@ -68,7 +85,7 @@ public static class ServerApp
             foreach (string p in settings.KnownProxies) o.KnownProxies.Add(System.Net.IPAddress.Parse(p));
             foreach (string n in settings.KnownNetworks) o.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(n));
         });
-        builder.Services.AddOpenApi();
+        builder.Services.AddOpenApi(OpenApiContract.Configure);
         builder.Services.AddCors();
         builder.Services.AddOptions<CorsOptions>().Configure<ServerSettings>((o, settings) => o.AddDefaultPolicy(p =>
         {
@@ -129,7 +146,7 @@ public static class ServerApp
                 case IOException io: return io.Message;
                 case System.Net.Sockets.SocketException se: return se.Message;
                 case Microsoft.Extensions.Options.OptionsValidationException ov: return string.Join(" ", ov.Failures);
-                case InvalidOperationException io when io.StackTrace?.Contains(nameof(ServerSettings)) == true: return io.Message;
+                case InvalidOperationException io when io.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal): return io.Message;
             }
         }
         return null;
@@ -189,6 +206,7 @@ public static class ServerApp
         {
             if (body is null)
             {
+                if (c.ModelNames.Count == 0) return Results.StatusCode(503);
                 var name = c.ModelNames[0];
                 if (!c.TryGet(name, out var m)) return Results.StatusCode(503);
                 var first = m.Search.Tracks().First().TrackId;

@@ -47,42 +47,63 @@ public sealed class ServerSettings
     /// <summary>--vector-table: the table Publish-MessVector filled (default mess_tracks).</summary>
     public string VectorTable { get; set; } = MessTools.Core.VectorStore.VectorTable.DefaultTable;
 
-    public static ServerSettings From(IConfiguration config)
+    /// <summary>
+    /// The command-line and environment spellings (--artifact-path, MESS_API_KEY ...) over what BindConfiguration bound
+    /// from the property names. A value that does not parse is recorded, not thrown: <see cref="ServerSettingsValidator"/>
+    /// reports every problem in one line when the host starts.
+    /// </summary>
+    public void ApplyAliases(IConfiguration config)
     {
-        var s = new ServerSettings();
-        s.ArtifactPath = First(config["artifact-path"], config["ArtifactPath"], config["MESS_ARTIFACT_PATH"]) ?? "";
-        s.ApiKey = First(config["api-key"], config["ApiKey"], config["MESS_API_KEY"]);
-        string? cors = First(config["cors-origins"], config["CorsOrigins"], config["MESS_CORS_ORIGINS"]);
-        if (cors is not null) s.CorsOrigins = cors.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        s.KnownProxies = List(First(config["known-proxies"], config["KnownProxies"], config["MESS_KNOWN_PROXIES"]));
-        s.KnownNetworks = List(First(config["known-networks"], config["KnownNetworks"], config["MESS_KNOWN_NETWORKS"]));
-        foreach (string p in s.KnownProxies)
-            if (!System.Net.IPAddress.TryParse(p, out _)) throw new InvalidOperationException($"--known-proxies: '{p}' is not an IP address.");
-        foreach (string n in s.KnownNetworks)
-            if (!System.Net.IPNetwork.TryParse(n, out _)) throw new InvalidOperationException($"--known-networks: '{n}' is not a network in CIDR form (such as 10.0.0.0/16).");
-        if (First(config["rate-limit"], config["RateLimit"]) is { } rl) s.RateLimit = ParseInt(rl, "rate-limit", 0);
-        if (First(config["reload-interval"], config["ReloadInterval"]) is { } ri)
-            s.ReloadInterval = TimeSpan.FromMilliseconds(ParseInt(ri, "reload-interval (milliseconds)", 50));
-        if (First(config["download-path"], config["DownloadPath"], config["MESS_DOWNLOAD_PATH"]) is { } dp) s.DownloadPath = dp;
-        if (First(config["lock-timeout"], config["LockTimeout"]) is { } lt) s.LockTimeout = TimeSpan.FromSeconds(ParseInt(lt, "lock-timeout (seconds)", 0));
-        s.S3Region = First(config["s3-region"], config["S3Region"]);
-        s.S3EndpointUrl = First(config["s3-endpoint-url"], config["S3EndpointUrl"]);
-        if (First(config["max-batch"], config["MaxBatch"]) is { } mb) s.MaxBatch = ParseInt(mb, "max-batch", 1);
-        s.BenchConstantRoute = string.Equals(First(config["bench-constant-route"], config["BenchConstantRoute"]), "true", StringComparison.OrdinalIgnoreCase);
-        s.VectorStore = First(config["vector-store"], config["VectorStore"], config[MessTools.Core.VectorStore.VectorTable.ConnectionEnvironmentVariable]);
-        if (First(config["vector-table"], config["VectorTable"]) is { } vt) s.VectorTable = vt.Trim();
-        if (string.IsNullOrWhiteSpace(s.ArtifactPath))
-            throw new InvalidOperationException("No artifact path: pass --artifact-path <folder or s3://bucket/prefix> or set MESS_ARTIFACT_PATH.");
-        return s;
+        if (First(config["artifact-path"], config["MESS_ARTIFACT_PATH"]) is { } ap) ArtifactPath = ap;
+        if (First(config["api-key"], config["MESS_API_KEY"]) is { } key) ApiKey = key;
+        if (First(config["cors-origins"], config["CorsOrigins"], config["MESS_CORS_ORIGINS"]) is { } cors) CorsOrigins = List(cors);
+        if (First(config["known-proxies"], config["KnownProxies"], config["MESS_KNOWN_PROXIES"]) is { } kp) KnownProxies = List(kp);
+        if (First(config["known-networks"], config["KnownNetworks"], config["MESS_KNOWN_NETWORKS"]) is { } kn) KnownNetworks = List(kn);
+        if (First(config["rate-limit"], config["RateLimit"]) is { } rl) RateLimit = ParseInt(rl, "rate-limit", 0) ?? RateLimit;
+        if (First(config["reload-interval"], config["ReloadInterval"]) is { } ri && ParseInt(ri, "reload-interval (milliseconds)", 50) is { } ms)
+            ReloadInterval = TimeSpan.FromMilliseconds(ms);
+        if (First(config["download-path"], config["MESS_DOWNLOAD_PATH"]) is { } dp) DownloadPath = dp;
+        if (First(config["lock-timeout"], config["LockTimeout"]) is { } lt && ParseInt(lt, "lock-timeout (seconds)", 0) is { } sec) LockTimeout = TimeSpan.FromSeconds(sec);
+        if (First(config["s3-region"]) is { } region) S3Region = region;
+        if (First(config["s3-endpoint-url"]) is { } endpoint) S3EndpointUrl = endpoint;
+        if (First(config["max-batch"], config["MaxBatch"]) is { } mb) MaxBatch = ParseInt(mb, "max-batch", 1) ?? MaxBatch;
+        if (First(config["bench-constant-route"], config["BenchConstantRoute"]) is { } bench) BenchConstantRoute = string.Equals(bench, "true", StringComparison.OrdinalIgnoreCase);
+        if (First(config["vector-store"], config[MessTools.Core.VectorStore.VectorTable.ConnectionEnvironmentVariable]) is { } vs) VectorStore = vs;
+        if (First(config["vector-table"]) is { } vt) VectorTable = vt.Trim();
     }
+
+    /// <summary>Values that did not parse, found by <see cref="ApplyAliases"/>.</summary>
+    internal List<string> Problems { get; } = new();
 
     private static string[] List(string? value) =>
         value is null ? Array.Empty<string>() : value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     private static string? First(params string?[] values) => values.FirstOrDefault(v => !string.IsNullOrWhiteSpace(v));
 
-    private static int ParseInt(string value, string name, int min) =>
-        int.TryParse(value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int v) && v >= min
-            ? v
-            : throw new InvalidOperationException($"--{name} must be a whole number of at least {min}; got '{value}'.");
+    private int? ParseInt(string value, string name, int min)
+    {
+        if (int.TryParse(value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int v) && v >= min) return v;
+        Problems.Add($"--{name} must be a whole number of at least {min}; got '{value}'.");
+        return null;
+    }
+}
+
+/// <summary>Every rule of the settings, checked when the host starts (ValidateOnStart): all problems in one line.</summary>
+public sealed class ServerSettingsValidator : Microsoft.Extensions.Options.IValidateOptions<ServerSettings>
+{
+    public Microsoft.Extensions.Options.ValidateOptionsResult Validate(string? name, ServerSettings s)
+    {
+        var problems = new List<string>(s.Problems);
+        if (string.IsNullOrWhiteSpace(s.ArtifactPath))
+            problems.Add("No artifact path: pass --artifact-path <folder or s3://bucket/prefix> or set MESS_ARTIFACT_PATH.");
+        foreach (string p in s.KnownProxies)
+            if (!System.Net.IPAddress.TryParse(p, out _)) problems.Add($"--known-proxies: '{p}' is not an IP address.");
+        foreach (string n in s.KnownNetworks)
+            if (!System.Net.IPNetwork.TryParse(n, out _)) problems.Add($"--known-networks: '{n}' is not a network in CIDR form (such as 10.0.0.0/16).");
+        if (s.RateLimit < 0) problems.Add($"--rate-limit must be 0 (no limit) or more; got {s.RateLimit}.");
+        if (s.MaxBatch < 1) problems.Add($"--max-batch must be at least 1; got {s.MaxBatch}.");
+        if (s.ReloadInterval < TimeSpan.FromMilliseconds(50)) problems.Add("--reload-interval must be at least 50 milliseconds.");
+        if (s.LockTimeout < TimeSpan.Zero) problems.Add("--lock-timeout must not be negative.");
+        return problems.Count == 0 ? Microsoft.Extensions.Options.ValidateOptionsResult.Success : Microsoft.Extensions.Options.ValidateOptionsResult.Fail(problems);
+    }
 }

@@ -65,15 +65,38 @@ public sealed class EntryPointTests(ArtifactsFixture art)
         }
     }
 
-    [Fact]
-    public async Task A_missing_artifact_folder_fails_the_start_with_a_message()
+    /// <summary>Runs the server process until it exits (a start that fails): its exit code and its output lines.</summary>
+    private static async Task<(int Code, string[] Lines)> RunUntilExitAsync(params string[] args)
     {
-        using var p = Start(new Dictionary<string, string>(), "--artifact-path", "/nonexistent/artifacts", "--urls", $"http://127.0.0.1:{LoopbackPort.Free()}");
+        using var p = Start(new Dictionary<string, string>(), args);
         var stderr = p.StandardError.ReadToEndAsync();
         var stdout = p.StandardOutput.ReadToEndAsync();
         Assert.True(p.WaitForExit(60_000));
-        Assert.NotEqual(0, p.ExitCode);
-        Assert.Contains("/nonexistent/artifacts", await stderr + await stdout);
+        string all = await stderr + await stdout;
+        return (p.ExitCode, all.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+    }
+
+    [Fact]
+    public async Task A_missing_artifact_folder_fails_the_start_with_a_message()
+    {
+        var (code, lines) = await RunUntilExitAsync("--artifact-path", "/nonexistent/artifacts", "--urls", $"http://127.0.0.1:{LoopbackPort.Free()}");
+        Assert.Equal(1, code);
+        Assert.Contains("/nonexistent/artifacts", Assert.Single(lines, l => l.StartsWith("MessTools.Server could not start", StringComparison.Ordinal)));
+        Assert.DoesNotContain(lines, l => l.StartsWith("at ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Bad_settings_stop_the_start_in_one_line_naming_every_problem()
+    {
+        // Validated at start (AddOptions().BindConfiguration().ValidateOnStart()): every problem, one line, exit code 1.
+        // It used to be an unhandled InvalidOperationException with its stack trace, naming only the first.
+        var (code, lines) = await RunUntilExitAsync("--artifact-path", art.Root, "--urls", $"http://127.0.0.1:{LoopbackPort.Free()}",
+            "--rate-limit", "lots", "--known-networks", "10.0.0.0/99");
+        Assert.Equal(1, code);
+        var start = Assert.Single(lines);
+        Assert.StartsWith("MessTools.Server could not start: ", start);
+        Assert.Contains("--rate-limit must be a whole number of at least 0; got 'lots'.", start);
+        Assert.Contains("--known-networks: '10.0.0.0/99' is not a network", start);
     }
 
     [Fact]
@@ -84,13 +107,9 @@ public sealed class EntryPointTests(ArtifactsFixture art)
         int port = ((System.Net.IPEndPoint)busy.LocalEndpoint).Port;
         try
         {
-            using var p = Start(new Dictionary<string, string>(), "--artifact-path", art.Root, "--urls", $"http://127.0.0.1:{port}");
-            var stderr = p.StandardError.ReadToEndAsync();
-            var stdout = p.StandardOutput.ReadToEndAsync();
-            Assert.True(p.WaitForExit(60_000));
-            Assert.Equal(1, p.ExitCode);
-            string all = await stderr + await stdout;
-            var lines = all.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var (code, lines) = await RunUntilExitAsync("--artifact-path", art.Root, "--urls", $"http://127.0.0.1:{port}");
+            Assert.Equal(1, code);
+            string all = string.Join('\n', lines);
             Assert.DoesNotContain(lines, l => l.StartsWith("at ", StringComparison.Ordinal));
             var start = Assert.Single(lines, l => l.StartsWith("MessTools.Server could not start", StringComparison.Ordinal));
             Assert.Contains(port.ToString(), start);

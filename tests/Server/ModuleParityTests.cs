@@ -15,6 +15,7 @@ public sealed class ModuleParityTests : IAsyncLifetime
     private readonly TempDir _tmp = new();
     private string _art = "";
     private JsonElement _find, _eval, _findFiltered;
+    private string[] _kLimit = Array.Empty<string>();
 
     public Task InitializeAsync()
     {
@@ -29,10 +30,16 @@ public sealed class ModuleParityTests : IAsyncLifetime
             $ids = Get-Content -Raw {{Pwsh.Quote(store.TrackIdsFile)}} | ConvertFrom-Json
             Find-MessNeighbor -ArtifactPath {{q}} -TrackId $ids -K 5 -AsJson | Set-Content -Path {{Pwsh.Quote(Path.Combine(outDir, "find.json"))}}
             Find-MessNeighbor -ArtifactPath {{q}} -TrackId $ids -K 4 -ExcludeSameAlbum -Composer 'B*','chopin' -AsJson | Set-Content -Path {{Pwsh.Quote(Path.Combine(outDir, "find2.json"))}}
+            $limits = foreach ($k in 61, 62) {
+                try { 'rows:' + @(Find-MessNeighbor -ArtifactPath {{q}} -TrackId $ids[0] -K $k -ErrorAction Stop).Count }
+                catch { $_.FullyQualifiedErrorId.Split(',')[0] + ':' + $_.Exception.Message }
+            }
+            ConvertTo-Json @($limits) | Set-Content -Path {{Pwsh.Quote(Path.Combine(outDir, "klimit.json"))}}
             """);
         _find = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "find.json"))).RootElement.Clone();
         _findFiltered = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "find2.json"))).RootElement.Clone();
         _eval = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "eval.json"))).RootElement.Clone();
+        _kLimit = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "klimit.json"))).RootElement.EnumerateArray().Select(e => e.GetString()!).ToArray();
         return Task.CompletedTask;
     }
 
@@ -73,5 +80,25 @@ public sealed class ModuleParityTests : IAsyncLifetime
         var got = s.GetProperty("results").EnumerateArray().Select(e => $"{e.GetProperty("k").GetInt32()}|{e.GetProperty("exclude_same_album").GetBoolean()}|{e.GetProperty("queries").GetInt32()}|{e.GetProperty("precision_at_k").GetDouble():R}|{e.GetProperty("hit_rate_at_k").GetDouble():R}|{e.GetProperty("ndcg_at_k").GetDouble():R}|{e.GetProperty("chance_precision_at_k").GetDouble():R}").Order().ToList();
         Assert.Equal(6, expected.Count);
         Assert.Equal(expected, got);
+    }
+
+    [Fact]
+    public async Task K_has_one_limit_in_the_cmdlet_the_server_and_the_page()
+    {
+        // Find-MessNeighbor: 61 of 62 tracks answers 61 rows; 62 is KOutOfRange naming 1 to 61 (it used to pass and return 61 rows).
+        Assert.Equal("rows:61", _kLimit[0]);
+        Assert.StartsWith("KOutOfRange:-K must be a whole number from 1 to 61", _kLimit[1]);
+        await using var f = ServerFactory.For(_art);
+        var c = await f.ReadyClientAsync();
+        string id = ServerArtifacts.TrackIds(62)[0];
+        Assert.Equal(61, (await c.GetFromJsonAsync<JsonElement>($"/tracks/{id}/nearest?k=61")).GetProperty("neighbors").GetArrayLength());
+        foreach (var r in new[] { await c.GetAsync($"/tracks/{id}/nearest?k=62"), await c.PostAsJsonAsync("/search", new { track_ids = new[] { id }, k = 62 }) })
+        {
+            var p = await Json.ProblemAsync(r, System.Net.HttpStatusCode.BadRequest, "KOutOfRange");
+            Assert.Equal(("k", 1, 61), (p.GetProperty("field").GetString(), p.GetProperty("min").GetInt32(), p.GetProperty("max").GetInt32()));
+            Assert.StartsWith("k must be a whole number from 1 to 61", p.GetProperty("detail").GetString());
+        }
+        // The page reads its limit from /models (max_k), not a constant.
+        Assert.Equal(61, (await c.GetFromJsonAsync<JsonElement>("/models"))[0].GetProperty("max_k").GetInt32());
     }
 }

@@ -113,6 +113,17 @@ public sealed class RouteTests(ArtifactsFixture art) : IAsyncLifetime
         await Json.ProblemAsync(await _c.GetAsync("/tracks/trk-001/nearest?" + query), HttpStatusCode.BadRequest, errorId);
     }
 
+    [Theory]
+    [InlineData("k=five", "KOutOfRange", "k", "k must be a whole number; got 'five'.")]
+    [InlineData("exact=2", "InvalidParameter", "exact", "exact must be true or false; got '2'.")]
+    [InlineData("minScore=high", "InvalidParameter", "minScore", "minScore must be a number; got 'high'.")]
+    public async Task A_value_that_does_not_bind_is_named_by_its_query_name(string query, string errorId, string field, string detail)
+    {
+        var p = await Json.ProblemAsync(await _c.GetAsync("/tracks/trk-001/nearest?" + query), HttpStatusCode.BadRequest, errorId);
+        Assert.Equal(field, p.GetProperty("field").GetString());
+        Assert.Equal(detail, p.GetProperty("detail").GetString());
+    }
+
     [Fact]
     public async Task K_may_be_every_other_track()
     {

@@ -1,7 +1,9 @@
 using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text.Json;
+using MessTools.Core.Artifacts;
 using MessTools.Core.Aws;
+using Microsoft.Extensions.DependencyInjection;
 using MessTools.Core.Common;
 using MessTools.Core.Index;
 using MessTools.Core.Publishing;
@@ -41,11 +43,26 @@ public sealed class S3ArtifactTests : IDisposable
         var source = ServerArtifacts.Write(_tmp["src"]);
         await ArtifactPublisher.PublishAsync(Remote, new PublishRequest { ArtifactPath = source.Root, Model = "builtin" });
 
+        // Another import holds the download folder's writer lock: the server's import (a hosted service) waits for it,
+        // while /livez answers and /readyz says "loading" (the import used to run inside the start, before anything answered).
+        string local = Path.Combine(_tmp["dl"], "v1_model_builtin");
+        Directory.CreateDirectory(local);
+        var held = ArtifactWriterLock.Acquire(new ArtifactStore(local), "another-import", "Import-MessArtifact", TimeSpan.Zero);
         await using var f = ServerFactory.For("s3://mess-artifacts/prod", ("s3-endpoint-url", _moto.Endpoint), ("download-path", _tmp["dl"]));
+        var early = f.CreateClient();
+        Assert.Equal(200, (int)(await early.GetAsync("/livez")).StatusCode);
+        for (int i = 0; i < 3; i++)
+        {
+            var ready = await early.GetAsync("/readyz");
+            Assert.Equal(503, (int)ready.StatusCode);
+            Assert.Equal("loading", (await Json.ReadAsync(ready)).GetProperty("status").GetString());
+            await Json.ProblemAsync(await early.GetAsync("/tracks/trk-005/nearest"), System.Net.HttpStatusCode.ServiceUnavailable, "NotReady");
+            await Task.Delay(100);
+        }
+        held.Dispose();
         var c = await f.ReadyClientAsync();
         var models = await c.GetFromJsonAsync<JsonElement>("/models");
         Assert.Equal("builtin", models[0].GetProperty("name").GetString());
-        string local = Path.Combine(_tmp["dl"], "v1_model_builtin");
         Assert.Equal(SHA256.HashData(File.ReadAllBytes(source.HnswIndexFile)), SHA256.HashData(File.ReadAllBytes(Path.Combine(local, "index", "hnsw.index"))));
         var expected = NeighborFinder.Open(source).ByTrackId("trk-005", new NeighborQuery { K = 5 }).Select(r => r.TrackId);
         var got = (await c.GetFromJsonAsync<JsonElement>("/tracks/trk-005/nearest")).GetProperty("neighbors").EnumerateArray().Select(n => n.GetProperty("track_id").GetString());
@@ -66,9 +83,16 @@ public sealed class S3ArtifactTests : IDisposable
             await s3.PutObjectAsync(new Amazon.S3.Model.PutObjectRequest { BucketName = "mess-artifacts", Key = Remote.BlobKey("builtin", sha), InputStream = new MemoryStream(bytes) });
 
         await using var f = ServerFactory.For("s3://mess-artifacts/prod", ("s3-endpoint-url", _moto.Endpoint), ("download-path", _tmp["dl"]));
-        var ex = Assert.ThrowsAny<Exception>(() => f.CreateClient());
-        var mess = Unwrap(ex);
-        Assert.Equal("ArtifactChecksumMismatch", mess.ErrorId);
+        // The import runs in a hosted service: its failure stops the host (one line on stderr, exit code 1 from Program).
+        var c = f.CreateClient();
+        var catalog = f.Services.GetRequiredService<MessTools.Server.Artifacts.ArtifactCatalog>();
+        var lifetime = f.Services.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (catalog.StartFailure is null && DateTime.UtcNow < deadline) await Task.Delay(50);
+        Assert.NotNull(catalog.StartFailure);
+        Assert.Equal("ArtifactChecksumMismatch", Unwrap(catalog.StartFailure).ErrorId);
+        Assert.True(lifetime.ApplicationStopping.IsCancellationRequested);
+        Assert.False(catalog.Ready);
         Assert.False(Directory.Exists(Path.Combine(_tmp["dl"], "v1_model_builtin", "index")));
     }
 

@@ -85,7 +85,7 @@ public sealed class FindMessNeighborCommand : MessCmdlet
     [ValidateNotNullOrEmpty]
     public string? Table { get; set; }
 
-    /// <summary>How many neighbours per query (1 to the number of indexed tracks).</summary>
+    /// <summary>How many neighbours per query (1 to the number of indexed tracks less one: the query itself never counts).</summary>
     [Parameter]
     [ValidateRange(1, int.MaxValue)]
     public int K { get; set; } = 5;
@@ -116,7 +116,7 @@ public sealed class FindMessNeighborCommand : MessCmdlet
 
     protected override bool WritesRunRecord => false;
 
-    private INeighborSearch _finder = null!;
+    private INeighborCatalog _finder = null!;
     private NeighborQuery _query = null!;
     private readonly List<NeighborResult> _json = new();
 
@@ -143,35 +143,31 @@ public sealed class FindMessNeighborCommand : MessCmdlet
         catch (MessException ex) { ThrowTerminating(ex); }
         if (!_finder.HasMetadata)
             WriteVerbose($"{Store.MetadataCsv} is absent: Composer, Title and AlbumId stay empty.");
-        if (K > _finder.Count)
-            ThrowTerminating(new MessException("KOutOfRange", MessErrorKind.InvalidArgument,
-                $"-K {K} is more than the {_finder.Count:N0} tracks in the index; use 1 to {_finder.Count:N0}.", K));
-        if (ExcludeSameAlbum && !_finder.HasMetadata)
-            ThrowTerminating(new MessException("MetadataMissing", MessErrorKind.ObjectNotFound,
-                $"-ExcludeSameAlbum needs the catalogue metadata, and '{Store.MetadataCsv}' does not exist. Run Export-MessMetadata first.", Store.MetadataCsv));
-        _query = new NeighborQuery
+        // The request's rules are Core's (NeighborRequest: K from 1 to N-1, the metadata rule, composer patterns), the
+        // same the HTTP server applies; the cmdlet only words them with its parameter names.
+        var checkedRequest = new NeighborRequest
         {
-            K = K,
-            Exact = Exact,
-            ExcludeSameAlbum = ExcludeSameAlbum,
-            EfSearch = EfSearch,
-            Composers = ExpandComposers(),
-        };
+            K = K, Exact = Exact, ExcludeSameAlbum = ExcludeSameAlbum, Composers = Composer, Ef = EfSearch,
+        }.Validate(_finder, _finder is VectorStoreFinder ? VectorStoreFinder.MaxEfSearch : HnswParameters.MaxEf);
+        if (checkedRequest.Failures.Count > 0)
+        {
+            var failure = checkedRequest.Failures[0];
+            ThrowTerminating(failure.ToException(ParameterName(failure.Parameter)));
+        }
+        foreach (string pattern in checkedRequest.UnmatchedComposers) Warn($"No indexed track is by a composer matching '{pattern}'.");
+        _query = checkedRequest.Query!;
     }
 
-    private IReadOnlyCollection<string>? ExpandComposers()
+    /// <summary>How this cmdlet names a request parameter in its errors.</summary>
+    internal static string ParameterName(NeighborParameter p) => p switch
     {
-        if (Composer is null) return null;
-        if (!_finder.HasMetadata)
-            ThrowTerminating(new MessException("MetadataMissing", MessErrorKind.ObjectNotFound,
-                $"-Composer needs the catalogue metadata, and '{Store.MetadataCsv}' does not exist. Run Export-MessMetadata first.", Store.MetadataCsv));
-        var unmatched = new List<string>();
-        HashSet<string> chosen = null!;
-        try { chosen = Wildcard.Expand(_finder.Composers, Composer, unmatched); }
-        catch (MessException ex) { ThrowTerminating(ex); }
-        foreach (string pattern in unmatched) Warn($"No indexed track is by a composer matching '{pattern}'.");
-        return chosen;
-    }
+        NeighborParameter.K => "-K",
+        NeighborParameter.Ef => "-EfSearch",
+        NeighborParameter.ExcludeSameAlbum => "-ExcludeSameAlbum",
+        NeighborParameter.Composer => "-Composer",
+        NeighborParameter.TrackId => "-TrackId",
+        _ => p.ToString(),
+    };
 
     private IEmbeddingModel? _queryModel;
     private IAudioDecoder? _decoder;

@@ -246,13 +246,10 @@ public sealed class NeighborFinder : INeighborCatalog
         ArgumentNullException.ThrowIfNull(trackId);
         if (!Index.TryGetNode(trackId, out int node))
         {
-            string where = _info is not null && _info.Contains(trackId)
+            string? note = _info is not null && _info.Contains(trackId)
                 ? " It is in the catalogue but has no embedding in the index: run ConvertTo-MessEmbedding, then New-MessIndex -Append."
-                : "";
-            var close = Suggest(trackId);
-            string hint = close.Count > 0 ? " Did you mean " + string.Join(", ", close.Select(c => $"'{c}'")) + "?" : "";
-            throw new MessException("UnknownTrackId", MessErrorKind.ObjectNotFound,
-                $"Track '{trackId}' is not in the index ({Index.LiveCount:N0} tracks).{where}{hint}", trackId);
+                : null;
+            throw NeighborRequestFailure.UnknownTrack(trackId, "the index", Index.LiveCount, Suggest(trackId), note).ToException("track id");
         }
         var vector = Index.Vector(node).ToArray();
         return Find(vector, trackId, node, query.ExcludeSameAlbum ? Columns().AlbumOf[node] : -1, query);
@@ -261,17 +258,9 @@ public sealed class NeighborFinder : INeighborCatalog
     /// <summary>The K nearest tracks of any vector of the index's dimension (normalised here).</summary>
     public IReadOnlyList<NeighborResult> ByVector(ReadOnlySpan<float> vector, string queryLabel, string? albumId, NeighborQuery query)
     {
-        if (vector.Length != Index.Dimension)
-            throw new MessException("QueryDimensionMismatch", MessErrorKind.InvalidArgument,
-                $"The query embedding has {vector.Length} dimensions but the index has {Index.Dimension}: they come from different models. Rebuild the index with the model in embeddings_meta.json.", queryLabel);
-        var v = vector.ToArray();
-        // In double: a finite float vector of 3e38 values overflows a float sum of squares, one of 1e-45 values underflows it.
-        double sum = 0;
-        foreach (float x in v) sum += (double)x * x;
-        double norm = Math.Sqrt(sum);
-        if (!(norm > 0) || !double.IsFinite(norm))
-            throw new MessException("QueryEmbeddingInvalid", MessErrorKind.InvalidData, $"The query embedding of '{queryLabel}' is zero or not finite.", queryLabel);
-        for (int i = 0; i < v.Length; i++) v[i] = (float)(v[i] / norm);
+        // The request's vector rule (dimension, finite, norm in double) and the unit vector in one pass.
+        var v = NeighborRequest.NormalizeVector(vector, Index.Dimension, null, out var bad);
+        if (bad is not null) throw bad.ToException($"The query embedding of '{queryLabel}'");
         int self = Index.TryGetNode(queryLabel, out int n) ? n : -1;
         int album = -1;
         if (query.ExcludeSameAlbum)
@@ -279,15 +268,13 @@ public sealed class NeighborFinder : INeighborCatalog
             if (albumId is not null && Columns().AlbumIds.TryGetValue(albumId, out int a)) album = a;
             else if (self >= 0) album = Columns().AlbumOf[self];
         }
-        return Find(v, queryLabel, self, album, query);
+        return Find(v!, queryLabel, self, album, query);
     }
 
     private IReadOnlyList<NeighborResult> Find(float[] vector, string queryId, int self, int album, NeighborQuery q)
     {
         int live = Index.LiveCount;
-        if (q.K < 1 || q.K > live)
-            throw new MessException("KOutOfRange", MessErrorKind.InvalidArgument,
-                $"K must be between 1 and the number of indexed tracks ({live:N0}); got {q.K}.", q.K);
+        if (NeighborRequest.CheckK(q.K, live) is { } badK) throw badK.ToException("K");
         if ((q.ExcludeSameAlbum || q.Composers is not null) && _info is null)
             throw new MessException("MetadataMissing", MessErrorKind.ObjectNotFound,
                 "-ExcludeSameAlbum and -Composer need metadata/tracks_metadata.csv in the artifact folder. Run Export-MessMetadata first.", Artifacts.ArtifactLayout.MetadataFileName);

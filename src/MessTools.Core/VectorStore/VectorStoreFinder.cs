@@ -88,14 +88,10 @@ public sealed class VectorStoreFinder : INeighborCatalog, IDisposable
 
     public IReadOnlyList<NeighborResult> ByVector(ReadOnlySpan<float> vector, string queryLabel, string? albumId, NeighborQuery query)
     {
-        if (vector.Length != Dimension)
-            throw new MessException("QueryDimensionMismatch", MessErrorKind.InvalidArgument,
-                $"The query embedding has {vector.Length} dimensions but {_table.Description} holds {Dimension}: they come from different models.", queryLabel);
-        foreach (float x in vector)
-            if (!float.IsFinite(x))
-                throw new MessException("QueryEmbeddingInvalid", MessErrorKind.InvalidData, $"The query embedding of '{queryLabel}' is not finite.", queryLabel);
-        var v = vector.ToArray();
-        return Read(c => Query(c, v, queryLabel, albumId, query)!);
+        // The request's vector rule (dimension, finite, norm in double), as the index file's finder applies it.
+        var v = NeighborRequest.NormalizeVector(vector, Dimension, null, out var bad);
+        if (bad is not null) throw bad.ToException($"The query embedding of '{queryLabel}'");
+        return Read(c => Query(c, v!, queryLabel, albumId, query)!);
     }
 
     public bool Contains(string trackId) => Track(trackId) is not null;
@@ -164,9 +160,7 @@ public sealed class VectorStoreFinder : INeighborCatalog, IDisposable
     /// </summary>
     private IReadOnlyList<NeighborResult>? Query(NpgsqlConnection c, float[]? vector, string queryId, string? album, NeighborQuery q)
     {
-        if (q.K < 1 || q.K > Count)
-            throw new MessException("KOutOfRange", MessErrorKind.InvalidArgument,
-                $"K must be between 1 and the number of tracks in {_table.Description} ({Count:N0}); got {q.K}.", q.K);
+        if (NeighborRequest.CheckK(q.K, Count) is { } badK) throw badK.ToException("K");
         int ef = Math.Clamp(Math.Max(q.EfSearch > 0 ? q.EfSearch : DefaultEfSearch, q.K), 1, MaxEfSearch);
         using var tx = c.BeginTransaction();
         using var batch = new NpgsqlBatch(c, tx);
@@ -230,13 +224,11 @@ public sealed class VectorStoreFinder : INeighborCatalog, IDisposable
         return results;
     }
 
-    private MessException UnknownTrack(NpgsqlConnection c, string trackId)
+    /// <summary>Only after the query found no such track (the known-track path stays one round trip): close ids for the error.</summary>
+    private NeighborRequestException UnknownTrack(NpgsqlConnection c, string trackId)
     {
         var ids = TrackIds(c);
-        var close = IdSuggester.Suggest(ids, trackId);
-        string hint = close.Count > 0 ? " Did you mean " + string.Join(", ", close.Select(x => $"'{x}'")) + "?" : "";
-        return new MessException("UnknownTrackId", MessErrorKind.ObjectNotFound,
-            $"Track '{trackId}' is not in {_table.Description} ({ids.Count:N0} tracks).{hint}", trackId);
+        return NeighborRequestFailure.UnknownTrack(trackId, _table.Description, ids.Count, IdSuggester.Suggest(ids, trackId)).ToException("track id");
     }
 
     private T Read<T>(Func<NpgsqlConnection, T> work)

@@ -22,34 +22,54 @@ public sealed class ArtifactCatalog : IDisposable
     public const string FolderPrefix = ArtifactLayout.ModelFolderPrefix;
 
     private readonly ILogger _log;
-    private readonly Dictionary<string, ArtifactStore> _stores;
+    private volatile Dictionary<string, ArtifactStore>? _stores;
     private volatile FrozenDictionary<string, ModelSnapshot> _models = FrozenDictionary<string, ModelSnapshot>.Empty;
     private readonly Dictionary<string, string> _failed = new(StringComparer.Ordinal);
+    private readonly Stopwatch _sinceCreated = Stopwatch.StartNew();
     private int _version;
 
-    public string Root { get; }
-    /// <summary>Model names in a stable order.</summary>
-    public IReadOnlyList<string> ModelNames { get; }
-    /// <summary>True once every model folder is loaded and verified.</summary>
-    public bool Ready => _models.Count == _stores.Count;
+    /// <summary>The artifact root, once known (an s3:// set: after its import).</summary>
+    public string? Root { get; private set; }
+    /// <summary>Model names in a stable order (empty until the folders are known).</summary>
+    public IReadOnlyList<string> ModelNames { get; private set; } = Array.Empty<string>();
+    /// <summary>True once the folders are known and every model folder is loaded and verified.</summary>
+    public bool Ready => _stores is { } stores && _models.Count == stores.Count;
+    /// <summary>From the catalog's creation (the start) to ready: the import, discovery and the first load.</summary>
     public TimeSpan? TimeToReady { get; private set; }
     /// <summary>How many times a new version replaced a loaded one.</summary>
     public int Reloads { get; private set; }
+    /// <summary>Why the start-up failed (the s3:// import), when it did: the process stops with it.</summary>
+    public Exception? StartFailure { get; private set; }
 
     /// <summary>With --vector-store: the pgvector table that answers the neighbour routes instead of the index file.</summary>
     public VectorStoreFinder? VectorStore { get; }
 
-    public ArtifactCatalog(string root, ILogger log, VectorStoreFinder? vectorStore = null)
+    /// <summary>A catalog over <paramref name="root"/>, its folders discovered now.</summary>
+    public ArtifactCatalog(string root, ILogger log, VectorStoreFinder? vectorStore = null) : this(log, vectorStore) => Open(root);
+
+    /// <summary>A catalog whose folders come later (<see cref="Open"/>, after the start-up import): not ready until then.</summary>
+    public ArtifactCatalog(ILogger log, VectorStoreFinder? vectorStore = null)
     {
         _log = log;
-        Root = Path.GetFullPath(root);
-        _stores = Discover(Root);
-        ModelNames = _stores.Keys.Order(StringComparer.Ordinal).ToList();
         VectorStore = vectorStore;
-        if (vectorStore is not null && _stores.Count != 1)
-            throw new MessException("VectorStoreNeedsOneModel", MessErrorKind.InvalidArgument,
-                $"--vector-store serves one model, but '{Root}' holds {_stores.Count} model folders ({string.Join(", ", ModelNames)}). Point --artifact-path at the {FolderPrefix}<MODEL> folder whose embeddings the table holds.", Root);
     }
+
+    /// <summary>Discovers the model folders under <paramref name="root"/>; the next <see cref="Refresh"/> loads them.</summary>
+    public void Open(string root)
+    {
+        string full = Path.GetFullPath(root);
+        var stores = Discover(full);
+        var names = stores.Keys.Order(StringComparer.Ordinal).ToList();
+        if (VectorStore is not null && stores.Count != 1)
+            throw new MessException("VectorStoreNeedsOneModel", MessErrorKind.InvalidArgument,
+                $"--vector-store serves one model, but '{full}' holds {stores.Count} model folders ({string.Join(", ", names)}). Point --artifact-path at the {FolderPrefix}<MODEL> folder whose embeddings the table holds.", full);
+        Root = full;
+        ModelNames = names;
+        _stores = stores;
+    }
+
+    /// <summary>Records a failed start (the import); /readyz says so until the process stops.</summary>
+    public void Failed(Exception ex) => StartFailure = ex;
 
     /// <summary>Model name -> folder: the folder itself when it is a v1_model_ folder or holds an index, else its v1_model_ subfolders.</summary>
     public static Dictionary<string, ArtifactStore> Discover(string root)
@@ -88,11 +108,11 @@ public sealed class ArtifactCatalog : IDisposable
     /// <summary>Loads every folder whose files changed since its snapshot (all of them the first time). True when anything changed.</summary>
     public bool Refresh(CancellationToken cancellation = default)
     {
-        var clock = Stopwatch.StartNew();
+        if (_stores is not { } stores) return false;
         var current = _models;
         var next = new Dictionary<string, ModelSnapshot>(current, StringComparer.Ordinal);
         bool changed = false;
-        foreach (var (name, store) in _stores)
+        foreach (var (name, store) in stores)
         {
             cancellation.ThrowIfCancellationRequested();
             string stamp;
@@ -117,14 +137,9 @@ public sealed class ArtifactCatalog : IDisposable
                 Fail(name, ex.Message);
             }
         }
-        if (changed)
-        {
-            _models = next.ToFrozenDictionary(StringComparer.Ordinal);
-            // Loading reads whole files into buffers and a reload leaves the old snapshot behind: give that memory back
-            // to the OS now, so resident memory stays close to what the snapshots hold (a rare, one-off cost).
-            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        }
-        if (TimeToReady is null && Ready) TimeToReady = clock.Elapsed;
+        // The old snapshot is left to the garbage collector (no forced, blocking collection on the request path's process).
+        if (changed) _models = next.ToFrozenDictionary(StringComparer.Ordinal);
+        if (TimeToReady is null && Ready) TimeToReady = _sinceCreated.Elapsed;
         return changed;
     }
 
@@ -200,12 +215,29 @@ public sealed class ArtifactCatalog : IDisposable
     }
 }
 
-/// <summary>Loads the catalog at start and polls it for new versions.</summary>
-public sealed class ArtifactReloader(ArtifactCatalog catalog, ServerSettings settings, ILogger<ArtifactReloader> log) : BackgroundService
+/// <summary>
+/// The start-up I/O and the reload loop, off the request path: with an s3:// artifact path the set is imported first
+/// (<see cref="ArtifactSource"/>; /livez answers and /readyz says "loading" meanwhile), then the catalog loads every model
+/// folder and polls them for new versions. A failed import stops the process with one line (exit code 1).
+/// </summary>
+public sealed class ArtifactReloader(ArtifactCatalog catalog, ServerSettings settings, IHostApplicationLifetime lifetime, ILogger<ArtifactReloader> log) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await Task.Yield();
+        if (catalog.Root is null)
+        {
+            try { catalog.Open(await ArtifactSource.ImportAsync(settings, log, stoppingToken)); }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { return; }
+            catch (Exception ex)
+            {
+                catalog.Failed(ex);
+                Console.Error.WriteLine($"MessTools.Server could not start: {ServerApp.StartError(ex) ?? ex.Message}");
+                Environment.ExitCode = 1;
+                lifetime.StopApplication();
+                return;
+            }
+        }
         while (!stoppingToken.IsCancellationRequested)
         {
             try { catalog.Refresh(stoppingToken); }

@@ -13,19 +13,12 @@ namespace MessTools.Server.Artifacts;
 /// </summary>
 public static class ArtifactSource
 {
-    public static string Resolve(ServerSettings settings, ILogger log)
-    {
-        string path = settings.ArtifactPath.Trim();
-        if (!path.StartsWith("s3://", StringComparison.OrdinalIgnoreCase))
-        {
-            log.LogInformation("Serving the artifacts in {Path}", Path.GetFullPath(path));
-            return path;
-        }
-        return ImportAsync(path, settings, log, CancellationToken.None).GetAwaiter().GetResult();
-    }
+    public static bool IsRemote(ServerSettings settings) => settings.ArtifactPath.Trim().StartsWith("s3://", StringComparison.OrdinalIgnoreCase);
 
-    private static async Task<string> ImportAsync(string uri, ServerSettings settings, ILogger log, CancellationToken ct)
+    /// <summary>The s3:// set imported into the download folder (run by <see cref="ArtifactReloader"/> at start); returns the folder to serve.</summary>
+    public static async Task<string> ImportAsync(ServerSettings settings, ILogger log, CancellationToken ct)
     {
+        string uri = settings.ArtifactPath.Trim();
         var connection = new S3Connection
         {
             Region = settings.S3Region ?? Environment.GetEnvironmentVariable("AWS_REGION") ?? Environment.GetEnvironmentVariable("AWS_DEFAULT_REGION"),

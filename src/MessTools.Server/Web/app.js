@@ -32,7 +32,7 @@
     sel.textContent = "";
     for (const m of models) sel.appendChild(el("option", { value: m.name, textContent: m.name + " (" + m.count + " tracks, " + m.dim + " dims)" }));
     state.model = models.length ? models[0].name : null;
-    if (models.length) $("k").max = String(models[0].count - 1);
+    if (models.length) $("k").max = String(models[0].max_k); // the server's K rule (1 to count - 1), not a constant
     updateReportLink();
     await loadTracks();
   }

@@ -131,10 +131,16 @@ public class FindMessNeighborTests : IClassFixture<NeighborFixture>
         var low = Fails(ps, "Find-MessNeighbor t0001 -K 0 -ArtifactPath art");
         Assert.IsAssignableFrom<ParameterBindingException>(low.Exception);
         Assert.Contains("ParameterArgumentValidationError", low.FullyQualifiedErrorId);
-        var high = Fails(ps, "Find-MessNeighbor t0001 -K 401 -ArtifactPath art");
-        Assert.StartsWith("KOutOfRange", high.FullyQualifiedErrorId);
-        Assert.Contains("400", Message(high));
-        Assert.Equal(399, ps.InvokeClean("Find-MessNeighbor t0001 -K 400 -ArtifactPath art").Count);
+        // One K rule with the server (Core's NeighborRequest): 1 to N-1, the query itself never counts. -K 400 of 400
+        // tracks used to pass and return 399 rows.
+        foreach (int k in new[] { 400, 401 })
+        {
+            var high = Fails(ps, $"Find-MessNeighbor t0001 -K {k} -ArtifactPath art");
+            Assert.StartsWith("KOutOfRange", high.FullyQualifiedErrorId);
+            Assert.StartsWith("-K must be a whole number from 1 to 399", Message(high));
+            Assert.Equal(ErrorCategory.InvalidArgument, high.CategoryInfo.Category);
+        }
+        Assert.Equal(399, ps.InvokeClean("Find-MessNeighbor t0001 -K 399 -ArtifactPath art").Count);
     }
 
     [Fact]

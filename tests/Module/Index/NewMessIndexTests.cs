@@ -86,7 +86,7 @@ public class NewMessIndexTests
         Assert.Equal(301, info.Properties["Nodes"].Value);
         Assert.Equal(2, info.Properties["Tombstones"].Value);
 
-        var res = ps.InvokeClean("Find-MessNeighbor t0260 -ArtifactPath art -K 299");
+        var res = ps.InvokeClean("Find-MessNeighbor t0260 -ArtifactPath art -K 298"); // every other live track: K runs to N-1 (the one rule of Core's NeighborRequest)
         Assert.Equal(298, res.Count);
         var found = res.Select(r => (string)r.Properties["TrackId"].Value).ToList();
         Assert.DoesNotContain("t0010", found);

@@ -113,17 +113,17 @@ public class IndexSupportTests
         Assert.Equal(truth.Select(i => ids[i]), res.Select(r => r.TrackId));
         Assert.Equal("Title " + res[0].TrackId, res[0].Title);
 
-        var unknown = Assert.Throws<MessException>(() => finder.ByTrackId("t0O007", new NeighborQuery()));
+        var unknown = Assert.ThrowsAny<MessException>(() => finder.ByTrackId("t0O007", new NeighborQuery()));
         Assert.Equal("UnknownTrackId", unknown.ErrorId);
         Assert.Contains("'t00007'", unknown.Message);
-        Assert.Equal("KOutOfRange", Assert.Throws<MessException>(() => finder.ByTrackId(ids[0], new NeighborQuery { K = n + 1 })).ErrorId);
+        Assert.Equal("KOutOfRange", Assert.ThrowsAny<MessException>(() => finder.ByTrackId(ids[0], new NeighborQuery { K = n + 1 })).ErrorId);
 
         // By vector: a query that is not in the catalogue, normalised on the way in.
         var v = data.AsSpan(3 * dim, dim).ToArray().Select(x => x * 5).ToArray();
         var byVector = finder.ByVector(v, "outside.wav", null, new NeighborQuery { K = 3 });
         Assert.Equal(ids[3], byVector[0].TrackId);
         Assert.Equal(1.0, byVector[0].Similarity, 4);
-        Assert.Equal("QueryDimensionMismatch", Assert.Throws<MessException>(() => finder.ByVector(new float[5], "x", null, new NeighborQuery())).ErrorId);
+        Assert.Equal("QueryDimensionMismatch", Assert.ThrowsAny<MessException>(() => finder.ByVector(new float[5], "x", null, new NeighborQuery())).ErrorId);
     }
 
     [Fact]
