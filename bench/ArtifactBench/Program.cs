@@ -97,14 +97,14 @@ void Ours(int run)
     GC.Collect();
     ResetPeak();
     var sw = Stopwatch.StartNew();
-    var pub = ArtifactPublisher.PublishAsync(rb, new PublishRequest { ArtifactPath = art }).GetAwaiter().GetResult();
+    var pub = MessTools.Core.Jobs.PublishJob.RunAsync(rb, new PublishRequest { ArtifactPath = art }, new MessTools.Core.Jobs.NullJobHost("Publish-MessArtifact")).GetAwaiter().GetResult();
     double up = sw.Elapsed.TotalSeconds;
     double upPeak = PeakMb();
     string dst = Path.Combine(tmp.Path, $"import-{run}");
     GC.Collect();
     ResetPeak();
     sw.Restart();
-    var imp = ArtifactImporter.ImportAsync(rb, new ImportRequest { Model = "builtin", ArtifactPath = dst }).GetAwaiter().GetResult();
+    var imp = MessTools.Core.Jobs.ImportJob.RunAsync(rb, new ImportRequest { Model = "builtin", ArtifactPath = dst }, new MessTools.Core.Jobs.NullJobHost("Import-MessArtifact")).GetAwaiter().GetResult();
     double down = sw.Elapsed.TotalSeconds;
     double downPeak = PeakMb();
     if (imp.DownloadedFiles != files.Count || pub.UploadedFiles != files.Count) throw new InvalidOperationException("not a full transfer");
