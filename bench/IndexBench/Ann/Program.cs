@@ -9,7 +9,7 @@ using MessTools.Core.Search;
 // /tmp/ann_N_D_q.f32), one JSON line per figure, in the same shape as peers.py so paired.py can interleave them.
 //   Ann build  N D --threads T [--save FILE]            HNSW M=16 efConstruction=200 build seconds
 //   Ann search N D --load FILE [--ef 10,20,40,80,160] [--repeat 5]  single-query recall@10; queries/s best and median of the passes
-//   Ann exact  N D                                      ExactSearch batch of all queries, k=10, 1 thread
+//   Ann exact  N D [--threads T]                        ExactSearch batch of all queries, k=10, T threads (default 1)
 //   Ann load   N D --load FILE                          IndexFile.Load milliseconds
 if (args.Length < 3) { Console.Error.WriteLine("usage: Ann build|search|exact|load N D [options]"); return 2; }
 string mode = args[0];
@@ -73,11 +73,12 @@ switch (mode)
     case "exact":
     {
         float[] data = ReadF32(dataFile);
-        ExactSearch.Search(data, n, d, queries, Math.Min(nq, 48), 10, null, maxThreads: 1); // warm-up
+        int threads = int.Parse(Opt("threads") ?? "1", CultureInfo.InvariantCulture);
+        ExactSearch.Search(data, n, d, queries, Math.Min(nq, 48), 10, null, maxThreads: threads); // warm-up
         var sw = Stopwatch.StartNew();
-        var res = ExactSearch.Search(data, n, d, queries, nq, 10, null, maxThreads: 1);
+        var res = ExactSearch.Search(data, n, d, queries, nq, 10, null, maxThreads: threads);
         double s = sw.Elapsed.TotalSeconds;
-        Emit(new { peer = "messtools", what = "exact_batch", queries = nq, qps = Math.Round(nq / s, 1) });
+        Emit(new { peer = "messtools", what = "exact_batch", threads, queries = nq, qps = Math.Round(nq / s, 1) });
         GC.KeepAlive(res);
         break;
     }
