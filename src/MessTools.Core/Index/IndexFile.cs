@@ -18,8 +18,9 @@ namespace MessTools.Core.Index;
 ///     (int32, count x (2M+1): count, ids), upper-link offsets (int32 per node, -1 on layer 0 only), upper links
 ///   trailer (16 bytes): XXH64 (seed 0, System.IO.Hashing.XxHash64) of every byte before it, then "MESSEND\0"
 /// </code>
-/// <see cref="Load"/> reads the file once, sequentially, straight into the index's arrays (a handful of large
-/// allocations, none per node) and refuses anything that does not check out: another file type, another
+/// <see cref="Load(string)"/> reads the file once, sequentially, straight into the index's arrays (a handful of large
+/// allocations, none per node; on Linux and macOS the vector section is checksummed as it streams past and then
+/// memory-mapped instead of copied, see <see cref="MappedVectors"/>) and refuses anything that does not check out: another file type, another
 /// format version, a truncated or extended file, a checksum mismatch, or a graph that points outside itself.
 /// <see cref="Save"/> writes through <see cref="AtomicFile"/>, so a reader always sees a complete old or new file.
 /// </summary>
@@ -148,7 +149,7 @@ public static class IndexFile
     }
 
     /// <summary>
-    /// The checksum an index file's trailer records (not re-computed: <see cref="Load"/> checks it against the
+    /// The checksum an index file's trailer records (not re-computed: <see cref="Load(string)"/> checks it against the
     /// contents); null when the file is missing or has no valid trailer. index_meta.json names its index by it.
     /// </summary>
     public static ulong? ReadChecksum(string path)
