@@ -13,19 +13,13 @@ using Cloud.Unum.USearch;
 // L2-normalised rows (MetricKind.Ip), float32 storage (no quantisation), as ours and hnswlib's "ip" space.
 // The binding fixes the search expansion when an index is made; each ef sets it through the C API's
 // usearch_change_expansion_search on the saved index loaded again (see Native).
-if (args.Length < 3) { Console.Error.WriteLine("usage: USearchPeer build|search N D [options]"); return 2; }
-string mode = args[0];
-int n = int.Parse(args[1], CultureInfo.InvariantCulture), d = int.Parse(args[2], CultureInfo.InvariantCulture);
-string? Opt(string name) { int i = Array.IndexOf(args, "--" + name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : null; }
-string dataFile = $"/tmp/ann_{n}_{d}.f32", queryFile = $"/tmp/ann_{n}_{d}_q.f32", gtFile = $"/tmp/ann_{n}_{d}_gt.i32";
-if (!File.Exists(dataFile) || !File.Exists(queryFile))
-{
-    Console.Error.WriteLine($"Missing {dataFile} / {queryFile}: run /usr/bin/python3 /work/shared/bench/ann_anchor.py {n} {d} first.");
-    return 2;
-}
+if (AnnSet.Parse(args, "USearchPeer build|search N D [options]") is not { } set) return 2;
+string mode = set.Mode, dataFile = set.DataFile, queryFile = set.QueryFile, gtFile = set.GroundTruthFile;
+int n = set.N, d = set.D;
+string? Opt(string name) => set.Opt(name);
 const ulong M = 16, EfConstruction = 200;
-void Emit(object o) => Console.WriteLine(JsonSerializer.Serialize(o));
-float[][] Rows(string file) => ReadF32(file).Chunk(d).ToArray();
+void Emit(object o) => AnnSet.Emit(o);
+float[][] Rows(string file) => AnnSet.ReadF32(file).Chunk(d).ToArray();
 
 switch (mode)
 {
@@ -51,8 +45,8 @@ switch (mode)
             return 2;
         }
         var gt = MemoryMarshal.Cast<byte, int>(File.ReadAllBytes(gtFile)).ToArray();
-        int repeat = int.Parse(Opt("repeat") ?? "5", CultureInfo.InvariantCulture);
-        foreach (int ef in (Opt("ef") ?? "10,20,40,80,160").Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture)))
+        int repeat = set.IntOpt("repeat", 5);
+        foreach (int ef in set.EfList())
         {
             using var index = Open(file, ef);
             var keys = new ulong[10];
@@ -99,8 +93,6 @@ USearchIndex Open(string file, int ef)
         throw;
     }
 }
-
-static float[] ReadF32(string path) => MemoryMarshal.Cast<byte, float>(File.ReadAllBytes(path)).ToArray();
 
 /// <summary>
 /// The one call the binding does not wrap: its search expansion is fixed when an index is made, but the native library it
