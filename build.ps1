@@ -5,7 +5,8 @@
 .DESCRIPTION
     Build   : dotnet publish stages the ready module folder out/MessTools/<version>/ (an MSBuild target does it,
               so the same folder comes out on machines without pwsh).
-    Test    : dotnet test (engine unit tests, runspace tests of the staged module, server tests), then Invoke-Pester
+    Test    : dotnet test (engine unit tests, runspace tests of the staged module, server tests), a build of every
+              benchmark under bench/ (bench/Benchmarks.proj), then Invoke-Pester
               on tests/Pester with the Pester 5.9.1 the solution restores from NuGet; ends with one line
               "N passed, N failed, N skipped" over every suite and exits 1 if anything failed.
     Package : Build, then a .nupkg of the module folder in out/ for a PowerShell repository (Publish-PSResource
@@ -78,6 +79,13 @@ foreach ($t in $Task) {
             & dotnet test (Join-Path $root 'MessTools.sln') -c $Configuration -nologo --logger trx --results-directory $results
             $dotnetExit = $LASTEXITCODE
             $xunit = Get-TrxCount $results
+
+            # Every benchmark under bench/ compiles (bench/Benchmarks.proj finds them by glob): a benchmark that no longer
+            # builds is a failure here, not a surprise on the day its figures are taken.
+            & dotnet build (Join-Path $root 'bench/Benchmarks.proj') -c $Configuration -nologo -v q
+            $benchExit = $LASTEXITCODE
+            if ($benchExit -ne 0) { Write-Host "benchmarks: bench/Benchmarks.proj does not build (exit code $benchExit; the errors are above): counted as one failure" }
+            else { Write-Host 'benchmarks: every project under bench/ builds' }
             Write-Host ("xunit: {0} passed, {1} failed, {2} skipped" -f $xunit.Passed, $xunit.Failed, $xunit.Skipped)
 
             $pesterModule = Get-PesterManifest
@@ -93,7 +101,7 @@ foreach ($t in $Task) {
             $pesterFailed = $pester.FailedCount + $pester.FailedBlocksCount + $pester.FailedContainersCount
             Write-Host ("Pester: {0} passed, {1} failed, {2} skipped" -f $pester.PassedCount, $pesterFailed, $pester.SkippedCount)
 
-            $failed = $xunit.Failed + $pesterFailed
+            $failed = $xunit.Failed + $pesterFailed + [int]($benchExit -ne 0)
             # A test host that crashed leaves no result to count: still a failure.
             if ($dotnetExit -ne 0 -and $xunit.Failed -eq 0) { $failed++; Write-Host "dotnet test exited with $dotnetExit without a failed test: counted as one failure" }
             # The one plain summary line CI reads, counting every suite.

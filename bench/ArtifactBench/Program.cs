@@ -105,7 +105,7 @@ void Ours(int run)
     var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
     var moto0 = moto.ProcessorTime;
     var sw = Stopwatch.StartNew();
-    var pub = MessTools.Core.Jobs.PublishJob.RunAsync(rb, new PublishRequest { ArtifactPath = art }, new MessTools.Core.Jobs.NullJobHost("ArtifactBench")).GetAwaiter().GetResult();
+    var pub = MessTools.Core.Jobs.PublishJob.RunAsync(rb, new PublishRequest { ArtifactPath = art }, new MessTools.Core.Jobs.NullJobHost("Publish-MessArtifact")).GetAwaiter().GetResult();
     double up = sw.Elapsed.TotalSeconds;
     double upCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
     double upMoto = (moto.ProcessorTime - moto0).TotalSeconds;
@@ -114,7 +114,7 @@ void Ours(int run)
     GC.Collect();
     ResetPeak();
     sw.Restart();
-    var imp = MessTools.Core.Jobs.ImportJob.RunAsync(rb, new ImportRequest { Model = "builtin", ArtifactPath = dst }, new MessTools.Core.Jobs.NullJobHost("ArtifactBench")).GetAwaiter().GetResult();
+    var imp = MessTools.Core.Jobs.ImportJob.RunAsync(rb, new ImportRequest { Model = "builtin", ArtifactPath = dst }, new MessTools.Core.Jobs.NullJobHost("Import-MessArtifact")).GetAwaiter().GetResult();
     double down = sw.Elapsed.TotalSeconds;
     double downPeak = PeakMb();
     if (imp.DownloadedFiles != files.Count || pub.UploadedFiles != files.Count) throw new InvalidOperationException("not a full transfer");

@@ -3,19 +3,25 @@
 
 peers.py build  N D --threads T [--save FILE]   hnswlib M=16 efConstruction=200 build time (seed 1)
 peers.py search N D --load FILE [--ef 10,20,40,80,160] [--repeat 5]   single-query recall@10; queries/s best and median of the passes, 1 thread
-peers.py flat   N D                              faiss IndexFlatIP batch of all queries, k=10, 1 thread
+peers.py flat   N D [--threads T]                faiss IndexFlatIP batch of all queries, k=10, T threads (faiss and OpenBLAS; default 1)
 Reads /tmp/ann_N_D.f32 and /tmp/ann_N_D_q.f32. Ground truth: faiss IndexFlatIP (cached in /tmp/ann_N_D_gt.i32).
 """
 import sys, time, json, os
-import numpy as np, hnswlib, faiss
 
 def arg(name, default):
     return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else default
 
+# Threads of faiss (OpenMP) and of the BLAS under numpy and faiss (OpenBLAS): set before they load, so `flat --threads T`
+# compares exact search at the thread count ours is given (Ann exact --threads T). Every other mode is one thread.
+THREADS = int(arg("--threads", 1))
+for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[var] = str(THREADS if sys.argv[1] == "flat" else 1)
+import numpy as np, hnswlib, faiss
+
 mode, n, d = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 X = np.fromfile(f"/tmp/ann_{n}_{d}.f32", dtype=np.float32).reshape(n, d)
 Q = np.fromfile(f"/tmp/ann_{n}_{d}_q.f32", dtype=np.float32).reshape(-1, d)
-faiss.omp_set_num_threads(1)
+faiss.omp_set_num_threads(THREADS if sys.argv[1] == "flat" else 1)
 
 def ground_truth():
     path = f"/tmp/ann_{n}_{d}_gt.i32"
@@ -48,6 +54,6 @@ elif mode == "search":
 elif mode == "flat":
     fl = faiss.IndexFlatIP(d); fl.add(X)
     t = time.perf_counter(); _, gt = fl.search(Q, 10); dt = time.perf_counter() - t
-    print(json.dumps({"peer": "faiss_flat_ip", "what": "exact_batch", "queries": len(Q), "qps": round(len(Q) / dt, 1)}), flush=True)
+    print(json.dumps({"peer": "faiss_flat_ip", "what": "exact_batch", "threads": THREADS, "queries": len(Q), "qps": round(len(Q) / dt, 1)}), flush=True)
 else:
     sys.exit("mode: build | search | flat")

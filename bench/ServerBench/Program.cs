@@ -8,6 +8,7 @@ using MessTools.Core.Index;
 
 // ServerBench prepare ART [--n 100000] [--d 256]: embeddings (the index benchmark's vectors, /tmp/ann_N_D.f32 from
 //   make_vectors.py), synthetic metadata (8 composers, albums of 12), HNSW M 16, efConstruction 200, efSearch 80.
+// ServerBench startup ART: the phases of the server's load, each timed, with heap and resident memory after each.
 // ServerBench inproc ART [--queries 20000]: NeighborFinder.ByTrackId(k=10) on random ids, one thread: median, p99, QPS.
 string? Opt(string name) { int i = Array.IndexOf(args, "--" + name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : null; }
 if (args.Length < 2) { Console.Error.WriteLine("usage: ServerBench prepare|inproc ART"); return 2; }
@@ -70,5 +71,37 @@ if (args[0] == "inproc")
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{{\"inproc_queries\":{queries},\"qps\":{queries / secs:F0},\"median_ms\":{lat[queries / 2]:F4},\"p99_ms\":{lat[(int)(queries * 0.99)]:F4}}}"));
     return 0;
 }
-Console.Error.WriteLine("usage: ServerBench prepare|inproc ART");
+if (args[0] == "startup")
+{
+    // The phases of the server's start-up load (ArtifactCatalog.Load) one after another on one thread, each timed, with the
+    // managed heap and resident memory after each: where /readyz's time and the resident memory go.
+    var clock = Stopwatch.StartNew();
+    double last = 0;
+    void Phase(string name)
+    {
+        double now = clock.Elapsed.TotalMilliseconds;
+        using var self = Process.GetCurrentProcess();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{{\"phase\":\"{name}\",\"ms\":{now - last:F1},\"heap_mib\":{GC.GetTotalMemory(false) / 1048576.0:F1},\"rss_mib\":{self.WorkingSet64 / 1048576.0:F1}}}"));
+        last = clock.Elapsed.TotalMilliseconds;
+    }
+    Phase("start");
+    var index = IndexFile.Load(store.HnswIndexFile);
+    Phase("index_load");
+    IndexConsistency.Require(store, index, store.HnswIndexFile);
+    Phase("index_consistency");
+    var info = TrackInfoTable.Read(store.MetadataCsv);
+    Phase("metadata_csv");
+    IndexConsistency.VerifyEmbeddingsFile(store);
+    Phase("embeddings_verify");
+    IndexBuilder.ReadCurrentInfo(store, store.HnswIndexFile);
+    Phase("index_meta");
+    GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+    Phase("gc_collect");
+    var finder = NeighborFinder.Open(store);
+    Phase("neighborfinder_open_again");
+    GC.KeepAlive(index); GC.KeepAlive(info); GC.KeepAlive(finder);
+    return 0;
+}
+Console.Error.WriteLine("usage: ServerBench prepare|inproc|startup ART");
 return 2;

@@ -11,7 +11,7 @@ public sealed class FlatIndex : VectorIndex
 {
     public override IndexKind Kind => IndexKind.Flat;
 
-    internal FlatIndex(string[] ids, float[] vectors, byte[] deleted, int count, int dimension)
+    internal FlatIndex(string[] ids, Memory<float> vectors, byte[] deleted, int count, int dimension)
         : base(ids, vectors, deleted, count, dimension) { }
 
     /// <summary>An exact index over <paramref name="ids"/>.Length rows of <paramref name="vectors"/> (taken over, not copied).</summary>
@@ -26,7 +26,7 @@ public sealed class FlatIndex : VectorIndex
 
     /// <summary>The exact view of any index: the same vectors, ids and tombstones, searched exhaustively.</summary>
     public static FlatIndex Over(VectorIndex index) =>
-        index as FlatIndex ?? new FlatIndex(index.IdStorage, index.VectorStorage, index.DeletedStorage, index.Count, index.Dimension)
+        index as FlatIndex ?? new FlatIndex(index.IdStorage, index.VectorMemory, index.DeletedStorage, index.Count, index.Dimension)
         {
             EmbeddingsSha256 = index.EmbeddingsSha256,
             EmbeddingsBytes = index.EmbeddingsBytes,
@@ -44,9 +44,9 @@ public sealed class FlatIndex : VectorIndex
             Array.Resize(ref _ids, total);
             Array.Resize(ref _deleted, total);
         }
-        if (_vectors.LongLength < (long)total * Dimension) Array.Resize(ref _vectors, checked(total * Dimension));
+        EnsureVectorCapacity(total);
         Array.Copy(ids, 0, _ids, first, ids.Length);
-        rows.CopyTo(_vectors.AsSpan(first * Dimension));
+        rows.CopyTo(_vectors.Span[(first * Dimension)..]);
         Array.Clear(_deleted, first, ids.Length);
         _count = total;
         for (int node = first; node < total; node++) RegisterLive(node);

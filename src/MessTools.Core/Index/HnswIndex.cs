@@ -56,7 +56,7 @@ public sealed unsafe class HnswIndex : VectorIndex
     }
 
     /// <summary>For <see cref="IndexFile"/>: an index from stored arrays (already validated).</summary>
-    internal HnswIndex(HnswParameters p, int dimension, int count, string[] ids, float[] vectors, byte[] deleted,
+    internal HnswIndex(HnswParameters p, int dimension, int count, string[] ids, Memory<float> vectors, byte[] deleted,
         byte[] levels, int[] links0, int[] upperOffsets, int[] upperLinks, int upperUsed, int entryPoint, int maxLevel)
         : base(ids, vectors, deleted, count, dimension)
     {
@@ -113,10 +113,10 @@ public sealed unsafe class HnswIndex : VectorIndex
             Array.Resize(ref _levels, total);
             Array.Resize(ref _upperOffsets, total);
         }
-        if (_vectors.LongLength < (long)total * Dimension) Array.Resize(ref _vectors, checked(total * Dimension));
+        EnsureVectorCapacity(total);
         if (_links0.LongLength < (long)total * _stride0) Array.Resize(ref _links0, checked(total * _stride0));
         Array.Copy(ids, 0, _ids, first, ids.Length);
-        rows.CopyTo(_vectors.AsSpan(first * Dimension));
+        rows.CopyTo(_vectors.Span[(first * Dimension)..]);
         Array.Clear(_deleted, first, ids.Length);
         Array.Clear(_links0, first * _stride0, ids.Length * _stride0);
         InsertNew(ids.Length, maxThreads, progress, cancellation);
@@ -154,7 +154,7 @@ public sealed unsafe class HnswIndex : VectorIndex
         if (threads == 1)
         {
             var scratch = SearchScratch.ForThisThread();
-            fixed (float* v = _vectors)
+            fixed (float* v = _vectors.Span)
             fixed (int* l0 = _links0)
             fixed (int* up = _upperLinks)
             {
@@ -182,7 +182,7 @@ public sealed unsafe class HnswIndex : VectorIndex
                 try
                 {
                     var scratch = SearchScratch.ForThisThread();
-                    fixed (float* v = _vectors)
+                    fixed (float* v = _vectors.Span)
                     fixed (int* l0 = _links0)
                     fixed (int* up = _upperLinks)
                     {
@@ -525,7 +525,7 @@ public sealed unsafe class HnswIndex : VectorIndex
         int maxLevel = (int)(entry >> 32);
         int efUse = Math.Max(ef > 0 ? ef : Parameters.EfSearch, k);
         var s = SearchScratch.ForThisThread();
-        fixed (float* v = _vectors)
+        fixed (float* v = _vectors.Span)
         fixed (int* l0 = _links0)
         fixed (int* up = _upperLinks)
         fixed (float* q = query)
@@ -539,6 +539,8 @@ public sealed unsafe class HnswIndex : VectorIndex
             else
                 SearchLayer(in g, q, cur, curScore, 0, efUse, s, new LiveCheck(_deleted, allow));
         }
+        // The rows may be a mapped file section, which stays mapped while this index is reachable: keep it so to here.
+        GC.KeepAlive(this);
         int found = s.Results.Count;
         s.EnsureSortCapacity(found);
         s.Results.DrainBestFirst(s.SortedScores, s.SortedIds);

@@ -18,8 +18,9 @@ namespace MessTools.Core.Index;
 ///     (int32, count x (2M+1): count, ids), upper-link offsets (int32 per node, -1 on layer 0 only), upper links
 ///   trailer (16 bytes): XXH64 (seed 0, System.IO.Hashing.XxHash64) of every byte before it, then "MESSEND\0"
 /// </code>
-/// <see cref="Load"/> reads the file once, sequentially, straight into the index's arrays (a handful of large
-/// allocations, none per node) and refuses anything that does not check out: another file type, another
+/// <see cref="Load(string)"/> reads the file once, sequentially, straight into the index's arrays (a handful of large
+/// allocations, none per node; on Linux and macOS the vector section is checksummed as it streams past and then
+/// memory-mapped instead of copied, see <see cref="MappedVectors"/>) and refuses anything that does not check out: another file type, another
 /// format version, a truncated or extended file, a checksum mismatch, or a graph that points outside itself.
 /// <see cref="Save"/> writes through <see cref="AtomicFile"/>, so a reader always sees a complete old or new file.
 /// </summary>
@@ -129,7 +130,7 @@ public static class IndexFile
                 {
                     case Section.IdOffsets: Put(Bytes(idOffsets, sections[s].Length)); break;
                     case Section.IdBytes: Put(blob); break;
-                    case Section.Vectors: Put(Bytes(index.VectorStorage, sections[s].Length)); break;
+                    case Section.Vectors: Put(MemoryMarshal.AsBytes(index.VectorStorage.Span)[..checked((int)sections[s].Length)]); break;
                     case Section.Deleted: Put(index.DeletedStorage.AsSpan(0, n)); break;
                     case Section.Levels: Put(hnsw!.LevelStorage.AsSpan(0, n)); break;
                     case Section.Links0: Put(Bytes(hnsw!.Links0Storage, sections[s].Length)); break;
@@ -148,7 +149,7 @@ public static class IndexFile
     }
 
     /// <summary>
-    /// The checksum an index file's trailer records (not re-computed: <see cref="Load"/> checks it against the
+    /// The checksum an index file's trailer records (not re-computed: <see cref="Load(string)"/> checks it against the
     /// contents); null when the file is missing or has no valid trailer. index_meta.json names its index by it.
     /// </summary>
     public static ulong? ReadChecksum(string path)
@@ -165,8 +166,21 @@ public static class IndexFile
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { return null; }
     }
 
+    /// <summary>
+    /// Whether <see cref="Load(string)"/> maps the vector section instead of copying it: where a mapped file can still be
+    /// replaced by a rename (Linux, macOS; not Windows, where it would block New-MessIndex and imports from replacing it).
+    /// </summary>
+    public static bool MapsVectors => !OperatingSystem.IsWindows();
+
     /// <summary>Reads and checks an index file; any mismatch is a <see cref="MessException"/> with ErrorId IndexCorrupt (or IndexMissing).</summary>
-    public static VectorIndex Load(string path)
+    public static VectorIndex Load(string path) => Load(path, MapsVectors);
+
+    /// <summary>
+    /// <see cref="Load(string)"/>, with the vector section memory-mapped (<paramref name="mapVectors"/>: searched in place
+    /// through <see cref="MappedVectors"/>, held once by the page cache; the whole file is still read once and its
+    /// checksum checked before the index is returned) or copied into an array.
+    /// </summary>
+    public static VectorIndex Load(string path, bool mapVectors)
     {
         if (!File.Exists(path))
             throw new MessException("IndexMissing", MessErrorKind.ObjectNotFound, $"The index '{path}' does not exist. Run New-MessIndex first.", path);
@@ -181,7 +195,7 @@ public static class IndexFile
         }
         using (fs)
         {
-            try { return Read(fs, path); }
+            try { return Read(fs, path, mapVectors); }
             catch (IOException ex) when (ex is not EndOfStreamException)
             {
                 throw new MessException("IndexUnreadable", MessErrorKind.ReadError, $"Reading the index '{path}' failed: {ex.Message}", path, ex);
@@ -193,7 +207,7 @@ public static class IndexFile
         }
     }
 
-    private static VectorIndex Read(FileStream fs, string path)
+    private static VectorIndex Read(FileStream fs, string path, bool mapVectors)
     {
         long actualLength = fs.Length;
         var header = new byte[HeaderSize];
@@ -293,7 +307,18 @@ public static class IndexFile
 
         var idOffsets = ReadArray<int>((int)Section.IdOffsets, n + 1);
         var idBytes = ReadArray<byte>((int)Section.IdBytes, sections[(int)Section.IdBytes].Length);
-        var vectors = ReadArray<float>((int)Section.Vectors, (long)n * dim);
+        // Mapped: the section is read once for the checksum through a small buffer (page cache, no copy kept) and mapped
+        // below, after every check has passed. Otherwise: read into an array.
+        bool map = mapVectors && (long)n * dim > 0;
+        float[]? vectorArray = null;
+        if (map)
+        {
+            SkipTo(sections[(int)Section.Vectors].Offset);
+            var through = new byte[1 << 20];
+            for (long left = sections[(int)Section.Vectors].Length; left > 0; left -= through.Length)
+                Fill(through.AsSpan(0, (int)Math.Min(through.Length, left)));
+        }
+        else vectorArray = ReadArray<float>((int)Section.Vectors, (long)n * dim);
         var deleted = ReadArray<byte>((int)Section.Deleted, n);
         byte[]? levels = null;
         int[]? links0 = null, upperOffsets = null, upperLinks = null;
@@ -321,11 +346,12 @@ public static class IndexFile
         }
         if (tombstones != deletedCount) throw Corrupt(path, $"it has {tombstones} tombstones, its header says {deletedCount}");
         var byId = LiveIdMap(path, ids, deleted, n, n - tombstones);
+        if (isHnsw) ValidateGraph(path, n, m, levels!, links0!, upperOffsets!, upperLinks!, upperUsed, entryPoint, maxLevel);
+        Memory<float> vectors = map ? MappedVectors.Open(fs, sections[(int)Section.Vectors].Offset, checked(n * dim)).Memory : vectorArray!;
 
         VectorIndex index;
         if (isHnsw)
         {
-            ValidateGraph(path, n, m, levels!, links0!, upperOffsets!, upperLinks!, upperUsed, entryPoint, maxLevel);
             index = new HnswIndex(p!, dim, n, ids, vectors, deleted, levels!, links0!, upperOffsets!, upperLinks!, upperUsed, entryPoint, maxLevel);
         }
         else index = new FlatIndex(ids, vectors, deleted, n, dim);

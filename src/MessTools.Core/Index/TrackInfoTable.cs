@@ -35,14 +35,23 @@ public sealed class TrackInfoTable
         var albums = new List<string>();
         var titles = new List<string>();
         var composers = new List<string>();
+        // Albums and composers repeat from row to row: one string each, not one per row (a served catalogue of 100,000
+        // tracks holds about 8 MB less, and the collector has that much less to move while it loads).
+        var pool = new Dictionary<string, string>(StringComparer.Ordinal);
+        string Shared(string value)
+        {
+            if (pool.TryGetValue(value, out var one)) return one;
+            pool[value] = value;
+            return value;
+        }
         try
         {
             foreach (var t in MetadataCsv.Read(path))
             {
                 rowById.Add(t.TrackId, rowById.Count);
-                albums.Add(t.AlbumId);
+                albums.Add(Shared(t.AlbumId));
                 titles.Add(t.Title ?? "");
-                composers.Add(t.Composer);
+                composers.Add(Shared(t.Composer));
             }
         }
         catch (MessException ex) when (ex.ErrorId is not ("MetadataMissing" or "MetadataMalformed"))

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using MessTools.Core.Common;
 using MessTools.Core.Search;
 
@@ -31,14 +32,15 @@ public enum IndexKind
 /// </summary>
 public abstract class VectorIndex
 {
-    private protected float[] _vectors;
+    /// <summary>The rows: an array, or the memory-mapped vector section of the index file it was loaded from.</summary>
+    private protected Memory<float> _vectors;
     private protected string[] _ids;
     private protected byte[] _deleted;
     private protected int _count;
     private protected int _deletedCount;
     private Dictionary<string, int>? _byId;
 
-    private protected VectorIndex(string[] ids, float[] vectors, byte[] deleted, int count, int dimension)
+    private protected VectorIndex(string[] ids, Memory<float> vectors, byte[] deleted, int count, int dimension)
     {
         if (dimension <= 0) throw new ArgumentOutOfRangeException(nameof(dimension));
         if (count < 0 || ids.Length < count || (long)vectors.Length < (long)count * dimension || deleted.Length < count)
@@ -65,11 +67,28 @@ public abstract class VectorIndex
 
     public string TrackId(int node) => _ids[node];
     public bool IsDeleted(int node) => _deleted[node] != 0;
-    public ReadOnlySpan<float> Vector(int node) => _vectors.AsSpan(node * Dimension, Dimension);
+    public ReadOnlySpan<float> Vector(int node) => _vectors.Span.Slice(node * Dimension, Dimension);
 
-    /// <summary>The contiguous vector storage (Count x Dimension valid rows; may be longer).</summary>
-    public float[] VectorStorage => _vectors;
+    /// <summary>The contiguous vector storage (Count x Dimension valid rows; may be longer): an array, or the index file's mapped section.</summary>
+    public ReadOnlyMemory<float> VectorStorage => _vectors;
 
+    /// <summary>True when the rows are the index file's memory-mapped section (held by the page cache, not copied).</summary>
+    public bool IsMapped => !MemoryMarshal.TryGetArray((ReadOnlyMemory<float>)_vectors, out _);
+
+    /// <summary>
+    /// Room for <paramref name="rows"/> rows in an array of our own (an append never writes into a mapped file): grows the
+    /// array, or copies the mapped rows into a new one.
+    /// </summary>
+    private protected void EnsureVectorCapacity(int rows)
+    {
+        long needed = (long)rows * Dimension;
+        if (!IsMapped && _vectors.Length >= needed) return;
+        var grown = new float[checked((int)needed)];
+        _vectors.Span[..Math.Min(_vectors.Length, checked(_count * Dimension))].CopyTo(grown);
+        _vectors = grown;
+    }
+
+    internal Memory<float> VectorMemory => _vectors;
     internal string[] IdStorage => _ids;
     internal byte[] DeletedStorage => _deleted;
 
@@ -133,7 +152,7 @@ public abstract class VectorIndex
             var deleted = _deleted;
             filter = allow is null ? (_, c) => deleted[c] == 0 : (q, c) => deleted[c] == 0 && allow(q, c);
         }
-        return ExactSearch.Search(_vectors, _count, Dimension, queries, queryCount, k, filter, maxThreads);
+        return ExactSearch.Search((ReadOnlyMemory<float>)_vectors, _count, Dimension, queries, queryCount, k, filter, maxThreads);
     }
 
     private protected static void ValidateK(int k)

@@ -52,7 +52,7 @@ public static unsafe partial class ExactSearch
             // The packed database, shared read-only by all threads: [panel][dim][NR], zero rows after the last.
             float[] packedStore = GC.AllocateUninitializedArray<float>(checked((int)((long)panels * _nr * _dim + 16)), pinned: true);
             var po = new ParallelOptions { MaxDegreeOfParallelism = _threads, CancellationToken = ct };
-            fixed (float* vp = _vectors)
+            fixed (float* vp = _vectors.Span)
             fixed (float* pb0 = packedStore)
             {
                 float* pb = Align(pb0);
@@ -108,7 +108,7 @@ public static unsafe partial class ExactSearch
             {
                 var heaps = new Candidates(_queryCount, _k);
                 int start = chunk * chunkRows, end = Math.Min(_count, start + chunkRows);
-                fixed (float* v = _vectors)
+                fixed (float* v = _vectors.Span)
                 fixed (float* q = _queries)
                 fixed (float* c = buffer)
                 {
@@ -192,7 +192,7 @@ public static unsafe partial class ExactSearch
             int q0 = block * _mq, mq = Math.Min(_mq, _count - q0), diagEnd = q0 + mq;
             int mqPad = RoundUp(mq, _mr);
             float* a = ws.A, c = ws.C;
-            fixed (float* vp = _vectors)
+            fixed (float* vp = _vectors.Span)
             {
                 for (int ip = 0; ip < mqPad / _mr; ip++)
                     PackPanel(vp, _count, _dim, q0 + ip * _mr, _mr, a + (nint)ip * _dim * _mr);

@@ -12,7 +12,8 @@ public static unsafe partial class ExactSearch
     /// <summary>One call's data, block plan and shared packed database.</summary>
     private sealed partial class Job
     {
-        private readonly float[] _vectors, _queries;
+        private readonly ReadOnlyMemory<float> _vectors;
+        private readonly float[] _queries;
         private readonly int _count, _dim, _queryCount, _k, _threads;
         private readonly PairFilter? _allow;
         private readonly bool _selfExclude;
@@ -24,7 +25,7 @@ public static unsafe partial class ExactSearch
         private long _done;
         private readonly long _total;
 
-        public Job(Kernel kernel, float[] vectors, int count, int dim, float[] queries, int queryCount, int k,
+        public Job(Kernel kernel, ReadOnlyMemory<float> vectors, int count, int dim, float[] queries, int queryCount, int k,
             PairFilter? allow, bool selfExclude, int maxThreads, ExactSearchOptions? options,
             int queryBlock, int dimBlock, int rowBlock)
         {
@@ -53,7 +54,8 @@ public static unsafe partial class ExactSearch
             _rowRanges = (count + _rangeRows - 1) / _rangeRows;
             _total = (long)queryCount * count;
             // All pairs of one set: score each pair once (upper triangle of blocks) and offer it both ways.
-            _symmetric = !NoSymmetricPass && selfExclude && ReferenceEquals(queries, vectors) && queryCount == count;
+            _symmetric = !NoSymmetricPass && selfExclude && queryCount == count
+                && MemoryMarshal.TryGetArray(vectors, out var whole) && whole.Offset == 0 && ReferenceEquals(whole.Array, queries);
             if (_symmetric)
             {
                 _mq = RoundUp(Math.Max(_mr, queryBlock), Lcm(_mr, _nr));

@@ -71,6 +71,14 @@ public static unsafe partial class ExactSearch
         PairFilter? allow, int maxThreads, ExactSearchOptions? options) =>
         Run(Kernel.Auto, vectors, count, dim, queries, queryCount, k, allow, maxThreads, selfExclude: false, options);
 
+    /// <summary>
+    /// <see cref="Search(float[], int, int, float[], int, int, PairFilter?, int)"/> over rows held anywhere: an array, or
+    /// an index file's memory-mapped vector section (<see cref="Index.IndexFile"/>), searched in place.
+    /// </summary>
+    public static Neighbor[][] Search(ReadOnlyMemory<float> vectors, int count, int dim, float[] queries, int queryCount, int k,
+        PairFilter? allow = null, int maxThreads = 0) =>
+        Run(Kernel.Auto, vectors, count, dim, queries, queryCount, k, allow, maxThreads, selfExclude: false, null);
+
     /// <summary>Every row as a query against all rows, the row itself excluded.</summary>
     public static Neighbor[][] AllPairs(float[] vectors, int count, int dim, int k, PairFilter? allow = null, int maxThreads = 0) =>
         Run(Kernel.Auto, vectors, count, dim, vectors, count, k, allow, maxThreads, selfExclude: true, null);
@@ -93,6 +101,13 @@ public static unsafe partial class ExactSearch
         int queryBlock = 0, int dimBlock = 0, int rowBlock = 0)
     {
         ArgumentNullException.ThrowIfNull(vectors);
+        return Run(kernel, vectors.AsMemory(), count, dim, queries, queryCount, k, allow, maxThreads, selfExclude, options, queryBlock, dimBlock, rowBlock);
+    }
+
+    internal static Neighbor[][] Run(Kernel kernel, ReadOnlyMemory<float> vectors, int count, int dim, float[] queries, int queryCount, int k,
+        PairFilter? allow, int maxThreads, bool selfExclude, ExactSearchOptions? options,
+        int queryBlock = 0, int dimBlock = 0, int rowBlock = 0)
+    {
         ArgumentNullException.ThrowIfNull(queries);
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(dim);
@@ -117,7 +132,8 @@ public static unsafe partial class ExactSearch
         }
         var job = new Job(kernel, vectors, count, dim, queries, queryCount, k, allow, selfExclude, maxThreads, options,
             queryBlock > 0 ? queryBlock : QueryBlock, dimBlock > 0 ? dimBlock : DimBlock, rowBlock > 0 ? rowBlock : RowBlock);
-        job.Execute(results);
+        // Pinned for the whole run: an array stays put, and a memory-mapped section stays mapped while the kernels read it.
+        using (vectors.Pin()) job.Execute(results);
         return results;
     }
 }

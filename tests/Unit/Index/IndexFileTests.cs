@@ -161,4 +161,74 @@ public class IndexFileTests
         Assert.Empty(Directory.GetFiles(tmp.Path, "*" + AtomicFileWriter.TempSuffix));
         Assert.True(loads > 0);
     }
+
+    [Fact]
+    public void A_mapped_load_answers_exactly_as_a_copied_one_and_holds_no_copy_of_the_vectors()
+    {
+        using var tmp = new TempDir();
+        var (index, data) = Sample();
+        index.Remove(index.TrackId(11));
+        string path = tmp["hnsw.index"];
+        IndexFile.Save(index, path);
+        var mapped = Assert.IsType<HnswIndex>(IndexFile.Load(path, mapVectors: true));
+        var copied = Assert.IsType<HnswIndex>(IndexFile.Load(path, mapVectors: false));
+        Assert.True(mapped.IsMapped);
+        Assert.False(copied.IsMapped);
+        Assert.Equal(IndexFile.MapsVectors, IndexFile.Load(path).IsMapped);
+        for (int q = 0; q < 1500; q += 17)
+        {
+            var query = data.AsSpan(q * Dim, Dim);
+            Assert.Equal(copied.Search(query, 10), mapped.Search(query, 10));
+            Assert.Equal(copied.Search(query, 5, n => n % 4 != 0, 40), mapped.Search(query, 5, n => n % 4 != 0, 40));
+            Assert.Equal(copied.SearchExact(query, 10), mapped.SearchExact(query, 10));
+            Assert.True(copied.Vector(q).SequenceEqual(mapped.Vector(q)));
+        }
+        // The exact view shares the mapped rows (no copy), and batch exact search over them agrees too.
+        var flat = FlatIndex.Over(mapped);
+        Assert.True(flat.IsMapped);
+        var queries = data.AsSpan(0, 40 * Dim).ToArray();
+        var a = FlatIndex.Over(copied).SearchExactBatch(queries, 40, 10, maxThreads: 2);
+        var b = flat.SearchExactBatch(queries, 40, 10, maxThreads: 2);
+        for (int q = 0; q < 40; q++) Assert.Equal(a[q], b[q]);
+        // Saving a mapped index writes the same bytes.
+        IndexFile.Save(mapped, tmp["again.index"]);
+        Assert.Equal(File.ReadAllBytes(path), File.ReadAllBytes(tmp["again.index"]));
+    }
+
+    [Fact]
+    public void A_mapped_index_keeps_answering_from_its_version_while_the_file_is_replaced()
+    {
+        if (!IndexFile.MapsVectors) return; // Windows copies the rows (a mapped file there cannot be replaced)
+        using var tmp = new TempDir();
+        var (a, data) = Sample(900, seed: 1);
+        var (b, _) = Sample(700, seed: 2);
+        string path = tmp["hnsw.index"];
+        IndexFile.Save(a, path);
+        var mapped = IndexFile.Load(path, mapVectors: true);
+        var expected = Enumerable.Range(0, 30).Select(q => a.Search(data.AsSpan(q * 7 * Dim, Dim), 10)).ToList();
+        IndexFile.Save(b, path); // a new file renamed over the mapped one
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        Assert.Equal(700, IndexFile.Load(path).Count);
+        for (int q = 0; q < 30; q++) Assert.Equal(expected[q], mapped.Search(data.AsSpan(q * 7 * Dim, Dim), 10));
+    }
+
+    [Fact]
+    public void Appending_to_a_mapped_index_copies_its_rows_and_never_writes_the_file()
+    {
+        using var tmp = new TempDir();
+        var (index, data) = Sample(600, seed: 3);
+        string path = tmp["hnsw.index"];
+        IndexFile.Save(index, path);
+        byte[] before = File.ReadAllBytes(path);
+        var mapped = Assert.IsType<HnswIndex>(IndexFile.Load(path, mapVectors: true));
+        var extra = IndexTestData.Clustered(50, Dim, 5, 0.6, seed: 9);
+        int first = mapped.Append(IndexTestData.Ids(50, "new"), extra);
+        Assert.False(mapped.IsMapped);
+        Assert.Equal(600, first);
+        Assert.Equal(before, File.ReadAllBytes(path));
+        for (int i = 0; i < 600; i += 37) Assert.True(data.AsSpan(i * Dim, Dim).SequenceEqual(mapped.Vector(i)));
+        Assert.True(extra.AsSpan(0, Dim).SequenceEqual(mapped.Vector(600)));
+        Assert.Equal("new00000", mapped.Search(extra.AsSpan(0, Dim), 1)[0] is var top ? mapped.TrackId(top.Id) : null);
+    }
 }
