@@ -68,7 +68,8 @@ public sealed class JobFolder : IDisposable
 
     /// <summary>
     /// Writes the host's run record into the folder (once; a failure to write it is a warning, never the job's error).
-    /// A job that failed in a folder this hold created writes none, so the folder can go with the lock.
+    /// A job that failed in a folder this hold created decides at <see cref="Dispose"/>: a folder left with nothing but
+    /// the lock goes, and its record with it; one that holds work (a stopped download's cache) keeps the record.
     /// </summary>
     public void SaveRun(string status)
     {
@@ -76,9 +77,16 @@ public sealed class JobFolder : IDisposable
         if (run is null || run.Saved || !Directory.Exists(Store.Root)) return;
         if (_created && status != "completed")
         {
-            run.Withhold(); // a failed job leaves no folder behind in a folder it created, and no front end recreates it for the record
+            _pendingStatus = status;
             return;
         }
+        Write(run, status);
+    }
+
+    private string? _pendingStatus;
+
+    private void Write(RunRecord run, string status)
+    {
         if (status == "completed" && run.Errors.Count > 0) status = "completed_with_errors";
         try { _host.Verbose($"Run record: {run.Save(Store, status)}"); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or MessException)
@@ -89,7 +97,8 @@ public sealed class JobFolder : IDisposable
 
     /// <summary>
     /// Releases the lock. A folder this hold created that the job left empty (a failed import into a new folder) goes
-    /// with it, so a failure leaves no folder behind.
+    /// with it, and the run record is withheld so no front end makes the folder again to hold it: a failure leaves no
+    /// folder behind.
     /// </summary>
     public void Dispose()
     {
@@ -103,9 +112,12 @@ public sealed class JobFolder : IDisposable
                 File.Delete(Path.Combine(Store.Root, ArtifactWriterLock.HolderFileName));
                 File.Delete(Path.Combine(Store.Root, ArtifactWriterLock.LockFileName));
                 Directory.Delete(Store.Root);
+                _host.Run?.Withhold();
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
         }
+        else if (_pendingStatus is not null && _host.Run is { Saved: false } run && Directory.Exists(Store.Root))
+            Write(run, _pendingStatus); // the folder stays, holding the failed job's work: its record says how the run ended
         _lock.Dispose();
         _lock = null;
     }
