@@ -1,5 +1,5 @@
 // Publish-MessArtifact / Import-MessArtifact throughput against boto3, both against the same moto_server in the same run.
-//   dotnet run -c Release --project bench/ArtifactBench -- [embeddingRows=400000] [runs=3] [throttleLimit=4] [partConcurrency=8]
+//   dotnet run -c Release --project bench/ArtifactBench -- [embeddingRows=400000] [runs=3] [throttleLimit=4] [partConcurrency=8] [partMiB=8]
 // The set: embeddings/embeddings.f32 (rows x 256 float32), index/hnsw.index (a quarter of that), metadata, meta files and a
 // run record. Each run, alternating who goes first: our publish (hash + upload) and import (download + verify + swap) into
 // one bucket; boto3 upload_file and download_file (default TransferConfig) of the same files into another; the buckets are
@@ -17,6 +17,7 @@ int rows = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 
 int runs = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
 int throttle = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 4;       // concurrent files
 int parts = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 8;          // concurrent parts of one file
+long partMiB = args.Length > 4 ? long.Parse(args[4], CultureInfo.InvariantCulture) : 8;     // upload part size (and multipart threshold), MiB
 Environment.SetEnvironmentVariable("AWS_ACCESS_KEY_ID", "bench");
 Environment.SetEnvironmentVariable("AWS_SECRET_ACCESS_KEY", "bench-secret");
 Environment.SetEnvironmentVariable("AWS_EC2_METADATA_DISABLED", "true");
@@ -70,8 +71,9 @@ print(json.dumps({"upload": up, "upload_cpu": up_cpu, "upload_moto_cpu": up_moto
 var remote = new ArtifactRemote
 {
     Connection = new S3Connection { EndpointUrl = moto.Endpoint }, Prefix = "vector-artifacts", ThrottleLimit = throttle, PartConcurrency = parts,
+    PartSize = partMiB << 20, MultipartThreshold = partMiB << 20,
 };
-Console.WriteLine($"ours: ThrottleLimit {throttle}, PartConcurrency {parts}");
+Console.WriteLine($"ours: ThrottleLimit {throttle}, PartConcurrency {parts}, PartSize {partMiB} MiB");
 var res = new Dictionary<string, List<double>>();
 void Add(string k, double v) { if (!res.TryGetValue(k, out var l)) res[k] = l = new(); l.Add(v); }
 using var s3 = new AmazonS3Client(new Amazon.Runtime.BasicAWSCredentials("bench", "bench-secret"),
@@ -99,7 +101,7 @@ void Ours(int run)
 {
     string bucket = $"ours-{run}";
     s3.PutBucketAsync(bucket).GetAwaiter().GetResult();
-    var rb = new ArtifactRemote { Connection = remote.Connection, Bucket = bucket, Prefix = remote.Prefix, ThrottleLimit = remote.ThrottleLimit, PartConcurrency = remote.PartConcurrency };
+    var rb = new ArtifactRemote { Connection = remote.Connection, Bucket = bucket, Prefix = remote.Prefix, ThrottleLimit = remote.ThrottleLimit, PartConcurrency = remote.PartConcurrency, PartSize = remote.PartSize, MultipartThreshold = remote.MultipartThreshold, RangeSize = remote.RangeSize };
     GC.Collect();
     ResetPeak();
     var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;

@@ -253,7 +253,7 @@ internal sealed class ArtifactBucket : IDisposable
             using var writer = AtomicFileWriter.Create(target);
             string actual;
             long length;
-            if (entry.Size >= Remote.MultipartThreshold)
+            if (entry.Size >= Remote.RangeSize)
             {
                 await DownloadRangesAsync(key, entry.Size, writer, Add, ct).ConfigureAwait(false);
                 writer.Stream.Position = 0;
@@ -278,10 +278,10 @@ internal sealed class ArtifactBucket : IDisposable
         var fs = (FileStream)writer.Stream;
         fs.SetLength(size);
         var handle = fs.SafeFileHandle;
-        long parts = (size + Remote.PartSize - 1) / Remote.PartSize;
+        long parts = (size + Remote.RangeSize - 1) / Remote.RangeSize;
         await Parallel.ForAsync(0L, parts, new ParallelOptions { MaxDegreeOfParallelism = Remote.PartConcurrency, CancellationToken = ct }, async (p, c) =>
         {
-            long start = p * Remote.PartSize, end = Math.Min(size, start + Remote.PartSize) - 1;
+            long start = p * Remote.RangeSize, end = Math.Min(size, start + Remote.RangeSize) - 1;
             using var r = await _s3.GetObjectAsync(new GetObjectRequest { BucketName = Remote.Bucket, Key = key, ByteRange = new ByteRange(start, end) }, c).ConfigureAwait(false);
             byte[] buf = ArrayPool<byte>.Shared.Rent(1 << 17);
             try

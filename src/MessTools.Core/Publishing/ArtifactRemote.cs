@@ -25,9 +25,15 @@ public sealed class ArtifactRemote
     /// <summary>Concurrent file transfers.</summary>
     public int ThrottleLimit { get; init; } = 4;
     public RetryBackoff Retry { get; init; } = new();
-    /// <summary>Files at least this large are uploaded in parts (multipart upload) and downloaded in ranges.</summary>
-    public long MultipartThreshold { get; init; } = 16L << 20;
-    public long PartSize { get; init; } = 16L << 20;
+    /// <summary>Files at least this large are uploaded in parts of <see cref="PartSize"/> (multipart upload).</summary>
+    /// <remarks>
+    /// 8 MiB, as boto3's transfer defaults: measured against moto, 16 MiB parts cost the server a third more CPU per byte
+    /// (ArtifactBench, 128 MB set, 2.4 against 1.7-1.9 CPU-s per publish).
+    /// </remarks>
+    public long MultipartThreshold { get; init; } = 8L << 20;
+    public long PartSize { get; init; } = 8L << 20;
+    /// <summary>Files at least this large are downloaded in ranges of this size, <see cref="PartConcurrency"/> at once (fewer, larger ranges cost the server less).</summary>
+    public long RangeSize { get; init; } = 16L << 20;
     /// <summary>Concurrent parts of one large file.</summary>
     public int PartConcurrency { get; init; } = 8;
 
@@ -68,8 +74,8 @@ public sealed class ArtifactRemote
             throw new MessException("InvalidBucketName", MessErrorKind.InvalidArgument, $"'{Artifacts.SafePath.Printable(Bucket)}' is not a valid bucket name.", Bucket);
         if (Prefix.StartsWith('/') || Prefix.EndsWith('/') || Prefix.Contains("//") || Prefix.Any(char.IsControl) || Prefix.Split('/').Any(s => s is "." or ".."))
             throw new MessException("InvalidPrefix", MessErrorKind.InvalidArgument, $"The prefix '{Artifacts.SafePath.Printable(Prefix)}' must be key segments separated by '/', without leading or trailing '/', '.' or '..'.", Prefix);
-        if (ThrottleLimit < 1 || PartConcurrency < 1 || PartSize < (5L << 20) || MultipartThreshold < PartSize)
-            throw new MessException("InvalidTransferSettings", MessErrorKind.InvalidArgument, "ThrottleLimit and PartConcurrency must be at least 1, PartSize at least 5 MiB and MultipartThreshold at least PartSize.");
+        if (ThrottleLimit < 1 || PartConcurrency < 1 || PartSize < (5L << 20) || MultipartThreshold < PartSize || RangeSize < (1L << 20))
+            throw new MessException("InvalidTransferSettings", MessErrorKind.InvalidArgument, "ThrottleLimit and PartConcurrency must be at least 1, PartSize at least 5 MiB, MultipartThreshold at least PartSize and RangeSize at least 1 MiB.");
     }
 
     /// <summary>"&lt;prefix&gt;/v1_model_&lt;model&gt;/" (or "v1_model_&lt;model&gt;/" without a prefix).</summary>

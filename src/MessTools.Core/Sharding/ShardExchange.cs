@@ -88,7 +88,7 @@ public static class ShardExchange
     private static ArtifactRemote With(ArtifactRemote r, string prefix, RetryBackoff? retry = null) => new()
     {
         Connection = r.Connection, Bucket = r.Bucket, Prefix = prefix, ThrottleLimit = r.ThrottleLimit, Retry = retry ?? r.Retry,
-        MultipartThreshold = r.MultipartThreshold, PartSize = r.PartSize, PartConcurrency = r.PartConcurrency,
+        MultipartThreshold = r.MultipartThreshold, PartSize = r.PartSize, RangeSize = r.RangeSize, PartConcurrency = r.PartConcurrency,
     };
 
     private static string Join(params string[] parts) => string.Join('/', parts.Where(p => p.Length > 0));

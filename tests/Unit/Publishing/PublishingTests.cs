@@ -55,7 +55,7 @@ public sealed class PublishingTests : IClassFixture<MotoFixture>
         Connection = new S3Connection { EndpointUrl = _moto.Server.Endpoint },
         Bucket = bucket, Prefix = prefix, ThrottleLimit = 4,
         Retry = new RetryBackoff { MaxRetries = retries, BaseDelay = TimeSpan.FromMilliseconds(10), MaxDelay = TimeSpan.FromMilliseconds(50) },
-        MultipartThreshold = 5L << 20, PartSize = 5L << 20,
+        MultipartThreshold = 5L << 20, PartSize = 5L << 20, RangeSize = 5L << 20,
     };
 
     private string NewBucket()
