@@ -164,6 +164,9 @@ Describe 'Invoke-MessEvaluation' {
         $text | Should -Match 'Composer 7: n/a, no other track of this composer to find \(12 queries\)'
         $text | Should -Not -Match 'Composer 7: P@K'
         "$seven" | Should -Match '^Composer 7: n/a'
+        # the per-composer table (what the demo prints) too: n/a in every figure column, never 0.0000
+        $row = ($r.PerComposer | Format-Table | Out-String -Width 80) -split "`n" | Where-Object { $_ -match '^Composer 7 ' }
+        $row | Should -Match '^Composer 7\s+12\s+n/a\s+n/a\s+n/a\s+n/a\s+12\s*$'
         ($r.PerComposer | Where-Object Composer -EQ 'Composer 0').NotApplicable | Should -BeFalse
         Get-Content (Join-Path $work 'art/eval/report.html') -Raw | Should -Match 'n/a'
     }
