@@ -14,6 +14,8 @@ public sealed class JobFolder : IDisposable
     private readonly IMessJobHost _host;
     private ArtifactWriterLock? _lock;
     private readonly bool _created;
+    /// <summary>How a failed job in a folder this hold created ended, written at release if the folder stays.</summary>
+    private string? _pendingStatus;
 
     private JobFolder(ArtifactStore store, IMessJobHost host, ArtifactWriterLock? writerLock, bool created)
     {
@@ -82,8 +84,6 @@ public sealed class JobFolder : IDisposable
         }
         Write(run, status);
     }
-
-    private string? _pendingStatus;
 
     private void Write(RunRecord run, string status)
     {

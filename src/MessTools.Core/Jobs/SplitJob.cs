@@ -35,9 +35,6 @@ public sealed class SplitJob : TrackStageJob
         _options = request.Options;
     }
 
-    /// <summary>The work so far (null until the first track fixed the folder).</summary>
-    public MovementWriter? Writer => _writer;
-
     protected override void Open()
     {
         _writer = new MovementWriter(Store, _options);
