@@ -1,4 +1,6 @@
+using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 using MessTools.Core.Evaluation;
 
 namespace MessTools.Core.Analysis;
@@ -61,39 +63,46 @@ public static partial class EmbeddingAnalyzer
         Array.Fill(assign, -1);
         var dist = new double[n];
         int iterations = 0;
+        var rowNorms = new double[n];
+        Parallel.For(0, n, po, i => rowNorms[i] = TensorPrimitives.Dot<float>(e.AsSpan(i * dim, dim), e.AsSpan(i * dim, dim)));
+        var nearestCentre = new NearestCentre(k, dim);
+        int chunks = (n + SumChunk - 1) / SumChunk;
+        var partial = new double[chunks][];
+        var partialCounts = new int[chunks][];
         var sums = new double[k * dim];
         var counts = new int[k];
-        var centreNorms = new double[k];
         while (true)
         {
             ct.ThrowIfCancellationRequested();
+            nearestCentre.SetCentres(centres);
             int changed = 0;
-            for (int c = 0; c < k; c++) centreNorms[c] = TensorPrimitives.Dot<float>(centres.AsSpan(c * dim, dim), centres.AsSpan(c * dim, dim));
-            // |x - c|^2 = |x|^2 + |c|^2 - 2 x.c, the products by TensorPrimitives (SIMD float).
-            Parallel.For(0, n, po, () => 0, (i, _, local) =>
+            // |x - c|^2 = |x|^2 + (|c|^2 - 2 x.c): blocks of rows against every centre (NearestCentre), in parallel.
+            Parallel.For(0, (n + AssignBlock - 1) / AssignBlock, po, () => 0, (b, _, local) =>
             {
-                var row = e.AsSpan(i * dim, dim);
-                int best = 0;
-                double bestD = double.PositiveInfinity;
-                for (int c = 0; c < k; c++)
-                {
-                    double d = centreNorms[c] - 2.0 * TensorPrimitives.Dot<float>(row, centres.AsSpan(c * dim, dim));
-                    if (d < bestD) { bestD = d; best = c; }
-                }
-                dist[i] = Math.Max(0, bestD + TensorPrimitives.Dot<float>(row, row));
-                if (assign[i] != best) { assign[i] = best; local++; }
+                int from = b * AssignBlock, to = Math.Min(n, from + AssignBlock);
+                local += nearestCentre.Assign(e, from, to, rowNorms, assign, dist);
                 return local;
             }, local => Interlocked.Add(ref changed, local));
             iterations++;
             if (changed == 0 || iterations >= MaxKMeansIterations) break;
-            Array.Clear(sums); Array.Clear(counts);
-            for (int i = 0; i < n; i++)
+            // Centre sums in double: fixed chunks of rows summed in parallel, then added in chunk order, so the
+            // result never depends on the thread count.
+            Parallel.For(0, chunks, po, c =>
             {
-                int c = assign[i];
-                counts[c]++;
-                var row = e.AsSpan(i * dim, dim);
-                var s = sums.AsSpan(c * dim, dim);
-                for (int j = 0; j < dim; j++) s[j] += row[j];
+                var s = partial[c] ??= new double[k * dim];
+                var m = partialCounts[c] ??= new int[k];
+                Array.Clear(s); Array.Clear(m);
+                for (int i = c * SumChunk; i < Math.Min(n, (c + 1) * SumChunk); i++)
+                {
+                    m[assign[i]]++;
+                    AddWidened(e.AsSpan(i * dim, dim), s.AsSpan(assign[i] * dim, dim));
+                }
+            });
+            Array.Clear(sums); Array.Clear(counts);
+            for (int c = 0; c < chunks; c++)
+            {
+                TensorPrimitives.Add(sums, partial[c], sums);
+                for (int j = 0; j < k; j++) counts[j] += partialCounts[c][j];
             }
             for (int c = 0; c < k; c++)
             {
@@ -111,6 +120,22 @@ public static partial class EmbeddingAnalyzer
             }
         }
         return (assign, dist.Sum(), iterations);
+    }
+
+    private const int AssignBlock = 1024, SumChunk = 2048;
+
+    /// <summary>target[j] += source[j] in double, SIMD-widened.</summary>
+    private static void AddWidened(ReadOnlySpan<float> source, Span<double> target)
+    {
+        int j = 0, w = Vector<float>.Count;
+        if (Vector.IsHardwareAccelerated)
+            for (; j + w <= source.Length; j += w)
+            {
+                Vector.Widen(new Vector<float>(source[j..]), out var lo, out var hi);
+                (new Vector<double>(target[j..]) + lo).CopyTo(target[j..]);
+                (new Vector<double>(target[(j + w / 2)..]) + hi).CopyTo(target[(j + w / 2)..]);
+            }
+        for (; j < source.Length; j++) target[j] += source[j];
     }
 
     private static double SquaredDistance(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
