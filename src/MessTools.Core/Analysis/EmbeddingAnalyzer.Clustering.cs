@@ -1,6 +1,5 @@
 using System.Numerics;
 using System.Numerics.Tensors;
-using System.Runtime.InteropServices;
 using MessTools.Core.Evaluation;
 
 namespace MessTools.Core.Analysis;
@@ -77,27 +76,19 @@ public static partial class EmbeddingAnalyzer
             nearestCentre.SetCentres(centres);
             int changed = 0;
             // |x - c|^2 = |x|^2 + (|c|^2 - 2 x.c): blocks of rows against every centre (NearestCentre), in parallel.
-            Parallel.For(0, (n + AssignBlock - 1) / AssignBlock, po, () => 0, (b, _, local) =>
-            {
-                int from = b * AssignBlock, to = Math.Min(n, from + AssignBlock);
-                local += nearestCentre.Assign(e, from, to, rowNorms, assign, dist);
-                return local;
-            }, local => Interlocked.Add(ref changed, local));
-            iterations++;
-            if (changed == 0 || iterations >= MaxKMeansIterations) break;
-            // Centre sums in double: fixed chunks of rows summed in parallel, then added in chunk order, so the
-            // result never depends on the thread count.
-            Parallel.For(0, chunks, po, c =>
+            // The next centres' sums are taken in the same pass, while each row is in cache: fixed chunks of rows,
+            // each summed in row order, then added in chunk order, so they never depend on the thread count.
+            Parallel.For(0, chunks, po, () => 0, (c, _, local) =>
             {
                 var s = partial[c] ??= new double[k * dim];
                 var m = partialCounts[c] ??= new int[k];
                 Array.Clear(s); Array.Clear(m);
-                for (int i = c * SumChunk; i < Math.Min(n, (c + 1) * SumChunk); i++)
-                {
-                    m[assign[i]]++;
-                    AddWidened(e.AsSpan(i * dim, dim), s.AsSpan(assign[i] * dim, dim));
-                }
-            });
+                int from = c * SumChunk, to = Math.Min(n, from + SumChunk);
+                local += nearestCentre.Assign(e, from, to, rowNorms, assign, dist, s, m);
+                return local;
+            }, local => Interlocked.Add(ref changed, local));
+            iterations++;
+            if (changed == 0 || iterations >= MaxKMeansIterations) break;
             Array.Clear(sums); Array.Clear(counts);
             for (int c = 0; c < chunks; c++)
             {
@@ -122,26 +113,24 @@ public static partial class EmbeddingAnalyzer
         return (assign, dist.Sum(), iterations);
     }
 
-    private const int AssignBlock = 1024, SumChunk = 2048;
+    private const int SumChunk = 2048;
 
-    /// <summary>target[j] += source[j] in double, SIMD-widened.</summary>
-    private static void AddWidened(ReadOnlySpan<float> source, Span<double> target)
-    {
-        int j = 0, w = Vector<float>.Count;
-        if (Vector.IsHardwareAccelerated)
-            for (; j + w <= source.Length; j += w)
-            {
-                Vector.Widen(new Vector<float>(source[j..]), out var lo, out var hi);
-                (new Vector<double>(target[j..]) + lo).CopyTo(target[j..]);
-                (new Vector<double>(target[(j + w / 2)..]) + hi).CopyTo(target[(j + w / 2)..]);
-            }
-        for (; j < source.Length; j++) target[j] += source[j];
-    }
-
+    /// <summary>|a − b|² in double: the differences widened from float, summed lane-wise (SIMD), then across lanes.</summary>
     private static double SquaredDistance(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {
-        double s = 0;
-        for (int j = 0; j < a.Length; j++) { double d = (double)a[j] - b[j]; s += d * d; }
+        int j = 0, w = Vector<float>.Count;
+        var acc = Vector<double>.Zero;
+        if (Vector.IsHardwareAccelerated)
+            for (; j + w <= a.Length; j += w)
+            {
+                Vector.Widen(new Vector<float>(a[j..]), out var alo, out var ahi);
+                Vector.Widen(new Vector<float>(b[j..]), out var blo, out var bhi);
+                var dlo = alo - blo;
+                var dhi = ahi - bhi;
+                acc += dlo * dlo + dhi * dhi;
+            }
+        double s = Vector.Sum(acc);
+        for (; j < a.Length; j++) { double d = (double)a[j] - b[j]; s += d * d; }
         return s;
     }
 

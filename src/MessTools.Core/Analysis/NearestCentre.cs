@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -42,8 +43,9 @@ internal sealed unsafe class NearestCentre
         }
     }
 
-    /// <summary>Assigns rows [from, to): writes assign and the squared distance, returns how many assignments changed.</summary>
-    public int Assign(float[] e, int from, int to, double[] rowNorms, int[] assign, double[] dist)
+    /// <summary>Assigns rows [from, to): writes assign and the squared distance, adds each row (in double, in row
+    /// order) to its centre's sum and count, and returns how many assignments changed.</summary>
+    public int Assign(float[] e, int from, int to, double[] rowNorms, int[] assign, double[] dist, double[] sums, int[] counts)
     {
         int changed = 0;
         var scores = new float[Rows * _padded];
@@ -72,10 +74,26 @@ internal sealed unsafe class NearestCentre
                     int i = r0 + r;
                     dist[i] = Math.Max(0, bestD + rowNorms[i]);
                     if (assign[i] != best) { assign[i] = best; changed++; }
+                    counts[best]++;
+                    AddWidened(new ReadOnlySpan<float>(x + (nint)i * _dim, _dim), sums.AsSpan(best * _dim, _dim));
                 }
             }
         }
         return changed;
+    }
+
+    /// <summary>target[j] += source[j] in double, SIMD-widened.</summary>
+    private static void AddWidened(ReadOnlySpan<float> source, Span<double> target)
+    {
+        int j = 0, w = Vector<float>.Count;
+        if (Vector.IsHardwareAccelerated)
+            for (; j + w <= source.Length; j += w)
+            {
+                Vector.Widen(new Vector<float>(source[j..]), out var lo, out var hi);
+                (new Vector<double>(target[j..]) + lo).CopyTo(target[j..]);
+                (new Vector<double>(target[(j + w / 2)..]) + hi).CopyTo(target[(j + w / 2)..]);
+            }
+        for (; j < source.Length; j++) target[j] += source[j];
     }
 
     private void Block16(float* x, float* ct, float* s)

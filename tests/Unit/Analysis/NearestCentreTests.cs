@@ -6,7 +6,7 @@ namespace MessTools.Tests.Unit.Analysis;
 public class NearestCentreTests
 {
     /// <summary>The blocked kernel gives each row the centre a plain loop gives (|c|² − 2 x·c, sequential FMA,
-    /// ties to the lower centre), bit for bit, for row counts that leave a partial block and centre counts on both
+    /// ties to the lower centre), bit for bit, and the same centre sums, for row counts that leave a partial block and centre counts on both
     /// sides of the vector width.</summary>
     [Theory]
     [InlineData(37, 13, 3)]
@@ -26,9 +26,11 @@ public class NearestCentreTests
         kernel.SetCentres(centres);
         var assign = Enumerable.Repeat(-1, n).ToArray();
         var dist = new double[n];
-        int changed = kernel.Assign(e, 0, n, rowNorms, assign, dist);
+        int changed = kernel.Assign(e, 0, n, rowNorms, assign, dist, new double[k * dim], new int[k]);
         Assert.Equal(n, changed);
-        Assert.Equal(0, kernel.Assign(e, 0, n, rowNorms, assign, dist));
+        var sums = new double[k * dim];
+        var counts = new int[k];
+        Assert.Equal(0, kernel.Assign(e, 0, n, rowNorms, assign, dist, sums, counts));
 
         for (int i = 0; i < n; i++)
         {
@@ -44,5 +46,15 @@ public class NearestCentreTests
             Assert.Equal(Math.Max(0, bestD + rowNorms[i]), dist[i]);
             Assert.NotEqual(k - 1, assign[i]);
         }
+        // Each centre's sum of its rows, in double, in row order; and its count.
+        var expectedSums = new double[k * dim];
+        var expectedCounts = new int[k];
+        for (int i = 0; i < n; i++)
+        {
+            expectedCounts[assign[i]]++;
+            for (int j = 0; j < dim; j++) expectedSums[assign[i] * dim + j] += e[i * dim + j];
+        }
+        Assert.Equal(expectedCounts, counts);
+        Assert.Equal(expectedSums, sums);
     }
 }
