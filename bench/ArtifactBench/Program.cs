@@ -105,11 +105,15 @@ void Ours(int run)
     GC.Collect();
     ResetPeak();
     var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+    var jit0 = System.Runtime.JitInfo.GetCompilationTime();
+    long methods0 = System.Runtime.JitInfo.GetCompiledMethodCount();
     var moto0 = moto.ProcessorTime;
     var sw = Stopwatch.StartNew();
     var pub = MessTools.Core.Jobs.PublishJob.RunAsync(rb, new PublishRequest { ArtifactPath = art }, new MessTools.Core.Jobs.NullJobHost("Publish-MessArtifact")).GetAwaiter().GetResult();
     double up = sw.Elapsed.TotalSeconds;
     double upCpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
+    double upJit = (System.Runtime.JitInfo.GetCompilationTime() - jit0).TotalSeconds;
+    long upMethods = System.Runtime.JitInfo.GetCompiledMethodCount() - methods0;
     double upMoto = (moto.ProcessorTime - moto0).TotalSeconds;
     double upPeak = PeakMb();
     string dst = Path.Combine(tmp.Path, $"import-{run}");
@@ -122,7 +126,7 @@ void Ours(int run)
     if (imp.DownloadedFiles != files.Count || pub.UploadedFiles != files.Count) throw new InvalidOperationException("not a full transfer");
     Add("publish", totalMb / up); Add("import", totalMb / down);
     Add("publish peak MB", upPeak); Add("import peak MB", downPeak);
-    Console.WriteLine($"run {run}: ours   publish {up,6:0.00} s {totalMb / up,6:0.0} MB/s (CPU {upCpu:0.00} s, moto CPU {upMoto:0.00} s, peak RSS {upPeak:0} MB)   import {down,6:0.00} s {totalMb / down,6:0.0} MB/s (peak RSS {downPeak:0} MB)");
+    Console.WriteLine($"run {run}: ours   publish {up,6:0.00} s {totalMb / up,6:0.0} MB/s (CPU {upCpu:0.00} s of which JIT {upJit:0.00} s for {upMethods} methods, moto CPU {upMoto:0.00} s, peak RSS {upPeak:0} MB)   import {down,6:0.00} s {totalMb / down,6:0.0} MB/s (peak RSS {downPeak:0} MB)");
     Directory.Delete(dst, true);
     DeleteBucket(bucket);
 }

@@ -9,6 +9,7 @@ per-round ratios (ours / peer) against each peer.
   build2  the same on two threads: hnswlib, ours (the USearch binding adds on one thread only)
   search  single-query recall@10 and queries/s, one thread, ef 10..160: hnswlib, USearch, ours on the graphs of round 1
   exact   exact batch top-10 of all queries at 1 and at 2 threads: faiss IndexFlatIP (OpenMP and OpenBLAS at that count), ours
+          (the int8 screen and float re-score) and ours with --float (the float pass alone)
   load    our index load time (ours only)
 Needs: /tmp/ann_N_D.f32 and _q.f32 (/work/shared/bench/ann_anchor.py N D), hnswlib and faiss for /usr/bin/python3, and
 Release builds of bench/IndexBench/Ann and bench/IndexBench/USearchPeer (dotnet build -c Release bench/Benchmarks.proj).
@@ -71,8 +72,10 @@ for r in range(rounds):
     if "exact" in what:
         for t in ("1", "2"):
             res = rotate(r, {"faiss": lambda: run(peer + ["flat", n, d, "--threads", t]),
-                             "ours": lambda: run([ours, "exact", n, d, "--threads", t])})
+                             "ours": lambda: run([ours, "exact", n, d, "--threads", t]),
+                             "ours_float": lambda: run([ours, "exact", n, d, "--threads", t, "--float"])})
             add(f"exact_batch_qps_{t}thread(s) (faiss IndexFlatIP vs ExactSearch, same thread count)", "faiss", res["faiss"][0]["qps"], res["ours"][0]["qps"])
+            add(f"exact_batch_qps_{t}thread(s) (faiss IndexFlatIP vs ExactSearch's float pass alone, --float)", "faiss", res["faiss"][0]["qps"], res["ours_float"][0]["qps"])
     if "load" in what and os.path.exists(our_file):
         o = run([ours, "load", n, d, "--load", our_file])
         add("index_load_ms (ours only)", "-", 0, o[0]["ms"])

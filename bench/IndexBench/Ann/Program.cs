@@ -9,7 +9,8 @@ using MessTools.Core.Search;
 // /tmp/ann_N_D_q.f32), one JSON line per figure, in the same shape as peers.py so paired.py can interleave them.
 //   Ann build  N D --threads T [--save FILE]            HNSW M=16 efConstruction=200 build seconds
 //   Ann search N D --load FILE [--ef 10,20,40,80,160] [--repeat 5]  single-query recall@10; queries/s best and median of the passes
-//   Ann exact  N D [--threads T]                        ExactSearch batch of all queries, k=10, T threads (default 1)
+//   Ann exact  N D [--threads T] [--float]              ExactSearch batch of all queries, k=10, T threads (default 1);
+//                                                       --float: without the int8 screen
 //   Ann load   N D --load FILE                          IndexFile.Load milliseconds
 if (AnnSet.Parse(args, "Ann build|search|exact|load N D [options]") is not { } set) return 2;
 string mode = set.Mode, dataFile = set.DataFile, queryFile = set.QueryFile;
@@ -68,11 +69,15 @@ switch (mode)
     {
         float[] data = AnnSet.ReadF32(dataFile);
         int threads = set.IntOpt("threads", 1);
+        // --float: the float pass alone (no int8 screen), to show what the screen gives on the same run.
+        ExactSearch.NoScreening = args.Contains("--float");
         ExactSearch.Search(data, n, d, queries, Math.Min(nq, 48), 10, null, maxThreads: threads); // warm-up
         var sw = Stopwatch.StartNew();
         var res = ExactSearch.Search(data, n, d, queries, nq, 10, null, maxThreads: threads);
         double s = sw.Elapsed.TotalSeconds;
-        Emit(new { peer = "messtools", what = "exact_batch", threads, queries = nq, qps = Math.Round(nq / s, 1) });
+        var stats = ExactSearch.NoScreening ? null : ExactSearch.LastScreen;
+        Emit(new { peer = "messtools", what = "exact_batch", pass = ExactSearch.NoScreening ? "float" : "screened", threads, queries = nq, qps = Math.Round(nq / s, 1),
+            quantise_s = stats?.QuantiseSeconds, screen_s = stats?.SearchSeconds, rescored_per_query = stats?.RescoredPerQuery, fallbacks = stats?.Fallbacks });
         GC.KeepAlive(res);
         break;
     }

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Numerics.Tensors;
 using MessTools.Core.Evaluation;
 
@@ -61,39 +62,38 @@ public static partial class EmbeddingAnalyzer
         Array.Fill(assign, -1);
         var dist = new double[n];
         int iterations = 0;
+        var rowNorms = new double[n];
+        Parallel.For(0, n, po, i => rowNorms[i] = TensorPrimitives.Dot<float>(e.AsSpan(i * dim, dim), e.AsSpan(i * dim, dim)));
+        var nearestCentre = new NearestCentre(k, dim);
+        int chunks = (n + SumChunk - 1) / SumChunk;
+        var partial = new double[chunks][];
+        var partialCounts = new int[chunks][];
         var sums = new double[k * dim];
         var counts = new int[k];
-        var centreNorms = new double[k];
         while (true)
         {
             ct.ThrowIfCancellationRequested();
+            nearestCentre.SetCentres(centres);
             int changed = 0;
-            for (int c = 0; c < k; c++) centreNorms[c] = TensorPrimitives.Dot<float>(centres.AsSpan(c * dim, dim), centres.AsSpan(c * dim, dim));
-            // |x - c|^2 = |x|^2 + |c|^2 - 2 x.c, the products by TensorPrimitives (SIMD float).
-            Parallel.For(0, n, po, () => 0, (i, _, local) =>
+            // |x - c|^2 = |x|^2 + (|c|^2 - 2 x.c): blocks of rows against every centre (NearestCentre), in parallel.
+            // The next centres' sums are taken in the same pass, while each row is in cache: fixed chunks of rows,
+            // each summed in row order, then added in chunk order, so they never depend on the thread count.
+            Parallel.For(0, chunks, po, () => 0, (c, _, local) =>
             {
-                var row = e.AsSpan(i * dim, dim);
-                int best = 0;
-                double bestD = double.PositiveInfinity;
-                for (int c = 0; c < k; c++)
-                {
-                    double d = centreNorms[c] - 2.0 * TensorPrimitives.Dot<float>(row, centres.AsSpan(c * dim, dim));
-                    if (d < bestD) { bestD = d; best = c; }
-                }
-                dist[i] = Math.Max(0, bestD + TensorPrimitives.Dot<float>(row, row));
-                if (assign[i] != best) { assign[i] = best; local++; }
+                var s = partial[c] ??= new double[k * dim];
+                var m = partialCounts[c] ??= new int[k];
+                Array.Clear(s); Array.Clear(m);
+                int from = c * SumChunk, to = Math.Min(n, from + SumChunk);
+                local += nearestCentre.Assign(e, from, to, rowNorms, assign, dist, s, m);
                 return local;
             }, local => Interlocked.Add(ref changed, local));
             iterations++;
             if (changed == 0 || iterations >= MaxKMeansIterations) break;
             Array.Clear(sums); Array.Clear(counts);
-            for (int i = 0; i < n; i++)
+            for (int c = 0; c < chunks; c++)
             {
-                int c = assign[i];
-                counts[c]++;
-                var row = e.AsSpan(i * dim, dim);
-                var s = sums.AsSpan(c * dim, dim);
-                for (int j = 0; j < dim; j++) s[j] += row[j];
+                TensorPrimitives.Add(sums, partial[c], sums);
+                for (int j = 0; j < k; j++) counts[j] += partialCounts[c][j];
             }
             for (int c = 0; c < k; c++)
             {
@@ -113,10 +113,24 @@ public static partial class EmbeddingAnalyzer
         return (assign, dist.Sum(), iterations);
     }
 
+    private const int SumChunk = 2048;
+
+    /// <summary>|a − b|² in double: the differences widened from float, summed lane-wise (SIMD), then across lanes.</summary>
     private static double SquaredDistance(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {
-        double s = 0;
-        for (int j = 0; j < a.Length; j++) { double d = (double)a[j] - b[j]; s += d * d; }
+        int j = 0, w = Vector<float>.Count;
+        var acc = Vector<double>.Zero;
+        if (Vector.IsHardwareAccelerated)
+            for (; j + w <= a.Length; j += w)
+            {
+                Vector.Widen(new Vector<float>(a[j..]), out var alo, out var ahi);
+                Vector.Widen(new Vector<float>(b[j..]), out var blo, out var bhi);
+                var dlo = alo - blo;
+                var dhi = ahi - bhi;
+                acc += dlo * dlo + dhi * dhi;
+            }
+        double s = Vector.Sum(acc);
+        for (; j < a.Length; j++) { double d = (double)a[j] - b[j]; s += d * d; }
         return s;
     }
 

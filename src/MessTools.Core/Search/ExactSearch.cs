@@ -5,6 +5,7 @@ using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
 [assembly: InternalsVisibleTo("EvalBench")]
+[assembly: InternalsVisibleTo("Ann")]
 
 namespace MessTools.Core.Search;
 
@@ -130,6 +131,31 @@ public static unsafe partial class ExactSearch
             for (int i = 0; i < queryCount; i++) results[i] = Array.Empty<Neighbor>();
             return results;
         }
+        // Block sizes given (tests and the benchmark tuning the float kernels): the float pass itself.
+        if (queryBlock == 0 && dimBlock == 0 && rowBlock == 0 && ScreeningApplies(kernel, count, dim, queryCount, k, allow, selfExclude))
+        {
+            var screened = Screen.TrySearch(vectors, count, dim, queries, queryCount, k,
+                maxThreads > 0 ? maxThreads : Environment.ProcessorCount, options, out var fallback);
+            if (screened is not null)
+            {
+                // Queries the screen could not bound: the float pass, then back in their places.
+                if (fallback.Count > 0)
+                {
+                    var rest = new float[fallback.Count * dim];
+                    for (int i = 0; i < fallback.Count; i++) queries.AsSpan(fallback[i] * dim, dim).CopyTo(rest.AsSpan(i * dim));
+                    var answered = RunFloat(kernel, vectors, count, dim, rest, fallback.Count, k, allow, maxThreads, selfExclude, null, 0, 0, 0);
+                    for (int i = 0; i < fallback.Count; i++) screened[fallback[i]] = answered[i];
+                }
+                return screened;
+            }
+        }
+        return RunFloat(kernel, vectors, count, dim, queries, queryCount, k, allow, maxThreads, selfExclude, options, queryBlock, dimBlock, rowBlock);
+    }
+
+    private static Neighbor[][] RunFloat(Kernel kernel, ReadOnlyMemory<float> vectors, int count, int dim, float[] queries, int queryCount, int k,
+        PairFilter? allow, int maxThreads, bool selfExclude, ExactSearchOptions? options, int queryBlock, int dimBlock, int rowBlock)
+    {
+        var results = new Neighbor[queryCount][];
         var job = new Job(kernel, vectors, count, dim, queries, queryCount, k, allow, selfExclude, maxThreads, options,
             queryBlock > 0 ? queryBlock : QueryBlock, dimBlock > 0 ? dimBlock : DimBlock, rowBlock > 0 ? rowBlock : RowBlock);
         // Pinned for the whole run: an array stays put, and a memory-mapped section stays mapped while the kernels read it.

@@ -355,6 +355,24 @@ public sealed class PublishingTests : IClassFixture<MotoFixture>
         Assert.Equal(0, (await ArtifactPublisher.PublishAsync(Remote(bucket), new PublishRequest { ArtifactPath = src })).UploadedFiles);
     }
 
+    /// <summary>The part checksum sent over https: CRC-32 (IEEE) of the part's bytes, big-endian, base64, as S3 computes
+    /// it; "123456789" has the standard check value 0xCBF43926.</summary>
+    [Fact]
+    public async Task A_parts_crc32_is_the_standard_crc_of_exactly_its_bytes()
+    {
+        using var tmp = new TempDir();
+        string path = tmp["part.bin"];
+        File.WriteAllBytes(path, System.Text.Encoding.ASCII.GetBytes("xx123456789yy"));
+        Assert.Equal(Convert.ToBase64String(new byte[] { 0xCB, 0xF4, 0x39, 0x26 }), await ArtifactBucket.PartCrc32Async(path, 2, 9, default));
+        var big = new byte[3_000_000];
+        new Random(5).NextBytes(big);
+        File.WriteAllBytes(path, big);
+        var expected = System.IO.Hashing.Crc32.Hash(big.AsSpan(1_000_001, 1_500_000));
+        Array.Reverse(expected);
+        Assert.Equal(Convert.ToBase64String(expected), await ArtifactBucket.PartCrc32Async(path, 1_000_001, 1_500_000, default));
+        await Assert.ThrowsAsync<EndOfStreamException>(() => ArtifactBucket.PartCrc32Async(path, 2_000_000, 1_500_000, default));
+    }
+
     [Fact]
     public void A_version_carries_the_last_completed_run_of_each_stage_not_every_run_the_folder_has_seen()
     {

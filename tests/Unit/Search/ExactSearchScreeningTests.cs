@@ -1,0 +1,156 @@
+using System.Runtime.Intrinsics.X86;
+using MessTools.Core.Search;
+using Kernel = MessTools.Core.Search.ExactSearch.Kernel;
+
+namespace MessTools.Tests.Unit.Search;
+
+/// <summary>A fact that needs the int8 screen: skipped, with the reason shown, on a CPU without AVX-VNNI.</summary>
+public sealed class VnniFactAttribute : FactAttribute
+{
+    public VnniFactAttribute() => Skip = ExactSearchScreeningTests.SkipReason;
+}
+
+/// <inheritdoc cref="VnniFactAttribute"/>
+public sealed class VnniTheoryAttribute : TheoryAttribute
+{
+    public VnniTheoryAttribute() => Skip = ExactSearchScreeningTests.SkipReason;
+}
+
+/// <summary>
+/// The int8 screen (AVX-VNNI) must give the float pass's answers bit for bit: same rows, same scores, same order,
+/// on data where the screen's bound is tight, loose, tied, or unusable.
+/// </summary>
+public class ExactSearchScreeningTests
+{
+    internal static string? SkipReason =>
+#pragma warning disable CA2252 // preview-marked in net8.0 references; the test project runs on net10.0
+        AvxVnni.IsSupported && ExactSearch.Best != Kernel.Portable ? null : "this CPU has no AVX-VNNI: the int8 screen never runs here";
+#pragma warning restore CA2252
+
+    /// <summary>The float pass (the screen switched off by passing block sizes) against the public search, which
+    /// must have screened (unless <paramref name="screens"/> is false) and sent <paramref name="fallbacks"/> queries
+    /// to the float pass.</summary>
+    private static void AssertScreenedEqualsFloat(float[] x, int n, int d, float[] q, int nq, int k, int threads = 2,
+        bool screens = true, int fallbacks = 0)
+    {
+        ExactSearch.LastScreen = null;
+        var screened = ExactSearch.Run(Kernel.Auto, x, n, d, q, nq, k, null, threads, false, null);
+        if (screens)
+        {
+            Assert.True(ExactSearch.LastScreen is not null, "the screen did not run");
+            Assert.Equal(fallbacks, ExactSearch.LastScreen!.Value.Fallbacks);
+        }
+        else Assert.Null(ExactSearch.LastScreen);
+        var plain = ExactSearch.Run(Kernel.Auto, x, n, d, q, nq, k, null, threads, false, null,
+            ExactSearch.QueryBlock, ExactSearch.DimBlock, ExactSearch.RowBlock);
+        Assert.Equal(nq, screened.Length);
+        for (int i = 0; i < nq; i++)
+        {
+            Assert.True(plain[i].Length == screened[i].Length, $"query {i}: {screened[i].Length} results, expected {plain[i].Length}");
+            for (int r = 0; r < plain[i].Length; r++)
+                Assert.True(plain[i][r] == screened[i][r], $"query {i} rank {r}: got {screened[i][r]}, expected {plain[i][r]}");
+        }
+    }
+
+    private static float[] Normalised(int rows, int d, int seed, double clusterSpread = 0)
+    {
+        var rng = new Random(seed);
+        var centres = Enumerable.Range(0, 8 * d).Select(_ => rng.NextDouble() * 2 - 1).ToArray();
+        var a = new float[rows * d];
+        for (int r = 0; r < rows; r++)
+        {
+            int c = rng.Next(8);
+            double norm = 0;
+            for (int j = 0; j < d; j++)
+            {
+                double v = clusterSpread > 0 ? centres[c * d + j] + clusterSpread * (rng.NextDouble() * 2 - 1) : rng.NextDouble() * 2 - 1;
+                a[r * d + j] = (float)v;
+                norm += v * v;
+            }
+            for (int j = 0; j < d; j++) a[r * d + j] = (float)(a[r * d + j] / Math.Sqrt(norm));
+        }
+        return a;
+    }
+
+    [VnniTheory]
+    [InlineData(5000, 64, 40, 10, 0.0, 1)]
+    [InlineData(4099, 130, 67, 5, 0.0, 2)]   // rows, dims and queries off every block size
+    [InlineData(6000, 256, 50, 10, 0.05, 1)] // tight clusters: many rows within the bound of the K-th
+    [InlineData(3000, 33, 33, 1, 0.3, 2)]
+    public void Screened_search_equals_the_float_pass_bit_for_bit(int n, int d, int nq, int k, double spread, int threads)
+    {
+        var x = Normalised(n, d, n + d, spread);
+        var q = Normalised(nq, d, n + d + 1, spread);
+        AssertScreenedEqualsFloat(x, n, d, q, nq, k, threads);
+    }
+
+    [VnniFact]
+    public void Duplicate_rows_and_queries_equal_to_rows_tie_by_the_lower_id()
+    {
+        int n = 4096, d = 48, nq = 40;
+        var x = Normalised(n, d, 7);
+        // Every row appears 4 times in a row, and each query is a row: exact ties at the top.
+        for (int r = 0; r < n; r++) Array.Copy(x, (r / 4 * 4) * d, x, r * d, d);
+        var q = new float[nq * d];
+        for (int i = 0; i < nq; i++) Array.Copy(x, (i * 97 % n) * d, q, i * d, d);
+        AssertScreenedEqualsFloat(x, n, d, q, nq, 10);
+        var res = ExactSearch.Search(x, n, d, q, nq, 10);
+        Assert.Equal(new[] { 0, 1, 2, 3 }.Select(o => 0 + o), res[0].Take(4).Select(r => r.Id)); // query 0 is row 0
+    }
+
+    [VnniFact]
+    public void Unnormalised_rows_of_very_different_lengths_still_give_the_float_answers()
+    {
+        int n = 3000, d = 40, nq = 36;
+        var x = Normalised(n, d, 11);
+        var rng = new Random(3);
+        for (int r = 0; r < n; r++)
+        {
+            float scale = (float)Math.Pow(10, rng.NextDouble() * 6 - 3);
+            for (int j = 0; j < d; j++) x[r * d + j] *= scale;
+        }
+        var q = Normalised(nq, d, 12);
+        AssertScreenedEqualsFloat(x, n, d, q, nq, 10);
+    }
+
+    [VnniFact]
+    public void A_zero_query_a_zero_row_and_a_query_with_nan_fall_back_and_agree()
+    {
+        int n = 2500, d = 24, nq = 40;
+        var x = Normalised(n, d, 21);
+        Array.Clear(x, 5 * d, d);
+        var q = Normalised(nq, d, 22);
+        Array.Clear(q, 0, d);                 // every score 0: all rows tie, nothing pruned (2,500 fit under the cap)
+        q[3 * d + 2] = float.NaN;             // not finite: the float pass answers it
+        AssertScreenedEqualsFloat(x, n, d, q, nq, 5, fallbacks: 1);
+        var res = ExactSearch.Search(x, n, d, q, nq, 5);
+        Assert.Equal(new[] { 0, 1, 2, 3, 4 }, res[0].Select(r => r.Id));
+        Assert.Empty(res[3]); // NaN scores are never returned
+    }
+
+    [VnniFact]
+    public void A_row_that_is_not_finite_sends_the_whole_batch_to_the_float_pass()
+    {
+        int n = 2500, d = 16, nq = 32;
+        var x = Normalised(n, d, 31);
+        x[100 * d] = float.PositiveInfinity;
+        x[200 * d + 3] = float.NaN;
+        var q = Normalised(nq, d, 32);
+        AssertScreenedEqualsFloat(x, n, d, q, nq, 7, screens: false);
+    }
+
+    [VnniFact]
+    public void Progress_reaches_one_and_cancellation_stops_the_screen()
+    {
+        int n = 4000, d = 32, nq = 64;
+        var x = Normalised(n, d, 41);
+        var q = Normalised(nq, d, 42);
+        double last = 0;
+        ExactSearch.Search(x, n, d, q, nq, 5, null, 1, new ExactSearchOptions { Progress = p => last = Math.Max(last, p) });
+        Assert.Equal(1.0, last, 6);
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        Assert.ThrowsAny<OperationCanceledException>(() =>
+            ExactSearch.Search(x, n, d, q, nq, 5, null, 1, new ExactSearchOptions { Cancellation = cts.Token }));
+    }
+}
