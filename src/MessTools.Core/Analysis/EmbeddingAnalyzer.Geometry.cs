@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Numerics.Tensors;
 using MessTools.Core.Evaluation;
 
@@ -151,29 +150,7 @@ public static partial class EmbeddingAnalyzer
                     dots[a * 4 + b] = TensorPrimitives.Dot<float>(s.AsSpan((t0 + a) * dim, dim), s.AsSpan((u0 + b) * dim, dim));
             return;
         }
-        ReadOnlySpan<float> x0 = s.AsSpan(t0 * dim, dim), x1 = s.AsSpan((t0 + 1) * dim, dim), x2 = s.AsSpan((t0 + 2) * dim, dim), x3 = s.AsSpan((t0 + 3) * dim, dim);
-        ReadOnlySpan<float> y0 = s.AsSpan(u0 * dim, dim), y1 = s.AsSpan((u0 + 1) * dim, dim), y2 = s.AsSpan((u0 + 2) * dim, dim), y3 = s.AsSpan((u0 + 3) * dim, dim);
-        Vector<float> s00 = default, s01 = default, s02 = default, s03 = default, s10 = default, s11 = default, s12 = default, s13 = default,
-            s20 = default, s21 = default, s22 = default, s23 = default, s30 = default, s31 = default, s32 = default, s33 = default;
-        int w = Vector<float>.Count, j = 0;
-        for (; j + w <= dim; j += w)
-        {
-            var a0 = new Vector<float>(x0[j..]); var a1 = new Vector<float>(x1[j..]);
-            var a2 = new Vector<float>(x2[j..]); var a3 = new Vector<float>(x3[j..]);
-            var b0 = new Vector<float>(y0[j..]); var b1 = new Vector<float>(y1[j..]);
-            var b2 = new Vector<float>(y2[j..]); var b3 = new Vector<float>(y3[j..]);
-            s00 += a0 * b0; s01 += a0 * b1; s02 += a0 * b2; s03 += a0 * b3;
-            s10 += a1 * b0; s11 += a1 * b1; s12 += a1 * b2; s13 += a1 * b3;
-            s20 += a2 * b0; s21 += a2 * b1; s22 += a2 * b2; s23 += a2 * b3;
-            s30 += a3 * b0; s31 += a3 * b1; s32 += a3 * b2; s33 += a3 * b3;
-        }
-        dots[0] = Vector.Sum(s00); dots[1] = Vector.Sum(s01); dots[2] = Vector.Sum(s02); dots[3] = Vector.Sum(s03);
-        dots[4] = Vector.Sum(s10); dots[5] = Vector.Sum(s11); dots[6] = Vector.Sum(s12); dots[7] = Vector.Sum(s13);
-        dots[8] = Vector.Sum(s20); dots[9] = Vector.Sum(s21); dots[10] = Vector.Sum(s22); dots[11] = Vector.Sum(s23);
-        dots[12] = Vector.Sum(s30); dots[13] = Vector.Sum(s31); dots[14] = Vector.Sum(s32); dots[15] = Vector.Sum(s33);
-        for (; j < dim; j++)
-            for (int a = 0; a < 4; a++)
-                for (int b = 0; b < 4; b++)
-                    dots[a * 4 + b] += s[(t0 + a) * dim + j] * s[(u0 + b) * dim + j];
+        DotTile.Dots4x4<float>(s.AsSpan(t0 * dim, dim), s.AsSpan((t0 + 1) * dim, dim), s.AsSpan((t0 + 2) * dim, dim), s.AsSpan((t0 + 3) * dim, dim),
+            s.AsSpan(u0 * dim, dim), s.AsSpan((u0 + 1) * dim, dim), s.AsSpan((u0 + 2) * dim, dim), s.AsSpan((u0 + 3) * dim, dim), dots);
     }
 }

@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Numerics.Tensors;
 
 namespace MessTools.Core.Analysis;
@@ -130,30 +129,9 @@ public static partial class EmbeddingAnalyzer
     /// <summary>result[i0+a][j0+b] += the dot of x column i0+a and y column j0+b over the block's rows, a, b in 0..3.</summary>
     private static void CrossTile(double[][] xt, int i0, double[][] yt, int j0, int rows, double[][] result)
     {
-        int w = Vector<double>.Count, r = 0;
-        ReadOnlySpan<double> x0 = xt[i0], x1 = xt[i0 + 1], x2 = xt[i0 + 2], x3 = xt[i0 + 3];
-        ReadOnlySpan<double> y0 = yt[j0], y1 = yt[j0 + 1], y2 = yt[j0 + 2], y3 = yt[j0 + 3];
-        Vector<double> s00 = default, s01 = default, s02 = default, s03 = default, s10 = default, s11 = default, s12 = default, s13 = default,
-            s20 = default, s21 = default, s22 = default, s23 = default, s30 = default, s31 = default, s32 = default, s33 = default;
-        for (; r + w <= rows; r += w)
-        {
-            var a0 = new Vector<double>(x0[r..]); var a1 = new Vector<double>(x1[r..]);
-            var a2 = new Vector<double>(x2[r..]); var a3 = new Vector<double>(x3[r..]);
-            var b0 = new Vector<double>(y0[r..]); var b1 = new Vector<double>(y1[r..]);
-            var b2 = new Vector<double>(y2[r..]); var b3 = new Vector<double>(y3[r..]);
-            s00 += a0 * b0; s01 += a0 * b1; s02 += a0 * b2; s03 += a0 * b3;
-            s10 += a1 * b0; s11 += a1 * b1; s12 += a1 * b2; s13 += a1 * b3;
-            s20 += a2 * b0; s21 += a2 * b1; s22 += a2 * b2; s23 += a2 * b3;
-            s30 += a3 * b0; s31 += a3 * b1; s32 += a3 * b2; s33 += a3 * b3;
-        }
         Span<double> sums = stackalloc double[16];
-        sums[0] = Vector.Sum(s00); sums[1] = Vector.Sum(s01); sums[2] = Vector.Sum(s02); sums[3] = Vector.Sum(s03);
-        sums[4] = Vector.Sum(s10); sums[5] = Vector.Sum(s11); sums[6] = Vector.Sum(s12); sums[7] = Vector.Sum(s13);
-        sums[8] = Vector.Sum(s20); sums[9] = Vector.Sum(s21); sums[10] = Vector.Sum(s22); sums[11] = Vector.Sum(s23);
-        sums[12] = Vector.Sum(s30); sums[13] = Vector.Sum(s31); sums[14] = Vector.Sum(s32); sums[15] = Vector.Sum(s33);
-        for (; r < rows; r++)
-            for (int a = 0; a < 4; a++)
-                for (int b = 0; b < 4; b++) sums[a * 4 + b] += xt[i0 + a][r] * yt[j0 + b][r];
+        DotTile.Dots4x4<double>(xt[i0].AsSpan(0, rows), xt[i0 + 1].AsSpan(0, rows), xt[i0 + 2].AsSpan(0, rows), xt[i0 + 3].AsSpan(0, rows),
+            yt[j0].AsSpan(0, rows), yt[j0 + 1].AsSpan(0, rows), yt[j0 + 2].AsSpan(0, rows), yt[j0 + 3].AsSpan(0, rows), sums);
         for (int a = 0; a < 4; a++)
             for (int b = 0; b < 4; b++) result[i0 + a][j0 + b] += sums[a * 4 + b];
     }
