@@ -101,12 +101,13 @@ public static class ServerApp
                 ctx.HttpContext.Response.Headers.RetryAfter = "1";
                 await Problems.WriteAsync(ctx.HttpContext, 429, "RateLimited", $"More than {settings.RateLimit} requests per second from this client; retry after a second.");
             };
-            // After the key check and the forwarded headers: a client with the key has a bucket of its own (per client
-            // address), apart from the anonymous requests from that address, so unauthenticated traffic cannot starve it.
+            // After the key check and the forwarded headers: requests with the key draw from the key's bucket (whatever
+            // address they come from), anonymous ones from their client address's, so unauthenticated traffic cannot starve
+            // a keyed client.
             o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(ctx =>
                 settings.RateLimit <= 0 || ctx.Request.Path.Equals("/livez", StringComparison.Ordinal)
                     ? RateLimitPartition.GetNoLimiter("unlimited")
-                    : RateLimitPartition.GetTokenBucketLimiter((ApiKeyMiddleware.IsAuthenticated(ctx) ? "key:" : "anonymous:") + ctx.Connection.RemoteIpAddress, _ => new TokenBucketRateLimiterOptions
+                    : RateLimitPartition.GetTokenBucketLimiter(ApiKeyMiddleware.RateLimitPartition(ctx), _ => new TokenBucketRateLimiterOptions
                     {
                         TokenLimit = settings.RateLimit, TokensPerPeriod = settings.RateLimit, ReplenishmentPeriod = TimeSpan.FromSeconds(1),
                         QueueLimit = 0, AutoReplenishment = true,
