@@ -6,7 +6,6 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.RateLimiting;
 using MessTools.Server.Api;
 using MessTools.Server.Artifacts;
-using MessTools.Core.VectorStore;
 using Prometheus;
 
 namespace MessTools.Server;
@@ -31,28 +30,16 @@ public static class ServerApp
         {
             var settings = sp.GetRequiredService<ServerSettings>();
             var log = sp.GetRequiredService<ILogger<ArtifactCatalog>>();
-            // --vector-store: the table is opened (extension, table, model checked) before anything serves; a server
-            // without pgvector stops the start with one error saying so. Messages name host, port and database only.
-            var table = settings.VectorStore is { } cs ? VectorStoreFinder.Open(cs, settings.VectorTable) : null;
-            try
+            // A local folder is discovered now (a wrong path, or several models for --vector-store, stops the start).
+            // The network I/O is the ArtifactReloader hosted service's, off the start path: the --vector-store table is
+            // opened (extension, table, model checked) and an s3:// set imported there, /readyz "loading" meanwhile.
+            var catalog = new ArtifactCatalog(log, usesVectorStore: settings.VectorStore is not null);
+            if (!ArtifactSource.IsRemote(settings))
             {
-                // A local folder is discovered now (a wrong path stops the start); an s3:// set is imported by the
-                // ArtifactReloader hosted service, off the start path, and the catalog opened after it.
-                var catalog = new ArtifactCatalog(log, table);
-                if (!ArtifactSource.IsRemote(settings))
-                {
-                    catalog.Open(settings.ArtifactPath.Trim());
-                    log.LogInformation("Serving the artifacts in {Path}", catalog.Root);
-                }
-                if (table is not null)
-                    log.LogInformation("Serving the neighbour routes from {Table} ({Count} tracks, {Dim} dims)", table.Description, table.Count, table.Dimension);
-                return catalog;
+                catalog.Open(settings.ArtifactPath.Trim());
+                log.LogInformation("Serving the artifacts in {Path}", catalog.Root);
             }
-            catch
-            {
-                table?.Dispose();
-                throw;
-            }
+            return catalog;
         });
         builder.Services.AddHostedService<ArtifactReloader>();
         builder.Services.ConfigureHttpJsonOptions(o =>
