@@ -46,6 +46,7 @@ public static class ServerApp
         {
             o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
             o.SerializerOptions.DictionaryKeyPolicy = null;
+            o.SerializerOptions.TypeInfoResolverChain.Insert(0, ServerJsonContext.Default);
         });
         // Every error is problem+json with an error_id, including the ones ASP.NET Core writes itself (a body that is not
         // JSON of the request's shape, a missing Content-Type, an unknown route or method).
