@@ -9,7 +9,9 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 MSBUILDDISABLENODEREUSE=1
 here=$(cd "$(dirname "$0")" && pwd); repo=$(cd "$here/../.." && pwd)
 ART=${1:-/tmp/messbench/v1_model_ann}; RUNS=${2:-3}; SECS=${3:-10}
 command -v wrk >/dev/null || { echo "wrk is not installed: apt-get install wrk" >&2; exit 1; }
-dotnet build -c Release "$repo/src/MessTools.Server" -v q -nologo >/dev/null
+# The server as the container ships it: published for linux-x64, ReadyToRun (see the Dockerfile).
+server_dir=${SERVER_DIR:-/tmp/messbench/server-r2r}
+dotnet publish -c Release -r linux-x64 --self-contained false "$repo/src/MessTools.Server" -o "$server_dir" -v q -nologo >/dev/null
 dotnet build -c Release "$here" -v q -nologo >/dev/null
 if [ ! -f "$ART/index/hnsw.index" ]; then
   [ -f /tmp/ann_100000_256.f32 ] || /usr/bin/python3 "$here/make_vectors.py" 100000 256
@@ -21,7 +23,7 @@ for run in $(seq 1 "$RUNS"); do
   echo "run $run starts; uptime: $(uptime)"
   port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   t0=$(date +%s.%N)
-  dotnet "$repo/src/MessTools.Server/bin/Release/net10.0/MessTools.Server.dll" --artifact-path "$ART" --urls "http://127.0.0.1:$port" \
+  dotnet "$server_dir/MessTools.Server.dll" --artifact-path "$ART" --urls "http://127.0.0.1:$port" \
     --rate-limit 0 --bench-constant-route true --Logging:LogLevel:Default Warning >"$out/server.log" 2>&1 &
   pid=$!
   until curl -fs "http://127.0.0.1:$port/readyz" >"$out/readyz.json" 2>/dev/null; do sleep 0.01; done

@@ -6,7 +6,6 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.RateLimiting;
 using MessTools.Server.Api;
 using MessTools.Server.Artifacts;
-using MessTools.Core.VectorStore;
 using Prometheus;
 
 namespace MessTools.Server;
@@ -31,34 +30,23 @@ public static class ServerApp
         {
             var settings = sp.GetRequiredService<ServerSettings>();
             var log = sp.GetRequiredService<ILogger<ArtifactCatalog>>();
-            // --vector-store: the table is opened (extension, table, model checked) before anything serves; a server
-            // without pgvector stops the start with one error saying so. Messages name host, port and database only.
-            var table = settings.VectorStore is { } cs ? VectorStoreFinder.Open(cs, settings.VectorTable) : null;
-            try
+            // A local folder is discovered now (a wrong path, or several models for --vector-store, stops the start).
+            // The network I/O is the ArtifactReloader hosted service's, off the start path: the --vector-store table is
+            // opened (extension, table, model checked) and an s3:// set imported there, /readyz "loading" meanwhile.
+            var catalog = new ArtifactCatalog(log, usesVectorStore: settings.VectorStore is not null);
+            if (!ArtifactSource.IsRemote(settings))
             {
-                // A local folder is discovered now (a wrong path stops the start); an s3:// set is imported by the
-                // ArtifactReloader hosted service, off the start path, and the catalog opened after it.
-                var catalog = new ArtifactCatalog(log, table);
-                if (!ArtifactSource.IsRemote(settings))
-                {
-                    catalog.Open(settings.ArtifactPath.Trim());
-                    log.LogInformation("Serving the artifacts in {Path}", catalog.Root);
-                }
-                if (table is not null)
-                    log.LogInformation("Serving the neighbour routes from {Table} ({Count} tracks, {Dim} dims)", table.Description, table.Count, table.Dimension);
-                return catalog;
+                catalog.Open(settings.ArtifactPath.Trim());
+                log.LogInformation("Serving the artifacts in {Path}", catalog.Root);
             }
-            catch
-            {
-                table?.Dispose();
-                throw;
-            }
+            return catalog;
         });
         builder.Services.AddHostedService<ArtifactReloader>();
         builder.Services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
             o.SerializerOptions.DictionaryKeyPolicy = null;
+            o.SerializerOptions.TypeInfoResolverChain.Insert(0, ServerJsonContext.Default);
         });
         // Every error is problem+json with an error_id, including the ones ASP.NET Core writes itself (a body that is not
         // JSON of the request's shape, a missing Content-Type, an unknown route or method).
@@ -101,12 +89,13 @@ public static class ServerApp
                 ctx.HttpContext.Response.Headers.RetryAfter = "1";
                 await Problems.WriteAsync(ctx.HttpContext, 429, "RateLimited", $"More than {settings.RateLimit} requests per second from this client; retry after a second.");
             };
-            // After the key check and the forwarded headers: a client with the key has a bucket of its own (per client
-            // address), apart from the anonymous requests from that address, so unauthenticated traffic cannot starve it.
+            // After the key check and the forwarded headers: requests with the key draw from the key's bucket (whatever
+            // address they come from), anonymous ones from their client address's, so unauthenticated traffic cannot starve
+            // a keyed client.
             o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(ctx =>
                 settings.RateLimit <= 0 || ctx.Request.Path.Equals("/livez", StringComparison.Ordinal)
                     ? RateLimitPartition.GetNoLimiter("unlimited")
-                    : RateLimitPartition.GetTokenBucketLimiter((ApiKeyMiddleware.IsAuthenticated(ctx) ? "key:" : "anonymous:") + ctx.Connection.RemoteIpAddress, _ => new TokenBucketRateLimiterOptions
+                    : RateLimitPartition.GetTokenBucketLimiter(ApiKeyMiddleware.RateLimitPartition(ctx), _ => new TokenBucketRateLimiterOptions
                     {
                         TokenLimit = settings.RateLimit, TokensPerPeriod = settings.RateLimit, ReplenishmentPeriod = TimeSpan.FromSeconds(1),
                         QueueLimit = 0, AutoReplenishment = true,

@@ -127,4 +127,25 @@ public sealed class EdgeTests(ArtifactsFixture art)
         Assert.Contains(HttpStatusCode.TooManyRequests, await From("203.0.113.7", 15));
         Assert.Equal(HttpStatusCode.OK, (await From("203.0.113.8", 1)).Single());
     }
+    [Fact]
+    public async Task Requests_with_the_key_share_one_bucket_whatever_address_they_come_from()
+    {
+        // The limiter partitions an authenticated request by its API key, not by key and address: two clients (two
+        // forwarded addresses) with one key draw from one bucket. Interleaved, 2 x 5 requests against a limit of 5 a
+        // second: one bucket refuses about half of them; a bucket per address would refuse none.
+        await using var server = await RunningServer.StartAsync(art.Builtin.Root, "--rate-limit", "5", "--api-key", Key);
+        using var keyed = new HttpClient { BaseAddress = new Uri(server.BaseUrl) };
+        keyed.DefaultRequestHeaders.Add("X-Api-Key", Key);
+        var codes = new Dictionary<string, List<HttpStatusCode>> { ["198.51.100.1"] = new(), ["198.51.100.2"] = new() };
+        for (int i = 0; i < 10; i++)
+        {
+            string client = i % 2 == 0 ? "198.51.100.1" : "198.51.100.2";
+            var req = new HttpRequestMessage(HttpMethod.Get, "/models");
+            req.Headers.Add("X-Forwarded-For", client);
+            codes[client].Add((await keyed.SendAsync(req)).StatusCode);
+        }
+        Assert.Contains(HttpStatusCode.TooManyRequests, codes.Values.SelectMany(c => c));
+        Assert.Contains(HttpStatusCode.OK, codes["198.51.100.1"]);
+        Assert.Contains(HttpStatusCode.OK, codes["198.51.100.2"]);
+    }
 }

@@ -13,18 +13,9 @@ namespace MessTools.Tests.Server;
 [Collection("artifacts")]
 public sealed class EntryPointTests(ArtifactsFixture art)
 {
-    private static string ServerDll => Path.Combine(AppContext.BaseDirectory, "MessTools.Server.dll");
+    private static Process Start(IDictionary<string, string> env, params string[] args) => ServerProcess.Start(env, args);
 
-    private static Process Start(IDictionary<string, string> env, params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(ServerDll);
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment.Remove("MESS_ARTIFACT_PATH");
-        psi.Environment.Remove("MESS_API_KEY");
-        foreach (var (k, v) in env) psi.Environment[k] = v;
-        return Process.Start(psi)!;
-    }
+    private static Task<(int Code, string[] Lines)> RunUntilExitAsync(params string[] args) => ServerProcess.RunUntilExitAsync(args);
 
     [Fact]
     public async Task The_server_process_reads_its_settings_from_the_environment_and_becomes_ready()
@@ -63,17 +54,6 @@ public sealed class EntryPointTests(ArtifactsFixture art)
             p.Kill(entireProcessTree: true);
             await p.WaitForExitAsync();
         }
-    }
-
-    /// <summary>Runs the server process until it exits (a start that fails): its exit code and its output lines.</summary>
-    private static async Task<(int Code, string[] Lines)> RunUntilExitAsync(params string[] args)
-    {
-        using var p = Start(new Dictionary<string, string>(), args);
-        var stderr = p.StandardError.ReadToEndAsync();
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        Assert.True(p.WaitForExit(60_000));
-        string all = await stderr + await stdout;
-        return (p.ExitCode, all.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
     }
 
     [Fact]

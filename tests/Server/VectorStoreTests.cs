@@ -186,19 +186,23 @@ public sealed class VectorStoreTests(VectorStoreServerFixture fx) : IClassFixtur
     }
 
     [Fact]
-    public void The_server_stops_at_start_with_one_clear_error_when_the_database_has_no_table_and_never_shows_the_password()
+    public async Task The_server_stops_at_start_with_one_clear_error_when_the_database_has_no_table_and_never_shows_the_password()
     {
-        var ex = Assert.Throws<MessException>(() => MessTools.Server.ServerApp.Build(new[]
-            { "--artifact-path", fx.Store.Root, "--vector-store", fx.VectorConnection, "--vector-table", "no_such_table" }));
-        Assert.Equal("VectorTableMissing", ex.ErrorId);
-        string all = ex.ToString();
-        Assert.Contains("no_such_table", all);
-        Assert.Contains("does not exist", all);
-        Assert.DoesNotContain(VectorStoreServerFixture.Password, all);
+        // The table is opened by the start-up service (the server answers /livez meanwhile); its failure stops the
+        // process with one line and exit code 1.
+        var (code, lines) = await ServerProcess.RunUntilExitAsync("--artifact-path", fx.Store.Root, "--vector-store", fx.VectorConnection,
+            "--vector-table", "no_such_table", "--urls", $"http://127.0.0.1:{LoopbackPort.Free()}");
+        Assert.Equal(1, code);
+        string start = Assert.Single(lines, l => l.StartsWith("MessTools.Server could not start: ", StringComparison.Ordinal));
+        Assert.Contains("no_such_table", start);
+        Assert.Contains("does not exist", start);
+        Assert.EndsWith("(VectorTableMissing)", start);
+        Assert.DoesNotContain(lines, l => l.StartsWith("at ", StringComparison.Ordinal));
+        Assert.All(lines, l => Assert.DoesNotContain(VectorStoreServerFixture.Password, l));
     }
 
     [Fact]
-    public void A_root_of_several_models_and_a_folder_of_another_dimension_are_refused_naming_both()
+    public async Task A_root_of_several_models_and_a_folder_of_another_dimension_are_refused_naming_both()
     {
         using var tmp = new TempDir();
         ServerArtifacts.Write(tmp.Path, "builtin", evaluate: false);
@@ -207,9 +211,12 @@ public sealed class VectorStoreTests(VectorStoreServerFixture fx) : IClassFixtur
         Assert.Equal("VectorStoreNeedsOneModel", several.ErrorId);
         Assert.DoesNotContain(VectorStoreServerFixture.Password, several.ToString());
 
-        var app = ServerApp.Build(new[] { "--artifact-path", other.Root, "--vector-store", fx.VectorConnection });
-        using var catalog = app.Services.GetRequiredService<MessTools.Server.Artifacts.ArtifactCatalog>();
-        Assert.False(catalog.Refresh());
+        await using var app = ServerApp.Build(new[] { "--artifact-path", other.Root, "--vector-store", fx.VectorConnection, "--urls", $"http://127.0.0.1:{LoopbackPort.Free()}" });
+        var catalog = app.Services.GetRequiredService<MessTools.Server.Artifacts.ArtifactCatalog>();
+        await app.StartAsync();
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!catalog.Failures.ContainsKey("other") && DateTime.UtcNow < deadline) await Task.Delay(50);
+        await app.StopAsync();
         Assert.False(catalog.Ready);
         string why = catalog.Failures["other"];
         Assert.Contains("at 24 dimensions", why);
@@ -242,19 +249,80 @@ public sealed class VectorStoreStartErrorTests : IDisposable
         _tmp.Dispose();
     }
 
+    /// <summary>The server process with these settings, run until it stops: the one start line (exit code 1, no stack trace).</summary>
+    private static async Task<string> StartLineAsync(string secret, params string[] args)
+    {
+        var (code, lines) = await ServerProcess.RunUntilExitAsync(args.Concat(new[] { "--urls", $"http://127.0.0.1:{LoopbackPort.Free()}" }).ToArray());
+        Assert.Equal(1, code);
+        Assert.DoesNotContain(lines, l => l.StartsWith("at ", StringComparison.Ordinal));
+        Assert.All(lines, l => Assert.DoesNotContain(secret, l));
+        return Assert.Single(lines, l => l.StartsWith("MessTools.Server could not start: ", StringComparison.Ordinal));
+    }
+
     [Fact]
-    public void A_server_without_the_vector_extension_and_a_wrong_password_are_one_clear_start_error_each()
+    public async Task A_server_without_the_vector_extension_and_a_wrong_password_are_one_clear_start_error_each()
     {
         var store = ServerArtifacts.Write(_tmp.Path, "builtin", evaluate: false);
         // MESS_VECTOR_CONNECTION is the environment's name for --vector-store.
-        var noExtension = Assert.Throws<MessException>(() => ServerApp.Build(new[] { "--artifact-path", store.Root, "--MESS_VECTOR_CONNECTION", _pg.ConnectionString }));
-        Assert.Equal("VectorExtensionMissing", noExtension.ErrorId);
-        Assert.Contains("no 'vector' extension", noExtension.Message);
-        Assert.DoesNotContain(PostgresServer.Password, noExtension.ToString());
+        string noExtension = await StartLineAsync(PostgresServer.Password, "--artifact-path", store.Root, "--MESS_VECTOR_CONNECTION", _pg.ConnectionString);
+        Assert.Contains("no 'vector' extension", noExtension);
+        Assert.EndsWith("(VectorExtensionMissing)", noExtension);
 
         const string wrong = "Wr0ng-pass-x81Q";
-        var badPassword = Assert.Throws<MessException>(() => ServerApp.Build(new[] { "--artifact-path", store.Root, "--vector-store", _pg.ConnectionString.Replace(PostgresServer.Password, wrong) }));
-        Assert.Equal("VectorStoreConnectFailed", badPassword.ErrorId);
-        Assert.DoesNotContain(wrong, badPassword.ToString());
+        string badPassword = await StartLineAsync(wrong, "--artifact-path", store.Root, "--vector-store", _pg.ConnectionString.Replace(PostgresServer.Password, wrong));
+        Assert.EndsWith("(VectorStoreConnectFailed)", badPassword);
+    }
+
+    [Fact]
+    public async Task The_server_answers_livez_while_the_vector_store_connects_and_stops_in_one_line_when_it_cannot()
+    {
+        // A database that accepts the connection and never answers (a listening socket nobody reads): the table is opened
+        // by the start-up service, so the process answers meanwhile: /livez 200, /readyz 503 "loading", data routes 503
+        // NotReady. When the connection times out, the host stops with one line and exit code 1. (It used to open the
+        // table before Kestrel listened: no answer at all for the whole timeout.)
+        var store = ServerArtifacts.Write(_tmp.Path, "builtin", evaluate: false);
+        var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        silent.Start();
+        int dbPort = ((System.Net.IPEndPoint)silent.LocalEndpoint).Port;
+        const string secret = "Silent-db-pw-4471";
+        int port = LoopbackPort.Free();
+        try
+        {
+            using var p = ServerProcess.Start(new Dictionary<string, string>(), "--artifact-path", store.Root, "--urls", $"http://127.0.0.1:{port}",
+                "--vector-store", $"Host=127.0.0.1;Port={dbPort};Database=postgres;Username=postgres;Password={secret};Timeout=20");
+            var stderr = p.StandardError.ReadToEndAsync();
+            var stdout = p.StandardOutput.ReadToEndAsync();
+            try
+            {
+                using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                while (true)
+                {
+                    try { if ((await http.GetAsync("/livez")).IsSuccessStatusCode) break; } catch (HttpRequestException) { }
+                    if (p.HasExited || clock.Elapsed > TimeSpan.FromSeconds(15))
+                        throw new Xunit.Sdk.XunitException($"no /livez while the vector store connects ({clock.Elapsed.TotalSeconds:F1} s): " + (p.HasExited ? await stderr : ""));
+                    await Task.Delay(100);
+                }
+                var ready = await http.GetAsync("/readyz");
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
+                Assert.Equal("loading", (await Json.ReadAsync(ready)).GetProperty("status").GetString());
+                string id = ServerArtifacts.TrackIds(1)[0];
+                await Json.ProblemAsync(await http.GetAsync($"/tracks/{id}/nearest?k=3"), HttpStatusCode.ServiceUnavailable, "NotReady");
+                await Json.ProblemAsync(await http.PostAsJsonAsync("/search", new { track_ids = new[] { id } }), HttpStatusCode.ServiceUnavailable, "NotReady");
+                Assert.True(p.WaitForExit(60_000), "the server did not stop after the connection timed out");
+            }
+            finally
+            {
+                if (!p.HasExited) p.Kill(entireProcessTree: true);
+                await p.WaitForExitAsync();
+            }
+            Assert.Equal(1, p.ExitCode);
+            var lines = (await stderr + await stdout).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            string start = Assert.Single(lines, l => l.StartsWith("MessTools.Server could not start: ", StringComparison.Ordinal));
+            Assert.EndsWith("(VectorStoreConnectFailed)", start);
+            Assert.DoesNotContain(lines, l => l.StartsWith("at ", StringComparison.Ordinal));
+            Assert.All(lines, l => Assert.DoesNotContain(secret, l));
+        }
+        finally { silent.Stop(); }
     }
 }

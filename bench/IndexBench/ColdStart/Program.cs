@@ -70,7 +70,7 @@ switch (args[0])
             Console.WriteLine(line.TrimEnd() + $"  (whole process incl. .NET start and exit: {processMs:F0} ms)");
             rows.Add(JsonDocument.Parse(line).RootElement.Clone());
         }
-        foreach (string key in new[] { "runspace_ms", "import_ms", "first_query_ms", "import_and_query_ms", "second_query_ms" })
+        foreach (string key in new[] { "runspace_ms", "import_ms", "first_query_ms", "import_and_query_ms", "second_query_ms", "import_jit_methods", "import_jit_ms", "query_jit_methods", "query_jit_ms" })
         {
             var v = rows.Select(r => r.GetProperty(key).GetDouble()).OrderBy(x => x).ToArray();
             Console.WriteLine($"median {key}: {v[v.Length / 2]:F0}  (runs: {string.Join(", ", v.Select(x => x.ToString("F0")))})");
@@ -86,12 +86,18 @@ switch (args[0])
         using var rs = RunspaceFactory.CreateRunspace(InitialSessionState.CreateDefault2());
         rs.Open();
         double runspaceMs = total.Elapsed.TotalMilliseconds;
+        // What the JIT compiled in each phase (methods and its own time, all threads): the figures a busy machine does not
+        // change, beside the wall times it does (ReadyToRun code is not compiled again).
+        (long Methods, double Ms) Jit() => (System.Runtime.JitInfo.GetCompiledMethodCount(), System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds);
+        var jit0 = Jit();
         var sw = Stopwatch.StartNew();
         Invoke(rs, "Import-Module $args[0] -ErrorAction Stop", Manifest());
         double importMs = sw.Elapsed.TotalMilliseconds;
+        var jit1 = Jit();
         sw.Restart();
         var first = Invoke(rs, "Find-MessNeighbor -TrackId trk004242 -K 5 -ArtifactPath $args[0]", art);
         double queryMs = sw.Elapsed.TotalMilliseconds;
+        var jit2 = Jit();
         sw.Restart();
         var second = Invoke(rs, "Find-MessNeighbor -TrackId trk099999 -K 5 -ArtifactPath $args[0]", art);
         double secondMs = sw.Elapsed.TotalMilliseconds;
@@ -100,6 +106,8 @@ switch (args[0])
         {
             runspace_ms = Math.Round(runspaceMs), import_ms = Math.Round(importMs), first_query_ms = Math.Round(queryMs),
             import_and_query_ms = Math.Round(importMs + queryMs), second_query_ms = Math.Round(secondMs, 1),
+            import_jit_methods = jit1.Methods - jit0.Methods, import_jit_ms = Math.Round(jit1.Ms - jit0.Ms),
+            query_jit_methods = jit2.Methods - jit1.Methods, query_jit_ms = Math.Round(jit2.Ms - jit1.Ms),
             top = first[0].Properties["TrackId"].Value,
         }));
         break;

@@ -41,17 +41,30 @@ public sealed class ArtifactCatalog : IDisposable
     /// <summary>Why the start-up failed (the s3:// import), when it did: the process stops with it.</summary>
     public Exception? StartFailure { get; private set; }
 
-    /// <summary>With --vector-store: the pgvector table that answers the neighbour routes instead of the index file.</summary>
-    public VectorStoreFinder? VectorStore { get; }
+    /// <summary>With --vector-store: the pgvector table that answers the neighbour routes instead of the index file
+    /// (null until the start-up service has opened it, <see cref="AttachVectorStore"/>).</summary>
+    public VectorStoreFinder? VectorStore { get; private set; }
+
+    /// <summary>True when the neighbour routes come from a pgvector table (--vector-store): nothing loads before it is open.</summary>
+    public bool UsesVectorStore { get; }
 
     /// <summary>A catalog over <paramref name="root"/>, its folders discovered now.</summary>
-    public ArtifactCatalog(string root, ILogger log, VectorStoreFinder? vectorStore = null) : this(log, vectorStore) => Open(root);
+    public ArtifactCatalog(string root, ILogger log, bool usesVectorStore = false) : this(log, usesVectorStore) => Open(root);
 
-    /// <summary>A catalog whose folders come later (<see cref="Open"/>, after the start-up import): not ready until then.</summary>
-    public ArtifactCatalog(ILogger log, VectorStoreFinder? vectorStore = null)
+    /// <summary>A catalog whose folders come later (<see cref="Open"/>, after the start-up import): not ready until then.
+    /// With <paramref name="usesVectorStore"/>, not ready either until the table is attached.</summary>
+    public ArtifactCatalog(ILogger log, bool usesVectorStore = false)
     {
         _log = log;
-        VectorStore = vectorStore;
+        UsesVectorStore = usesVectorStore;
+    }
+
+    /// <summary>The pgvector table, opened (extension, table, model checked) by the start-up service; the next
+    /// <see cref="Refresh"/> loads the folder against it. The catalog owns it from here (closed on dispose).</summary>
+    public void AttachVectorStore(VectorStoreFinder table)
+    {
+        if (!UsesVectorStore || VectorStore is not null) throw new InvalidOperationException("The catalog takes one vector store, and only when built for one.");
+        VectorStore = table;
     }
 
     /// <summary>Discovers the model folders under <paramref name="root"/>; the next <see cref="Refresh"/> loads them.</summary>
@@ -60,7 +73,7 @@ public sealed class ArtifactCatalog : IDisposable
         string full = Path.GetFullPath(root);
         var stores = Discover(full);
         var names = stores.Keys.Order(StringComparer.Ordinal).ToList();
-        if (VectorStore is not null && stores.Count != 1)
+        if (UsesVectorStore && stores.Count != 1)
             throw new MessException("VectorStoreNeedsOneModel", MessErrorKind.InvalidArgument,
                 $"--vector-store serves one model, but '{full}' holds {stores.Count} model folders ({string.Join(", ", names)}). Point --artifact-path at the {FolderPrefix}<MODEL> folder whose embeddings the table holds.", full);
         Root = full;
@@ -108,7 +121,7 @@ public sealed class ArtifactCatalog : IDisposable
     /// <summary>Loads every folder whose files changed since its snapshot (all of them the first time). True when anything changed.</summary>
     public bool Refresh(CancellationToken cancellation = default)
     {
-        if (_stores is not { } stores) return false;
+        if (_stores is not { } stores || (UsesVectorStore && VectorStore is null)) return false;
         var current = _models;
         var next = new Dictionary<string, ModelSnapshot>(current, StringComparer.Ordinal);
         bool changed = false;
@@ -216,18 +229,29 @@ public sealed class ArtifactCatalog : IDisposable
 }
 
 /// <summary>
-/// The start-up I/O and the reload loop, off the request path: with an s3:// artifact path the set is imported first
-/// (<see cref="ArtifactSource"/>; /livez answers and /readyz says "loading" meanwhile), then the catalog loads every model
-/// folder and polls them for new versions. A failed import stops the process with one line (exit code 1).
+/// The start-up I/O and the reload loop, off the request path: with --vector-store the pgvector table is opened first
+/// (connection, extension, table, model), with an s3:// artifact path the set is imported (<see cref="ArtifactSource"/>);
+/// /livez answers and /readyz says "loading" (data routes 503 NotReady) meanwhile. Then the catalog loads every model
+/// folder and polls them for new versions. A failed start-up step stops the process with one line (exit code 1).
 /// </summary>
 public sealed class ArtifactReloader(ArtifactCatalog catalog, ServerSettings settings, IHostApplicationLifetime lifetime, ILogger<ArtifactReloader> log) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         await Task.Yield();
-        if (catalog.Root is null)
+        if (catalog.Root is null || (catalog.UsesVectorStore && catalog.VectorStore is null))
         {
-            try { catalog.Open(await ArtifactSource.ImportAsync(settings, log, stoppingToken)); }
+            try
+            {
+                if (catalog.UsesVectorStore && settings.VectorStore is { } cs)
+                {
+                    // Messages name host, port and database only, never the password.
+                    var table = await Task.Run(() => VectorStoreFinder.Open(cs, settings.VectorTable), stoppingToken);
+                    catalog.AttachVectorStore(table);
+                    log.LogInformation("Serving the neighbour routes from {Table} ({Count} tracks, {Dim} dims)", table.Description, table.Count, table.Dimension);
+                }
+                if (catalog.Root is null) catalog.Open(await ArtifactSource.ImportAsync(settings, log, stoppingToken));
+            }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { return; }
             catch (Exception ex)
             {
