@@ -18,36 +18,68 @@ using MessTools.Core.Evaluation;
 
 static class Protocols
 {
-    private sealed record Set(string Name, string[] Ids, string[] Composers, string[] Albums, float[][] Raw)
+    private sealed record Set(string Name, string[] Ids, string[] Composers, string[] Albums, float[][] Raw, float[][] Raw2)
     {
         public string Collection => Name[..Name.LastIndexOf('-')];
         public string Soundfont => Name[(Name.LastIndexOf('-') + 1)..];
     }
 
-    /// <summary>A model: fitted on some tracks (with their composers), then embeds raw feature vectors.</summary>
+    /// <summary>A model: fitted on some tracks (with their composers), then embeds a set's track from its raw features.</summary>
     private interface IModel
     {
         string Name { get; }
         IModel Fit(Set set, int[] rows);
-        float[] Embed(float[] raw);
+        float[] Embed(Set set, int row);
     }
 
     private static readonly BuiltinEmbedder Builtin = new();
+    private static readonly Builtin2Embedder Builtin2 = new();
+
+    /// <summary>builtin-2 with its label-free standardisation refitted on the training tracks of each protocol
+    /// (what a user who refits it on their own collection gets); <c>shipped</c>: the compiled-in constants, unchanged.</summary>
+    private sealed class Builtin2Model(bool refit, float[]? mean = null, float[]? scale = null) : IModel
+    {
+        public string Name => refit ? "builtin-2 (standardisation refitted per protocol)" : $"builtin-2 ({Builtin2.Version}, shipped constants)";
+        public IModel Fit(Set set, int[] rows)
+        {
+            if (!refit) return this;
+            var (m, sd) = MeanStd(rows.Select(r => set.Raw2[r]).ToList());
+            return new Builtin2Model(true, m, Builtin2Embedder.Scales(sd));
+        }
+        public float[] Embed(Set set, int row) => mean is null ? Builtin2.EmbedFeatures(set.Raw2[row]) : Builtin2Embedder.EmbedFeatures(set.Raw2[row], mean, scale!);
+    }
+
+    /// <summary>Per-dimension mean and population standard deviation (double accumulation).</summary>
+    public static (float[] Mean, float[] Std) MeanStd(IReadOnlyList<float[]> rows)
+    {
+        int d = rows[0].Length, n = rows.Count;
+        var mean = new float[d]; var std = new float[d];
+        for (int j = 0; j < d; j++)
+        {
+            double s = 0, s2 = 0;
+            foreach (var r in rows) { s += r[j]; s2 += (double)r[j] * r[j]; }
+            double mu = s / n;
+            mean[j] = (float)mu; std[j] = (float)Math.Sqrt(Math.Max(0, s2 / n - mu * mu));
+        }
+        return (mean, std);
+    }
 
     /// <summary>The shipped model: constants fitted (label-free) on composer-dev FluidR3; fitting does nothing.</summary>
     private sealed class OldModel : IModel
     {
         public string Name => "builtin-1";
         public IModel Fit(Set set, int[] rows) => this;
-        public float[] Embed(float[] raw) => Builtin.EmbedFeatures(raw);
+        public float[] Embed(Set set, int row) => Builtin.EmbedFeatures(set.Raw[row]);
     }
 
     public static int Run(string[] args)
     {
         string cache = args[1];
         Directory.CreateDirectory(cache);
-        var sets = args.Skip(2).Select(a => a.Split('=', 2)).ToDictionary(a => a[0], a => Load(a[0], a[1], cache));
-        var models = new IModel[] { new OldModel(), new LdaModel(Candidate.P, Candidate.Shrink, Candidate.Weight) };
+        var sets = args.Skip(2).Where(a => !a.StartsWith("--")).Select(a => a.Split('=', 2)).ToDictionary(a => a[0], a => Load(a[0], a[1], cache));
+        IModel candidate = args.Contains("--lda") ? new LdaModel(Candidate.P, Candidate.Shrink, Candidate.Weight)
+            : new Builtin2Model(refit: !args.Contains("--shipped"));
+        var models = new IModel[] { new OldModel(), candidate };
         Console.WriteLine($"old: {models[0].Name} ({Builtin.Version}); new: {models[1].Name}");
         Console.WriteLine("Composer Retrieval P@5 (K 5, cosine); [95 % percentile bootstrap over queries, seed 42, 1000 resamples];");
         Console.WriteLine("diff = new - old per query, its bootstrap interval and the paired sign-flip permutation p (9999).");
@@ -112,7 +144,7 @@ static class Protocols
     {
         int n = s.Ids.Length;
         var emb = new float[n][];
-        Parallel.For(0, n, i => emb[i] = model.Embed(s.Raw[i]));
+        Parallel.For(0, n, i => emb[i] = model.Embed(s, i));
         int dim = emb[0].Length;
         var meta = Enumerable.Range(0, n).ToDictionary(i => s.Ids[i], i => new MessTrack { TrackId = s.Ids[i], Composer = s.Composers[i], AlbumId = s.Albums[i] });
         var data = EvaluationData.Create(s.Ids, emb.SelectMany(v => v).ToArray(), dim, meta);
@@ -137,28 +169,43 @@ static class Protocols
                 composers.Add(csv.GetField("composer")!); paths.Add(csv.GetField("audio_path")!);
             }
         }
-        string file = Path.Combine(cache, name + ".f32");
-        int d = Builtin.Dimension, n = ids.Count;
-        var raw = new float[n][];
-        if (File.Exists(file) && new FileInfo(file).Length == (long)n * d * 4)
+        // raw features of both models, extracted once per set (WAV read + half-band 2:1, as the constants were fitted)
+        string file = Path.Combine(cache, name + ".f32"), file2 = Path.Combine(cache, name + ".builtin2.f32");
+        int n = ids.Count;
+        var raw = ReadCache(file, n, Builtin.Dimension);
+        var raw2 = ReadCache(file2, n, Builtin2.Dimension);
+        if (raw is null || raw2 is null)
         {
-            var bytes = File.ReadAllBytes(file);
-            for (int i = 0; i < n; i++) { raw[i] = new float[d]; Buffer.BlockCopy(bytes, i * d * 4, raw[i], 0, d * 4); }
-        }
-        else
-        {
+            var r1 = new float[n][]; var r2 = new float[n][];
             Parallel.For(0, n, i =>
             {
                 var audio = WavFile.Read(Path.Combine(root, paths[i])).ToMono();
                 var mono = audio.SampleRate == 44100 ? HalfBandDecimator.Instance.Process(audio.Samples) : audio.Samples;
-                raw[i] = Builtin.ExtractFeatures(mono);
+                if (raw is null) r1[i] = Builtin.ExtractFeatures(mono);
+                if (raw2 is null) r2[i] = Builtin2.ExtractFeatures(mono);
             });
-            var bytes = new byte[(long)n * d * 4];
-            for (int i = 0; i < n; i++) Buffer.BlockCopy(raw[i], 0, bytes, i * d * 4, d * 4);
-            AtomicFile.WriteAllBytes(file, bytes);
+            if (raw is null) WriteCache(file, raw = r1);
+            if (raw2 is null) WriteCache(file2, raw2 = r2);
         }
         Console.WriteLine($"{name}: {n} tracks, {composers.Distinct().Count()} composers, {albums.Distinct().Count()} albums from {root}");
-        return new Set(name, ids.ToArray(), composers.ToArray(), albums.ToArray(), raw);
+        return new Set(name, ids.ToArray(), composers.ToArray(), albums.ToArray(), raw, raw2);
+    }
+
+    private static float[][]? ReadCache(string file, int n, int d)
+    {
+        if (!File.Exists(file) || new FileInfo(file).Length != (long)n * d * 4) return null;
+        var bytes = File.ReadAllBytes(file);
+        var raw = new float[n][];
+        for (int i = 0; i < n; i++) { raw[i] = new float[d]; Buffer.BlockCopy(bytes, i * d * 4, raw[i], 0, d * 4); }
+        return raw;
+    }
+
+    private static void WriteCache(string file, float[][] raw)
+    {
+        int d = raw[0].Length;
+        var bytes = new byte[(long)raw.Length * d * 4];
+        for (int i = 0; i < raw.Length; i++) Buffer.BlockCopy(raw[i], 0, bytes, i * d * 4, d * 4);
+        AtomicFile.WriteAllBytes(file, bytes);
     }
 
     /// <summary>The candidate's settings, chosen on mutopia-keyboard (leave-one-composer-out) before composer-dev was scored.</summary>
@@ -188,14 +235,7 @@ static class Protocols
         {
             var m = new LdaModel(_p, _shrink, _w);
             int d = Builtin.Dimension, n = rows.Length;
-            m._mean = new float[d]; m._std = new float[d];
-            for (int j = 0; j < d; j++)
-            {
-                double s = 0, s2 = 0;
-                foreach (int r in rows) { s += set.Raw[r][j]; s2 += (double)set.Raw[r][j] * set.Raw[r][j]; }
-                double mu = s / n;
-                m._mean[j] = (float)mu; m._std[j] = (float)Math.Sqrt(Math.Max(0, s2 / n - mu * mu));
-            }
+            (m._mean, m._std) = MeanStd(rows.Select(r => set.Raw[r]).ToList());
             var v = rows.Select(r => m.Standardise(set.Raw[r])).ToArray();
             m._mu = new double[d];
             foreach (var x in v) for (int j = 0; j < d; j++) m._mu[j] += x[j] / n;
@@ -253,9 +293,9 @@ static class Protocols
             return m;
         }
 
-        public float[] Embed(float[] raw)
+        public float[] Embed(Set set, int row)
         {
-            var v = Standardise(raw);
+            var v = Standardise(set.Raw[row]);
             int d = v.Length, k = _proj[0].Length;
             var z = new double[k];
             for (int j = 0; j < d; j++) { double x = v[j] - _mu[j]; for (int a = 0; a < k; a++) z[a] += x * _proj[j][a]; }
