@@ -17,6 +17,7 @@ internal sealed class ScoreFeatures
     private static readonly (int Offset, float Weight)[] Partials = { (19, 0.5f), (28, 0.3f) }; // 3rd and 5th partials change the pitch class
     private static readonly int[] Lags = { 2, 8, 32 };  // chroma transition lags: 46 ms, 186 ms, 743 ms
     private const int MaxInterval = 24;                 // simultaneous intervals along pitch, 1..24 semitones
+    private const int IntervalWindows = 3, IntervalWindowWidth = 40, IntervalWindowStep = 24; // windows from A0, A2, A4
     private const int RegisterBands = 11, RegisterWidth = 8;
     private const int FluxMean = 16;                    // onset envelope: flux minus its mean over the previous 16 frames
     private const int MaxOnsetLag = 160;                // 3.7 s of onset autocorrelation
@@ -45,13 +46,14 @@ internal sealed class ScoreFeatures
     {
         var spec = new (string, int, string)[]
         {
-            ("key_profile", 13, "mean chroma of the whitened, partial-suppressed pitch spectrum, rotated to the estimated tonic; major-minor key clarity"),
-            ("pitch_class_pairs", 78 + 7, "key-normalised pitch-class co-occurrence (upper triangle of the mean chroma outer product) and its transposition-invariant interval-class profile"),
+            ("key_profile", 7, "transposition-invariant shape of the mean chroma (magnitudes of its circular DFT, 1..6) of the whitened, partial-suppressed pitch spectrum; major-minor key clarity"),
+            ("pitch_class_pairs", 78 + 7, "key-normalised pitch-class co-occurrence (upper triangle of the mean chroma outer product, rotated to the estimated tonic) and its transposition-invariant interval-class profile"),
             ("transitions", 12 * 3, "chroma transition interval profiles at lags 46 ms, 186 ms, 743 ms (transposition-invariant: summed along each diagonal of the lagged chroma covariance)"),
-            ("chords", Chords.Length + 12 + 12 + 1, "chord-type histogram by template matching, chord-root degrees relative to the tonic, root motion intervals, log chord-change rate"),
+            ("chords", Chords.Length + 12 + 1, "chord-type histogram by template matching, chord-root motion intervals, log chord-change rate"),
             ("register", 4 + RegisterBands, "pitch centroid and spread in semitones (mean, std over sounding frames) and the share of whitened pitch energy in 11 bands of 8 semitones"),
-            ("texture", 2 + MaxInterval, "number of sounding pitch peaks (mean, std) and the spectrum of simultaneous intervals 1..24 semitones of the whitened pitch spectrum"),
-            ("rhythm", 5 + MetricalRatios.Length, "log beat period, pulse clarity, log onset density, onset strength variation, onset autocorrelation at the beat, and at 8 fractions and multiples of the beat (tempo-normalised)"),
+            ("polyphony", 2 + RegisterBands, "number of sounding pitch peaks (mean, std) and the share of new-note energy (positive change of the whitened pitch spectrum) per 8-semitone band"),
+            ("register_intervals", IntervalWindows * MaxInterval, "simultaneous intervals 1..24 semitones (autocorrelation along pitch of the whitened spectrum over its lag 0) in a low, middle and high 40-semitone window"),
+            ("rhythm", 5 + MetricalRatios.Length, "log beat period, pulse clarity, log onset density, onset strength variation, onset autocorrelation at lag 1 and at 8 fractions and multiples of the beat (tempo-normalised)"),
         };
         var blocks = new BuiltinFeatureBlock[spec.Length];
         int off = 0;
@@ -62,7 +64,7 @@ internal sealed class ScoreFeatures
     private static readonly BuiltinFrontEnd FrontEnd = new();
 
     // per-frame scratch
-    private readonly float[] _pitch = new float[NP], _logPitch = new float[NP], _prevLogPitch = new float[NP], _white = new float[NP];
+    private readonly float[] _pitch = new float[NP], _logPitch = new float[NP], _prevLogPitch = new float[NP], _white = new float[NP], _prevWhite = new float[NP];
     private readonly float[] _chroma = new float[12], _smooth = new float[12];
     private bool _havePrev;
 
@@ -79,13 +81,15 @@ internal sealed class ScoreFeatures
     private readonly double[] _s1 = new double[12], _s2 = new double[144];
     private readonly double[][] _lag = Lags.Select(_ => new double[144]).ToArray();
     private readonly long[] _lagPairs = new long[Lags.Length];
-    private readonly double[] _chordType = new double[Chords.Length], _chordRoot = new double[12], _rootMotion = new double[12];
+    private readonly double[] _chordType = new double[Chords.Length], _rootMotion = new double[12];
     private int _lastRoot = -1, _lastType = -1;
     private long _chordChanges;
     private double _centroid, _centroid2, _spread, _spread2;
     private readonly double[] _bands = new double[RegisterBands];
     private double _peaks, _peaks2;
-    private readonly double[] _intervals = new double[MaxInterval];
+    private readonly double[] _intervals = new double[IntervalWindows * MaxInterval];
+    private readonly long[] _intervalFrames = new long[IntervalWindows];
+    private readonly double[] _onsetBands = new double[RegisterBands];
     private double _onsetSum, _onsetSum2;
     private readonly double[] _onsetAc = new double[MaxOnsetLag + 1];
     private long _onsetPeaks;
@@ -113,7 +117,7 @@ internal sealed class ScoreFeatures
         _soundingRing[slot] = sounding;
         var c = _chromaRing.AsSpan(slot * 12, 12);
         if (sounding && Chroma(total)) { _chroma.CopyTo(c); Harmony(c); }
-        else { c.Clear(); _soundingRing[slot] = false; }
+        else { c.Clear(); _soundingRing[slot] = false; Array.Clear(_prevWhite); }
         _frames++;
     }
 
@@ -159,13 +163,21 @@ internal sealed class ScoreFeatures
             if (w > 0.25f * max && (k == 0 || w > _white[k - 1]) && (k == NP - 1 || w >= _white[k + 1])) peaks++;
         }
         _peaks += peaks; _peaks2 += (double)peaks * peaks;
-        double zero = 0;
-        for (int k = 0; k < NP; k++) zero += (double)_white[k] * _white[k];
-        for (int l = 1; l <= MaxInterval; l++)
+        for (int w = 0; w < IntervalWindows; w++)
         {
-            double s = TensorPrimitives.Dot(_white.AsSpan(0, NP - l), _white.AsSpan(l));
-            _intervals[l - 1] += s / zero;
+            var win = _white.AsSpan(w * IntervalWindowStep, Math.Min(IntervalWindowWidth, NP - w * IntervalWindowStep));
+            double zero = TensorPrimitives.Dot(win, win);
+            if (!(zero > 1e-12)) continue;
+            _intervalFrames[w]++;
+            for (int l = 1; l <= MaxInterval; l++)
+                _intervals[w * MaxInterval + l - 1] += TensorPrimitives.Dot(win[..^l], win[l..]) / zero;
         }
+        for (int k = 0; k < NP; k++)
+        {
+            float d = _white[k] - _prevWhite[k];
+            if (d > 0) _onsetBands[Math.Min(RegisterBands - 1, k / RegisterWidth)] += d;
+        }
+        _white.CopyTo(_prevWhite, 0);
         return true;
     }
 
@@ -213,7 +225,6 @@ internal sealed class ScoreFeatures
         }
         float confidence = best / norm;
         _chordType[bestType] += confidence;
-        _chordRoot[bestRoot] += confidence;
         if (_lastRoot >= 0 && (bestRoot != _lastRoot || bestType != _lastType))
         {
             _chordChanges++;
@@ -263,8 +274,13 @@ internal sealed class ScoreFeatures
             bestMajor = Math.Max(bestMajor, cmaj); bestMinor = Math.Max(bestMinor, cmin);
         }
         var b = Block(result, "key_profile");
-        for (int i = 0; i < 12; i++) b[i] = mean[(i + tonic) % 12];
-        b[12] = _sounding == 0 ? 0 : bestMajor - bestMinor;
+        for (int h = 1; h <= 6; h++)
+        {
+            double re = 0, im = 0;
+            for (int i = 0; i < 12; i++) { re += mean[i] * Math.Cos(2 * Math.PI * h * i / 12); im -= mean[i] * Math.Sin(2 * Math.PI * h * i / 12); }
+            b[h - 1] = Math.Sqrt(re * re + im * im);
+        }
+        b[6] = _sounding == 0 ? 0 : bestMajor - bestMinor;
 
         b = Block(result, "pitch_class_pairs");
         int o = 0;
@@ -293,11 +309,10 @@ internal sealed class ScoreFeatures
         }
 
         b = Block(result, "chords");
-        double typeSum = _chordType.Sum(), rootSum = _chordRoot.Sum(), motionSum = _rootMotion.Sum();
+        double typeSum = _chordType.Sum(), motionSum = _rootMotion.Sum();
         for (int t = 0; t < Chords.Length; t++) b[t] = typeSum > 0 ? _chordType[t] / typeSum : 0;
-        for (int d = 0; d < 12; d++) b[Chords.Length + d] = rootSum > 0 ? _chordRoot[(d + tonic) % 12] / rootSum : 0;
-        for (int d = 0; d < 12; d++) b[Chords.Length + 12 + d] = motionSum > 0 ? _rootMotion[d] / motionSum : 0;
-        b[Chords.Length + 24] = Math.Log((_chordChanges + 1) / (n / Fps + 1));
+        for (int d = 0; d < 12; d++) b[Chords.Length + d] = motionSum > 0 ? _rootMotion[d] / motionSum : 0;
+        b[Chords.Length + 12] = Math.Log((_chordChanges + 1) / (n / Fps + 1));
 
         b = Block(result, "register");
         double cm = _centroid / n, sm = _spread / n;
@@ -305,10 +320,16 @@ internal sealed class ScoreFeatures
         b[2] = sm; b[3] = Math.Sqrt(Math.Max(0, _spread2 / n - sm * sm));
         for (int i = 0; i < RegisterBands; i++) b[4 + i] = _bands[i] / n;
 
-        b = Block(result, "texture");
+        b = Block(result, "polyphony");
         double pm = _peaks / n;
         b[0] = pm; b[1] = Math.Sqrt(Math.Max(0, _peaks2 / n - pm * pm));
-        for (int l = 0; l < MaxInterval; l++) b[2 + l] = _intervals[l] / n;
+        double onsetTotal = _onsetBands.Sum();
+        for (int i = 0; i < RegisterBands; i++) b[2 + i] = onsetTotal > 0 ? _onsetBands[i] / onsetTotal : 0;
+
+        b = Block(result, "register_intervals");
+        for (int w = 0; w < IntervalWindows; w++)
+            for (int l = 0; l < MaxInterval; l++)
+                b[w * MaxInterval + l] = _intervalFrames[w] > 0 ? _intervals[w * MaxInterval + l] / _intervalFrames[w] : 0;
 
         Rhythm(Block(result, "rhythm"), T);
 
