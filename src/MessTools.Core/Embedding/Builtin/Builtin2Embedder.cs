@@ -15,7 +15,7 @@ namespace MessTools.Core.Embedding.Builtin;
 public sealed class Builtin2Embedder : IWholeTrackEmbedder
 {
     /// <summary>Bumped whenever the feature computation changes; part of <see cref="Version"/>.</summary>
-    private const string FeatureRevision = "builtin2-features-2";
+    private const string FeatureRevision = "builtin2-features-3";
 
     private static readonly BuiltinFrontEnd FrontEnd = new();
     private readonly float[] _mean, _scale;

@@ -14,11 +14,13 @@ internal sealed class ScoreFeatures
     private const int NP = BuiltinFrontEnd.Pitches, FirstMidi = BuiltinFrontEnd.FirstMidi;
     private const double Fps = BuiltinFrontEnd.FramesPerSecond;
     private const int Whiten = 6;                       // local mean over +-6 semitones is subtracted along pitch
-    private static readonly (int Offset, float Weight)[] Partials = { (19, 0.5f), (28, 0.3f) }; // 3rd and 5th partials change the pitch class
+    // partials 2..5 (octave, twelfth, double octave, seventeenth) taken off the pitches above each sounding pitch: their
+    // strength is the piano's (the soundfont's), not the music's
+    private static readonly (int Offset, float Weight)[] Partials = { (12, 0.5f), (19, 0.5f), (24, 0.3f), (28, 0.3f) };
     private static readonly int[] Lags = { 2, 8, 32 };  // chroma transition lags: 46 ms, 186 ms, 743 ms
     private const int MaxInterval = 24;                 // simultaneous intervals along pitch, 1..24 semitones
     private const int IntervalWindows = 3, IntervalWindowWidth = 40, IntervalWindowStep = 24; // windows from A0, A2, A4
-    private const int RegisterBands = 11, RegisterWidth = 8;
+    private const int RegisterBands = 10, RegisterWidth = 8; // A0..E7: the top 8 semitones hold mostly partials
     private const int FluxMean = 16;                    // onset envelope: flux minus its mean over the previous 16 frames
     private const int MaxOnsetLag = 160;                // 3.7 s of onset autocorrelation
     private const int MinBeat = 13, MaxBeat = 52;       // beat period searched in 0.30 .. 1.21 s
@@ -50,8 +52,8 @@ internal sealed class ScoreFeatures
             ("pitch_class_pairs", 78 + 7, "key-normalised pitch-class co-occurrence (upper triangle of the mean chroma outer product, rotated to the estimated tonic) and its transposition-invariant interval-class profile"),
             ("transitions", 12 * 3, "chroma transition interval profiles at lags 46 ms, 186 ms, 743 ms (transposition-invariant: summed along each diagonal of the lagged chroma covariance)"),
             ("chords", Chords.Length + 12 + 1, "chord-type histogram by template matching, chord-root motion intervals, log chord-change rate"),
-            ("register", 4 + RegisterBands, "pitch centroid and spread in semitones (mean, std over sounding frames) and the share of whitened pitch energy in 11 bands of 8 semitones"),
-            ("polyphony", 2 + RegisterBands, "number of sounding pitch peaks (mean, std) and the share of new-note energy (positive change of the whitened pitch spectrum) per 8-semitone band"),
+            ("register", 4 + RegisterBands, "pitch centroid and spread in semitones (mean, std over sounding frames) and the share of whitened pitch energy in 10 bands of 8 semitones (A0..E7)"),
+            ("polyphony", 2 + RegisterBands, "number of sounding pitch peaks (mean, std) and the share of new-note energy (positive change of the whitened pitch spectrum) per 8-semitone band (A0..E7)"),
             ("register_intervals", IntervalWindows * MaxInterval, "simultaneous intervals 1..24 semitones (autocorrelation along pitch of the whitened spectrum over its lag 0) in a low, middle and high 40-semitone window"),
             ("rhythm", 5 + MetricalRatios.Length, "log beat period, pulse clarity, log onset density, onset strength variation, onset autocorrelation at lag 1 and at 8 fractions and multiples of the beat (tempo-normalised)"),
         };
@@ -154,7 +156,7 @@ internal sealed class ScoreFeatures
         for (int k = 0; k < NP; k++) { double d = k - mu; var += d * d * _white[k]; }
         double sd = Math.Sqrt(var / sum);
         _centroid += mu; _centroid2 += mu * mu; _spread += sd; _spread2 += sd * sd;
-        for (int k = 0; k < NP; k++) _bands[Math.Min(RegisterBands - 1, k / RegisterWidth)] += _white[k] / sum;
+        for (int k = 0; k < RegisterBands * RegisterWidth; k++) _bands[k / RegisterWidth] += _white[k] / sum;
         float max = TensorPrimitives.Max(_white);
         int peaks = 0;
         for (int k = 0; k < NP; k++)
@@ -172,10 +174,10 @@ internal sealed class ScoreFeatures
             for (int l = 1; l <= MaxInterval; l++)
                 _intervals[w * MaxInterval + l - 1] += TensorPrimitives.Dot(win[..^l], win[l..]) / zero;
         }
-        for (int k = 0; k < NP; k++)
+        for (int k = 0; k < RegisterBands * RegisterWidth; k++)
         {
             float d = _white[k] - _prevWhite[k];
-            if (d > 0) _onsetBands[Math.Min(RegisterBands - 1, k / RegisterWidth)] += d;
+            if (d > 0) _onsetBands[k / RegisterWidth] += d;
         }
         _white.CopyTo(_prevWhite, 0);
         return true;
