@@ -15,7 +15,8 @@ namespace MessTools.Core.Embedding.Builtin;
 public sealed class Builtin2Embedder : IWholeTrackEmbedder
 {
     /// <summary>Bumped whenever the feature computation changes; part of <see cref="Version"/>.</summary>
-    private const string FeatureRevision = "builtin2-features-3";
+    private static readonly string FeatureRevision = "builtin2-features-3|weights " +
+        string.Join(",", ScoreFeatures.Weights.Select(w => w.ToString(System.Globalization.CultureInfo.InvariantCulture)));
 
     private static readonly BuiltinFrontEnd FrontEnd = new();
     private readonly float[] _mean, _scale;
@@ -57,7 +58,7 @@ public sealed class Builtin2Embedder : IWholeTrackEmbedder
     {
         ArgumentNullException.ThrowIfNull(raw);
         if (raw.Length != ScoreFeatures.Dimension) throw new ArgumentException($"Expected {ScoreFeatures.Dimension} raw features, got {raw.Length}.", nameof(raw));
-        return BuiltinEmbedder.Standardise(raw, mean, scale, ScoreFeatures.Blocks);
+        return BuiltinEmbedder.Standardise(raw, mean, scale, ScoreFeatures.Blocks, ScoreFeatures.Weights);
     }
 
     /// <summary>Reciprocal scales 1/(std + 1e-6) for <see cref="EmbedFeatures(float[], float[], float[])"/> from standard deviations.</summary>

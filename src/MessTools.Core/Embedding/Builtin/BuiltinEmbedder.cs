@@ -102,20 +102,21 @@ public sealed class BuiltinEmbedder : IWholeTrackEmbedder
 
     /// <summary>
     /// z = (raw - mean) * scale clamped to +-8 (a value far outside the calibration range must not swamp its block), each
-    /// block L2-normalised (every block weighs the same in a cosine), then the whole vector: builtin-1's and builtin-2's last step.
+    /// block L2-normalised (to its weight: 1 for every builtin-1 block), then the whole vector: builtin-1's and builtin-2's last step.
     /// </summary>
-    internal static float[] Standardise(float[] raw, float[] mean, float[] scale, IReadOnlyList<BuiltinFeatureBlock> blocks)
+    internal static float[] Standardise(float[] raw, float[] mean, float[] scale, IReadOnlyList<BuiltinFeatureBlock> blocks, IReadOnlyList<float>? weights = null)
     {
         var v = new float[raw.Length];
         TensorPrimitives.Subtract(raw, mean, v);
         TensorPrimitives.Multiply(v, scale, v);
         TensorPrimitives.Min(v, ClampZ, v);
         TensorPrimitives.Max(v, -ClampZ, v);
-        foreach (var b in blocks)
+        for (int i = 0; i < blocks.Count; i++)
         {
+            var b = blocks[i];
             var s = v.AsSpan(b.Offset, b.Length);
             float n = TensorPrimitives.Norm(s);
-            if (n > 1e-12f) TensorPrimitives.Multiply(s, 1f / n, s);
+            if (n > 1e-12f) TensorPrimitives.Multiply(s, (weights is null ? 1f : weights[i]) / n, s);
             else s.Clear();
         }
         float norm = TensorPrimitives.Norm(v);
