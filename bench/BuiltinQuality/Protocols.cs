@@ -1,12 +1,17 @@
-// The generalisation protocols of issue 21 for the built-in model and a fitted candidate, side by side, each figure
-// with its 95 % bootstrap interval (Core's Evaluation.Bootstrap, seed 42, 1000 resamples) and the paired difference
-// with its interval and sign-flip permutation p-value (9999 permutations), as Invoke-MessEvaluation -Compare reports.
+// The generalisation protocols of issue 21 for builtin-1 and builtin-2 (or, with --lda, the earlier fitted candidate),
+// side by side, each figure with its 95 % bootstrap interval (Core's Evaluation.Bootstrap, seed 42, 1000 resamples) and
+// the paired difference with its interval and sign-flip permutation p-value (9999 permutations), as
+// Invoke-MessEvaluation -Compare reports.
 //
-//   dotnet run -c Release --project bench/BuiltinQuality -- --protocols CACHE_DIR NAME=ROOT [NAME=ROOT ...]
+//   dotnet run -c Release --project bench/BuiltinQuality -- --protocols CACHE_DIR NAME=ROOT [NAME=ROOT ...] [--shipped | --lda]
+//   dotnet run -c Release --project bench/BuiltinQuality -- --protocols CACHE_DIR NAME=ROOT ... --fit2 FILE.cs
 //
 // NAME is <set>-<soundfont> (e.g. mutopia-fluidr3, cd-timgm6mb); ROOT holds tracks_metadata.csv and the audio
 // (ROOT,CSV: another metadata file with the same audio_path values, e.g. the other soundfont's render's).
-// Raw features are extracted once per set into CACHE_DIR/<NAME>.f32 (delete to recompute).
+// Raw features are extracted once per set into CACHE_DIR/<NAME>.f32 (builtin-1) and <NAME>.builtin2.f32 (builtin-2);
+// the cache is checked by size only, so delete it after changing a model's features. builtin-2's standardisation is
+// refitted (label-free) on each protocol's training tracks unless --shipped; --fit2 writes its shipped constants from
+// every track of the sets named.
 using System.Globalization;
 using CsvHelper;
 using MessTools;

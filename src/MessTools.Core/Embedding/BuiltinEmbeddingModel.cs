@@ -19,6 +19,8 @@ public sealed class BuiltinEmbeddingModel : IEmbeddingModel
     public BuiltinEmbeddingModel(int? batchSize = null, int? threads = null) : this(EmbeddingModels.Builtin, batchSize, threads) { }
 
     /// <param name="name"><see cref="EmbeddingModels.Builtin"/> or <see cref="EmbeddingModels.Builtin2"/>.</param>
+    /// <param name="batchSize">Units per batch (default twice the threads, at least 2).</param>
+    /// <param name="threads">Units embedded at once (default: the processor count).</param>
     public BuiltinEmbeddingModel(string name, int? batchSize = null, int? threads = null)
     {
         Name = name;
