@@ -1,7 +1,9 @@
 // EmbedBench: speed of the embedding pipeline end to end from WAV files, against a sequential peer in the same
 // process, plus the FFT against MathNet.Numerics and Composer Retrieval P@5 on the artifacts.
 //   dotnet run -c Release --project bench/EmbedBench -- fft
-//   dotnet run -c Release --project bench/EmbedBench -- embed  <tracks_metadata.csv> <builtin|model.onnx> [profile.json] [--tracks N] [--out DIR]
+//   dotnet run -c Release --project bench/EmbedBench -- embed  <tracks_metadata.csv> <builtin|builtin-2|model.onnx> [profile.json] [--tracks N] [--out DIR]
+//     (the whole ConvertTo-MessEmbedding stage: WAV read in blocks, resampling, the model, artifacts; prints speed, CPU,
+//      peak working set and peak managed heap; long-tracks.sh runs it on 10- and 60-minute tracks for the memory figure)
 //   dotnet run -c Release --project bench/EmbedBench -- sequential <tracks_metadata.csv> <builtin|model.onnx> [profile.json] [--tracks N]
 //   dotnet run -c Release --project bench/EmbedBench -- p5 <tracks_metadata.csv> <artifact dir>
 using System.Diagnostics;
@@ -100,6 +102,17 @@ int Embed(bool sequential)
     int? threads = Opt("--threads", "") is { Length: > 0 } t ? int.Parse(t) : null;
     var tracks = ReadTracks(csv, limit);
     string outDir = Opt("--out", Path.Combine(Path.GetTempPath(), "embedbench-" + Guid.NewGuid().ToString("N")[..8]));
+    // peak managed heap, sampled every 20 ms (the working set's peak comes from the OS)
+    long peakManaged = 0;
+    using var sampling = new CancellationTokenSource();
+    var sampler = Task.Run(async () =>
+    {
+        while (!sampling.IsCancellationRequested)
+        {
+            peakManaged = Math.Max(peakManaged, GC.GetTotalMemory(false));
+            try { await Task.Delay(20, sampling.Token); } catch (OperationCanceledException) { }
+        }
+    });
     var sw = Stopwatch.StartNew();
     double cpu0 = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
     using var m = OpenModel(model, profile, batch, threads);
@@ -129,9 +142,11 @@ int Embed(bool sequential)
         }
     }
     double wall = sw.Elapsed.TotalSeconds;
+    sampling.Cancel();
+    sampler.Wait();
     var proc = Process.GetCurrentProcess();
     double cpu = proc.TotalProcessorTime.TotalSeconds - cpu0;
-    Console.WriteLine($"{(sequential ? "sequential" : "pipeline")} model={m.Name} tracks={ok} failed={failed} audio={audio:0.0}s wall={wall:0.00}s speed={audio / wall:0.0}x cpu={cpu:0.0}s audio_per_cpu_s={audio / cpu:0.0} peak_ws={proc.PeakWorkingSet64 / 1048576.0:0}MB out={(sequential ? "-" : outDir)}");
+    Console.WriteLine($"{(sequential ? "sequential" : "pipeline")} model={m.Name} tracks={ok} failed={failed} audio={audio:0.0}s wall={wall:0.00}s speed={audio / wall:0.0}x cpu={cpu:0.0}s audio_per_cpu_s={audio / cpu:0.0} peak_ws={proc.PeakWorkingSet64 / 1048576.0:0}MB peak_managed={peakManaged / 1048576.0:0}MB out={(sequential ? "-" : outDir)}");
     return failed > 0 ? 1 : 0;
 }
 

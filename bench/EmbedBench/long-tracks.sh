@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Peak RSS of ConvertTo-MessEmbedding's pipeline for one 10-minute and one 60-minute track (issue 10, item 12), built-in
-# embedder and msd-musicnn-1. The tracks are made with ffmpeg by looping a source track (default: the first demo WAV).
+# Peak RSS of ConvertTo-MessEmbedding's pipeline for one 10-minute and one 60-minute track (issue 10, item 12; issue 21
+# for builtin-2), builtin-1, builtin-2 and msd-musicnn-1. The tracks are made with ffmpeg by looping a source track (default: the first demo WAV).
 # Goal: the 60-minute peak within 1.2x the 10-minute one.
 #   bench/EmbedBench/long-tracks.sh [source.wav] [work dir]
 set -euo pipefail
@@ -20,7 +20,9 @@ for sr in 22050 16000; do
     printf 'track_id,album_id,composer,audio_path\nlong-%s,al,X,%s\n' $d "$(basename "$wav")" > "$work/t-$d-$sr.csv"
   done
 done
-for d in 600 3600; do "$B" embed "$work/t-$d-22050.csv" builtin | tail -1; done
+for m in builtin builtin-2; do
+  for d in 600 3600; do "$B" embed "$work/t-$d-22050.csv" $m | tail -1; done
+done
 if [ -f "$model" ]; then
   for d in 600 3600; do "$B" embed "$work/t-$d-16000.csv" "$model" examples/profiles/msd-musicnn-1.onnx.json | tail -1; done
 else

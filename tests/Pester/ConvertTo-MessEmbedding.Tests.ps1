@@ -44,6 +44,18 @@ Describe 'ConvertTo-MessEmbedding' {
         $meta.count | Should -Be 3
     }
 
+    It 'embeds with -Model builtin-2 into its own folder, and the default stays builtin (issue 21)' {
+        $out = $tracks | ConvertTo-MessEmbedding -Model builtin-2
+        $out.Status | Should -Be @('Embedded', 'Embedded', 'Embedded')
+        $out[0].ArtifactPath | Should -Be (Join-Path $work 'artifacts/v1_model_builtin-2')
+        $meta = Get-Content artifacts/v1_model_builtin-2/embeddings/embeddings_meta.json | ConvertFrom-Json
+        $meta.model | Should -Be 'builtin-2'
+        $meta.profile.version | Should -Match '^builtin-2\+[0-9a-f]{12}$'
+        'artifacts/v1_model_builtin' | Should -Not -Exist
+        $l = 'ConvertTo-MessEmbedding -Model builtin-'
+        ([System.Management.Automation.CommandCompletion]::CompleteInput($l, $l.Length, $null).CompletionMatches).CompletionText | Should -Be 'builtin-2'
+    }
+
     It 'recomputes nothing on a second run' {
         $tracks | ConvertTo-MessEmbedding -Model ./tiny.onnx -ModelProfile tiny.json | Out-Null
         $again = $tracks | ConvertTo-MessEmbedding -Model ./tiny.onnx -ModelProfile tiny.json

@@ -96,6 +96,11 @@ public sealed class OpenApiLintTests(ArtifactsFixture art)
         var nearest = doc.GetProperty("paths").GetProperty("/tracks/{trackId}/nearest").GetProperty("get").GetProperty("responses");
         Assert.Contains("NearestResponse", nearest.GetProperty("200").GetProperty("content").GetProperty("application/json").GetProperty("schema").GetRawText());
         foreach (string status in new[] { "400", "404", "503" }) Assert.True(nearest.TryGetProperty(status, out _), status);
+        // The evaluation summary's schema carries the bootstrap intervals (issue 21).
+        var figures = doc.GetProperty("components").GetProperty("schemas").GetProperty("EvalFigures").GetProperty("properties");
+        foreach (string name in new[] { "precision_at_k_interval", "hit_rate_at_k_interval", "ndcg_at_k_interval" })
+            Assert.Contains("EvalInterval", figures.GetProperty(name).GetRawText());
+        Assert.True(doc.GetProperty("components").GetProperty("schemas").GetProperty("EvalSummary").GetProperty("properties").TryGetProperty("bootstrap", out _));
         Assert.All(doc.GetProperty("servers").EnumerateArray(), s => Assert.False(s.GetProperty("url").GetString()!.EndsWith('/')));
     }
 

@@ -244,6 +244,19 @@ public sealed class RouteTests(ArtifactsFixture art) : IAsyncLifetime
         Assert.Equal(4, got.Count);
         Assert.Equal(expected, got);
         Assert.Equal(62, s.GetProperty("tracks").GetInt32());
+        // The bootstrap intervals of eval_results.json travel with the figures (issue 21), and say how they were made.
+        static (double, double) Interval(JsonElement r, string name) => (r.GetProperty(name).GetProperty("low").GetDouble(), r.GetProperty(name).GetProperty("high").GetDouble());
+        foreach (var (fileResult, served) in doc.GetProperty("results").EnumerateArray().Zip(s.GetProperty("results").EnumerateArray()))
+            foreach (string name in new[] { "precision_at_k_interval", "hit_rate_at_k_interval", "ndcg_at_k_interval" })
+            {
+                var (low, high) = Interval(served, name);
+                Assert.Equal(Interval(fileResult, name), (low, high));
+                Assert.True(low <= high && low >= 0 && high <= 1, $"{name} [{low}, {high}]");
+            }
+        var (pLow, pHigh) = Interval(s.GetProperty("results")[0], "precision_at_k_interval");
+        Assert.InRange(s.GetProperty("results")[0].GetProperty("precision_at_k").GetDouble(), pLow, pHigh);
+        Assert.Equal(doc.GetProperty("bootstrap").GetProperty("resamples").GetInt32(), s.GetProperty("bootstrap").GetProperty("resamples").GetInt32());
+        Assert.Equal(doc.GetProperty("bootstrap").GetProperty("seed").GetInt32(), s.GetProperty("bootstrap").GetProperty("seed").GetInt32());
 
         var html = await _c.GetAsync("/eval/report.html");
         Assert.Equal(HttpStatusCode.OK, html.StatusCode);

@@ -23,7 +23,7 @@ public sealed class ConvertToMessEmbeddingCommand : ShardedTrackCmdlet, IDisposa
 
     private EmbedJob? _job;
 
-    /// <summary>builtin (default) or the path of an .onnx model with a JSON profile beside it (model.onnx.json).</summary>
+    /// <summary>builtin (builtin-1, default), builtin-2 or the path of an .onnx model with a JSON profile beside it (model.onnx.json).</summary>
     [Parameter(Position = 0)]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(EmbeddingModelCompleter))]
@@ -70,7 +70,7 @@ public sealed class ConvertToMessEmbeddingCommand : ShardedTrackCmdlet, IDisposa
     /// <summary>For -PublishPath: -ProfileName -Region -EndpointUrl -RetryCount (<see cref="S3Parameters"/>).</summary>
     protected override bool ReachesS3 => true;
 
-    private string ModelPathResolved => EmbeddingModels.IsBuiltin(Model) ? EmbeddingModels.Builtin : ResolveUserPath(Model);
+    private string ModelPathResolved => EmbeddingModels.BuiltinName(Model) ?? ResolveUserPath(Model);
     private string? ProfileResolved => ModelProfile is null ? null : ResolveUserPath(ModelProfile);
 
     protected override string? DefaultPathModel => EmbeddingModels.NameOf(ModelPathResolved, ProfileResolved);
@@ -108,15 +108,16 @@ public sealed class ConvertToMessEmbeddingCommand : ShardedTrackCmdlet, IDisposa
     }
 }
 
-/// <summary>Completes -Model with "builtin" and the .onnx files under the current folder.</summary>
+/// <summary>Completes -Model with "builtin", "builtin-2" and the .onnx files under the current folder.</summary>
 public sealed class EmbeddingModelCompleter : IArgumentCompleter
 {
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
         CommandAst commandAst, IDictionary fakeBoundParameters)
     {
         string word = wordToComplete.Trim('\'', '"');
-        if (EmbeddingModels.Builtin.StartsWith(word, StringComparison.OrdinalIgnoreCase))
-            yield return new CompletionResult(EmbeddingModels.Builtin, EmbeddingModels.Builtin, CompletionResultType.ParameterValue, "The built-in embedder (no weights)");
+        foreach (var (name, description) in EmbeddingModels.BuiltinModels)
+            if (name.StartsWith(word, StringComparison.OrdinalIgnoreCase))
+                yield return new CompletionResult(name, name, CompletionResultType.ParameterValue, description);
         IEnumerable<string> files;
         try
         {

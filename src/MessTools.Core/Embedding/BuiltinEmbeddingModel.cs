@@ -7,25 +7,38 @@ using MessTools.Core.Embedding.Builtin;
 namespace MessTools.Core.Embedding;
 
 /// <summary>
-/// <see cref="BuiltinEmbedder"/> behind <see cref="IEmbeddingModel"/>: one unit per track (and one per segment),
-/// the units of a batch embedded in parallel (the embedder is thread-safe), its output already pooled.
+/// A built-in embedder (<see cref="BuiltinEmbedder"/>, builtin-1, or <see cref="Builtin2Embedder"/>) behind
+/// <see cref="IEmbeddingModel"/>: one unit per track (and one per segment), the units of a batch embedded in parallel
+/// (the embedders are thread-safe), its output already pooled.
 /// </summary>
 public sealed class BuiltinEmbeddingModel : IEmbeddingModel
 {
-    private readonly BuiltinEmbedder _embedder = new();
+    private readonly IWholeTrackEmbedder _embedder;
     private readonly int _threads;
 
-    public BuiltinEmbeddingModel(int? batchSize = null, int? threads = null)
+    public BuiltinEmbeddingModel(int? batchSize = null, int? threads = null) : this(EmbeddingModels.Builtin, batchSize, threads) { }
+
+    /// <param name="name"><see cref="EmbeddingModels.Builtin"/> or <see cref="EmbeddingModels.Builtin2"/>.</param>
+    /// <param name="batchSize">Units per batch (default twice the threads, at least 2).</param>
+    /// <param name="threads">Units embedded at once (default: the processor count).</param>
+    public BuiltinEmbeddingModel(string name, int? batchSize = null, int? threads = null)
     {
+        Name = name;
+        _embedder = name switch
+        {
+            EmbeddingModels.Builtin => new BuiltinEmbedder(),
+            EmbeddingModels.Builtin2 => new Builtin2Embedder(),
+            _ => throw new ArgumentException($"'{name}' is not a built-in model.", nameof(name)),
+        };
         _threads = threads ?? Environment.ProcessorCount;
         BatchSize = batchSize ?? Math.Max(2, 2 * _threads);
         ModelSha256 = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(_embedder.Version))).ToLowerInvariant();
     }
 
-    public string Name => EmbeddingModels.Builtin;
+    public string Name { get; }
     public string ModelSha256 { get; }
     public int SampleRate => _embedder.SampleRate;
-    public string Identity => "builtin|" + _embedder.Version;
+    public string Identity => Name + "|" + _embedder.Version;
     public int Dimension => _embedder.Dimension;
     public int BatchSize { get; }
 
@@ -33,7 +46,7 @@ public sealed class BuiltinEmbeddingModel : IEmbeddingModel
     {
         meta.Model = Name;
         meta.ModelSha256 = ModelSha256;
-        meta.Profile = JsonSerializer.SerializeToElement(new { embedder = "builtin", version = _embedder.Version });
+        meta.Profile = JsonSerializer.SerializeToElement(new { embedder = Name, version = _embedder.Version });
         meta.Pooling = "track_statistics";
         meta.SampleRate = SampleRate;
         meta.Chunking = JsonSerializer.SerializeToElement(new { whole_track = true });
@@ -67,7 +80,7 @@ public sealed class BuiltinEmbeddingModel : IEmbeddingModel
     private sealed class TrackStream : IUnitStream
     {
         private readonly BuiltinEmbeddingModel _model;
-        private readonly BuiltinEmbedder.Stream _stream;
+        private readonly IWholeTrackStream _stream;
         private readonly long _total;
         private readonly int _segments;
 

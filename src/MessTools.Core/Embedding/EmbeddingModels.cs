@@ -2,13 +2,32 @@ using MessTools.Core.Common;
 
 namespace MessTools.Core.Embedding;
 
-/// <summary>Opens the model a user names: "builtin" or a path to an .onnx file (with its JSON profile).</summary>
+/// <summary>Opens the model a user names: "builtin" (builtin-1), "builtin-2" or a path to an .onnx file (with its JSON profile).</summary>
 public static class EmbeddingModels
 {
+    /// <summary>builtin-1, the default: its artifact folders are v1_model_builtin.</summary>
     public const string Builtin = "builtin";
+    /// <summary>The music as written rather than the recording (docs/builtin-embedder.md); selectable, not the default.</summary>
+    public const string Builtin2 = "builtin-2";
 
-    public static bool IsBuiltin(string? model) =>
-        string.IsNullOrWhiteSpace(model) || string.Equals(model.Trim(), Builtin, StringComparison.OrdinalIgnoreCase);
+    /// <summary>The built-in models by name, with what the completer says of them.</summary>
+    public static IReadOnlyList<(string Name, string Description)> BuiltinModels { get; } = new[]
+    {
+        (Builtin, "The built-in embedder builtin-1 (no weights; the default)"),
+        (Builtin2, "The built-in embedder builtin-2: harmony, chords, register, rhythm (no weights)"),
+    };
+
+    /// <summary>The built-in model's name when <paramref name="model"/> names one (empty means builtin), else null.</summary>
+    public static string? BuiltinName(string? model)
+    {
+        if (string.IsNullOrWhiteSpace(model)) return Builtin;
+        string m = model.Trim();
+        foreach (var (name, _) in BuiltinModels)
+            if (string.Equals(m, name, StringComparison.OrdinalIgnoreCase)) return name;
+        return null;
+    }
+
+    public static bool IsBuiltin(string? model) => BuiltinName(model) is not null;
 
     /// <summary>The profile file used for <paramref name="modelPath"/>: the explicit one, else model.onnx.json beside it.</summary>
     public static string ProfilePath(string modelPath, string? explicitProfile) => explicitProfile ?? modelPath + ".json";
@@ -16,7 +35,7 @@ public static class EmbeddingModels
     /// <summary>The model's name (the artifact folder is v1_model_&lt;name&gt;) without loading the model.</summary>
     public static string NameOf(string? model, string? profilePath)
     {
-        if (IsBuiltin(model)) return Builtin;
+        if (BuiltinName(model) is { } builtin) return builtin;
         string path = model!;
         string prof = ProfilePath(path, profilePath);
         string? name = null;
@@ -33,13 +52,11 @@ public static class EmbeddingModels
     /// <summary>Opens the model (one ONNX session: create it once per run).</summary>
     public static IEmbeddingModel Open(string? model, string? profilePath, int? batchSize, int? threads)
     {
-        if (IsBuiltin(model)) return OpenBuiltin(batchSize, threads);
+        if (BuiltinName(model) is { } builtin) return new BuiltinEmbeddingModel(builtin, batchSize, threads);
         string path = Path.GetFullPath(model!);
         if (!File.Exists(path))
             throw new MessException("ModelNotFound", MessErrorKind.ObjectNotFound,
-                $"The model '{model}' is neither 'builtin' nor an existing .onnx file ('{path}').", model);
+                $"The model '{model}' is neither 'builtin', 'builtin-2' nor an existing .onnx file ('{path}').", model);
         return OnnxEmbeddingModel.Open(path, ProfilePath(path, profilePath), batchSize, threads);
     }
-
-    private static IEmbeddingModel OpenBuiltin(int? batchSize, int? threads) => new BuiltinEmbeddingModel(batchSize, threads);
 }

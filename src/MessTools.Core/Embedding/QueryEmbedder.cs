@@ -15,12 +15,13 @@ public static class QueryEmbedder
     public static IEmbeddingModel OpenRecordedModel(ArtifactStore store, string? modelPath, string? profilePath)
     {
         var meta = ArtifactJson.Read<EmbeddingsMeta>(store.EmbeddingsMetaFile);
-        bool builtin = EmbeddingModels.IsBuiltin(meta.Model);
+        string? builtinName = EmbeddingModels.BuiltinName(meta.Model);
+        bool builtin = builtinName is not null;
         if (!builtin && string.IsNullOrWhiteSpace(modelPath))
             throw new MessException("QueryModelRequired", MessErrorKind.InvalidArgument,
                 $"The embeddings in '{store.EmbeddingsDir}' were made with the ONNX model '{meta.Model}' (file '{meta.ModelFile}', SHA-256 {meta.ModelSha256}). " +
                 "Pass that file with -Model (and its profile with -ModelProfile when it is not beside it) so the query audio is embedded the same way.", meta.Model);
-        var model = EmbeddingModels.Open(builtin ? null : modelPath, builtin ? null : profilePath, null, null);
+        var model = EmbeddingModels.Open(builtin ? builtinName : modelPath, builtin ? null : profilePath, null, null);
         try
         {
             string key = EmbeddingSet.ComputeModelKey(model.ModelSha256, model.Identity);

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json.Serialization;
 using MessTools.Core.Analysis;
 using MessTools.Core.Embedding;
+using MessTools.Core.Evaluation;
 using MessTools.Core.Common;
 using MessTools.Core.Index;
 using MessTools.Server.Artifacts;
@@ -106,8 +107,9 @@ public static class Routes
             if (m.Evaluation is not { } e) return Problems.NotFound("EvaluationMissing", $"The model '{m.Name}' has no eval/eval_results.json. Run Invoke-MessEvaluation first.");
             return TypedResults.Ok(new EvalSummary(m.Name, e.Model, e.CreatedUtc ?? default, e.Search, e.Tracks, e.Composers, e.Albums, e.Ks,
                 e.Results.Select(r => new EvalFigures(r.K, r.ExcludeSameAlbum, r.Queries, r.PrecisionAtK, r.HitRateAtK, r.NdcgAtK,
-                    r.ChancePrecisionAtK, r.ChanceHitRateAtK, r.ChanceNdcgAtK, r.QueriesWithoutRelevant, r.IndexRecallAtK)).ToList(),
-                e.Definitions));
+                    r.ChancePrecisionAtK, r.ChanceHitRateAtK, r.ChanceNdcgAtK, r.QueriesWithoutRelevant, r.IndexRecallAtK,
+                    EvalInterval.Of(r.PrecisionAtKInterval), EvalInterval.Of(r.HitRateAtKInterval), EvalInterval.Of(r.NdcgAtKInterval))).ToList(),
+                e.Definitions, e.Bootstrap is { } b ? new EvalBootstrap(b.Method, b.Resamples, b.Level, b.Seed) : null));
         }).WithName("EvalSummary").WithSummary("The eval_results.json figures of the model.");
 
         eval.MapGet("/report.html", Results<FileContentHttpResult, ProblemHttpResult> (ArtifactCatalog c, HttpContext http, [AsParameters] ModelParameters p) =>
@@ -184,7 +186,15 @@ public sealed record MapResponse(string Model, int Total, string Projection, IRe
 public sealed record ComposerEvalNeighbor(NeighborResult Neighbor, bool SameComposer);
 public sealed record ComposerEvalResponse(string Model, string TrackId, string? Composer, int K, bool ExcludeSameAlbum,
     IReadOnlyList<ComposerEvalNeighbor> Neighbors, int RelevantAvailable, double PrecisionAtK, double HitRateAtK, double NdcgAtK);
+/// <summary>One figure's 95 % bootstrap interval over queries (null in files written without a bootstrap).</summary>
+public sealed record EvalInterval(double Low, double High)
+{
+    public static EvalInterval? Of(ConfidenceInterval? ci) => ci is null ? null : new EvalInterval(ci.Low, ci.High);
+}
+/// <summary>How the intervals were computed (eval_results.json's bootstrap entry).</summary>
+public sealed record EvalBootstrap(string Method, int Resamples, double Level, int Seed);
 public sealed record EvalFigures(int K, bool ExcludeSameAlbum, int Queries, double PrecisionAtK, double HitRateAtK, double NdcgAtK,
-    double ChancePrecisionAtK, double ChanceHitRateAtK, double ChanceNdcgAtK, int QueriesWithoutRelevant, double? IndexRecallAtK);
+    double ChancePrecisionAtK, double ChanceHitRateAtK, double ChanceNdcgAtK, int QueriesWithoutRelevant, double? IndexRecallAtK,
+    EvalInterval? PrecisionAtKInterval, EvalInterval? HitRateAtKInterval, EvalInterval? NdcgAtKInterval);
 public sealed record EvalSummary(string Model, string? EmbeddingModel, DateTime CreatedUtc, string Search, int Tracks, int Composers, int Albums,
-    int[] Ks, IReadOnlyList<EvalFigures> Results, IReadOnlyDictionary<string, string> Definitions);
+    int[] Ks, IReadOnlyList<EvalFigures> Results, IReadOnlyDictionary<string, string> Definitions, EvalBootstrap? Bootstrap);

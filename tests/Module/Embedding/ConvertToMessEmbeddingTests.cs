@@ -196,7 +196,9 @@ public class ConvertToMessEmbeddingTests
         File.WriteAllBytes(tmp["models/my-model.onnx"], new byte[] { 1 });
         using var ps = new ModuleRunspace(tmp.Path);
         var b = ps.InvokeClean("$l = 'ConvertTo-MessEmbedding -Model bu'; [System.Management.Automation.CommandCompletion]::CompleteInput($l, $l.Length, $null).CompletionMatches | ForEach-Object CompletionText");
-        Assert.Equal("builtin", Assert.Single(b).ToString());
+        Assert.Equal(new[] { "builtin", "builtin-2" }, b.Select(x => x.ToString()));
+        var b2 = ps.InvokeClean("$l = 'ConvertTo-MessEmbedding -Model builtin-'; [System.Management.Automation.CommandCompletion]::CompleteInput($l, $l.Length, $null).CompletionMatches | ForEach-Object CompletionText");
+        Assert.Equal("builtin-2", Assert.Single(b2).ToString());
         var f = ps.InvokeClean("$l = 'ConvertTo-MessEmbedding -Model ./mo'; [System.Management.Automation.CommandCompletion]::CompleteInput($l, $l.Length, $null).CompletionMatches | ForEach-Object CompletionText");
         Assert.Equal("./models/my-model.onnx", Assert.Single(f).ToString());
     }
@@ -215,20 +217,23 @@ public class ConvertToMessEmbeddingTests
 
 public class ConvertToMessEmbeddingBuiltinTests
 {
-    [Fact]
-    public void DefaultModel_IsTheBuiltinEmbedder_InItsOwnFolder()
+    [Theory]
+    [InlineData("", "builtin")]
+    [InlineData(" -Model builtin-2", "builtin-2")] // issue 21: selectable, in its own folder; the default stays builtin-1
+    public void DefaultModel_IsTheBuiltinEmbedder_InItsOwnFolder(string modelArgument, string model)
     {
         using var tmp = new TempDir();
         const int sr = 22050;
         foreach (var (id, f) in new[] { ("p1", 220.0), ("p2", 330.0) })
             ConvertToMessEmbeddingTests.WriteWav(tmp[id + ".wav"], Enumerable.Range(0, 3 * sr).Select(i => (float)(0.3 * Math.Sin(2 * Math.PI * f * i / sr) * (1 + Math.Sin(2 * Math.PI * 2 * i / sr)))).ToArray(), sr);
         using var ps = new ModuleRunspace(tmp.Path);
-        var outp = ps.InvokeClean("@('p1', 'p2') | ForEach-Object { [pscustomobject]@{ track_id = $_; wav_path = [System.IO.Path]::Combine($PWD.ProviderPath, \"$_.wav\") } } | ConvertTo-MessEmbedding");
+        var outp = ps.InvokeClean("@('p1', 'p2') | ForEach-Object { [pscustomobject]@{ track_id = $_; wav_path = [System.IO.Path]::Combine($PWD.ProviderPath, \"$_.wav\") } } | ConvertTo-MessEmbedding" + modelArgument);
         Assert.Equal(2, outp.Count);
-        string emb = tmp["artifacts/v1_model_builtin/embeddings"];
+        Assert.False(model == "builtin" && Directory.Exists(tmp["artifacts/v1_model_builtin-2"]));
+        string emb = tmp[$"artifacts/v1_model_{model}/embeddings"];
         Assert.Equal(new[] { "p1", "p2" }, System.Text.Json.JsonSerializer.Deserialize<string[]>(File.ReadAllText(Path.Combine(emb, "track_ids.json"))));
         using var meta = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(Path.Combine(emb, "embeddings_meta.json")));
-        Assert.Equal("builtin", meta.RootElement.GetProperty("model").GetString());
+        Assert.Equal(model, meta.RootElement.GetProperty("model").GetString());
         int dim = meta.RootElement.GetProperty("dim").GetInt32();
         Assert.Equal(2L * dim * 4, new FileInfo(Path.Combine(emb, "embeddings.f32")).Length);
     }

@@ -14,7 +14,7 @@ namespace MessTools.Core.Embedding.Builtin;
 /// Deterministic (no randomness, no threading inside, the same bytes for the same input), thread-safe (the
 /// instance is immutable; every call allocates its own buffers).
 /// </summary>
-public sealed class BuiltinEmbedder
+public sealed class BuiltinEmbedder : IWholeTrackEmbedder
 {
     /// <summary>Bumped whenever the feature computation changes; part of <see cref="Version"/>.</summary>
     private const string FeatureRevision = "builtin-features-2";
@@ -53,7 +53,9 @@ public sealed class BuiltinEmbedder
     /// </summary>
     public Stream OpenStream(long totalSamples) => new(this, totalSamples);
 
-    public sealed class Stream
+    IWholeTrackStream IWholeTrackEmbedder.OpenStream(long totalSamples) => OpenStream(totalSamples);
+
+    public sealed class Stream : IWholeTrackStream
     {
         private readonly BuiltinEmbedder _embedder;
         private readonly FrameStream _frames;
@@ -63,11 +65,7 @@ public sealed class BuiltinEmbedder
 
         internal Stream(BuiltinEmbedder embedder, long totalSamples)
         {
-            if (totalSamples == 0)
-                throw new MessException("BuiltinAudioEmpty", MessErrorKind.InvalidData, "The built-in embedder got no audio samples.");
-            if (totalSamples < MinimumSamples)
-                throw new MessException("BuiltinAudioTooShort", MessErrorKind.InvalidData,
-                    $"The built-in embedder needs at least {MinimumSamples} samples (1 s at {BuiltinFrontEnd.SampleRate} Hz); got {totalSamples}.");
+            CheckLength(totalSamples);
             _embedder = embedder;
             _frames = new FrameStream(FrontEnd.Stft, totalSamples);
             _mel = new float[(long)_frames.FrameCount * BuiltinFrontEnd.MelBands];
@@ -86,9 +84,7 @@ public sealed class BuiltinEmbedder
         public float[] Finish()
         {
             _frames.Finish(_sink);
-            if (_peak > 1e6f)
-                throw new MessException("BuiltinAudioOutOfRange", MessErrorKind.InvalidData,
-                    $"The audio's peak magnitude {_peak:G4} is implausible for samples in [-1, 1] (above 1e6).");
+            CheckPeak(_peak);
             return _embedder.Standardise(BuiltinFeatures.Compute(_mel, _pitch, _frames.FrameCount));
         }
     }
@@ -102,19 +98,25 @@ public sealed class BuiltinEmbedder
         return Standardise(raw);
     }
 
-    private float[] Standardise(float[] raw)
+    private float[] Standardise(float[] raw) => Standardise(raw, _mean, _scale, BuiltinFeatures.Blocks);
+
+    /// <summary>
+    /// z = (raw - mean) * scale clamped to +-8 (a value far outside the calibration range must not swamp its block), each
+    /// block L2-normalised (to its weight: 1 for every builtin-1 block), then the whole vector: builtin-1's and builtin-2's last step.
+    /// </summary>
+    internal static float[] Standardise(float[] raw, float[] mean, float[] scale, IReadOnlyList<BuiltinFeatureBlock> blocks, IReadOnlyList<float>? weights = null)
     {
         var v = new float[raw.Length];
-        TensorPrimitives.Subtract(raw, _mean, v);
-        TensorPrimitives.Multiply(v, _scale, v);
-        // a value far outside the calibration range must not swamp its block
+        TensorPrimitives.Subtract(raw, mean, v);
+        TensorPrimitives.Multiply(v, scale, v);
         TensorPrimitives.Min(v, ClampZ, v);
         TensorPrimitives.Max(v, -ClampZ, v);
-        foreach (var b in BuiltinFeatures.Blocks)
+        for (int i = 0; i < blocks.Count; i++)
         {
+            var b = blocks[i];
             var s = v.AsSpan(b.Offset, b.Length);
             float n = TensorPrimitives.Norm(s);
-            if (n > 1e-12f) TensorPrimitives.Multiply(s, 1f / n, s);
+            if (n > 1e-12f) TensorPrimitives.Multiply(s, (weights is null ? 1f : weights[i]) / n, s);
             else s.Clear();
         }
         float norm = TensorPrimitives.Norm(v);
@@ -138,34 +140,48 @@ public sealed class BuiltinEmbedder
         return BuiltinFeatures.Compute(mel, pitch, frames);
     }
 
-    private static void Validate(ReadOnlySpan<float> mono)
+    internal static void Validate(ReadOnlySpan<float> mono)
     {
-        if (mono.IsEmpty)
-            throw new MessException("BuiltinAudioEmpty", MessErrorKind.InvalidData, "The built-in embedder got no audio samples.");
-        if (mono.Length < MinimumSamples)
-            throw new MessException("BuiltinAudioTooShort", MessErrorKind.InvalidData,
-                $"The built-in embedder needs at least {MinimumSamples} samples (1 s at {BuiltinFrontEnd.SampleRate} Hz); got {mono.Length}.");
+        CheckLength(mono.Length);
         for (int i = 0; i < mono.Length; i++)
         {
             if (!float.IsFinite(mono[i]))
                 throw new MessException("BuiltinAudioNotFinite", MessErrorKind.InvalidData,
                     $"The audio contains a non-finite sample (NaN or infinity) at sample {i}.");
         }
-        float peak = TensorPrimitives.MaxMagnitude(mono);
+        CheckPeak(TensorPrimitives.MaxMagnitude(mono));
+    }
+
+    /// <summary>BuiltinAudioEmpty / BuiltinAudioTooShort for a track of <paramref name="samples"/> samples.</summary>
+    internal static void CheckLength(long samples)
+    {
+        if (samples == 0)
+            throw new MessException("BuiltinAudioEmpty", MessErrorKind.InvalidData, "The built-in embedder got no audio samples.");
+        if (samples < MinimumSamples)
+            throw new MessException("BuiltinAudioTooShort", MessErrorKind.InvalidData,
+                $"The built-in embedder needs at least {MinimumSamples} samples (1 s at {BuiltinFrontEnd.SampleRate} Hz); got {samples}.");
+    }
+
+    /// <summary>BuiltinAudioOutOfRange for a peak magnitude above 1e6 (not audio in [-1, 1]).</summary>
+    internal static void CheckPeak(float peak)
+    {
         if (peak > 1e6f)
             throw new MessException("BuiltinAudioOutOfRange", MessErrorKind.InvalidData,
                 $"The audio's peak magnitude {peak:G4} is implausible for samples in [-1, 1] (above 1e6).");
     }
 
-    private static string ComputeVersion(float[] mean, float[] scale)
+    private static string ComputeVersion(float[] mean, float[] scale) => VersionOf("builtin-1", FeatureRevision, BuiltinFeatures.Blocks, mean, scale);
+
+    /// <summary>"&lt;name&gt;+" and 12 hex digits of SHA-256 over the feature revision, the block layout and the constants.</summary>
+    internal static string VersionOf(string name, string revision, IEnumerable<BuiltinFeatureBlock> blocks, float[] mean, float[] scale)
     {
         using var sha = SHA256.Create();
-        var header = Encoding.UTF8.GetBytes(FeatureRevision + "|" + string.Join(",", BuiltinFeatures.Blocks.Select(b => $"{b.Name}:{b.Length}")) + "|");
+        var header = Encoding.UTF8.GetBytes(revision + "|" + string.Join(",", blocks.Select(b => $"{b.Name}:{b.Length}")) + "|");
         sha.TransformBlock(header, 0, header.Length, null, 0);
         var m = System.Runtime.InteropServices.MemoryMarshal.AsBytes(mean.AsSpan()).ToArray();
         var s = System.Runtime.InteropServices.MemoryMarshal.AsBytes(scale.AsSpan()).ToArray();
         sha.TransformBlock(m, 0, m.Length, null, 0);
         sha.TransformFinalBlock(s, 0, s.Length);
-        return "builtin-1+" + Convert.ToHexString(sha.Hash!)[..12].ToLowerInvariant();
+        return name + "+" + Convert.ToHexString(sha.Hash!)[..12].ToLowerInvariant();
     }
 }

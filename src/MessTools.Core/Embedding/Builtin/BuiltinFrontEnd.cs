@@ -71,6 +71,12 @@ internal sealed class BuiltinFrontEnd
     public void AnalyseFrame(ReadOnlySpan<float> power, Span<float> melRow, Span<float> pitchRow)
     {
         _mel.Apply(power, melRow);
+        AnalysePitch(power, pitchRow);
+    }
+
+    /// <summary>One frame's pitch row alone (88, must be zero on entry): builtin-2 reads no mel spectrum.</summary>
+    public void AnalysePitch(ReadOnlySpan<float> power, Span<float> pitchRow)
+    {
         for (int k = _pitchFirstBin, i = 0; k <= _pitchLastBin; k++, i++)
         {
             int l = _pitchLo[i];

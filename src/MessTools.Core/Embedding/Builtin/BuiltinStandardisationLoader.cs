@@ -6,21 +6,30 @@ internal static partial class BuiltinStandardisation
     public const float StdEpsilon = 1e-6f;
 
     /// <summary>Means and reciprocal scales 1/(std + eps); the identity when no constants are compiled in (bootstrap).</summary>
-    public static (float[] Mean, float[] Scale) Load(int dimension)
+    public static (float[] Mean, float[] Scale) Load(int dimension) => Load(dimension, Dimension, MeanBase64, StdBase64);
+
+    /// <summary>Compiled-in constants (float32 little-endian base64) of <paramref name="declared"/> values, checked against the features' dimension.</summary>
+    public static (float[] Mean, float[] Scale) Load(int dimension, int declared, string meanBase64, string stdBase64)
     {
-        if (Dimension == 0)
+        if (declared == 0)
         {
             var one = new float[dimension];
             Array.Fill(one, 1f);
             return (new float[dimension], one);
         }
-        if (Dimension != dimension)
-            throw new InvalidOperationException($"The built-in standardisation constants have {Dimension} values but the features have {dimension}; regenerate them (bench/BuiltinQuality --fit).");
-        var mean = Decode(MeanBase64, dimension);
-        var std = Decode(StdBase64, dimension);
-        var scale = new float[dimension];
-        for (int i = 0; i < dimension; i++) scale[i] = 1f / (std[i] + StdEpsilon);
-        return (mean, scale);
+        if (declared != dimension)
+            throw new InvalidOperationException($"The built-in standardisation constants have {declared} values but the features have {dimension}; regenerate them (bench/BuiltinQuality --fit).");
+        var mean = Decode(meanBase64, dimension);
+        var std = Decode(stdBase64, dimension);
+        return (mean, Scales(std));
+    }
+
+    /// <summary>1 / (std + <see cref="StdEpsilon"/>) per dimension.</summary>
+    public static float[] Scales(ReadOnlySpan<float> std)
+    {
+        var scale = new float[std.Length];
+        for (int i = 0; i < std.Length; i++) scale[i] = 1f / (std[i] + StdEpsilon);
+        return scale;
     }
 
     private static float[] Decode(string base64, int n)
