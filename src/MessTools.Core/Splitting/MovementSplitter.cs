@@ -126,6 +126,17 @@ public sealed class MovementSplitter
         return new MovementSplit(spans, chosen, duration, null) { Considered = considered };
     }
 
+    /// <summary>Diagnostics for the benchmark: the change curves (one value per second) and the Foote novelty, by name.</summary>
+    public IReadOnlyList<(string Name, double[] Curve)> Curves(ReadOnlySpan<float> mono, int sampleRate, int windowSeconds)
+    {
+        float[] signal = sampleRate == AnalysisRate ? mono.ToArray() : new Resampler(sampleRate, AnalysisRate).Process(mono);
+        var a = Analyse(signal, _options.SilenceDb, CancellationToken.None);
+        var curves = ChangeCurves.Compute(ChangeCurves.Pool(a, _options.SilenceDb, MelBands, Dim, BlockFrames), windowSeconds);
+        var list = ChangeCurves.Names.Select((n, i) => (n, curves[i])).ToList();
+        list.Add(("foote", Novelty(a.Blocks, a.BlockCount, BlockKernel, CancellationToken.None)));
+        return list;
+    }
+
     private string MethodText => _options.Method switch
     {
         SplitMethod.Silence => "method Silence",
@@ -146,6 +157,10 @@ public sealed class MovementSplitter
         public required float[] Blocks { get; init; }
         public required int BlockCount { get; init; }
         public double LoudnessDb { get; init; }
+        /// <summary>Per frame: spectral flux, the mean rise of the log-mel bands (dB) from the previous frame (an onset-strength curve).</summary>
+        public required float[] Flux { get; init; }
+        /// <summary>Per frame: the pitch spectrum's centroid, MIDI note number (the register).</summary>
+        public required float[] Register { get; init; }
     }
 
     internal static Analysis Analyse(float[] signal, double quietDb, CancellationToken ct)
@@ -168,6 +183,7 @@ public sealed class MovementSplitter
         var scratch = Stft.CreateScratch();
         var mel = new float[MelBands];
         var pitch = new float[BuiltinFrontEnd.Pitches];
+        var register = new float[frames];
         for (int k = 0; k < frames; k++)
         {
             if ((k & 1023) == 0) ct.ThrowIfCancellationRequested();
@@ -176,7 +192,9 @@ public sealed class MovementSplitter
             FrontEnd.AnalyseFrame(power, mel, pitch);
             var row = feat.AsSpan(k * Dim, Dim);
             for (int b = 0; b < MelBands; b++) row[b] = (float)(10 * Math.Log10(mel[b] + 1e-10));
-            for (int p = 0; p < pitch.Length; p++) row[MelBands + (p + BuiltinFrontEnd.FirstMidi) % 12] += pitch[p];
+            double pw = 0, pm = 0;
+            for (int p = 0; p < pitch.Length; p++) { row[MelBands + (p + BuiltinFrontEnd.FirstMidi) % 12] += pitch[p]; pw += pitch[p]; pm += pitch[p] * p; }
+            register[k] = (float)(pw > 0 ? BuiltinFrontEnd.FirstMidi + pm / pw : 60);
         }
         // log-mel floor 80 dB under the loudest value, so silence does not dominate the statistics
         float max = float.MinValue;
@@ -186,6 +204,13 @@ public sealed class MovementSplitter
             var row = feat.AsSpan(k * Dim, Dim);
             for (int b = 0; b < MelBands; b++) row[b] = Math.Max(row[b], max - 80f);
             Normalise(row[MelBands..], ChromaWeight);
+        }
+        var flux = new float[frames];
+        for (int k = 1; k < frames; k++)
+        {
+            double rise = 0;
+            for (int b = 0; b < MelBands; b++) rise += Math.Max(0, feat[k * Dim + b] - feat[(k - 1) * Dim + b]);
+            flux[k] = (float)(rise / MelBands);
         }
         // blocks pool the sounding frames only (a block with none repeats the previous one), so pauses and rests add
         // no novelty of their own: the pause cue speaks for them
@@ -211,7 +236,7 @@ public sealed class MovementSplitter
             for (int b = 0; b < MelBands; b++) row[b] = (row[b] - mean[b]) / std[b];
             FinishRow(row);
         }
-        return new Analysis { LevelDb = level, Frames = frames, FrameFeatures = feat, Blocks = blk, BlockCount = blocks, LoudnessDb = loudness };
+        return new Analysis { LevelDb = level, Frames = frames, FrameFeatures = feat, Blocks = blk, BlockCount = blocks, LoudnessDb = loudness, Flux = flux, Register = register };
     }
 
     private static void ZScoreMel(float[] m, int rows, out float[] mean, out float[] std)
