@@ -38,7 +38,8 @@ if (cmd == "quality")
             "MinGapSeconds" => options with { MinGapSeconds = v },
             "SureGapSeconds" => options with { SureGapSeconds = v },
             "KernelSeconds" => options with { KernelSeconds = v },
-            "NoveltyThreshold" => options with { NoveltyThreshold = v },
+            "AttaccaThreshold" => options with { AttaccaThreshold = v },
+            "TempoWindowFactor" => options with { TempoWindowFactor = v },
             "GapNoveltyThreshold" => options with { GapNoveltyThreshold = v },
             "MinMovementSeconds" => options with { MinMovementSeconds = v },
             _ => throw new ArgumentException($"unknown option {k}"),
@@ -89,11 +90,10 @@ if (cmd == "quality")
 }
 else if (cmd == "curves")
 {
-    // curves OUT.jsonl [audioRoot] [seeds] [window]: per work, the joins, movements and the change curves (diagnostics)
+    // curves OUT.jsonl [audioRoot] [seeds]: per work, the joins, movements and the splitter's curves (diagnostics)
     string outPath = args[1];
     string root = args.Length > 2 ? args[2] : "/work/demo-base/audio";
     int seeds = args.Length > 3 ? int.Parse(args[3]) : 5;
-    int window = args.Length > 4 ? int.Parse(args[4]) : 20;
     var albums = LoadAlbums(root);
     var splitter = new MovementSplitter(new SplitRequest());
     using var w = new StreamWriter(outPath);
@@ -101,7 +101,7 @@ else if (cmd == "curves")
         for (int a = 0; a < albums.Count; a++)
         {
             var work = TestWorks.Build(albums[a].Movements, Rate, new Random(seed * 1000 + a));
-            var curves = splitter.Curves(work.Samples, Rate, window);
+            var curves = splitter.Curves(work.Samples, Rate);
             w.WriteLine("{\"album\":\"" + albums[a].Id + "\",\"seed\":" + seed + ",\"duration\":" + work.DurationSeconds.ToString("F2") +
                 ",\"joins\":[" + string.Join(",", work.Joins.Select(j => $"[{j.Seconds:F2},{(j.Pause ? 1 : 0)},{j.PauseSeconds:F2}]")) + "]" +
                 ",\"movements\":[" + string.Join(",", work.Movements.Select(m => $"[{m.Start:F2},{m.End:F2}]")) + "]," +

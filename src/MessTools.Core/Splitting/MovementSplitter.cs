@@ -73,6 +73,7 @@ public sealed class MovementSplitter
 
         var gaps = _options.Method == SplitMethod.Novelty ? new List<(int Start, int End)>() : FindGaps(a);
         double[] novelty = _options.Method == SplitMethod.Silence ? Array.Empty<double>() : Novelty(a.Blocks, a.BlockCount, BlockKernel, cancellationToken);
+        double[] attacca = _options.Method == SplitMethod.Silence ? Array.Empty<double>() : AttaccaScore(novelty, TempoChange.Curve(a.Onset, a.Sounding, a.BlockCount, TempoWindow, cancellationToken));
         double duration22 = (double)signal.Length / AnalysisRate;
 
         var candidates = new List<MovementBoundary>();
@@ -90,13 +91,14 @@ public sealed class MovementSplitter
         if (novelty.Length > 0)
         {
             int minDist = Math.Max(1, (int)Math.Round(Math.Max(_options.MinMovementSeconds, 2 * _options.KernelSeconds / 3)));
-            foreach (int peak in Peaks(novelty, minDist, _options.NoveltyThreshold))
+            foreach (int peak in Peaks(attacca, minDist, _options.AttaccaThreshold))
             {
                 double t = peak; // block i starts at i seconds
                 if (gaps.Any(g => g.Start / (double)FrameRate - 3 <= t && t <= g.End / (double)FrameRate + 3)) continue; // a pause's own peak
                 int frame = RefineFrame(a, peak * BlockFrames);
                 double sec = frame / (double)FrameRate;
-                candidates.Add(new MovementBoundary(sec, sec, BoundaryCue.Attacca, Math.Round(novelty[peak], 4), novelty[peak]));
+                // scored under every pause (whose scores are 10 and more): pauses are taken first
+                candidates.Add(new MovementBoundary(sec, sec, BoundaryCue.Attacca, Math.Round(novelty[peak], 4), attacca[peak] / (1 + attacca[peak])));
             }
         }
 
@@ -126,15 +128,34 @@ public sealed class MovementSplitter
         return new MovementSplit(spans, chosen, duration, null) { Considered = considered };
     }
 
-    /// <summary>Diagnostics for the benchmark: the change curves (one value per second) and the Foote novelty, by name.</summary>
-    public IReadOnlyList<(string Name, double[] Curve)> Curves(ReadOnlySpan<float> mono, int sampleRate, int windowSeconds)
+    /// <summary>
+    /// The attacca score per 1-s block: the geometric mean of the Foote novelty and the tempo change, each divided by its
+    /// median over the recording's non-zero values, so a join must stand out from the recording's own music in both
+    /// material and tempo. Zero where either is zero.
+    /// </summary>
+    internal static double[] AttaccaScore(double[] novelty, double[] tempo)
+    {
+        double mf = PositiveMedian(novelty), mt = PositiveMedian(tempo);
+        var score = new double[novelty.Length];
+        if (mf <= 0 || mt <= 0) return score;
+        for (int i = 0; i < score.Length; i++) score[i] = Math.Sqrt(Math.Max(0, novelty[i]) / mf * Math.Max(0, tempo[i]) / mt);
+        return score;
+    }
+
+    private static double PositiveMedian(double[] x)
+    {
+        var v = x.Where(e => e > 0).OrderBy(e => e).ToArray();
+        return v.Length == 0 ? 0 : v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
+    }
+
+    /// <summary>Diagnostics for the benchmark (SplitBench curves): the Foote novelty, the tempo change and the attacca score, one value per second.</summary>
+    public IReadOnlyList<(string Name, double[] Curve)> Curves(ReadOnlySpan<float> mono, int sampleRate)
     {
         float[] signal = sampleRate == AnalysisRate ? mono.ToArray() : new Resampler(sampleRate, AnalysisRate).Process(mono);
         var a = Analyse(signal, _options.SilenceDb, CancellationToken.None);
-        var curves = ChangeCurves.Compute(ChangeCurves.Pool(a, _options.SilenceDb, MelBands, Dim, BlockFrames), windowSeconds);
-        var list = ChangeCurves.Names.Select((n, i) => (n, curves[i])).ToList();
-        list.Add(("foote", Novelty(a.Blocks, a.BlockCount, BlockKernel, CancellationToken.None)));
-        return list;
+        var novelty = Novelty(a.Blocks, a.BlockCount, BlockKernel, CancellationToken.None);
+        var tempo = TempoChange.Curve(a.Onset, a.Sounding, a.BlockCount, TempoWindow, CancellationToken.None);
+        return new[] { ("foote", novelty), ("tempo", tempo), ("attacca", AttaccaScore(novelty, tempo)) };
     }
 
     private string MethodText => _options.Method switch
@@ -157,10 +178,10 @@ public sealed class MovementSplitter
         public required float[] Blocks { get; init; }
         public required int BlockCount { get; init; }
         public double LoudnessDb { get; init; }
-        /// <summary>Per frame: spectral flux, the mean rise of the log-mel bands (dB) from the previous frame (an onset-strength curve).</summary>
-        public required float[] Flux { get; init; }
-        /// <summary>Per frame: the pitch spectrum's centroid, MIDI note number (the register).</summary>
-        public required float[] Register { get; init; }
+        /// <summary>Per block: whether any of its frames sounds (is not quiet).</summary>
+        public required bool[] Sounding { get; init; }
+        /// <summary>The onset envelope (<see cref="TempoChange.Envelope"/>).</summary>
+        public required float[] Onset { get; init; }
     }
 
     internal static Analysis Analyse(float[] signal, double quietDb, CancellationToken ct)
@@ -183,7 +204,6 @@ public sealed class MovementSplitter
         var scratch = Stft.CreateScratch();
         var mel = new float[MelBands];
         var pitch = new float[BuiltinFrontEnd.Pitches];
-        var register = new float[frames];
         for (int k = 0; k < frames; k++)
         {
             if ((k & 1023) == 0) ct.ThrowIfCancellationRequested();
@@ -192,9 +212,7 @@ public sealed class MovementSplitter
             FrontEnd.AnalyseFrame(power, mel, pitch);
             var row = feat.AsSpan(k * Dim, Dim);
             for (int b = 0; b < MelBands; b++) row[b] = (float)(10 * Math.Log10(mel[b] + 1e-10));
-            double pw = 0, pm = 0;
-            for (int p = 0; p < pitch.Length; p++) { row[MelBands + (p + BuiltinFrontEnd.FirstMidi) % 12] += pitch[p]; pw += pitch[p]; pm += pitch[p] * p; }
-            register[k] = (float)(pw > 0 ? BuiltinFrontEnd.FirstMidi + pm / pw : 60);
+            for (int p = 0; p < pitch.Length; p++) row[MelBands + (p + BuiltinFrontEnd.FirstMidi) % 12] += pitch[p];
         }
         // log-mel floor 80 dB under the loudest value, so silence does not dominate the statistics
         float max = float.MinValue;
@@ -205,17 +223,11 @@ public sealed class MovementSplitter
             for (int b = 0; b < MelBands; b++) row[b] = Math.Max(row[b], max - 80f);
             Normalise(row[MelBands..], ChromaWeight);
         }
-        var flux = new float[frames];
-        for (int k = 1; k < frames; k++)
-        {
-            double rise = 0;
-            for (int b = 0; b < MelBands; b++) rise += Math.Max(0, feat[k * Dim + b] - feat[(k - 1) * Dim + b]);
-            flux[k] = (float)(rise / MelBands);
-        }
         // blocks pool the sounding frames only (a block with none repeats the previous one), so pauses and rests add
         // no novelty of their own: the pause cue speaks for them
         int blocks = Math.Max(1, frames / BlockFrames);
         var blk = new float[(long)blocks * Dim];
+        var sounding = new bool[blocks];
         double quiet = loudness - quietDb;
         for (int i = 0; i < blocks; i++)
         {
@@ -223,6 +235,7 @@ public sealed class MovementSplitter
             int from = i * BlockFrames, to = Math.Min(frames, from + BlockFrames), used = 0;
             for (int k = from; k < to; k++)
                 if (level[k] >= quiet) { System.Numerics.Tensors.TensorPrimitives.Add(row, feat.AsSpan(k * Dim, Dim), row); used++; }
+            sounding[i] = used > 0;
             if (used > 0) System.Numerics.Tensors.TensorPrimitives.Multiply(row, 1f / used, row);
             else if (i > 0) blk.AsSpan((i - 1) * Dim, Dim).CopyTo(row);
             else for (int k = from; k < to; k++) System.Numerics.Tensors.TensorPrimitives.Add(row, feat.AsSpan(k * Dim, Dim), row);
@@ -236,7 +249,8 @@ public sealed class MovementSplitter
             for (int b = 0; b < MelBands; b++) row[b] = (row[b] - mean[b]) / std[b];
             FinishRow(row);
         }
-        return new Analysis { LevelDb = level, Frames = frames, FrameFeatures = feat, Blocks = blk, BlockCount = blocks, LoudnessDb = loudness, Flux = flux, Register = register };
+        return new Analysis { LevelDb = level, Frames = frames, FrameFeatures = feat, Blocks = blk, BlockCount = blocks, LoudnessDb = loudness,
+            Sounding = sounding, Onset = TempoChange.Envelope(signal, loudness) };
     }
 
     private static void ZScoreMel(float[] m, int rows, out float[] mean, out float[] std)
@@ -308,6 +322,7 @@ public sealed class MovementSplitter
     // ---------------- novelty ----------------
 
     private int BlockKernel => Math.Max(2, (int)Math.Round(_options.KernelSeconds));
+    private int TempoWindow => Math.Max(2, (int)Math.Round(_options.KernelSeconds * _options.TempoWindowFactor));
 
     /// <summary>Gaussian taper of a checkerboard kernel of half-width <paramref name="half"/> (sigma half/2, centred between frames -1 and 0).</summary>
     private static double[] Taper(int half)
