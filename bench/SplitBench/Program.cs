@@ -40,6 +40,8 @@ if (cmd == "quality")
             "KernelSeconds" => options with { KernelSeconds = v },
             "AttaccaThreshold" => options with { AttaccaThreshold = v },
             "TempoWindowFactor" => options with { TempoWindowFactor = v },
+            "MinAttaccaNovelty" => options with { MinAttaccaNovelty = v },
+            "MinTempoChange" => options with { MinTempoChange = v },
             "GapNoveltyThreshold" => options with { GapNoveltyThreshold = v },
             "MinMovementSeconds" => options with { MinMovementSeconds = v },
             _ => throw new ArgumentException($"unknown option {k}"),

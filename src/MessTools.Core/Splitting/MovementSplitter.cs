@@ -73,7 +73,7 @@ public sealed class MovementSplitter
 
         var gaps = _options.Method == SplitMethod.Novelty ? new List<(int Start, int End)>() : FindGaps(a);
         double[] novelty = _options.Method == SplitMethod.Silence ? Array.Empty<double>() : Novelty(a.Blocks, a.BlockCount, BlockKernel, cancellationToken);
-        double[] attacca = _options.Method == SplitMethod.Silence ? Array.Empty<double>() : AttaccaScore(novelty, TempoChange.Curve(a.Onset, a.Sounding, a.BlockCount, TempoWindow, cancellationToken));
+        double[] attacca = _options.Method == SplitMethod.Silence ? Array.Empty<double>() : AttaccaScore(novelty, TempoChange.Curve(a.Onset, a.Sounding, a.BlockCount, TempoWindow, PauseBlocks(gaps), cancellationToken), _options);
         double duration22 = (double)signal.Length / AnalysisRate;
 
         var candidates = new List<MovementBoundary>();
@@ -131,16 +131,23 @@ public sealed class MovementSplitter
     /// <summary>
     /// The attacca score per 1-s block: the geometric mean of the Foote novelty and the tempo change, each divided by its
     /// median over the recording's non-zero values, so a join must stand out from the recording's own music in both
-    /// material and tempo. Zero where either is zero.
+    /// material and tempo. Zero where either is under its floor (<see cref="SplitRequest.MinAttaccaNovelty"/>,
+    /// <see cref="SplitRequest.MinTempoChange"/>).
     /// </summary>
-    internal static double[] AttaccaScore(double[] novelty, double[] tempo)
+    internal static double[] AttaccaScore(double[] novelty, double[] tempo, SplitRequest options)
     {
         double mf = PositiveMedian(novelty), mt = PositiveMedian(tempo);
         var score = new double[novelty.Length];
         if (mf <= 0 || mt <= 0) return score;
-        for (int i = 0; i < score.Length; i++) score[i] = Math.Sqrt(Math.Max(0, novelty[i]) / mf * Math.Max(0, tempo[i]) / mt);
+        for (int i = 0; i < score.Length; i++)
+            if (novelty[i] >= options.MinAttaccaNovelty && tempo[i] >= options.MinTempoChange)
+                score[i] = Math.Sqrt(novelty[i] / mf * tempo[i] / mt);
         return score;
     }
+
+    /// <summary>Pauses (frame ranges) as the 1-s blocks they cover, [Start, End).</summary>
+    private static List<(int Start, int End)> PauseBlocks(List<(int Start, int End)> gaps) =>
+        gaps.Select(g => (g.Start / BlockFrames, (g.End + BlockFrames - 1) / BlockFrames)).ToList();
 
     private static double PositiveMedian(double[] x)
     {
@@ -154,8 +161,9 @@ public sealed class MovementSplitter
         float[] signal = sampleRate == AnalysisRate ? mono.ToArray() : new Resampler(sampleRate, AnalysisRate).Process(mono);
         var a = Analyse(signal, _options.SilenceDb, CancellationToken.None);
         var novelty = Novelty(a.Blocks, a.BlockCount, BlockKernel, CancellationToken.None);
-        var tempo = TempoChange.Curve(a.Onset, a.Sounding, a.BlockCount, TempoWindow, CancellationToken.None);
-        return new[] { ("foote", novelty), ("tempo", tempo), ("attacca", AttaccaScore(novelty, tempo)) };
+        var gaps = _options.Method == SplitMethod.Novelty ? new List<(int Start, int End)>() : FindGaps(a);
+        var tempo = TempoChange.Curve(a.Onset, a.Sounding, a.BlockCount, TempoWindow, PauseBlocks(gaps), CancellationToken.None);
+        return new[] { ("foote", novelty), ("tempo", tempo), ("attacca", AttaccaScore(novelty, tempo, _options)) };
     }
 
     private string MethodText => _options.Method switch

@@ -43,6 +43,10 @@ public sealed record SplitRequest
     /// Tuned on mutopia-keyboard works, checked on composer-dev works (docs/splitting.md).
     /// </summary>
     public double AttaccaThreshold { get; init; } = 1.6;
+    /// <summary>An attacca peak also needs at least this much Foote novelty and <see cref="MinTempoChange"/>, however it compares with the recording's median (one texture throughout has small medians).</summary>
+    public double MinAttaccaNovelty { get; init; } = 0.05;
+    /// <summary>An attacca peak also needs at least this much tempo change (one minus a correlation, 0-2).</summary>
+    public double MinTempoChange { get; init; } = 0.3;
     /// <summary>Each side's window of the tempo-change curve, as a multiple of <see cref="KernelSeconds"/>.</summary>
     public double TempoWindowFactor { get; init; } = 1.5;
     /// <summary>A short pause (under <see cref="SureGapSeconds"/>) is a boundary when the novelty around it reaches this (Both).</summary>

@@ -35,8 +35,10 @@ internal static class TempoChange
     /// <summary>
     /// The change curve, one value per 1-s block (<paramref name="blocks"/>), zero within <paramref name="window"/> blocks of
     /// either end and where either window has fewer than a third of its blocks sounding (<paramref name="sounding"/>).
+    /// A pause is a wall: neither window reaches across one (<paramref name="pauses"/>, block ranges [Start, End)), so the
+    /// music on the far side of a pause, a boundary of its own, does not raise the curve on this side.
     /// </summary>
-    public static double[] Curve(float[] onset, bool[] sounding, int blocks, int window, CancellationToken ct)
+    public static double[] Curve(float[] onset, bool[] sounding, int blocks, int window, IReadOnlyList<(int Start, int End)> pauses, CancellationToken ct)
     {
         // per block: the envelope's autocorrelation (mean removed over the block's reach)
         var columns = new double[blocks * Lags];
@@ -63,9 +65,16 @@ internal static class TempoChange
         var after = new double[Lags];
         for (int t = window; t <= blocks - window && t < blocks; t++)
         {
+            if (pauses.Any(p => p.Start < t && t < p.End)) continue;
+            int lo = t - window, hi = t + window;
+            foreach (var p in pauses)
+            {
+                if (p.End <= t) lo = Math.Max(lo, p.End);
+                if (p.Start >= t) hi = Math.Min(hi, p.Start);
+            }
             Array.Clear(before); Array.Clear(after);
             int n1 = 0, n2 = 0;
-            for (int i = t - window; i < t + window; i++)
+            for (int i = lo; i < hi; i++)
             {
                 if (!sounding[i]) continue;
                 var sum = i < t ? before : after;
