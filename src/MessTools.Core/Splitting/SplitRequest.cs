@@ -40,9 +40,11 @@ public sealed record SplitRequest
     /// <summary>
     /// An attacca boundary (Novelty, Both) is a peak of the attacca score at least this high: the geometric mean of the
     /// Foote novelty and the tempo change (see MovementSplitter), each divided by its median over the recording.
-    /// Tuned on mutopia-keyboard works, checked on composer-dev works (docs/splitting.md).
+    /// 3.2 is the lowest threshold that keeps the pause joins' F@3 s at least as high as without the attacca score on
+    /// mutopia-keyboard works (tuning) and >= 0.95 on composer-dev works (check); lower finds more attacca joins and makes
+    /// more false splits (the trade-off table is in docs/splitting.md).
     /// </summary>
-    public double AttaccaThreshold { get; init; } = 1.6;
+    public double AttaccaThreshold { get; init; } = 3.2;
     /// <summary>An attacca peak also needs at least this much Foote novelty and <see cref="MinTempoChange"/>, however it compares with the recording's median (one texture throughout has small medians).</summary>
     public double MinAttaccaNovelty { get; init; } = 0.05;
     /// <summary>An attacca peak also needs at least this much tempo change (one minus a correlation, 0-2).</summary>
