@@ -26,7 +26,8 @@ public sealed record MovementSplit(IReadOnlyList<MovementSpan> Movements, IReadO
 /// (attacca): the built-in embedder's front end (<see cref="BuiltinFrontEnd"/>: 64 mel bands and an 88-semitone pitch
 /// spectrum from a 4096-point STFT at 22050 Hz), one frame every 0.1 s, pooled into 1-s blocks (log-mel z-scored per band,
 /// chroma); their cosine self-similarity matrix is correlated with a Gaussian-tapered checkerboard kernel along the
-/// diagonal (Foote 2000) and the novelty peaks at least <see cref="SplitRequest.MinMovementSeconds"/> apart are picked,
+/// diagonal (Foote 2000); that novelty and the tempo change (<see cref="TempoChange"/>) make the attacca score
+/// (<see cref="AttaccaScore"/>), whose peaks at least <see cref="SplitRequest.MinMovementSeconds"/> apart are picked,
 /// then placed to 0.1 s with a 2-s kernel on the frames. Both: long pauses are boundaries, short ones only with a
 /// change of material around them, and strong novelty peaks away from pauses are attacca joins. Deterministic and
 /// thread-safe (no state between calls).
