@@ -38,7 +38,10 @@ if (cmd == "quality")
             "MinGapSeconds" => options with { MinGapSeconds = v },
             "SureGapSeconds" => options with { SureGapSeconds = v },
             "KernelSeconds" => options with { KernelSeconds = v },
-            "NoveltyThreshold" => options with { NoveltyThreshold = v },
+            "AttaccaThreshold" => options with { AttaccaThreshold = v },
+            "TempoWindowFactor" => options with { TempoWindowFactor = v },
+            "MinAttaccaNovelty" => options with { MinAttaccaNovelty = v },
+            "MinTempoChange" => options with { MinTempoChange = v },
             "GapNoveltyThreshold" => options with { GapNoveltyThreshold = v },
             "MinMovementSeconds" => options with { MinMovementSeconds = v },
             _ => throw new ArgumentException($"unknown option {k}"),
@@ -86,6 +89,26 @@ if (cmd == "quality")
         string.Join(",", totals.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"\"{k.Key}\":{F(k.Value)}")) +
         $",\"false_splits\":{falseAll},\"false_splits_in_movements_upto_60s\":{falseShort},\"false_splits_upto_60s_per_10min\":{falseShort / (audio / 600):F3}" +
         $",\"split_seconds\":{seconds:F2},\"x_realtime_one_thread\":{audio / seconds:F0}}}");
+}
+else if (cmd == "curves")
+{
+    // curves OUT.jsonl [audioRoot] [seeds]: per work, the joins, movements and the splitter's curves (diagnostics)
+    string outPath = args[1];
+    string root = args.Length > 2 ? args[2] : "/work/demo-base/audio";
+    int seeds = args.Length > 3 ? int.Parse(args[3]) : 5;
+    var albums = LoadAlbums(root);
+    var splitter = new MovementSplitter(new SplitRequest());
+    using var w = new StreamWriter(outPath);
+    for (int seed = 1; seed <= seeds; seed++)
+        for (int a = 0; a < albums.Count; a++)
+        {
+            var work = TestWorks.Build(albums[a].Movements, Rate, new Random(seed * 1000 + a));
+            var curves = splitter.Curves(work.Samples, Rate);
+            w.WriteLine("{\"album\":\"" + albums[a].Id + "\",\"seed\":" + seed + ",\"duration\":" + work.DurationSeconds.ToString("F2") +
+                ",\"joins\":[" + string.Join(",", work.Joins.Select(j => $"[{j.Seconds:F2},{(j.Pause ? 1 : 0)},{j.PauseSeconds:F2}]")) + "]" +
+                ",\"movements\":[" + string.Join(",", work.Movements.Select(m => $"[{m.Start:F2},{m.End:F2}]")) + "]," +
+                string.Join(",", curves.Select(c => $"\"{c.Name}\":[{string.Join(",", c.Curve.Select(v => v.ToString("G4")))}]")) + "}");
+        }
 }
 else if (cmd == "works")
 {

@@ -26,7 +26,8 @@ public sealed record MovementSplit(IReadOnlyList<MovementSpan> Movements, IReadO
 /// (attacca): the built-in embedder's front end (<see cref="BuiltinFrontEnd"/>: 64 mel bands and an 88-semitone pitch
 /// spectrum from a 4096-point STFT at 22050 Hz), one frame every 0.1 s, pooled into 1-s blocks (log-mel z-scored per band,
 /// chroma); their cosine self-similarity matrix is correlated with a Gaussian-tapered checkerboard kernel along the
-/// diagonal (Foote 2000) and the novelty peaks at least <see cref="SplitRequest.MinMovementSeconds"/> apart are picked,
+/// diagonal (Foote 2000); that novelty and the tempo change (<see cref="TempoChange"/>) make the attacca score
+/// (<see cref="AttaccaScore"/>), whose peaks at least <see cref="SplitRequest.MinMovementSeconds"/> apart are picked,
 /// then placed to 0.1 s with a 2-s kernel on the frames. Both: long pauses are boundaries, short ones only with a
 /// change of material around them, and strong novelty peaks away from pauses are attacca joins. Deterministic and
 /// thread-safe (no state between calls).
@@ -73,6 +74,7 @@ public sealed class MovementSplitter
 
         var gaps = _options.Method == SplitMethod.Novelty ? new List<(int Start, int End)>() : FindGaps(a);
         double[] novelty = _options.Method == SplitMethod.Silence ? Array.Empty<double>() : Novelty(a.Blocks, a.BlockCount, BlockKernel, cancellationToken);
+        double[] attacca = _options.Method == SplitMethod.Silence ? Array.Empty<double>() : AttaccaScore(novelty, TempoChange.Curve(a.Onset, a.Sounding, a.BlockCount, TempoWindow, PauseBlocks(gaps), cancellationToken), _options);
         double duration22 = (double)signal.Length / AnalysisRate;
 
         var candidates = new List<MovementBoundary>();
@@ -90,13 +92,14 @@ public sealed class MovementSplitter
         if (novelty.Length > 0)
         {
             int minDist = Math.Max(1, (int)Math.Round(Math.Max(_options.MinMovementSeconds, 2 * _options.KernelSeconds / 3)));
-            foreach (int peak in Peaks(novelty, minDist, _options.NoveltyThreshold))
+            foreach (int peak in Peaks(attacca, minDist, _options.AttaccaThreshold))
             {
                 double t = peak; // block i starts at i seconds
                 if (gaps.Any(g => g.Start / (double)FrameRate - 3 <= t && t <= g.End / (double)FrameRate + 3)) continue; // a pause's own peak
                 int frame = RefineFrame(a, peak * BlockFrames);
                 double sec = frame / (double)FrameRate;
-                candidates.Add(new MovementBoundary(sec, sec, BoundaryCue.Attacca, Math.Round(novelty[peak], 4), novelty[peak]));
+                // scored under every pause (whose scores are 10 and more): pauses are taken first
+                candidates.Add(new MovementBoundary(sec, sec, BoundaryCue.Attacca, Math.Round(novelty[peak], 4), attacca[peak] / (1 + attacca[peak])));
             }
         }
 
@@ -126,6 +129,44 @@ public sealed class MovementSplitter
         return new MovementSplit(spans, chosen, duration, null) { Considered = considered };
     }
 
+    /// <summary>
+    /// The attacca score per 1-s block: the geometric mean of the Foote novelty and the tempo change, each divided by its
+    /// median over the recording's non-zero values, so a join must stand out from the recording's own music in both
+    /// material and tempo. Zero where either is under its floor (<see cref="SplitRequest.MinAttaccaNovelty"/>,
+    /// <see cref="SplitRequest.MinTempoChange"/>).
+    /// </summary>
+    internal static double[] AttaccaScore(double[] novelty, double[] tempo, SplitRequest options)
+    {
+        double mf = PositiveMedian(novelty), mt = PositiveMedian(tempo);
+        var score = new double[novelty.Length];
+        if (mf <= 0 || mt <= 0) return score;
+        for (int i = 0; i < score.Length; i++)
+            if (novelty[i] >= options.MinAttaccaNovelty && tempo[i] >= options.MinTempoChange)
+                score[i] = Math.Sqrt(novelty[i] / mf * tempo[i] / mt);
+        return score;
+    }
+
+    /// <summary>Pauses (frame ranges) as the 1-s blocks they cover, [Start, End).</summary>
+    private static List<(int Start, int End)> PauseBlocks(List<(int Start, int End)> gaps) =>
+        gaps.Select(g => (g.Start / BlockFrames, (g.End + BlockFrames - 1) / BlockFrames)).ToList();
+
+    private static double PositiveMedian(double[] x)
+    {
+        var v = x.Where(e => e > 0).OrderBy(e => e).ToArray();
+        return v.Length == 0 ? 0 : v.Length % 2 == 1 ? v[v.Length / 2] : (v[v.Length / 2 - 1] + v[v.Length / 2]) / 2;
+    }
+
+    /// <summary>Diagnostics for the benchmark (SplitBench curves): the Foote novelty, the tempo change and the attacca score, one value per second.</summary>
+    public IReadOnlyList<(string Name, double[] Curve)> Curves(ReadOnlySpan<float> mono, int sampleRate)
+    {
+        float[] signal = sampleRate == AnalysisRate ? mono.ToArray() : new Resampler(sampleRate, AnalysisRate).Process(mono);
+        var a = Analyse(signal, _options.SilenceDb, CancellationToken.None);
+        var novelty = Novelty(a.Blocks, a.BlockCount, BlockKernel, CancellationToken.None);
+        var gaps = _options.Method == SplitMethod.Novelty ? new List<(int Start, int End)>() : FindGaps(a);
+        var tempo = TempoChange.Curve(a.Onset, a.Sounding, a.BlockCount, TempoWindow, PauseBlocks(gaps), CancellationToken.None);
+        return new[] { ("foote", novelty), ("tempo", tempo), ("attacca", AttaccaScore(novelty, tempo, _options)) };
+    }
+
     private string MethodText => _options.Method switch
     {
         SplitMethod.Silence => "method Silence",
@@ -146,6 +187,10 @@ public sealed class MovementSplitter
         public required float[] Blocks { get; init; }
         public required int BlockCount { get; init; }
         public double LoudnessDb { get; init; }
+        /// <summary>Per block: whether any of its frames sounds (is not quiet).</summary>
+        public required bool[] Sounding { get; init; }
+        /// <summary>The onset envelope (<see cref="TempoChange.Envelope"/>).</summary>
+        public required float[] Onset { get; init; }
     }
 
     internal static Analysis Analyse(float[] signal, double quietDb, CancellationToken ct)
@@ -191,6 +236,7 @@ public sealed class MovementSplitter
         // no novelty of their own: the pause cue speaks for them
         int blocks = Math.Max(1, frames / BlockFrames);
         var blk = new float[(long)blocks * Dim];
+        var sounding = new bool[blocks];
         double quiet = loudness - quietDb;
         for (int i = 0; i < blocks; i++)
         {
@@ -198,6 +244,7 @@ public sealed class MovementSplitter
             int from = i * BlockFrames, to = Math.Min(frames, from + BlockFrames), used = 0;
             for (int k = from; k < to; k++)
                 if (level[k] >= quiet) { System.Numerics.Tensors.TensorPrimitives.Add(row, feat.AsSpan(k * Dim, Dim), row); used++; }
+            sounding[i] = used > 0;
             if (used > 0) System.Numerics.Tensors.TensorPrimitives.Multiply(row, 1f / used, row);
             else if (i > 0) blk.AsSpan((i - 1) * Dim, Dim).CopyTo(row);
             else for (int k = from; k < to; k++) System.Numerics.Tensors.TensorPrimitives.Add(row, feat.AsSpan(k * Dim, Dim), row);
@@ -211,7 +258,8 @@ public sealed class MovementSplitter
             for (int b = 0; b < MelBands; b++) row[b] = (row[b] - mean[b]) / std[b];
             FinishRow(row);
         }
-        return new Analysis { LevelDb = level, Frames = frames, FrameFeatures = feat, Blocks = blk, BlockCount = blocks, LoudnessDb = loudness };
+        return new Analysis { LevelDb = level, Frames = frames, FrameFeatures = feat, Blocks = blk, BlockCount = blocks, LoudnessDb = loudness,
+            Sounding = sounding, Onset = TempoChange.Envelope(signal, loudness) };
     }
 
     private static void ZScoreMel(float[] m, int rows, out float[] mean, out float[] std)
@@ -283,6 +331,7 @@ public sealed class MovementSplitter
     // ---------------- novelty ----------------
 
     private int BlockKernel => Math.Max(2, (int)Math.Round(_options.KernelSeconds));
+    private int TempoWindow => Math.Max(2, (int)Math.Round(_options.KernelSeconds * _options.TempoWindowFactor));
 
     /// <summary>Gaussian taper of a checkerboard kernel of half-width <paramref name="half"/> (sigma half/2, centred between frames -1 and 0).</summary>
     private static double[] Taper(int half)

@@ -37,8 +37,20 @@ public sealed record SplitRequest
     public double SilentRecordingDbfs { get; init; } = -70.0;
     /// <summary>Half-width of the checkerboard kernel, seconds.</summary>
     public double KernelSeconds { get; init; } = 20.0;
-    /// <summary>A novelty peak at least this high is an attacca boundary on its own (Novelty, Both).</summary>
-    public double NoveltyThreshold { get; init; } = 0.30;
+    /// <summary>
+    /// An attacca boundary (Novelty, Both) is a peak of the attacca score at least this high: the geometric mean of the
+    /// Foote novelty and the tempo change (see MovementSplitter), each divided by its median over the recording.
+    /// 3.2 is the lowest threshold that keeps the pause joins' F@3 s at least as high as without the attacca score on
+    /// mutopia-keyboard works (tuning) and >= 0.95 on composer-dev works (check); lower finds more attacca joins and makes
+    /// more false splits (the trade-off table is in docs/splitting.md).
+    /// </summary>
+    public double AttaccaThreshold { get; init; } = 3.2;
+    /// <summary>An attacca peak also needs at least this much Foote novelty and <see cref="MinTempoChange"/>, however it compares with the recording's median (one texture throughout has small medians).</summary>
+    public double MinAttaccaNovelty { get; init; } = 0.05;
+    /// <summary>An attacca peak also needs at least this much tempo change (one minus a correlation, 0-2).</summary>
+    public double MinTempoChange { get; init; } = 0.3;
+    /// <summary>Each side's window of the tempo-change curve, as a multiple of <see cref="KernelSeconds"/>.</summary>
+    public double TempoWindowFactor { get; init; } = 1.5;
     /// <summary>A short pause (under <see cref="SureGapSeconds"/>) is a boundary when the novelty around it reaches this (Both).</summary>
     public double GapNoveltyThreshold { get; init; } = 0.12;
 
@@ -48,6 +60,8 @@ public sealed record SplitRequest
         if (!(MinMovementSeconds >= 0) || double.IsInfinity(MinMovementSeconds)) throw new ArgumentOutOfRangeException(nameof(MinMovementSeconds), MinMovementSeconds, "must be a finite number of seconds >= 0");
         if (MaxMovements < 1) throw new ArgumentOutOfRangeException(nameof(MaxMovements), MaxMovements, "must be at least 1");
         if (!(MinGapSeconds > 0) || !(SureGapSeconds >= MinGapSeconds)) throw new ArgumentOutOfRangeException(nameof(MinGapSeconds), MinGapSeconds, "must be > 0 and <= SureGapSeconds");
+        if (!(AttaccaThreshold > 0) || double.IsInfinity(AttaccaThreshold)) throw new ArgumentOutOfRangeException(nameof(AttaccaThreshold), AttaccaThreshold, "must be a finite number > 0");
+        if (!(TempoWindowFactor > 0) || double.IsInfinity(TempoWindowFactor)) throw new ArgumentOutOfRangeException(nameof(TempoWindowFactor), TempoWindowFactor, "must be a finite number > 0");
         if (!(KernelSeconds >= 1)) throw new ArgumentOutOfRangeException(nameof(KernelSeconds), KernelSeconds, "must be at least 1 s");
     }
 }
