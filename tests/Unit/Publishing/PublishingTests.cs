@@ -355,6 +355,37 @@ public sealed class PublishingTests : IClassFixture<MotoFixture>
         Assert.Equal(0, (await ArtifactPublisher.PublishAsync(Remote(bucket), new PublishRequest { ArtifactPath = src })).UploadedFiles);
     }
 
+    /// <summary>Every part of a multipart blob carries its CRC32, over http too, so S3 keeps the parts' composite CRC32
+    /// (the CRC32 of their CRC32s). Without it S3 keeps a full-object CRC64NVME, for which moto copies every part into one
+    /// buffer at completion: publishing ran at 0.57 of boto3's upload_file instead of 0.81 (ArtifactBench, quiet).</summary>
+    [Fact]
+    public async Task Every_part_of_a_multipart_blob_carries_its_crc32_over_http_too()
+    {
+        using var tmp = new TempDir();
+        const int size = 12_000_000; // three 5 MiB parts
+        string src = ArtifactFolder.Make(tmp["src/v1_model_builtin"], embeddingBytes: size);
+        string bucket = NewBucket();
+        var v1 = await ArtifactPublisher.PublishAsync(Remote(bucket), new PublishRequest { ArtifactPath = src });
+        using var s3 = S3Tests.ClientFor(_moto.Server);
+        string sha = v1.Manifest.Files.Single(f => f.Path == "embeddings/embeddings.f32").Sha256;
+        var head = await s3.GetObjectMetadataAsync(new GetObjectMetadataRequest
+        {
+            BucketName = bucket, Key = Remote(bucket).BlobKey("builtin", sha), ChecksumMode = ChecksumMode.ENABLED,
+        });
+        var bytes = File.ReadAllBytes(Path.Combine(src, "embeddings", "embeddings.f32"));
+        var partCrcs = new List<byte>();
+        for (int start = 0; start < size; start += 5 << 20)
+        {
+            var crc = System.IO.Hashing.Crc32.Hash(bytes.AsSpan(start, Math.Min(5 << 20, size - start)));
+            Array.Reverse(crc);
+            partCrcs.AddRange(crc);
+        }
+        var composite = System.IO.Hashing.Crc32.Hash(partCrcs.ToArray());
+        Array.Reverse(composite);
+        Assert.False(string.IsNullOrEmpty(head.ChecksumCRC32), "the blob has no CRC32: its parts were sent without one");
+        Assert.StartsWith(Convert.ToBase64String(composite), head.ChecksumCRC32);
+    }
+
     /// <summary>The part checksum sent over https: CRC-32 (IEEE) of the part's bytes, big-endian, base64, as S3 computes
     /// it; "123456789" has the standard check value 0xCBF43926.</summary>
     [Fact]
