@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
@@ -56,7 +57,8 @@ public static unsafe partial class ExactSearch
         private readonly float[] _queries;
         private readonly int _count, _dim, _dimPad, _groups, _queryCount, _k, _threads;
         private readonly ExactSearchOptions? _options;
-        private readonly sbyte[] _packed;          // [tile of 24 rows][panel][dim group][8 rows][4 bytes]
+        private readonly sbyte[] _packed;          // [tile of 24 rows][panel][dim group][8 rows][4 bytes]; rented, may be longer
+        private readonly int _tiles;
         private readonly float[] _rowScale;        // s_x, 0 past the last row
         private readonly int[] _rowOffset;         // 128·Σ x̃ (the VPDPBUSD unsigned-query correction)
         private double _maxResidual, _maxNorm;
@@ -69,7 +71,11 @@ public static unsafe partial class ExactSearch
             _dimPad = (dim + 3) / 4 * 4;
             _groups = _dimPad / 4;
             int tiles = (count + TileRows - 1) / TileRows;
-            _packed = GC.AllocateUninitializedArray<sbyte>(checked(tiles * TileRows * _dimPad), pinned: true);
+            // Rented, not allocated: a fresh 25 MB array per search (100,000 x 256) is thousands of first-touch page
+            // faults, which cost more than the quantising itself on a virtual machine; the pool hands back the last
+            // search's pages. Every byte the search reads is written by Quantise first.
+            _tiles = tiles;
+            _packed = ArrayPool<sbyte>.Shared.Rent(checked(tiles * TileRows * _dimPad));
             // 8 spare entries: the scan reads whole vectors past the last row (masked).
             _rowScale = new float[tiles * TileRows + 8];
             _rowOffset = new int[tiles * TileRows + 8];
@@ -84,14 +90,18 @@ public static unsafe partial class ExactSearch
             var screen = new Screen(vectors, count, dim, queries, queryCount, k, threads, options);
             var ct = options?.Cancellation ?? CancellationToken.None;
             var po = new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = ct };
-            using var pin = vectors.Pin();
-            var clock = System.Diagnostics.Stopwatch.StartNew();
-            if (!screen.Quantise(po)) return null;
-            double quantise = clock.Elapsed.TotalSeconds;
-            var results = screen.Search(po, ct, fallback);
-            LastScreen = new ScreenStats(quantise, clock.Elapsed.TotalSeconds - quantise,
-                (double)Interlocked.Read(ref screen._rescored) / Math.Max(1, queryCount - fallback.Count), fallback.Count);
-            return results;
+            try
+            {
+                using var pin = vectors.Pin();
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                if (!screen.Quantise(po)) return null;
+                double quantise = clock.Elapsed.TotalSeconds;
+                var results = screen.Search(po, ct, fallback);
+                LastScreen = new ScreenStats(quantise, clock.Elapsed.TotalSeconds - quantise,
+                    (double)Interlocked.Read(ref screen._rescored) / Math.Max(1, queryCount - fallback.Count), fallback.Count);
+                return results;
+            }
+            finally { ArrayPool<sbyte>.Shared.Return(screen._packed); }
         }
 
         private long _rescored;
@@ -101,7 +111,7 @@ public static unsafe partial class ExactSearch
         /// <summary>Rows to int8 tiles; false when a row is not finite or the norms leave the safe range.</summary>
         private bool Quantise(ParallelOptions po)
         {
-            int tiles = _packed.Length / (TileRows * _dimPad);
+            int tiles = _tiles;
             bool bad = false;
             object gate = new();
             double maxResidual = 0, maxNorm = 0;
@@ -136,6 +146,7 @@ public static unsafe partial class ExactSearch
         }
 
         /// <summary>One row's bytes into its tile: panel r/8, lane r%8, 4 bytes per dimension group.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Scatter(sbyte* row, sbyte* tile, int r)
         {
             sbyte* panel = tile + (nint)(r / PanelRows) * _groups * 32 + (r % PanelRows) * 4;
@@ -147,6 +158,7 @@ public static unsafe partial class ExactSearch
         /// x̃ = round(x·127/max); any rounding is fine, because the residual is measured, not assumed. The sums of
         /// squares run in float with FMA (each term within one rounding, the sum within 256 units of rounding per
         /// 256 terms), so both are widened by 1e-4 relative: a bound, never an estimate.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private bool QuantiseRow(ReadOnlySpan<float> x, sbyte* q, out float scale, out int sum, out double residual, out double norm)
         {
             new Span<sbyte>(q, _dimPad).Clear();
@@ -261,6 +273,7 @@ public static unsafe partial class ExactSearch
             public QueryState(int k, int capacity) { Heap = new float[k]; Ids = new int[capacity]; Scores = new float[capacity]; }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void SearchBlock(int q0, int mq, Neighbor[][] results, bool[] failed, CancellationToken ct)
         {
             int mqPad = (mq + Mr - 1) / Mr * Mr;
@@ -307,6 +320,7 @@ public static unsafe partial class ExactSearch
         }
 
         /// <summary>The query as unsigned bytes q̃ + 128 (VPDPBUSD multiplies unsigned by signed), its scale and 2E.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private bool QuantiseQuery(ReadOnlySpan<float> q, Span<byte> bytes, QueryState state)
         {
             bytes.Fill(128);
@@ -381,6 +395,7 @@ public static unsafe partial class ExactSearch
         }
 
         /// <summary>Rows jc..jc+n-1 of one query: screen scores against the threshold, into the heap and the candidates.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Scan(QueryState s, int* dots, float* rowScale, int* rowOffset, int n, int jc, int maxCapacity)
         {
             var qs = Vector256.Create(s.Scale);
@@ -409,6 +424,7 @@ public static unsafe partial class ExactSearch
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Offer(QueryState s, int id, float a, int maxCapacity)
         {
             // The K best screen scores (values only: the threshold needs the K-th).
@@ -442,6 +458,7 @@ public static unsafe partial class ExactSearch
 
         /// <summary>Drops candidates under the current threshold; grows the list when that frees too little, up to
         /// the cap, past which the query goes to the float pass.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static bool Compact(QueryState s, int maxCapacity)
         {
             int kept = 0;
@@ -457,6 +474,7 @@ public static unsafe partial class ExactSearch
         }
 
         /// <summary>The candidates within 2E of the final K-th, scored by the float pass's FMA chain, ranked.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private Neighbor[] Rescore(QueryState s, int query, float[] scratch)
         {
             var ids = new List<int>(s.Count);

@@ -84,6 +84,20 @@ public class ExactSearchScreeningTests
         AssertScreenedEqualsFloat(x, n, d, q, nq, k, threads);
     }
 
+    /// <summary>The int8 rows live in a pooled buffer that the next search gets back with the last one's bytes in it:
+    /// a search after a larger one, of another width, must still give its own float answers.</summary>
+    [VnniFact]
+    public void A_search_after_a_larger_one_of_another_width_reuses_the_pooled_rows_without_their_bytes()
+    {
+        var big = Normalised(6000, 64, 21);
+        var bigQ = Normalised(40, 64, 22);
+        AssertScreenedEqualsFloat(big, 6000, 64, bigQ, 40, 10);
+        var small = Normalised(2500, 36, 23);
+        var smallQ = Normalised(33, 36, 24);
+        AssertScreenedEqualsFloat(small, 2500, 36, smallQ, 33, 10);
+        AssertScreenedEqualsFloat(big, 6000, 64, bigQ, 40, 5, threads: 1);
+    }
+
     [VnniFact]
     public void Duplicate_rows_and_queries_equal_to_rows_tie_by_the_lower_id()
     {
