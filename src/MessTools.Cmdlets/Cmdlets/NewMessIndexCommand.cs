@@ -9,7 +9,8 @@ namespace MessTools.Cmdlets;
 /// <summary>
 /// New-MessIndex: turns the embedding artifacts into a persistent nearest-neighbour index: index/hnsw.index (an HNSW
 /// graph, built on all cores) or index/flat.index (exact), plus index/index_meta.json with the parameters, build time
-/// and recall@10 measured against exact search. -Append brings an existing index up to date with the embeddings
+/// and recall@10 measured against exact search, and index/track_table.bin (the metadata's served columns, for fast
+/// loads). -Append brings an existing index up to date with the embeddings
 /// (new tracks inserted, changed ones replaced, removed ones tombstoned) without a rebuild. Files are replaced
 /// atomically, so Find-MessNeighbor in another session keeps answering from the old, complete index meanwhile.
 /// </summary>

@@ -24,6 +24,8 @@ public static class ArtifactLayout
     public const string HnswIndexFileName = "hnsw.index";
     public const string FlatIndexFileName = "flat.index";
     public const string IndexMetaFileName = "index_meta.json";
+    /// <summary>The metadata's served columns in binary, made by New-MessIndex for fast loads (see Index.TrackTableFile).</summary>
+    public const string TrackTableFileName = "track_table.bin";
     public const string EvalFolder = "eval";
     public const string EvalResultsFileName = "eval_results.json";
     public const string RunsFolder = "runs";

@@ -70,6 +70,7 @@ public sealed class ArtifactStore
     public string HnswIndexFile => Path.Combine(IndexDir, ArtifactLayout.HnswIndexFileName);
     public string FlatIndexFile => Path.Combine(IndexDir, ArtifactLayout.FlatIndexFileName);
     public string IndexMetaFile => Path.Combine(IndexDir, ArtifactLayout.IndexMetaFileName);
+    public string TrackTableFile => Path.Combine(IndexDir, ArtifactLayout.TrackTableFileName);
 
 
     /// <summary>The index file a query opens: hnsw.index if present, else flat.index.</summary>

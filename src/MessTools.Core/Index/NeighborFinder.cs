@@ -136,7 +136,7 @@ public sealed class NeighborFinder : INeighborCatalog
     {
         string path = store.PrimaryIndexFile();
         // The metadata is read on another core while the index loads: a cold start pays the longer of the two.
-        var info = File.Exists(store.MetadataCsv) ? Task.Run(() => TrackInfoTable.Read(store.MetadataCsv)) : null;
+        var info = File.Exists(store.MetadataCsv) ? Task.Run(() => TrackInfoTable.Load(store)) : null;
         VectorIndex index;
         try
         {
@@ -190,7 +190,7 @@ public sealed class NeighborFinder : INeighborCatalog
             return f.Exists ? $"{f.FullName}|{f.Length}|{f.LastWriteTimeUtc.Ticks}" : p + "|-";
         }
         return string.Join("\n", Stamp(store.HnswIndexFile), Stamp(store.FlatIndexFile),
-            Stamp(store.EmbeddingsMetaFile), Stamp(store.EmbeddingsFile), Stamp(store.MetadataCsv));
+            Stamp(store.EmbeddingsMetaFile), Stamp(store.EmbeddingsFile), Stamp(store.MetadataCsv), Stamp(store.TrackTableFile));
     }
 
     public bool Contains(string trackId) => Index.TryGetNode(trackId, out _);

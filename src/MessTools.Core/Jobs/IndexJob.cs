@@ -1,4 +1,5 @@
 using MessTools.Core.Artifacts;
+using MessTools.Core.Common;
 using MessTools.Core.Index;
 
 namespace MessTools.Core.Jobs;
@@ -13,8 +14,8 @@ public sealed record IndexRequest
 
 /// <summary>
 /// The Index stage: under the folder's writer lock, reads the embeddings (<see cref="Embedding.EmbeddingsFolder"/>, rows
-/// checked), builds or appends to the index (<see cref="IndexBuilder"/>), replaces index file and meta atomically, and
-/// writes the run record. Null when the host declined the change (-WhatIf).
+/// checked), builds or appends to the index (<see cref="IndexBuilder"/>), replaces index file and meta atomically, brings
+/// index/track_table.bin up to date with the metadata CSV (<see cref="TrackTableFile"/>), and writes the run record. Null when the host declined the change (-WhatIf).
 /// </summary>
 public static class IndexJob
 {
@@ -35,6 +36,16 @@ public static class IndexJob
         foreach (string w in result.Warnings) host.Warning(w);
         var info = result.Info;
         bool rewritten = IndexBuilder.Write(store, result);
+        // The served metadata columns in binary beside the index, so a server start or a cold query skips the CSV.
+        string? noTable;
+        try { noTable = TrackInfoTable.WriteTable(store); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new MessException("IndexWriteFailed", MessErrorKind.WriteError, $"Writing '{store.TrackTableFile}' failed: {ex.Message}", store.TrackTableFile, ex);
+        }
+        host.Verbose(noTable is null
+            ? $"{store.TrackTableFile} holds the served columns of {store.MetadataCsv} as it is now."
+            : $"No {ArtifactLayout.TrackTableFileName} written ({noTable}): queries read the metadata CSV.");
         if (!result.Changed)
         {
             host.Verbose($"{target} already matches the embeddings (SHA-256 {info.EmbeddingsSha256[..12]}…): nothing to add.");

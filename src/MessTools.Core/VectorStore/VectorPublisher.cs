@@ -311,7 +311,7 @@ public static class VectorPublisher
             if (string.IsNullOrWhiteSpace(meta.Model))
                 throw new MessException("EmbeddingsMetaMalformed", MessErrorKind.InvalidData, $"'{metaFile}' names no model.", metaFile);
             string sha = string.IsNullOrEmpty(meta.EmbeddingsSha256) ? set.Sha256 : meta.EmbeddingsSha256;
-            TrackInfoTable? info = File.Exists(store.MetadataCsv) ? TrackInfoTable.Read(store.MetadataCsv) : null;
+            TrackInfoTable? info = TrackInfoTable.Load(store);
             if (info is null) log?.Invoke($"'{store.MetadataCsv}' does not exist: album_id, composer and title stay NULL.");
             return new ArtifactRows { Matrix = matrix, Model = meta.Model, EmbeddingsSha256 = sha, Folder = store.Root, Metadata = info };
         }
