@@ -9,7 +9,7 @@ namespace MessTools.Core.Index;
 /// index/track_table.bin: the served columns of metadata/tracks_metadata.csv (track_id, album_id, title, composer) as a
 /// binary table, written by New-MessIndex so that a server start or a cold Find-MessNeighbor reads them without parsing
 /// and checking the CSV again (for 100,000 tracks: about 20 ms instead of 0.3–0.8 s). It is derived data, never a
-/// source: it names the CSV it was made from by length and XXH3 of its bytes, and <see cref="TryRead"/> gives it only
+/// source: it names the CSV it was made from by length and XXH3 of its bytes, and <see cref="TryRead(string, ReadOnlySpan{byte}, out string)"/> gives it only
 /// while the CSV still has exactly those bytes; a changed, damaged or foreign table is ignored and the CSV is read.
 /// <code>
 ///   header (40 bytes, little-endian): "MESSTRK\0", format version (int32), rows (int32), CSV length (int64),
