@@ -8,7 +8,8 @@ using MessTools.Core.Search;
 // IndexBench.Ann: our HNSW and exact figures on the vectors of /work/shared/bench/ann_anchor.py (/tmp/ann_N_D.f32,
 // /tmp/ann_N_D_q.f32), one JSON line per figure, in the same shape as peers.py so paired.py can interleave them.
 //   Ann build  N D --threads T [--save FILE]            HNSW M=16 efConstruction=200 build seconds
-//   Ann search N D --load FILE [--ef 10,20,40,80,160] [--repeat 5]  single-query recall@10; queries/s best and median of the passes
+//   Ann search N D --load FILE [--ef 10,20,40,80,160] [--repeat 5] [--copy]  single-query recall@10; queries/s best and
+//                                                       median of the passes; --copy: vectors in memory, not mapped
 //   Ann exact  N D [--threads T] [--float]              ExactSearch batch of all queries, k=10, T threads (default 1);
 //                                                       --float: without the int8 screen
 //   Ann load   N D --load FILE                          IndexFile.Load milliseconds
@@ -38,7 +39,8 @@ switch (mode)
     case "search":
     {
         var gt = GroundTruth();
-        var index = (HnswIndex)IndexFile.Load(Opt("load") ?? throw new ArgumentException("--load FILE"));
+        // --copy: the vectors read into memory instead of searched in the mapped file.
+        var index = (HnswIndex)IndexFile.Load(Opt("load") ?? throw new ArgumentException("--load FILE"), mapVectors: !args.Contains("--copy"));
         var dest = new Neighbor[10];
         int repeat = set.IntOpt("repeat", 5);
         foreach (int ef in set.EfList())

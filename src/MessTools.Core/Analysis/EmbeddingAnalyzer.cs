@@ -121,7 +121,7 @@ public static partial class EmbeddingAnalyzer
     private static float[] Normalised(EvaluationData data)
     {
         int n = data.Count, dim = data.Dimension;
-        var e = new float[(long)n * dim];
+        var e = LargeArray.Uninitialized<float>((long)n * dim); // every row written below
         for (int i = 0; i < n; i++)
         {
             var row = data.Row(i);

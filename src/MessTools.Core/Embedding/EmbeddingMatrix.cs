@@ -116,7 +116,7 @@ public sealed class EmbeddingMatrix
             throw Mismatch(metaFile, $"it says {meta.Count} rows but track_ids.json lists {ids.Length}");
         if (bytes != 4L * ids.Length * dim)
             throw Mismatch(embeddingsFile, $"it holds {bytes} bytes, but {ids.Length} tracks x {dim} dims x 4 bytes = {4L * ids.Length * dim}");
-        var data = new float[ids.Length * (long)dim];
+        var data = LargeArray.Uninitialized<float>(ids.Length * (long)dim); // every byte read below
         using (var fs = new FileStream(embeddingsFile, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20))
             fs.ReadExactly(MemoryMarshal.AsBytes(data.AsSpan()));
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("embeddings.f32 is little-endian; this machine is not.");

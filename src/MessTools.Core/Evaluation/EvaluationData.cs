@@ -87,7 +87,7 @@ public sealed class EvaluationData
         for (int i = 0; i < n; i++) order[i] = i;
         var keys = trackIds.ToArray();
         Array.Sort(keys, order, StringComparer.Ordinal);
-        var sorted = new float[vectors.Length];
+        var sorted = LargeArray.Uninitialized<float>(vectors.Length); // every row copied below
         var composers = new string[n];
         var albums = new string[n];
         for (int i = 0; i < n; i++)

@@ -297,10 +297,10 @@ public static class IndexFile
         {
             while (position < offset) Fill(pad.AsSpan(0, (int)Math.Min(Align, offset - position)));
         }
-        T[] ReadArray<T>(int s, long elements) where T : struct
+        T[] ReadArray<T>(int s, long elements) where T : unmanaged
         {
             SkipTo(sections[s].Offset);
-            var array = GC.AllocateUninitializedArray<T>(checked((int)elements));
+            var array = LargeArray.Uninitialized<T>(elements);
             Fill(MemoryMarshal.AsBytes(array.AsSpan()));
             return array;
         }

@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using MessTools.Core.Common;
 
 namespace MessTools.Core.Search;
 
@@ -50,7 +51,7 @@ public static unsafe partial class ExactSearch
             }
             int panels = (_count + _nr - 1) / _nr;
             // The packed database, shared read-only by all threads: [panel][dim][NR], zero rows after the last.
-            float[] packedStore = GC.AllocateUninitializedArray<float>(checked((int)((long)panels * _nr * _dim + 16)), pinned: true);
+            float[] packedStore = LargeArray.Uninitialized<float>((long)panels * _nr * _dim + 16);
             var po = new ParallelOptions { MaxDegreeOfParallelism = _threads, CancellationToken = ct };
             fixed (float* vp = _vectors.Span)
             fixed (float* pb0 = packedStore)
