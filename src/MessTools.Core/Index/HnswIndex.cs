@@ -40,7 +40,7 @@ public sealed unsafe class HnswIndex : VectorIndex
     public int MaxLevel => (int)(Volatile.Read(ref _entry) >> 32);
 
     private HnswIndex(HnswParameters p, int dimension, int capacity)
-        : base(new string[capacity], new float[(long)capacity * dimension], new byte[capacity], 0, dimension)
+        : base(new string[capacity], LargeArray.Zeroed<float>((long)capacity * dimension), new byte[capacity], 0, dimension)
     {
         p.Validate();
         Parameters = p;
@@ -49,7 +49,7 @@ public sealed unsafe class HnswIndex : VectorIndex
         _stride0 = _m0 + 1;
         _strideUp = _m + 1;
         _levelMult = 1.0 / Math.Log(_m);
-        _links0 = new int[(long)capacity * _stride0];
+        _links0 = LargeArray.Zeroed<int>((long)capacity * _stride0);
         _levels = new byte[capacity];
         _upperOffsets = new int[capacity];
         _upperLinks = new int[Math.Max(16, capacity / Math.Max(1, _m - 1) * _strideUp)];
@@ -92,7 +92,7 @@ public sealed unsafe class HnswIndex : VectorIndex
         index._ids = ids;
         index._vectors = vectors;
         index._deleted = new byte[ids.Length];
-        index._links0 = new int[(long)ids.Length * index._stride0];
+        index._links0 = LargeArray.Zeroed<int>((long)ids.Length * index._stride0);
         index._levels = new byte[ids.Length];
         index._upperOffsets = new int[ids.Length];
         index.InsertNew(ids.Length, maxThreads, progress, cancellation);
