@@ -91,8 +91,8 @@ if (args[0] == "startup")
     Phase("index_load");
     IndexConsistency.Require(store, index, store.HnswIndexFile);
     Phase("index_consistency");
-    var info = TrackInfoTable.Read(store.MetadataCsv);
-    Phase("metadata_csv");
+    var info = TrackInfoTable.Load(store); // index/track_table.bin while the CSV is unchanged, else the CSV
+    Phase("metadata_" + (info?.Source ?? "none"));
     IndexConsistency.VerifyEmbeddingsFile(store);
     Phase("embeddings_verify");
     IndexBuilder.ReadCurrentInfo(store, store.HnswIndexFile);

@@ -3,84 +3,92 @@ using System.Runtime.CompilerServices;
 namespace MessTools.Core.Index;
 
 /// <summary>
-/// A binary heap of (score, node) pairs in two flat arrays. <c>maxFirst</c>: the top is the highest score
-/// (the candidate queue); otherwise the lowest (the result set, whose top is the worst kept result).
-/// Ties: a max-heap prefers the lower node, a min-heap puts the higher node on top (first to be dropped).
+/// A binary heap of (score, node) pairs, each packed into one 64-bit key whose integer order is the heap's order, so a
+/// step of the heap is one load and one compare (the search and the build spent an eighth of their time here with two
+/// arrays and a comparer that branched on the heap's direction). <c>maxFirst</c>: the top is the highest score (the
+/// candidate queue); otherwise the lowest (the result set, whose top is the worst kept result). Ties: a max-heap
+/// prefers the lower node, a min-heap puts the higher node on top (first to be dropped).
+/// <para>Key: the score's bits mapped to a signed integer in the order of the floats (high half; -0 is stored as +0)
+/// and int.MaxValue - node (low half, unsigned: lower nodes rank higher among equal scores). A min-heap stores the
+/// complement of each key, so both directions keep the larger stored key on top. Scores are never NaN here (dot
+/// products of finite rows).</para>
 /// </summary>
 internal sealed class ScoreHeap
 {
-    private float[] _scores;
-    private int[] _ids;
-    private readonly bool _maxFirst;
+    private long[] _keys;
+    private readonly long _flip;
 
     public ScoreHeap(bool maxFirst, int capacity = 64)
     {
-        _maxFirst = maxFirst;
-        _scores = new float[capacity];
-        _ids = new int[capacity];
+        _flip = maxFirst ? 0 : -1;
+        _keys = new long[capacity];
     }
 
     public int Count { get; private set; }
-    public float TopScore => _scores[0];
-    public int TopId => _ids[0];
+
+    public float TopScore
+    {
+        get
+        {
+            int b = (int)((_keys[0] ^ _flip) >> 32);
+            return BitConverter.Int32BitsToSingle(b ^ ((b >> 31) & 0x7FFFFFFF));
+        }
+    }
+
+    public int TopId => unchecked(int.MaxValue - (int)(uint)(_keys[0] ^ _flip));
 
     public void Clear() => Count = 0;
 
-    /// <summary>True when (sa, ia) belongs above (sb, ib).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool Above(float sa, int ia, float sb, int ib) =>
-        _maxFirst ? (sa > sb || (sa == sb && ia < ib)) : (sa < sb || (sa == sb && ia > ib));
+    private static long Key(float score, int id)
+    {
+        int b = BitConverter.SingleToInt32Bits(score + 0f); // -0 + 0 = +0: the two zeros tie, as floats compare
+        b ^= (b >> 31) & 0x7FFFFFFF;
+        return ((long)b << 32) | (uint)unchecked(int.MaxValue - id);
+    }
 
     public void Push(float score, int id)
     {
-        if (Count == _scores.Length)
-        {
-            Array.Resize(ref _scores, Count * 2);
-            Array.Resize(ref _ids, Count * 2);
-        }
+        if (Count == _keys.Length) Array.Resize(ref _keys, Count * 2);
+        long key = Key(score, id) ^ _flip;
+        var keys = _keys;
         int i = Count++;
-        var scores = _scores;
-        var ids = _ids;
         while (i > 0)
         {
             int parent = (i - 1) >> 1;
-            if (!Above(score, id, scores[parent], ids[parent])) break;
-            scores[i] = scores[parent];
-            ids[i] = ids[parent];
+            long above = keys[parent];
+            if (key <= above) break;
+            keys[i] = above;
             i = parent;
         }
-        scores[i] = score;
-        ids[i] = id;
+        keys[i] = key;
     }
 
     public void Pop()
     {
         int n = --Count;
         if (n == 0) return;
-        float score = _scores[n];
-        int id = _ids[n];
-        var scores = _scores;
-        var ids = _ids;
+        var keys = _keys;
+        long key = keys[n];
         int i = 0;
         while (true)
         {
             int child = 2 * i + 1;
             if (child >= n) break;
-            if (child + 1 < n && Above(scores[child + 1], ids[child + 1], scores[child], ids[child])) child++;
-            if (!Above(scores[child], ids[child], score, id)) break;
-            scores[i] = scores[child];
-            ids[i] = ids[child];
+            long best = keys[child];
+            if (child + 1 < n && keys[child + 1] > best) best = keys[++child];
+            if (best <= key) break;
+            keys[i] = best;
             i = child;
         }
-        scores[i] = score;
-        ids[i] = id;
+        keys[i] = key;
     }
 
     /// <summary>Empties the heap into <paramref name="scores"/>/<paramref name="ids"/>, best (highest score) first; returns the count.</summary>
     public int DrainBestFirst(float[] scores, int[] ids)
     {
         int n = Count;
-        if (_maxFirst)
+        if (_flip == 0)
         {
             for (int i = 0; i < n; i++) { scores[i] = TopScore; ids[i] = TopId; Pop(); }
         }
