@@ -1,5 +1,4 @@
 using MessTools.Core.Artifacts;
-using MessTools.Core.Common;
 using MessTools.Core.Index;
 
 namespace MessTools.Core.Jobs;
@@ -37,11 +36,13 @@ public static class IndexJob
         var info = result.Info;
         bool rewritten = IndexBuilder.Write(store, result);
         // The served metadata columns in binary beside the index, so a server start or a cold query skips the CSV.
+        // It is derived data that readers can do without, so failing to write it warns rather than fails the run.
         string? noTable;
         try { noTable = TrackInfoTable.WriteTable(store); }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new MessException("IndexWriteFailed", MessErrorKind.WriteError, $"Writing '{store.TrackTableFile}' failed: {ex.Message}", store.TrackTableFile, ex);
+            noTable = ex.Message;
+            host.Warning($"{store.TrackTableFile} could not be written ({ex.Message}): queries read the metadata CSV, which is slower to load. The index itself was written.");
         }
         host.Verbose(noTable is null
             ? $"{store.TrackTableFile} holds the served columns of {store.MetadataCsv} as it is now."

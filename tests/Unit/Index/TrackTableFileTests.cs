@@ -160,4 +160,21 @@ public sealed class TrackTableFileTests
         IndexJob.Run(new IndexRequest { Store = store, Options = new IndexBuildOptions { RecallSampleSize = 0 } }, new RecordingJobHost());
         Assert.Equal("table", TrackInfoTable.Load(store)!.Source);
     }
+
+    [Fact]
+    public void A_table_that_cannot_be_written_warns_and_the_index_run_still_completes()
+    {
+        using var tmp = new TempDir();
+        int dim = 8, n = 40;
+        var ids = IndexTestData.Ids(n);
+        var store = IndexTestData.WriteStore(tmp.Path, ids, IndexTestData.Clustered(n, dim, 2, 0.6, seed: 5).ToArray(), dim, i => ("alb", "Chopin"));
+        Directory.CreateDirectory(store.TrackTableFile); // a folder where the table would go: the rename onto it fails
+        var host = new RecordingJobHost();
+        var info = IndexJob.Run(new IndexRequest { Store = store, Options = new IndexBuildOptions { RecallSampleSize = 0 } }, host);
+        Assert.NotNull(info);
+        Assert.True(File.Exists(store.HnswIndexFile));
+        Assert.Contains(host.Warnings, w => w.Contains("track_table.bin could not be written", StringComparison.Ordinal));
+        Assert.Equal("csv", TrackInfoTable.Load(store)!.Source);
+        Assert.Equal("completed", host.Run!.Status);
+    }
 }

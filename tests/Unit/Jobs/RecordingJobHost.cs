@@ -13,8 +13,9 @@ internal sealed class RecordingJobHost : IMessJobHost
     public string Command => "Test-Job";
     public RunRecord? Run { get; } = new() { Command = "Test-Job" };
     public List<string> Errors { get; } = new();
+    public List<string> Warnings { get; } = new();
     public void Progress(string activity, string status, int percent = -1) { }
-    public void Warning(string message) { }
+    public void Warning(string message) => Warnings.Add(message);
     public void Verbose(string message) { }
     public T Wait<T>(Task<T> work, string activity, Func<(string Status, double Fraction)> status) => work.GetAwaiter().GetResult();
     public bool ShouldProcess(string target, string action) => !WhatIf;
