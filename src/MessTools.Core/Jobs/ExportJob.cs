@@ -16,7 +16,8 @@ public sealed record ExportRequest
 /// <summary>
 /// The Export stage, a streaming job: under the folder's writer lock it reads the catalogue, hands each exported track
 /// to the front end as it goes (<c>emit</c>: the pipeline's next stage starts at once), reports each bad row as an item
-/// error, commits metadata/tracks_metadata.csv atomically at the end (nothing under -WhatIf) and fills the run record.
+/// error, commits metadata/tracks_metadata.csv atomically at the end (nothing under -WhatIf), brings an existing
+/// index/track_table.bin up to date with it, and fills the run record.
 /// </summary>
 public static class ExportJob
 {
@@ -56,6 +57,7 @@ public static class ExportJob
             try { writer.Commit(); }
             catch (IOException ex) { throw new MessException("MetadataWriteFailed", MessErrorKind.WriteError, $"Writing '{target}' failed: {ex.Message}", target, ex); }
             host.Verbose($"Wrote {exported:N0} tracks to {target}");
+            if (File.Exists(store.TrackTableFile)) TrackTableRefresh.Run(store, host);
         }
         if (host.Run is { } run)
         {

@@ -36,17 +36,7 @@ public static class IndexJob
         var info = result.Info;
         bool rewritten = IndexBuilder.Write(store, result);
         // The served metadata columns in binary beside the index, so a server start or a cold query skips the CSV.
-        // It is derived data that readers can do without, so failing to write it warns rather than fails the run.
-        string? noTable;
-        try { noTable = TrackInfoTable.WriteTable(store); }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            noTable = ex.Message;
-            host.Warning($"{store.TrackTableFile} could not be written ({ex.Message}): queries read the metadata CSV, which is slower to load. The index itself was written.");
-        }
-        host.Verbose(noTable is null
-            ? $"{store.TrackTableFile} holds the served columns of {store.MetadataCsv} as it is now."
-            : $"No {ArtifactLayout.TrackTableFileName} written ({noTable}): queries read the metadata CSV.");
+        TrackTableRefresh.Run(store, host);
         if (!result.Changed)
         {
             host.Verbose($"{target} already matches the embeddings (SHA-256 {info.EmbeddingsSha256[..12]}…): nothing to add.");

@@ -177,4 +177,29 @@ public sealed class TrackTableFileTests
         Assert.Equal("csv", TrackInfoTable.Load(store)!.Source);
         Assert.Equal("completed", host.Run!.Status);
     }
+
+    [Fact]
+    public void Export_MessMetadata_after_the_index_brings_the_table_up_to_date_and_a_first_export_writes_none()
+    {
+        using var tmp = new TempDir();
+        var store = StoreWith(tmp, Tracks);
+        string catalogue = tmp["catalogue.csv"];
+        File.WriteAllText(catalogue, "track_id,album_id,title,composer,audio_s3_key\nt1,a1,Ballade No. 4,Chopin,s3://b/1.wav\nt9,a9,Prelude,Bach,s3://b/9.wav\n");
+        void Export()
+        {
+            using var source = new CsvCatalogSource(catalogue);
+            ExportJob.Run(new ExportRequest { Store = store }, source, new RecordingJobHost(), _ => { });
+        }
+        // No index yet, so no table: an export writes the CSV only.
+        Export();
+        Assert.False(File.Exists(store.TrackTableFile));
+        // After New-MessIndex wrote a table, an export brings it up to date with the new CSV.
+        TrackInfoTable.WriteTable(store);
+        File.WriteAllText(catalogue, "track_id,album_id,title,composer,audio_s3_key\nt1,a1,Ballade No. 1,Chopin,s3://b/1.wav\n");
+        Export();
+        var loaded = TrackInfoTable.Load(store)!;
+        Assert.Equal("table", loaded.Source);
+        Assert.Equal(1, loaded.Count);
+        Assert.Equal("Ballade No. 1", loaded.Title(0));
+    }
 }
