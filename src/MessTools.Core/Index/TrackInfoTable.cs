@@ -84,7 +84,7 @@ public sealed class TrackInfoTable
             DeleteTable(store);
             return $"{store.MetadataCsv} does not exist";
         }
-        byte[] csv = File.ReadAllBytes(store.MetadataCsv);
+        var csv = TrackTableFile.FingerprintFile(store.MetadataCsv);
         if (TrackTableFile.TryRead(store.TrackTableFile, csv, out _) is not null) return null; // already current
         TrackInfoTable info;
         try { info = Read(store.MetadataCsv); }
@@ -93,8 +93,8 @@ public sealed class TrackInfoTable
             DeleteTable(store);
             return ex.Message;
         }
-        // The CSV may have been replaced between the two reads: the table must name the bytes it was made from.
-        if (!File.ReadAllBytes(store.MetadataCsv).AsSpan().SequenceEqual(csv))
+        // The CSV may have been replaced while it was parsed: the table must name the bytes it was made from.
+        if (TrackTableFile.FingerprintFile(store.MetadataCsv) != csv)
             return $"{store.MetadataCsv} changed while it was read";
         Directory.CreateDirectory(store.IndexDir);
         TrackTableFile.Write(store.TrackTableFile, info, csv);

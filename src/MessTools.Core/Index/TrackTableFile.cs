@@ -9,7 +9,7 @@ namespace MessTools.Core.Index;
 /// index/track_table.bin: the served columns of metadata/tracks_metadata.csv (track_id, album_id, title, composer) as a
 /// binary table, written by New-MessIndex so that a server start or a cold Find-MessNeighbor reads them without parsing
 /// and checking the CSV again (for 100,000 tracks: about 20 ms instead of 0.3–0.8 s). It is derived data, never a
-/// source: it names the CSV it was made from by length and XXH3 of its bytes, and <see cref="TryRead(string, ReadOnlySpan{byte}, out string)"/> gives it only
+/// source: it names the CSV it was made from by length and XXH3 of its bytes, and <see cref="TryRead"/> gives it only
 /// while the CSV still has exactly those bytes; a changed, damaged or foreign table is ignored and the CSV is read.
 /// <code>
 ///   header (40 bytes, little-endian): "MESSTRK\0", format version (int32), rows (int32), CSV length (int64),
@@ -26,14 +26,11 @@ public static class TrackTableFile
     private const int HeaderSize = 40;
     private static ReadOnlySpan<byte> Magic => "MESSTRK\0"u8;
 
-    /// <summary>Length and XXH3 of the CSV bytes a table stands for.</summary>
-    public static (long Length, ulong Hash) Fingerprint(ReadOnlySpan<byte> csv) => (csv.Length, XxHash3.HashToUInt64(csv));
-
     /// <summary>
-    /// Writes the table of <paramref name="info"/> (read from a CSV whose bytes were <paramref name="csv"/>) atomically
-    /// to <paramref name="path"/>.
+    /// Writes the table of <paramref name="info"/> (read from a CSV whose <see cref="FingerprintFile"/> was
+    /// <paramref name="csv"/>) atomically to <paramref name="path"/>.
     /// </summary>
-    public static void Write(string path, TrackInfoTable info, ReadOnlySpan<byte> csv)
+    public static void Write(string path, TrackInfoTable info, (long Length, ulong Hash) csv)
     {
         var (albums, albumOf) = Pool(info, info.AlbumId);
         var (composers, composerOf) = Pool(info, info.Composer);
@@ -45,7 +42,7 @@ public static class TrackTableFile
             w.Write(bytes.Length);
             w.Write(bytes);
         }
-        var (length, hash) = Fingerprint(csv);
+        var (length, hash) = csv;
         w.Write(Magic);
         w.Write(FormatVersion);
         w.Write(info.Count);
@@ -85,12 +82,8 @@ public static class TrackTableFile
 
     /// <summary>
     /// The table at <paramref name="path"/> when it exists, is whole (its trailer checksum holds) and was made from a
-    /// CSV of exactly the bytes <paramref name="csv"/>; otherwise null, with why in <paramref name="reason"/>.
+    /// CSV with the <see cref="FingerprintFile"/> <paramref name="csv"/>; otherwise null, with why in <paramref name="reason"/>.
     /// </summary>
-    public static TrackInfoTable? TryRead(string path, ReadOnlySpan<byte> csv, out string reason) =>
-        TryRead(path, Fingerprint(csv), out reason);
-
-    /// <summary><see cref="TryRead(string, ReadOnlySpan{byte}, out string)"/> for a CSV known by its <see cref="Fingerprint"/>.</summary>
     public static TrackInfoTable? TryRead(string path, (long Length, ulong Hash) csv, out string reason)
     {
         byte[] bytes;
@@ -171,7 +164,8 @@ public static class TrackTableFile
         return n == 0 ? "" : Encoding.UTF8.GetString(bytes.Slice(offset + 4, n));
     }
 
-    /// <summary>The <see cref="Fingerprint"/> of the file at <paramref name="path"/>, read through a small buffer.</summary>
+    /// <summary>Length and XXH3 (seed 0) of the bytes of the file at <paramref name="path"/>, read through a small buffer:
+    /// what a table records of the CSV it stands for.</summary>
     public static (long Length, ulong Hash) FingerprintFile(string path)
     {
         var hash = new XxHash3();
