@@ -25,20 +25,25 @@ public static partial class LargeArray
     public static T[] Uninitialized<T>(long length) where T : unmanaged
     {
         int n = checked((int)length);
-        long bytes = (long)n * Unsafe.SizeOf<T>();
-        if (!Offered || bytes < AdviceThreshold) return GC.AllocateUninitializedArray<T>(n);
+        if (!Advised<T>(n)) return GC.AllocateUninitializedArray<T>(n);
         var array = GC.AllocateUninitializedArray<T>(n, pinned: true);
-        Advise(ref Unsafe.As<T, byte>(ref MemoryMarshal.GetArrayDataReference(array)), bytes);
+        Advise(ref Unsafe.As<T, byte>(ref MemoryMarshal.GetArrayDataReference(array)), (long)n * Unsafe.SizeOf<T>());
         return array;
     }
 
     /// <summary>A new zeroed array of <paramref name="length"/> elements.</summary>
     public static T[] Zeroed<T>(long length) where T : unmanaged
     {
-        var array = Uninitialized<T>(length);
+        int n = checked((int)length);
+        // Unadvised, the collector's own zeroed array (fresh pages from the system need no clearing); advised, the
+        // pages must be advised before anything touches them, so the array is cleared after the advice.
+        if (!Advised<T>(n)) return new T[n];
+        var array = Uninitialized<T>(n);
         array.AsSpan().Clear();
         return array;
     }
+
+    private static bool Advised<T>(int n) where T : unmanaged => Offered && (long)n * Unsafe.SizeOf<T>() >= AdviceThreshold;
 
     private static unsafe void Advise(ref byte start, long bytes)
     {
