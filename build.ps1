@@ -51,6 +51,21 @@ function Get-TrxCount([string] $Folder) {
     $count
 }
 
+# The failed tests of the .trx files, one line each with the first line of their message: printed just above the
+# summary line, so a log read from its end (CI shows only the tail) names what failed, not just how many.
+function Get-TrxFailure([string] $Folder) {
+    foreach ($trx in Get-ChildItem -Path $Folder -Filter *.trx -Recurse -ErrorAction SilentlyContinue) {
+        $xml = [xml](Get-Content -LiteralPath $trx.FullName -Raw)
+        foreach ($result in $xml.SelectNodes("//*[local-name()='UnitTestResult']")) {
+            $outcome = $result.GetAttribute('outcome')
+            if ($outcome -eq 'Passed' -or $outcome -eq 'NotExecuted') { continue }
+            $message = $result.SelectSingleNode(".//*[local-name()='ErrorInfo']/*[local-name()='Message']")
+            $first = if ($message) { @($message.InnerText -split "`n" | Where-Object { $_.Trim() })[0] } else { '' }
+            '{0} ({1}): {2}' -f $result.GetAttribute('testName'), $outcome, "$first".Trim()
+        }
+    }
+}
+
 # Pester 5.9.1 as the solution restores it (tests/Module: PackageDownload), in the NuGet global packages folder.
 function Get-PesterManifest {
     $packages = $env:NUGET_PACKAGES
@@ -104,6 +119,8 @@ foreach ($t in $Task) {
             $failed = $xunit.Failed + $pesterFailed + [int]($benchExit -ne 0)
             # A test host that crashed leaves no result to count: still a failure.
             if ($dotnetExit -ne 0 -and $xunit.Failed -eq 0) { $failed++; Write-Host "dotnet test exited with $dotnetExit without a failed test: counted as one failure" }
+            foreach ($line in Get-TrxFailure $results) { Write-Host "xunit failed: $line" }
+            foreach ($test in @($pester.Failed)) { if ($test) { Write-Host "Pester failed: $($test.ExpandedPath)" } }
             # The one plain summary line CI reads, counting every suite.
             Write-Host ("{0} passed, {1} failed, {2} skipped" -f ($xunit.Passed + $pester.PassedCount), $failed, ($xunit.Skipped + $pester.SkippedCount))
             if ($failed -gt 0) { exit 1 }
