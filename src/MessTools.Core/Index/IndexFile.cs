@@ -15,27 +15,37 @@ namespace MessTools.Core.Index;
 ///     from, total file length, then (offset, length) of each section
 ///   sections, each 64-byte aligned: track-id offsets (int32, count+1), track ids (UTF-8), vectors (float32,
 ///     count x dim, row-major), tombstones (1 byte per node), levels (1 byte per node), layer-0 links
-///     (int32, count x (2M+1): count, ids), upper-link offsets (int32 per node, -1 on layer 0 only), upper links
+///     (int32, count x (2M+1): count, ids), upper-link offsets (int32 per node, -1 on layer 0 only), upper links,
+///     and (format 2, HNSW of at least QuantisedRows.MinRows nodes, else empty) the walk's int8 rows: a float32
+///     scale per node, zeros to the next 64 bytes, then count x pad bytes x̃ + 128 (pad = dim rounded up to 32;
+///     see <see cref="QuantisedRows"/>)
 ///   trailer (16 bytes): XXH64 (seed 0, System.IO.Hashing.XxHash64) of every byte before it, then "MESSEND\0"
 /// </code>
 /// <see cref="Load(string)"/> reads the file once, sequentially, straight into the index's arrays (a handful of large
 /// allocations, none per node; on Linux and macOS the vector section is checksummed as it streams past and then
-/// memory-mapped instead of copied, see <see cref="MappedVectors"/>) and refuses anything that does not check out: another file type, another
+/// memory-mapped instead of copied, and the int8 rows likewise, see <see cref="MappedVectors{T}"/>) and refuses anything that does not check out: another file type, another
 /// format version, a truncated or extended file, a checksum mismatch, or a graph that points outside itself.
 /// <see cref="Save"/> writes through <see cref="AtomicFile"/>, so a reader always sees a complete old or new file.
 /// </summary>
 public static class IndexFile
 {
-    public const int FormatVersion = 1;
+    /// <summary>The format written: 2 added the int8 rows. Format 1 files still load (their int8 rows are made on
+    /// the first search that needs them).</summary>
+    public const int FormatVersion = 2;
     public const int HeaderSize = 256;
     public const int TrailerSize = 16;
     public const int MetricInnerProduct = 1;
     private const int Align = 64;
-    private const int SectionCount = 8;
+    private const int SectionCount = 9;
+    private const int SectionCountV1 = 8;
     private static ReadOnlySpan<byte> Magic => "MESSIDX\0"u8;
     private static ReadOnlySpan<byte> EndMagic => "MESSEND\0"u8;
 
-    private enum Section { IdOffsets, IdBytes, Vectors, Deleted, Levels, Links0, UpperOffsets, UpperLinks }
+    private enum Section { IdOffsets, IdBytes, Vectors, Deleted, Levels, Links0, UpperOffsets, UpperLinks, Quantised }
+
+    /// <summary>The int8 section's length for <paramref name="n"/> rows of <paramref name="dim"/>: the scales, padded,
+    /// then the rows.</summary>
+    private static long QuantisedLength(int n, int dim) => AlignUp(4L * n) + (long)n * QuantisedRows.PaddedDim(dim);
 
     /// <summary>Writes the index atomically and returns its checksum (the XXH64 in its trailer, see <see cref="ReadChecksum"/>).</summary>
     public static ulong Save(VectorIndex index, string path)
@@ -57,11 +67,13 @@ public static class IndexFile
 
         var hnsw = index as HnswIndex;
         var p = hnsw?.Parameters;
+        var quantised = hnsw?.Quantised();
         var sections = new (long Offset, long Length)[SectionCount];
         long[] lengths =
         {
             4L * (n + 1), blobLength, 4L * n * dim, n, hnsw is null ? 0 : n,
             hnsw is null ? 0 : 4L * n * (p!.M0 + 1), hnsw is null ? 0 : 4L * n, hnsw is null ? 0 : 4L * hnsw.UpperUsed,
+            quantised is null ? 0 : QuantisedLength(n, dim),
         };
         long pos = HeaderSize;
         for (int s = 0; s < SectionCount; s++)
@@ -136,6 +148,11 @@ public static class IndexFile
                     case Section.Links0: Put(Bytes(hnsw!.Links0Storage, sections[s].Length)); break;
                     case Section.UpperOffsets: Put(Bytes(hnsw!.UpperOffsetStorage, sections[s].Length)); break;
                     case Section.UpperLinks: Put(Bytes(hnsw!.UpperLinkStorage, sections[s].Length)); break;
+                    case Section.Quantised:
+                        Put(MemoryMarshal.AsBytes(quantised!.Scale.AsSpan(0, n)));
+                        PadTo(sections[s].Offset + AlignUp(4L * n));
+                        Put(quantised.Bytes.Span[..checked((int)((long)n * quantised.DimPad))]);
+                        break;
                 }
             }
             PadTo(fileLength - TrailerSize);
@@ -218,9 +235,10 @@ public static class IndexFile
         if (got < HeaderSize) throw Corrupt(path, $"it is {actualLength} bytes, shorter than the {HeaderSize}-byte header");
         var h = header.AsSpan();
         int version = BinaryPrimitives.ReadInt32LittleEndian(h[8..]);
-        if (version != FormatVersion)
+        if (version is < 1 or > FormatVersion)
             throw new MessException("IndexVersionUnsupported", MessErrorKind.InvalidData,
-                $"'{path}' has index format version {version}; this module reads version {FormatVersion}. Run New-MessIndex to rebuild it.", path);
+                $"'{path}' has index format version {version}; this module reads versions 1 to {FormatVersion}. Run New-MessIndex to rebuild it.", path);
+        int sectionCount = version == 1 ? SectionCountV1 : SectionCount;
         int headerSize = BinaryPrimitives.ReadInt32LittleEndian(h[12..]);
         long fileLength = BinaryPrimitives.ReadInt64LittleEndian(h[104..]);
         if (headerSize != HeaderSize) throw Corrupt(path, $"its header size is {headerSize}, expected {HeaderSize}");
@@ -261,10 +279,11 @@ public static class IndexFile
         {
             4L * (n + 1), -1, 4L * n * dim, n, isHnsw ? n : 0,
             isHnsw ? 4L * n * (2 * m + 1) : 0, isHnsw ? 4L * n : 0, isHnsw ? 4L * upperUsed : 0,
+            -1,
         };
         var sections = new (long Offset, long Length)[SectionCount];
         long cursor = HeaderSize;
-        for (int s = 0; s < SectionCount; s++)
+        for (int s = 0; s < sectionCount; s++)
         {
             long off = BinaryPrimitives.ReadInt64LittleEndian(h[(112 + 16 * s)..]);
             long len = BinaryPrimitives.ReadInt64LittleEndian(h[(120 + 16 * s)..]);
@@ -272,6 +291,8 @@ public static class IndexFile
                 throw Corrupt(path, $"its section table is inconsistent (section {(Section)s})");
             if (expected[s] >= 0 && len != expected[s])
                 throw Corrupt(path, $"section {(Section)s} is {len} bytes, expected {expected[s]} for {n} nodes of {dim} dims");
+            if ((Section)s == Section.Quantised && len != 0 && (!isHnsw || len != QuantisedLength(n, dim)))
+                throw Corrupt(path, $"section {(Section)s} is {len} bytes, expected 0{(isHnsw ? $" or {QuantisedLength(n, dim)}" : "")} for {n} nodes of {dim} dims");
             sections[s] = (off, len);
             cursor = off + len;
         }
@@ -311,12 +332,17 @@ public static class IndexFile
         // below, after every check has passed. Otherwise: read into an array.
         bool map = mapVectors && (long)n * dim > 0;
         float[]? vectorArray = null;
+        byte[]? through = null;
+        void Checksum(long length)
+        {
+            through ??= new byte[1 << 20];
+            for (long left = length; left > 0; left -= through.Length)
+                Fill(through.AsSpan(0, (int)Math.Min(through.Length, left)));
+        }
         if (map)
         {
             SkipTo(sections[(int)Section.Vectors].Offset);
-            var through = new byte[1 << 20];
-            for (long left = sections[(int)Section.Vectors].Length; left > 0; left -= through.Length)
-                Fill(through.AsSpan(0, (int)Math.Min(through.Length, left)));
+            Checksum(sections[(int)Section.Vectors].Length);
         }
         else vectorArray = ReadArray<float>((int)Section.Vectors, (long)n * dim);
         var deleted = ReadArray<byte>((int)Section.Deleted, n);
@@ -328,6 +354,24 @@ public static class IndexFile
             links0 = ReadArray<int>((int)Section.Links0, (long)n * (2 * m + 1));
             upperOffsets = ReadArray<int>((int)Section.UpperOffsets, n);
             upperLinks = ReadArray<int>((int)Section.UpperLinks, upperUsed);
+        }
+        // The int8 rows: the scales into an array, the rows mapped like the vectors (or read into an array).
+        var quantisedSection = sections[(int)Section.Quantised];
+        float[]? scales = null;
+        byte[]? quantisedArray = null;
+        long quantisedRowsOffset = quantisedSection.Offset + AlignUp(4L * n);
+        int quantisedRowBytes = 0;
+        if (quantisedSection.Length > 0)
+        {
+            quantisedRowBytes = checked(n * QuantisedRows.PaddedDim(dim));
+            scales = ReadArray<float>((int)Section.Quantised, n);
+            SkipTo(quantisedRowsOffset);
+            if (map) Checksum(quantisedRowBytes);
+            else
+            {
+                quantisedArray = LargeArray.Uninitialized<byte>(quantisedRowBytes);
+                Fill(quantisedArray);
+            }
         }
         SkipTo(fileLength - TrailerSize);
         Span<byte> trailer = stackalloc byte[TrailerSize];
@@ -347,12 +391,17 @@ public static class IndexFile
         if (tombstones != deletedCount) throw Corrupt(path, $"it has {tombstones} tombstones, its header says {deletedCount}");
         var byId = LiveIdMap(path, ids, deleted, n, n - tombstones);
         if (isHnsw) ValidateGraph(path, n, m, levels!, links0!, upperOffsets!, upperLinks!, upperUsed, entryPoint, maxLevel);
-        Memory<float> vectors = map ? MappedVectors.Open(fs, sections[(int)Section.Vectors].Offset, checked(n * dim)).Memory : vectorArray!;
+        if (scales is not null)
+            for (int i = 0; i < n; i++)
+                if (!(scales[i] >= 0 && float.IsFinite(scales[i]))) throw Corrupt(path, $"the int8 scale of node {i} is {scales[i]}");
+        Memory<float> vectors = map ? MappedVectors<float>.Open(fs, sections[(int)Section.Vectors].Offset, checked(n * dim)).Memory : vectorArray!;
+        QuantisedRows? quantised = scales is null ? null : new QuantisedRows(
+            map ? MappedVectors<byte>.Open(fs, quantisedRowsOffset, quantisedRowBytes).Memory : quantisedArray!, scales, n, dim);
 
         VectorIndex index;
         if (isHnsw)
         {
-            index = new HnswIndex(p!, dim, n, ids, vectors, deleted, levels!, links0!, upperOffsets!, upperLinks!, upperUsed, entryPoint, maxLevel);
+            index = new HnswIndex(p!, dim, n, ids, vectors, deleted, levels!, links0!, upperOffsets!, upperLinks!, upperUsed, entryPoint, maxLevel, quantised);
         }
         else index = new FlatIndex(ids, vectors, deleted, n, dim);
         index.UseIdMap(byId);

@@ -4,7 +4,8 @@ using System.IO.MemoryMappedFiles;
 namespace MessTools.Core.Index;
 
 /// <summary>
-/// The vector section of an index file, memory-mapped read-only and searched in place: the rows are held once, by the
+/// A section of an index file (the float rows; the int8 rows of the walk), memory-mapped read-only and searched in
+/// place: the rows are held once, by the
 /// operating system's page cache, instead of once there and again in a managed copy. Pages are read on first touch and,
 /// being clean file pages, can be dropped and re-read under memory pressure. Alive as long as any
 /// <see cref="Memory{T}"/> over it (the index, its exact view, a running search's pin) is: the mapping is released by
@@ -14,14 +15,14 @@ namespace MessTools.Core.Index;
 /// and the old inode stays mapped until released. On Windows a mapped file cannot be replaced at all, so
 /// <see cref="IndexFile.Load(string)"/> maps only where rename-over-a-mapped-file works (Linux, macOS).</para>
 /// </summary>
-internal sealed unsafe class MappedVectors : MemoryManager<float>
+internal sealed unsafe class MappedVectors<T> : MemoryManager<T> where T : unmanaged
 {
     private readonly MemoryMappedFile _file;
     private readonly MemoryMappedViewAccessor _view;
-    private readonly float* _start;
+    private readonly T* _start;
     private readonly int _length;
 
-    private MappedVectors(MemoryMappedFile file, MemoryMappedViewAccessor view, float* start, int length)
+    private MappedVectors(MemoryMappedFile file, MemoryMappedViewAccessor view, T* start, int length)
     {
         _file = file;
         _view = view;
@@ -29,17 +30,17 @@ internal sealed unsafe class MappedVectors : MemoryManager<float>
         _length = length;
     }
 
-    /// <summary>Maps <paramref name="floats"/> float32 values at byte <paramref name="offset"/> of the open <paramref name="stream"/>'s file.</summary>
-    public static MappedVectors Open(FileStream stream, long offset, int floats)
+    /// <summary>Maps <paramref name="elements"/> values at byte <paramref name="offset"/> of the open <paramref name="stream"/>'s file.</summary>
+    public static MappedVectors<T> Open(FileStream stream, long offset, int elements)
     {
         var file = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: true);
         try
         {
-            var view = file.CreateViewAccessor(offset, 4L * floats, MemoryMappedFileAccess.Read);
+            var view = file.CreateViewAccessor(offset, (long)sizeof(T) * elements, MemoryMappedFileAccess.Read);
             // The view's base address without taking a reference on its handle (AcquirePointer would keep the mapping
             // alive forever unless released): the handle stays alive through _view, and this object through every Memory.
             byte* b = (byte*)view.SafeMemoryMappedViewHandle.DangerousGetHandle() + view.PointerOffset;
-            return new MappedVectors(file, view, (float*)b, floats);
+            return new MappedVectors<T>(file, view, (T*)b, elements);
         }
         catch
         {
@@ -48,7 +49,7 @@ internal sealed unsafe class MappedVectors : MemoryManager<float>
         }
     }
 
-    public override Span<float> GetSpan() => new(_start, _length);
+    public override Span<T> GetSpan() => new(_start, _length);
 
     public override MemoryHandle Pin(int elementIndex = 0)
     {

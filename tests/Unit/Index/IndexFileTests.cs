@@ -128,11 +128,14 @@ public class IndexFileTests
         var (index, _) = Sample(300);
         IndexFile.Save(index, tmp["v.index"]);
         var bytes = File.ReadAllBytes(tmp["v.index"]);
-        bytes[8] = 2; // format version 2
-        File.WriteAllBytes(tmp["v2.index"], bytes);
-        var v = LoadFails(tmp["v2.index"]);
+        bytes[8] = 3; // format version 3, from a later module
+        File.WriteAllBytes(tmp["v3.index"], bytes);
+        var v = LoadFails(tmp["v3.index"]);
         Assert.Equal("IndexVersionUnsupported", v.ErrorId);
-        Assert.Contains("version 2", v.Message);
+        Assert.Contains("version 3", v.Message);
+        bytes[8] = 0;
+        File.WriteAllBytes(tmp["v0.index"], bytes);
+        Assert.Equal("IndexVersionUnsupported", LoadFails(tmp["v0.index"]).ErrorId);
         Assert.Equal("IndexMissing", LoadFails(tmp["absent.index"]).ErrorId);
     }
 
