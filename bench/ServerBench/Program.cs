@@ -35,6 +35,8 @@ if (args[0] == "prepare")
     var clock = Stopwatch.StartNew();
     var result = IndexBuilder.Build(store, new IndexBuildOptions { Parameters = new HnswParameters { M = 16, EfConstruction = 200, EfSearch = 80, Seed = 1 } });
     IndexBuilder.Write(store, result);
+    // The binary track table, as New-MessIndex writes it: without it the server parses the 100k-row CSV at start.
+    if (TrackInfoTable.WriteTable(store) is { } noTable) { Console.Error.WriteLine($"no track table written: {noTable}"); return 1; }
     Console.WriteLine($"prepared {store.Root}: {n} x {d}, build {clock.Elapsed.TotalSeconds:F1} s, recall@10 {result.Info.RecallAt10}, index {new FileInfo(store.HnswIndexFile).Length / 1048576.0:F1} MiB");
     return 0;
 }

@@ -13,7 +13,7 @@ command -v wrk >/dev/null || { echo "wrk is not installed: apt-get install wrk" 
 server_dir=${SERVER_DIR:-/tmp/messbench/server-r2r}
 dotnet publish -c Release -r linux-x64 --self-contained false "$repo/src/MessTools.Server" -o "$server_dir" -v q -nologo >/dev/null
 dotnet build -c Release "$here" -v q -nologo >/dev/null
-if [ ! -f "$ART/index/hnsw.index" ]; then
+if [ ! -f "$ART/index/hnsw.index" ] || [ ! -f "$ART/index/track_table.bin" ]; then
   [ -f /tmp/ann_100000_256.f32 ] || /usr/bin/python3 "$here/make_vectors.py" 100000 256
   dotnet "$here/bin/Release/net10.0/ServerBench.dll" prepare "$ART"
 fi
