@@ -19,7 +19,12 @@ namespace MessTools.Core.Index;
 ///     and (format 2, HNSW of at least QuantisedRows.MinRows nodes, else empty) the walk's int8 rows: a float32
 ///     scale per node, zeros to the next 64 bytes, then count x pad bytes x̃ + 128 (pad = dim rounded up to 32;
 ///     see <see cref="QuantisedRows"/>)
-///   trailer (16 bytes): XXH64 (seed 0, System.IO.Hashing.XxHash64) of every byte before it, then "MESSEND\0"
+///   trailer (format 2, 32 bytes): XXH64 (seed 0, System.IO.Hashing.XxHash64) of the vector section's bytes, XXH64
+///     of the int8 rows' bytes (of no bytes when there are none), XXH64 of every other byte before it (the header,
+///     the other sections, the padding, the scales and those two checksums), then "MESSEND\0". Format 1's trailer was
+///     16 bytes: one XXH64 of every byte before it, then "MESSEND\0". Either way the last 16 bytes are the file's
+///     checksum and the end marker, and the checksum covers every byte, the two large ranges through theirs; a load
+///     checksums those two ranges on another core while it reads the rest.
 /// </code>
 /// <see cref="Load(string)"/> reads the file once, sequentially, straight into the index's arrays (a handful of large
 /// allocations, none per node; on Linux and macOS the vector section is checksummed as it streams past and then
@@ -33,7 +38,9 @@ public static class IndexFile
     /// the first search that needs them).</summary>
     public const int FormatVersion = 2;
     public const int HeaderSize = 256;
-    public const int TrailerSize = 16;
+    /// <summary>Format 2's trailer: the two range checksums, the file's checksum and the end marker.</summary>
+    public const int TrailerSize = 32;
+    private const int TrailerSizeV1 = 16;
     public const int MetricInnerProduct = 1;
     private const int Align = 64;
     private const int SectionCount = 9;
@@ -113,15 +120,17 @@ public static class IndexFile
         AtomicFile.Write(path, stream =>
         {
             var sum = new System.IO.Hashing.XxHash64();
+            var vectorSum = new System.IO.Hashing.XxHash64();
+            var rowSum = new System.IO.Hashing.XxHash64();
             long written = 0;
-            void Put(ReadOnlySpan<byte> bytes)
+            void Put(ReadOnlySpan<byte> bytes, System.IO.Hashing.XxHash64? apart = null)
             {
                 const int chunk = 1 << 22;
                 for (int o = 0; o < bytes.Length; o += chunk)
                 {
                     var part = bytes.Slice(o, Math.Min(chunk, bytes.Length - o));
                     stream.Write(part);
-                    sum.Append(part);
+                    (apart ?? sum).Append(part);
                 }
                 written += bytes.Length;
             }
@@ -142,7 +151,7 @@ public static class IndexFile
                 {
                     case Section.IdOffsets: Put(Bytes(idOffsets, sections[s].Length)); break;
                     case Section.IdBytes: Put(blob); break;
-                    case Section.Vectors: Put(MemoryMarshal.AsBytes(index.VectorStorage.Span)[..checked((int)sections[s].Length)]); break;
+                    case Section.Vectors: Put(MemoryMarshal.AsBytes(index.VectorStorage.Span)[..checked((int)sections[s].Length)], vectorSum); break;
                     case Section.Deleted: Put(index.DeletedStorage.AsSpan(0, n)); break;
                     case Section.Levels: Put(hnsw!.LevelStorage.AsSpan(0, n)); break;
                     case Section.Links0: Put(Bytes(hnsw!.Links0Storage, sections[s].Length)); break;
@@ -151,15 +160,18 @@ public static class IndexFile
                     case Section.Quantised:
                         Put(MemoryMarshal.AsBytes(quantised!.Scale.AsSpan(0, n)));
                         PadTo(sections[s].Offset + AlignUp(4L * n));
-                        Put(quantised.Bytes.Span[..checked((int)((long)n * quantised.DimPad))]);
+                        Put(quantised.Bytes.Span[..checked((int)((long)n * quantised.DimPad))], rowSum);
                         break;
                 }
             }
             PadTo(fileLength - TrailerSize);
             Span<byte> trailer = stackalloc byte[TrailerSize];
+            BinaryPrimitives.WriteUInt64LittleEndian(trailer, vectorSum.GetCurrentHashAsUInt64());
+            BinaryPrimitives.WriteUInt64LittleEndian(trailer[8..], rowSum.GetCurrentHashAsUInt64());
+            sum.Append(trailer[..16]);
             checksum = sum.GetCurrentHashAsUInt64();
-            BinaryPrimitives.WriteUInt64LittleEndian(trailer, checksum);
-            EndMagic.CopyTo(trailer[8..]);
+            BinaryPrimitives.WriteUInt64LittleEndian(trailer[16..], checksum);
+            EndMagic.CopyTo(trailer[24..]);
             stream.Write(trailer);
         });
         return checksum;
@@ -174,9 +186,9 @@ public static class IndexFile
         try
         {
             using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 1);
-            if (fs.Length < HeaderSize + TrailerSize) return null;
-            Span<byte> trailer = stackalloc byte[TrailerSize];
-            fs.Seek(-TrailerSize, SeekOrigin.End);
+            if (fs.Length < HeaderSize + TrailerSizeV1) return null;
+            Span<byte> trailer = stackalloc byte[TrailerSizeV1]; // the last 16 bytes in either format
+            fs.Seek(-TrailerSizeV1, SeekOrigin.End);
             fs.ReadExactly(trailer);
             return trailer[8..].SequenceEqual(EndMagic) ? BinaryPrimitives.ReadUInt64LittleEndian(trailer) : null;
         }
@@ -239,6 +251,7 @@ public static class IndexFile
             throw new MessException("IndexVersionUnsupported", MessErrorKind.InvalidData,
                 $"'{path}' has index format version {version}; this module reads versions 1 to {FormatVersion}. Run New-MessIndex to rebuild it.", path);
         int sectionCount = version == 1 ? SectionCountV1 : SectionCount;
+        int trailerSize = version == 1 ? TrailerSizeV1 : TrailerSize;
         int headerSize = BinaryPrimitives.ReadInt32LittleEndian(h[12..]);
         long fileLength = BinaryPrimitives.ReadInt64LittleEndian(h[104..]);
         if (headerSize != HeaderSize) throw Corrupt(path, $"its header size is {headerSize}, expected {HeaderSize}");
@@ -287,7 +300,7 @@ public static class IndexFile
         {
             long off = BinaryPrimitives.ReadInt64LittleEndian(h[(112 + 16 * s)..]);
             long len = BinaryPrimitives.ReadInt64LittleEndian(h[(120 + 16 * s)..]);
-            if (off < cursor || off % Align != 0 || len < 0 || off + len > fileLength - TrailerSize || len > int.MaxValue)
+            if (off < cursor || off % Align != 0 || len < 0 || off + len > fileLength - trailerSize || len > int.MaxValue)
                 throw Corrupt(path, $"its section table is inconsistent (section {(Section)s})");
             if (expected[s] >= 0 && len != expected[s])
                 throw Corrupt(path, $"section {(Section)s} is {len} bytes, expected {expected[s]} for {n} nodes of {dim} dims");
@@ -296,7 +309,19 @@ public static class IndexFile
             sections[s] = (off, len);
             cursor = off + len;
         }
-        if (AlignUp(cursor) + TrailerSize != fileLength) throw Corrupt(path, "its sections do not fill the file");
+        if (AlignUp(cursor) + trailerSize != fileLength) throw Corrupt(path, "its sections do not fill the file");
+
+        // Format 2: the vector section and the int8 rows have checksums of their own, computed here on another core
+        // from positional reads while this thread reads the rest (a cold load's largest single cost).
+        var vectorRange = sections[(int)Section.Vectors];
+        long quantisedRowsOffset = sections[(int)Section.Quantised].Offset + AlignUp(4L * n);
+        long quantisedRowLength = sections[(int)Section.Quantised].Length == 0 ? 0 : sections[(int)Section.Quantised].Length - AlignUp(4L * n);
+        bool apart = version >= 2;
+        var rangeSums = apart
+            ? Task.Run(() => (Vectors: RangeChecksum(fs, vectorRange.Offset, vectorRange.Length), Rows: RangeChecksum(fs, quantisedRowsOffset, quantisedRowLength)))
+            : null;
+        // Observed even when the read below fails first and the file closes under it.
+        rangeSums?.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
 
         var sum = new System.IO.Hashing.XxHash64();
         sum.Append(header);
@@ -317,6 +342,13 @@ public static class IndexFile
         void SkipTo(long offset)
         {
             while (position < offset) Fill(pad.AsSpan(0, (int)Math.Min(Align, offset - position)));
+        }
+        // A range with a checksum of its own (format 2): read into the target, or passed over, outside this one.
+        void Apart(Span<byte> target, long length)
+        {
+            if (target.Length > 0) fs.ReadExactly(target);
+            else fs.Seek(length, SeekOrigin.Current);
+            position += length;
         }
         T[] ReadArray<T>(int s, long elements) where T : unmanaged
         {
@@ -339,12 +371,11 @@ public static class IndexFile
             for (long left = length; left > 0; left -= through.Length)
                 Fill(through.AsSpan(0, (int)Math.Min(through.Length, left)));
         }
-        if (map)
-        {
-            SkipTo(sections[(int)Section.Vectors].Offset);
-            Checksum(sections[(int)Section.Vectors].Length);
-        }
-        else vectorArray = ReadArray<float>((int)Section.Vectors, (long)n * dim);
+        SkipTo(vectorRange.Offset);
+        if (!map) vectorArray = LargeArray.Uninitialized<float>((long)n * dim);
+        if (apart) Apart(vectorArray is null ? default : MemoryMarshal.AsBytes(vectorArray.AsSpan()), vectorRange.Length);
+        else if (map) Checksum(vectorRange.Length);
+        else Fill(MemoryMarshal.AsBytes(vectorArray!.AsSpan()));
         var deleted = ReadArray<byte>((int)Section.Deleted, n);
         byte[]? levels = null;
         int[]? links0 = null, upperOffsets = null, upperLinks = null;
@@ -355,30 +386,32 @@ public static class IndexFile
             upperOffsets = ReadArray<int>((int)Section.UpperOffsets, n);
             upperLinks = ReadArray<int>((int)Section.UpperLinks, upperUsed);
         }
-        // The int8 rows: the scales into an array, the rows mapped like the vectors (or read into an array).
-        var quantisedSection = sections[(int)Section.Quantised];
+        // The int8 rows (format 2 only): the scales into an array, the rows mapped like the vectors (or read into an array).
         float[]? scales = null;
         byte[]? quantisedArray = null;
-        long quantisedRowsOffset = quantisedSection.Offset + AlignUp(4L * n);
-        int quantisedRowBytes = 0;
-        if (quantisedSection.Length > 0)
+        int quantisedRowBytes = (int)quantisedRowLength;
+        if (quantisedRowBytes > 0)
         {
-            quantisedRowBytes = checked(n * QuantisedRows.PaddedDim(dim));
+            if (quantisedRowBytes != (long)n * QuantisedRows.PaddedDim(dim)) throw Corrupt(path, "its int8 section does not match its rows");
             scales = ReadArray<float>((int)Section.Quantised, n);
             SkipTo(quantisedRowsOffset);
-            if (map) Checksum(quantisedRowBytes);
-            else
-            {
-                quantisedArray = LargeArray.Uninitialized<byte>(quantisedRowBytes);
-                Fill(quantisedArray);
-            }
+            if (!map) quantisedArray = LargeArray.Uninitialized<byte>(quantisedRowBytes);
+            Apart(quantisedArray, quantisedRowBytes);
         }
-        SkipTo(fileLength - TrailerSize);
-        Span<byte> trailer = stackalloc byte[TrailerSize];
+        SkipTo(fileLength - trailerSize);
+        Span<byte> trailer = stackalloc byte[trailerSize];
         fs.ReadExactly(trailer);
-        if (!trailer[8..].SequenceEqual(EndMagic)) throw Corrupt(path, "its end marker is missing (the file is truncated or damaged)");
-        if (BinaryPrimitives.ReadUInt64LittleEndian(trailer) != sum.GetCurrentHashAsUInt64())
+        if (apart) sum.Append(trailer[..16]); // the range checksums are part of what the file's checksum covers
+        var tail = trailer[^16..];
+        if (!tail[8..].SequenceEqual(EndMagic)) throw Corrupt(path, "its end marker is missing (the file is truncated or damaged)");
+        if (BinaryPrimitives.ReadUInt64LittleEndian(tail) != sum.GetCurrentHashAsUInt64())
             throw Corrupt(path, "its checksum does not match its contents (the file is damaged)");
+        if (rangeSums is not null)
+        {
+            var (vectorSum, rowSum) = rangeSums.GetAwaiter().GetResult();
+            if (vectorSum != BinaryPrimitives.ReadUInt64LittleEndian(trailer) || rowSum != BinaryPrimitives.ReadUInt64LittleEndian(trailer[8..]))
+                throw Corrupt(path, "its checksum does not match its contents (the file is damaged)");
+        }
 
         if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("Index files are little-endian; this machine is not.");
         var ids = DecodeIds(path, idOffsets, idBytes, n);
@@ -408,6 +441,23 @@ public static class IndexFile
         index.EmbeddingsSha256 = embeddingsSha;
         index.EmbeddingsBytes = embeddingsBytes;
         return index;
+    }
+
+    /// <summary>XXH64 of <paramref name="length"/> bytes at <paramref name="offset"/>, by positional reads (they do not
+    /// move the stream's position, so the reading thread is undisturbed).</summary>
+    private static ulong RangeChecksum(FileStream fs, long offset, long length)
+    {
+        var sum = new System.IO.Hashing.XxHash64();
+        var buffer = new byte[1 << 20];
+        while (length > 0)
+        {
+            int got = RandomAccess.Read(fs.SafeFileHandle, buffer.AsSpan(0, (int)Math.Min(buffer.Length, length)), offset);
+            if (got <= 0) throw new EndOfStreamException();
+            sum.Append(buffer.AsSpan(0, got));
+            offset += got;
+            length -= got;
+        }
+        return sum.GetCurrentHashAsUInt64();
     }
 
     private static string[] DecodeIds(string path, int[] offsets, byte[] blob, int n)

@@ -57,20 +57,24 @@ public class IndexFileFixtureTests
     [InlineData("flat-before-system-io-hashing.index", true)]
     public void Todays_writer_gives_the_fixture_byte_for_byte(string file, bool flat)
     {
-        // Format 2 added a ninth section (the int8 rows, empty for an index this small) in the header's last 16
-        // bytes. Everything else is the format-1 fixture's bytes; the trailer's checksum covers the changed header.
+        // Format 2 added a ninth section (the int8 rows, empty for an index this small) in the header's last 16 bytes,
+        // and two range checksums before the trailer's (32 bytes instead of 16), so the file is 16 bytes longer.
+        // Everything else is the format-1 fixture's bytes.
         using var tmp = new TempDir();
         IndexFile.Save(flat ? BuildFlat() : Build(), tmp["x.index"]);
         var today = File.ReadAllBytes(tmp["x.index"]);
         var fixture = File.ReadAllBytes(Fixture(file));
-        Assert.Equal(fixture.Length, today.Length);
+        Assert.Equal(fixture.Length + 16, today.Length);
         Assert.Equal(2, today[8]);
         Assert.Equal(1, fixture[8]);
+        Assert.Equal(today.Length, BitConverter.ToInt64(today, 104));
         Assert.Equal(0L, BitConverter.ToInt64(today, 248)); // the int8 section: empty
         Assert.Equal(fixture.AsSpan(0, 8).ToArray(), today.AsSpan(0, 8).ToArray());
-        Assert.Equal(fixture.AsSpan(9, 240 - 9).ToArray(), today.AsSpan(9, 240 - 9).ToArray());
-        Assert.Equal(fixture.AsSpan(256, fixture.Length - 256 - 16).ToArray(), today.AsSpan(256, today.Length - 256 - 16).ToArray());
+        Assert.Equal(fixture.AsSpan(9, 104 - 9).ToArray(), today.AsSpan(9, 104 - 9).ToArray());
+        Assert.Equal(fixture.AsSpan(112, 240 - 112).ToArray(), today.AsSpan(112, 240 - 112).ToArray());
+        Assert.Equal(fixture.AsSpan(256, fixture.Length - 256 - 16).ToArray(), today.AsSpan(256, fixture.Length - 256 - 16).ToArray());
         Assert.Equal(fixture.AsSpan(fixture.Length - 8).ToArray(), today.AsSpan(today.Length - 8).ToArray());
+        Assert.Equal(IndexFile.ReadChecksum(tmp["x.index"]), BitConverter.ToUInt64(today, today.Length - 16));
     }
 
     [Fact]

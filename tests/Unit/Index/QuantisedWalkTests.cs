@@ -173,4 +173,31 @@ public sealed unsafe class QuantisedWalkTests
         smallLoaded.Search(data.AsSpan(0, Dim), 5);
         Assert.Equal(0, smallLoaded.QuantisedRowCount);
     }
+
+    [QuantisedWalkFact]
+    public void A_damaged_byte_in_the_ranges_checksummed_apart_is_refused()
+    {
+        int n = 4200;
+        var data = IndexTestData.Clustered(n, Dim, 30, 0.6, seed: 17);
+        var index = HnswIndex.Build(IndexTestData.Ids(n), data.ToArray(), Dim, new HnswParameters { M = 8, EfConstruction = 40 }, maxThreads: 2);
+        using var tmp = new TempDir();
+        IndexFile.Save(index, tmp["a.index"]);
+        var good = File.ReadAllBytes(tmp["a.index"]);
+        long vectors = BitConverter.ToInt64(good, 112 + 16 * 2), rows = BitConverter.ToInt64(good, 112 + 16 * 8);
+        Assert.True(vectors > 0 && rows > vectors);
+        // A float row, an int8 row (past the scales), and each of the two range checksums in the trailer.
+        foreach (long at in new[] { vectors + 4L * Dim * 77 + 5, rows + ((4L * n + 63) / 64 * 64) + 300, good.Length - 32L, good.Length - 24L })
+        {
+            foreach (bool map in new[] { true, false })
+            {
+                var bad = (byte[])good.Clone();
+                bad[at] ^= 0x10;
+                File.WriteAllBytes(tmp["bad.index"], bad);
+                var ex = Assert.Throws<MessTools.Core.Common.MessException>(() => IndexFile.Load(tmp["bad.index"], map));
+                Assert.Equal("IndexCorrupt", ex.ErrorId);
+                Assert.Contains("checksum", ex.Message);
+            }
+        }
+        Assert.Equal(n, ((HnswIndex)IndexFile.Load(tmp["a.index"])).Count);
+    }
 }
