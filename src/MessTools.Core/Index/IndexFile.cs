@@ -27,9 +27,10 @@ namespace MessTools.Core.Index;
 ///     checksums those two ranges on another core while it reads the rest.
 /// </code>
 /// <see cref="Load(string)"/> reads the file once, sequentially, straight into the index's arrays (a handful of large
-/// allocations, none per node; on Linux and macOS the vector section is checksummed as it streams past and then
-/// memory-mapped instead of copied, and the int8 rows likewise, see <see cref="MappedVectors{T}"/>) and refuses anything that does not check out: another file type, another
-/// format version, a truncated or extended file, a checksum mismatch, or a graph that points outside itself.
+/// allocations, none per node; on Linux and macOS the vector section and the int8 rows are memory-mapped instead of
+/// copied, see <see cref="MappedVectors{T}"/>, and in format 2 those two ranges are checksummed on another core while
+/// this one reads the rest) and refuses anything that does not check out: another file type, another format version, a
+/// truncated or extended file, a checksum mismatch, or a graph that points outside itself.
 /// <see cref="Save"/> writes through <see cref="AtomicFile"/>, so a reader always sees a complete old or new file.
 /// </summary>
 public static class IndexFile
