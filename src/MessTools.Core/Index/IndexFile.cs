@@ -361,8 +361,9 @@ public static class IndexFile
 
         var idOffsets = ReadArray<int>((int)Section.IdOffsets, n + 1);
         var idBytes = ReadArray<byte>((int)Section.IdBytes, sections[(int)Section.IdBytes].Length);
-        // Mapped: the section is read once for the checksum through a small buffer (page cache, no copy kept) and mapped
-        // below, after every check has passed. Otherwise: read into an array.
+        // Mapped: the section is mapped below, after every check has passed; its bytes are read once for the checksum,
+        // through a small buffer (format 1, here) or by the range checksum on another core (format 2), and no copy is
+        // kept. Otherwise: read into an array.
         bool map = mapVectors && (long)n * dim > 0;
         float[]? vectorArray = null;
         byte[]? through = null;
