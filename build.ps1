@@ -40,30 +40,25 @@ function Get-ModuleFolder {
     Join-Path $root "out/MessTools/$($manifest.ModuleVersion)"
 }
 
+# Counts of the .trx files, and their failed tests, one line each with the first line of the message (printed just
+# above the summary line, so a log read from its end, as CI shows it, names what failed, not just how many).
 function Get-TrxCount([string] $Folder) {
-    $count = [pscustomobject]@{ Passed = 0; Failed = 0; Skipped = 0 }
+    $count = [pscustomobject]@{ Passed = 0; Failed = 0; Skipped = 0; Failures = [System.Collections.Generic.List[string]]::new() }
     foreach ($trx in Get-ChildItem -Path $Folder -Filter *.trx -Recurse -ErrorAction SilentlyContinue) {
-        $counters = ([xml](Get-Content -LiteralPath $trx.FullName -Raw)).TestRun.ResultSummary.Counters
+        $run = ([xml](Get-Content -LiteralPath $trx.FullName -Raw)).TestRun
+        $counters = $run.ResultSummary.Counters
         $count.Passed += [int]$counters.passed
         $count.Failed += [int]$counters.failed + [int]$counters.error + [int]$counters.timeout + [int]$counters.aborted
         $count.Skipped += [int]$counters.notExecuted
-    }
-    $count
-}
-
-# The failed tests of the .trx files, one line each with the first line of their message: printed just above the
-# summary line, so a log read from its end (CI shows only the tail) names what failed, not just how many.
-function Get-TrxFailure([string] $Folder) {
-    foreach ($trx in Get-ChildItem -Path $Folder -Filter *.trx -Recurse -ErrorAction SilentlyContinue) {
-        $xml = [xml](Get-Content -LiteralPath $trx.FullName -Raw)
-        foreach ($result in $xml.SelectNodes("//*[local-name()='UnitTestResult']")) {
+        foreach ($result in $run.SelectNodes(".//*[local-name()='UnitTestResult']")) {
             $outcome = $result.GetAttribute('outcome')
             if ($outcome -eq 'Passed' -or $outcome -eq 'NotExecuted') { continue }
             $message = $result.SelectSingleNode(".//*[local-name()='ErrorInfo']/*[local-name()='Message']")
             $first = if ($message) { @($message.InnerText -split "`n" | Where-Object { $_.Trim() })[0] } else { '' }
-            '{0} ({1}): {2}' -f $result.GetAttribute('testName'), $outcome, "$first".Trim()
+            $count.Failures.Add(('{0} ({1}): {2}' -f $result.GetAttribute('testName'), $outcome, "$first".Trim()))
         }
     }
+    $count
 }
 
 # Pester 5.9.1 as the solution restores it (tests/Module: PackageDownload), in the NuGet global packages folder.
@@ -119,7 +114,7 @@ foreach ($t in $Task) {
             $failed = $xunit.Failed + $pesterFailed + [int]($benchExit -ne 0)
             # A test host that crashed leaves no result to count: still a failure.
             if ($dotnetExit -ne 0 -and $xunit.Failed -eq 0) { $failed++; Write-Host "dotnet test exited with $dotnetExit without a failed test: counted as one failure" }
-            foreach ($line in Get-TrxFailure $results) { Write-Host "xunit failed: $line" }
+            foreach ($line in $xunit.Failures) { Write-Host "xunit failed: $line" }
             foreach ($test in @($pester.Failed)) { if ($test) { Write-Host "Pester failed: $($test.ExpandedPath)" } }
             # The one plain summary line CI reads, counting every suite.
             Write-Host ("{0} passed, {1} failed, {2} skipped" -f ($xunit.Passed + $pester.PassedCount), $failed, ($xunit.Skipped + $pester.SkippedCount))

@@ -55,15 +55,7 @@ switch (mode)
             for (int walk = 0; walk < 2; walk++)
             {
                 index.QuantisedWalk = walk != 0;
-                int hits = 0;
-                for (int q = 0; q < nq; q++)
-                {
-                    int found = index.Search(queries.AsSpan(q * d, d), 10, dest, null, ef);
-                    for (int i = 0; i < found; i++)
-                        for (int j = 0; j < 10; j++)
-                            if (gt[q * 10 + j] == dest[i].Id) { hits++; break; }
-                }
-                recall[walk] = hits / (10.0 * nq);
+                recall[walk] = Recall10(index, gt, dest, ef);
             }
             for (int r = 0; r < rounds; r++)
             {
@@ -97,7 +89,6 @@ switch (mode)
         {
             // Warm-up pass (JIT tiers, caches), then the timed pass.
             for (int q = 0; q < Math.Min(nq, 200); q++) index.Search(queries.AsSpan(q * d, d), 10, dest, null, ef);
-            int hits = 0;
             var qps = new List<double>();
             for (int r = 0; r < repeat; r++)
             {
@@ -105,15 +96,9 @@ switch (mode)
                 for (int q = 0; q < nq; q++) index.Search(queries.AsSpan(q * d, d), 10, dest, null, ef);
                 qps.Add(nq / sw.Elapsed.TotalSeconds);
             }
-            for (int q = 0; q < nq; q++)
-            {
-                int found = index.Search(queries.AsSpan(q * d, d), 10, dest, null, ef);
-                for (int i = 0; i < found; i++)
-                    for (int j = 0; j < 10; j++)
-                        if (gt[q * 10 + j] == dest[i].Id) { hits++; break; }
-            }
+            double recall = Recall10(index, gt, dest, ef);
             qps.Sort();
-            Emit(new { peer = "messtools", what = "search", ef, recall10 = Math.Round(hits / (10.0 * nq), 4), qps = Math.Round(qps[^1], 1), qps_median = Math.Round(qps[qps.Count / 2], 1) });
+            Emit(new { peer = "messtools", what = "search", ef, recall10 = Math.Round(recall, 4), qps = Math.Round(qps[^1], 1), qps_median = Math.Round(qps[qps.Count / 2], 1) });
         }
         break;
     }
@@ -146,6 +131,20 @@ switch (mode)
         return 2;
 }
 return 0;
+
+// recall@10 of every query against the ground truth, at ef.
+double Recall10(HnswIndex index, int[] gt, Neighbor[] dest, int ef)
+{
+    int hits = 0;
+    for (int q = 0; q < nq; q++)
+    {
+        int found = index.Search(queries.AsSpan(q * d, d), 10, dest, null, ef);
+        for (int i = 0; i < found; i++)
+            for (int j = 0; j < 10; j++)
+                if (gt[q * 10 + j] == dest[i].Id) { hits++; break; }
+    }
+    return hits / (10.0 * nq);
+}
 
 int[] GroundTruth()
 {

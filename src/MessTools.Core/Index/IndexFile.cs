@@ -394,7 +394,6 @@ public static class IndexFile
         int quantisedRowBytes = (int)quantisedRowLength;
         if (quantisedRowBytes > 0)
         {
-            if (quantisedRowBytes != (long)n * QuantisedRows.PaddedDim(dim)) throw Corrupt(path, "its int8 section does not match its rows");
             scales = ReadArray<float>((int)Section.Quantised, n);
             SkipTo(quantisedRowsOffset);
             if (!map) quantisedArray = LargeArray.Uninitialized<byte>(quantisedRowBytes);
