@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace MessTools.Core.Analysis;
 
@@ -10,6 +11,7 @@ namespace MessTools.Core.Analysis;
 internal static class DotTile
 {
     /// <summary>dots[a*4+b] = x_a · y_b for a, b in 0..3 (the spans of one tile have equal lengths).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Dots4x4<T>(ReadOnlySpan<T> x0, ReadOnlySpan<T> x1, ReadOnlySpan<T> x2, ReadOnlySpan<T> x3,
         ReadOnlySpan<T> y0, ReadOnlySpan<T> y1, ReadOnlySpan<T> y2, ReadOnlySpan<T> y3, Span<T> dots)
         where T : unmanaged, INumber<T>

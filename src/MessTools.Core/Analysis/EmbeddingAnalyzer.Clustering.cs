@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using MessTools.Core.Evaluation;
 
@@ -30,21 +31,212 @@ public static partial class EmbeddingAnalyzer
     /// k-means++ seeding (the first centre uniformly, each next one with probability proportional to the squared
     /// distance to the nearest centre chosen, from <see cref="Random"/> with <paramref name="seed"/>), then Lloyd
     /// iterations until no assignment changes. An emptied cluster takes the point farthest from its centre. Ties go
-    /// to the lower cluster. Assignments run in parallel, centres are summed in row order: the same result every run.
+    /// to the lower cluster. The same result every run, whatever the thread count.
+    /// <para>Each iteration gives every row the centre a full Lloyd pass would (<see cref="NearestCentre"/>'s
+    /// arithmetic), but reads only the rows whose centre may change: Elkan's bounds (2003), an upper bound on a row's
+    /// distance to its centre and a lower bound on its distance to each other one, moved by how far the centres
+    /// moved, with the centres' distances to each other. A row is skipped only when the bounds prove that the
+    /// computed distances could not pick another centre: the squared gap must exceed twice the float error of
+    /// |x|² + |c|² − 2 x·c. Centre sums are kept in 64-bit fixed point and updated by the rows that move, so they are
+    /// exactly the sums of the rows assigned, in any order. After the last iteration every row is scored once more
+    /// for the inertia.
+    /// <paramref name="bounds"/> false, or more than 2²⁵ bounds (N × k), reads every row every iteration (the former
+    /// is the reference the tests compare with).</para>
     /// </summary>
-    internal static (int[] Assign, double Inertia, int Iterations) KMeans(float[] e, int n, int dim, int k, int seed, int threads, CancellationToken ct)
+    internal static unsafe (int[] Assign, double Inertia, int Iterations) KMeans(float[] e, int n, int dim, int k, int seed, int threads,
+        CancellationToken ct, bool bounds = true)
+    {
+        var po = new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = ct };
+        var centres = SeedCentres(e, n, dim, k, seed, po);
+        var rowNorms = new double[n];
+        int chunks = (n + SumChunk - 1) / SumChunk;
+        Parallel.For(0, chunks, po, c =>
+        {
+            for (int i = c * SumChunk, to = Math.Min(n, i + SumChunk); i < to; i++)
+                rowNorms[i] = TensorPrimitives.Dot<float>(e.AsSpan(i * dim, dim), e.AsSpan(i * dim, dim));
+        });
+        double maxNorm = 0;
+        foreach (double q in rowNorms) maxNorm = Math.Max(maxNorm, q);
+        // The float error of a computed squared distance is at most dim·2⁻²⁴·(|x| + |c|)² ≤ 4·dim·2⁻²⁴·max|x|²
+        // (a centre is a mean of rows); twice that.
+        double eta = 8.0 * dim * Math.ScaleB(1, -24) * maxNorm;
+        // Fixed point: n rows of |value| ≤ max|x| summed stay under 2⁶².
+        double scale = Math.ScaleB(1, 61 - (int)Math.Ceiling(Math.Log2(Math.Max(1e-30, n * Math.Sqrt(maxNorm)))));
+
+        bounds &= (long)n * k <= 1 << 25;
+        var assign = new int[n];   // Lloyd's assignment; -1 until the first pass, and for a row given to an empty cluster
+        var member = new int[n];   // the cluster whose sum holds the row (-1: none yet)
+        Array.Fill(assign, -1);
+        Array.Fill(member, -1);
+        var dist = new double[n];
+        var upper = new double[n];
+        var lower = new double[bounds ? n * k : 0]; // row i, centre c at i * k + c
+        var sums = new long[k * dim];
+        var counts = new int[k];
+        var delta = new long[chunks][];
+        var deltaCounts = new int[chunks][];
+        var moved = new bool[chunks];
+        var drift = new double[k];          // how far each centre moved in the last update
+        var apart = new double[k * k];      // the centres' distances to each other
+        var previous = new float[k * dim];
+        var nearestCentre = new NearestCentre(k, dim);
+        int stride = nearestCentre.Stride;
+
+        // Whether the bounds, moved by the last drifts, prove that row i keeps centre a (and store them moved).
+        bool Kept(int i, int a)
+        {
+            double u = upper[i] + drift[a];
+            upper[i] = u;
+            for (int c = 0, at = i * k; c < k; c++, at++)
+            {
+                if (c == a) continue;
+                double l = lower[at] - drift[c];
+                lower[at] = l;
+                double m = Math.Max(l, apart[a * k + c] - u);
+                if (!(m > u && m * m - u * u > 2 * eta)) return false;
+            }
+            return true;
+        }
+
+        // One pass at the current centres: every row (full) or the rows the bounds cannot keep. Moves rows between
+        // the fixed-point sums; returns how many assignments changed.
+        int Pass(bool full)
+        {
+            int changed = 0;
+            Array.Clear(moved);
+            Parallel.For(0, chunks, po, () => 0, (chunk, _, local) =>
+            {
+                var addresses = stackalloc float*[NearestCentre.Rows];
+                var scores = stackalloc float[NearestCentre.Rows * stride];
+                var rows = stackalloc int[NearestCentre.Rows];
+                int from = chunk * SumChunk, to = Math.Min(n, from + SumChunk), count = 0;
+                fixed (float* x = e)
+                    for (int i = from; ; i++)
+                    {
+                        bool end = i >= to;
+                        if (!end)
+                        {
+                            int a = assign[i];
+                            if (!full && a >= 0 && Kept(i, a)) continue;
+                            rows[count++] = i;
+                            if (count < NearestCentre.Rows) continue;
+                        }
+                        if (count > 0)
+                        {
+                            for (int r = 0; r < count; r++) addresses[r] = x + (nint)rows[r] * dim;
+                            nearestCentre.Score(addresses, count, scores);
+                            for (int r = 0; r < count; r++)
+                            {
+                                int i2 = rows[r];
+                                float* rs = scores + r * stride;
+                                int best = nearestCentre.Nearest(rs, out double d1);
+                                dist[i2] = Math.Max(0, d1 + rowNorms[i2]);
+                                if (bounds)
+                                {
+                                    upper[i2] = Math.Sqrt(dist[i2] + eta);
+                                    for (int c = 0; c < k; c++)
+                                        lower[i2 * k + c] = Math.Sqrt(Math.Max(0, nearestCentre.Value(rs, c) + rowNorms[i2] - eta));
+                                }
+                                if (assign[i2] != best) { assign[i2] = best; local++; }
+                                if (member[i2] != best)
+                                {
+                                    var sum = delta[chunk] ??= new long[k * dim];
+                                    var cnt = deltaCounts[chunk] ??= new int[k];
+                                    if (!moved[chunk]) { Array.Clear(sum); Array.Clear(cnt); moved[chunk] = true; }
+                                    var row = new ReadOnlySpan<float>(x + (nint)i2 * dim, dim);
+                                    if (member[i2] >= 0)
+                                    {
+                                        var old = sum.AsSpan(member[i2] * dim, dim);
+                                        for (int j = 0; j < dim; j++) old[j] -= (long)(row[j] * scale);
+                                        cnt[member[i2]]--;
+                                    }
+                                    var add = sum.AsSpan(best * dim, dim);
+                                    for (int j = 0; j < dim; j++) add[j] += (long)(row[j] * scale);
+                                    cnt[best]++;
+                                    member[i2] = best;
+                                }
+                            }
+                            count = 0;
+                        }
+                        if (end) break;
+                    }
+                return local;
+            }, local => Interlocked.Add(ref changed, local));
+            for (int c = 0; c < chunks; c++)
+            {
+                if (!moved[c]) continue;
+                for (int j = 0; j < sums.Length; j++) sums[j] += delta[c]![j];
+                for (int j = 0; j < k; j++) counts[j] += deltaCounts[c]![j];
+            }
+            return changed;
+        }
+
+        int iterations = 0;
+        bool lastFull = true;
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            nearestCentre.SetCentres(centres);
+            bool full = !bounds || iterations == 0;
+            int changed = Pass(full);
+            lastFull = full;
+            iterations++;
+            if (changed == 0 || iterations >= MaxKMeansIterations) break;
+            centres.CopyTo(previous, 0);
+            for (int c = 0; c < k; c++)
+            {
+                if (counts[c] == 0)
+                {
+                    // Empty: take the point farthest from its centre (lowest row on ties), by every row's distance.
+                    if (!lastFull) { Pass(full: true); lastFull = true; }
+                    int far = 0;
+                    for (int i = 1; i < n; i++) if (dist[i] > dist[far]) far = i;
+                    dist[far] = 0;
+                    e.AsSpan(far * dim, dim).CopyTo(centres.AsSpan(c * dim, dim));
+                    assign[far] = -1; // forces another iteration, and a fresh look at the row
+                    continue;
+                }
+                for (int j = 0; j < dim; j++) centres[c * dim + j] = (float)((double)sums[c * dim + j] / scale / counts[c]);
+            }
+            if (bounds) Drifts(centres, previous, k, dim, drift, apart);
+        }
+        // Every row's distance at the final centres (the inertia); a bounded last pass left some unscored.
+        if (!lastFull) Pass(full: true);
+        return (assign, dist.Sum(), iterations);
+    }
+
+    /// <summary>How far each centre moved, and the centres' distances to each other; rounded outward (moves up,
+    /// distances down) so the bounds stay bounds.</summary>
+    private static void Drifts(float[] centres, float[] previous, int k, int dim, double[] drift, double[] apart)
+    {
+        const double Up = 1 + 1e-9, Down = 1 - 1e-9;
+        for (int c = 0; c < k; c++)
+        {
+            drift[c] = Math.Sqrt(SquaredDistance(centres.AsSpan(c * dim, dim), previous.AsSpan(c * dim, dim))) * Up;
+            for (int o = 0; o < c; o++)
+                apart[c * k + o] = apart[o * k + c] = Math.Sqrt(SquaredDistance(centres.AsSpan(c * dim, dim), centres.AsSpan(o * dim, dim))) * Down;
+        }
+    }
+
+    /// <summary>k-means++ seeding: the first centre uniformly, each next one with probability proportional to the
+    /// squared distance to the nearest centre chosen so far.</summary>
+    private static float[] SeedCentres(float[] e, int n, int dim, int k, int seed, ParallelOptions po)
     {
         var rng = new Random(seed);
         var centres = new float[k * dim];
         var nearest = new double[n];
-        var po = new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = ct };
         int first = rng.Next(n);
         e.AsSpan(first * dim, dim).CopyTo(centres.AsSpan(0, dim));
         Array.Fill(nearest, double.PositiveInfinity);
+        int chunks = (n + SumChunk - 1) / SumChunk;
         for (int c = 1; c <= k; c++)
         {
             var centre = centres.AsSpan((c - 1) * dim, dim).ToArray();
-            Parallel.For(0, n, po, i => nearest[i] = Math.Min(nearest[i], SquaredDistance(e.AsSpan(i * dim, dim), centre)));
+            Parallel.For(0, chunks, po, chunk =>
+            {
+                for (int i = chunk * SumChunk, to = Math.Min(n, i + SumChunk); i < to; i++)
+                    nearest[i] = Math.Min(nearest[i], SquaredDistance(e.AsSpan(i * dim, dim), centre));
+            });
             if (c == k) break;
             double total = nearest.Sum();
             int pick;
@@ -57,65 +249,13 @@ public static partial class EmbeddingAnalyzer
             }
             e.AsSpan(pick * dim, dim).CopyTo(centres.AsSpan(c * dim, dim));
         }
-
-        var assign = new int[n];
-        Array.Fill(assign, -1);
-        var dist = new double[n];
-        int iterations = 0;
-        var rowNorms = new double[n];
-        Parallel.For(0, n, po, i => rowNorms[i] = TensorPrimitives.Dot<float>(e.AsSpan(i * dim, dim), e.AsSpan(i * dim, dim)));
-        var nearestCentre = new NearestCentre(k, dim);
-        int chunks = (n + SumChunk - 1) / SumChunk;
-        var partial = new double[chunks][];
-        var partialCounts = new int[chunks][];
-        var sums = new double[k * dim];
-        var counts = new int[k];
-        while (true)
-        {
-            ct.ThrowIfCancellationRequested();
-            nearestCentre.SetCentres(centres);
-            int changed = 0;
-            // |x - c|^2 = |x|^2 + (|c|^2 - 2 x.c): blocks of rows against every centre (NearestCentre), in parallel.
-            // The next centres' sums are taken in the same pass, while each row is in cache: fixed chunks of rows,
-            // each summed in row order, then added in chunk order, so they never depend on the thread count.
-            Parallel.For(0, chunks, po, () => 0, (c, _, local) =>
-            {
-                var s = partial[c] ??= new double[k * dim];
-                var m = partialCounts[c] ??= new int[k];
-                Array.Clear(s); Array.Clear(m);
-                int from = c * SumChunk, to = Math.Min(n, from + SumChunk);
-                local += nearestCentre.Assign(e, from, to, rowNorms, assign, dist, s, m);
-                return local;
-            }, local => Interlocked.Add(ref changed, local));
-            iterations++;
-            if (changed == 0 || iterations >= MaxKMeansIterations) break;
-            Array.Clear(sums); Array.Clear(counts);
-            for (int c = 0; c < chunks; c++)
-            {
-                TensorPrimitives.Add(sums, partial[c], sums);
-                for (int j = 0; j < k; j++) counts[j] += partialCounts[c][j];
-            }
-            for (int c = 0; c < k; c++)
-            {
-                if (counts[c] == 0)
-                {
-                    // Empty: take the point farthest from its centre (lowest row on ties).
-                    int far = 0;
-                    for (int i = 1; i < n; i++) if (dist[i] > dist[far]) far = i;
-                    dist[far] = 0;
-                    e.AsSpan(far * dim, dim).CopyTo(centres.AsSpan(c * dim, dim));
-                    assign[far] = -1; // forces another iteration
-                    continue;
-                }
-                for (int j = 0; j < dim; j++) centres[c * dim + j] = (float)(sums[c * dim + j] / counts[c]);
-            }
-        }
-        return (assign, dist.Sum(), iterations);
+        return centres;
     }
 
     private const int SumChunk = 2048;
 
     /// <summary>|a − b|² in double: the differences widened from float, summed lane-wise (SIMD), then across lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double SquaredDistance(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {
         int j = 0, w = Vector<float>.Count;

@@ -1,4 +1,6 @@
+using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using MessTools.Core.Evaluation;
 
 namespace MessTools.Core.Analysis;
@@ -16,16 +18,29 @@ public static partial class EmbeddingAnalyzer
         var count = new int[nc];
         var normSq = new double[nc]; // sum of |e_i|^2 per composer
         var total = new double[dim];
-        for (int i = 0; i < n; i++)
+        // Chunks of rows summed per composer (SIMD-widened to double), the chunks added in chunk order: the same
+        // bytes for any thread count.
+        int chunks = (n + GeometryChunk - 1) / GeometryChunk;
+        var partial = new double[chunks][];
+        var po = new ParallelOptions { MaxDegreeOfParallelism = Threads(o), CancellationToken = o.Cancellation };
+        Parallel.For(0, chunks, po, c =>
         {
-            int c = labels.Composer[i];
-            count[c]++;
+            var p = partial[c] = new double[nc * dim];
+            for (int i = c * GeometryChunk, to = Math.Min(n, i + GeometryChunk); i < to; i++)
+                AddWidened(e.AsSpan(i * dim, dim), p.AsSpan(labels.Composer[i] * dim, dim));
+        });
+        foreach (var p in partial)
+            for (int c = 0; c < nc; c++) TensorPrimitives.Add(sums[c], p.AsSpan(c * dim, dim), sums[c]);
+        foreach (var s in sums) TensorPrimitives.Add(total, s, total);
+        var rowNormSq = new double[n];
+        ByRows(n, o, i =>
+        {
             var row = e.AsSpan(i * dim, dim);
-            var s = sums[c];
             double q = 0;
-            for (int j = 0; j < dim; j++) { s[j] += row[j]; total[j] += row[j]; q += (double)row[j] * row[j]; }
-            normSq[c] += q;
-        }
+            for (int j = 0; j < dim; j++) q += (double)row[j] * row[j];
+            rowNormSq[i] = q;
+        });
+        for (int i = 0; i < n; i++) { count[labels.Composer[i]]++; normSq[labels.Composer[i]] += rowNormSq[i]; }
         double allNormSq = normSq.Sum();
         double alignSum = 0, alignPairs = 0;
         r.PerComposer = new List<ComposerGeometry>(nc);
@@ -59,6 +74,33 @@ public static partial class EmbeddingAnalyzer
 
     private static double Dot(double[] a, double[] b) => TensorPrimitives.Dot<double>(a, b);
 
+    private const int GeometryChunk = 8192;
+
+    /// <summary>target[j] += source[j] in double, SIMD-widened.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void AddWidened(ReadOnlySpan<float> source, Span<double> target)
+    {
+        int j = 0, w = Vector<float>.Count;
+        if (Vector.IsHardwareAccelerated)
+            for (; j + w <= source.Length; j += w)
+            {
+                Vector.Widen(new Vector<float>(source[j..]), out var lo, out var hi);
+                (new Vector<double>(target[j..]) + lo).CopyTo(target[j..]);
+                (new Vector<double>(target[(j + w / 2)..]) + hi).CopyTo(target[(j + w / 2)..]);
+            }
+        for (; j < source.Length; j++) target[j] += source[j];
+    }
+
+    /// <summary>Every row index, in parallel, in chunks of 2,048 rows.</summary>
+    private static void ByRows(int n, AnalysisOptions o, Action<int> body)
+    {
+        var po = new ParallelOptions { MaxDegreeOfParallelism = Threads(o), CancellationToken = o.Cancellation };
+        Parallel.For(0, (n + 2047) / 2048, po, c =>
+        {
+            for (int i = c * 2048, to = Math.Min(n, i + 2048); i < to; i++) body(i);
+        });
+    }
+
     /// <summary>scikit-learn's silhouette_score(metric="cosine") on <paramref name="rows"/>: cosine distance
     /// 1 - e_i.e_j, a track's own distance 0, a composer with one track in the rows scores 0. Null when the
     /// rows hold one composer only.</summary>
@@ -78,22 +120,44 @@ public static partial class EmbeddingAnalyzer
         }
         var present = Enumerable.Range(0, nc).Where(c => count[c] > 0).ToArray();
         if (present.Length < 2) return null;
+        // x · S_c for 4 rows against 4 composers at a time (DotTile); composers padded with a zero sum.
+        int slots = (present.Length + 3) / 4 * 4;
+        var zero = new double[dim];
+        var columns = Enumerable.Range(0, slots).Select(p => p < present.Length ? sums[present[p]] : zero).ToArray();
+        var slotOf = new int[nc];
+        for (int p = 0; p < present.Length; p++) slotOf[present[p]] = p;
         var score = new double[rows.Length];
         var po = new ParallelOptions { MaxDegreeOfParallelism = Threads(o), CancellationToken = o.Cancellation };
-        Parallel.For(0, rows.Length, po, () => new double[dim], (t, _, x) =>
+        Parallel.For(0, (rows.Length + 3) / 4, po,
+            () => (X: Enumerable.Range(0, 4).Select(_ => new double[dim]).ToArray(), Dots: new double[4 * slots], Tile: new double[16]),
+            (block, _, w) =>
         {
-            int i = rows[t], own = labels.Composer[i];
-            var row = e.AsSpan(i * dim, dim);
-            for (int j = 0; j < dim; j++) x[j] = row[j];
-            if (count[own] < 2) { score[t] = 0; return x; }
-            double self = 1 - Dot(x, x);
-            double a = (count[own] - Dot(x, sums[own]) - self) / (count[own] - 1);
-            double b = double.PositiveInfinity;
-            foreach (int c in present)
-                if (c != own) b = Math.Min(b, (count[c] - Dot(x, sums[c])) / count[c]);
-            double den = Math.Max(a, b);
-            score[t] = den > 0 ? (b - a) / den : 0;
-            return x;
+            int t0 = block * 4, tn = Math.Min(4, rows.Length - t0);
+            for (int a = 0; a < 4; a++)
+            {
+                var row = e.AsSpan(rows[t0 + Math.Min(a, tn - 1)] * dim, dim);
+                for (int j = 0; j < dim; j++) w.X[a][j] = row[j];
+            }
+            for (int p = 0; p < slots; p += 4)
+            {
+                DotTile.Dots4x4<double>(w.X[0], w.X[1], w.X[2], w.X[3], columns[p], columns[p + 1], columns[p + 2], columns[p + 3], w.Tile);
+                for (int a = 0; a < 4; a++)
+                    for (int b = 0; b < 4; b++) w.Dots[a * slots + p + b] = w.Tile[a * 4 + b];
+            }
+            for (int a = 0; a < tn; a++)
+            {
+                int t = t0 + a, own = labels.Composer[rows[t]];
+                if (count[own] < 2) { score[t] = 0; continue; }
+                var x = w.X[a];
+                double self = 1 - Dot(x, x);
+                double aa = (count[own] - w.Dots[a * slots + slotOf[own]] - self) / (count[own] - 1);
+                double bb = double.PositiveInfinity;
+                foreach (int c in present)
+                    if (c != own) bb = Math.Min(bb, (count[c] - w.Dots[a * slots + slotOf[c]]) / count[c]);
+                double den = Math.Max(aa, bb);
+                score[t] = den > 0 ? (bb - aa) / den : 0;
+            }
+            return w;
         }, _ => { });
         return score.Sum() / rows.Length;
     }

@@ -7,6 +7,7 @@ namespace MessTools.Core.Analysis;
 public static partial class EmbeddingAnalyzer
 {
     private const int CrossBlock = 256;
+    private const int CrossChunk = 8192;
 
     private static void Spectrum(float[] e, int n, int dim, AnalysisOptions o, EmbeddingAnalysis r)
     {
@@ -69,57 +70,71 @@ public static partial class EmbeddingAnalyzer
         return (rows, xy);
     }
 
+    /// <summary>Each column's mean: summed over the rows in row order (columns split between threads: the same
+    /// bytes as one thread).</summary>
     internal static double[] ColumnMean(float[] m, int n, int dim)
     {
         var mean = new double[dim];
-        for (int i = 0; i < n; i++)
+        Parallel.For(0, (dim + 15) / 16, b =>
         {
-            var row = m.AsSpan(i * dim, dim);
-            for (int j = 0; j < dim; j++) mean[j] += row[j];
-        }
+            int from = b * 16, to = Math.Min(dim, from + 16);
+            for (int i = 0; i < n; i++)
+            {
+                var row = m.AsSpan(i * dim, dim);
+                for (int j = from; j < to; j++) mean[j] += row[j];
+            }
+        });
         for (int j = 0; j < dim; j++) mean[j] /= n;
         return mean;
     }
 
     /// <summary>
-    /// (X - mean X)ᵀ (Y - mean Y) for N rows of X (dx columns) and Y (dy columns), in double precision: blocks of
-    /// 256 rows are centred and transposed, and each 4 x 4 tile of column pairs is one SIMD pass per block. Work is
-    /// split by column, so the sums never depend on the thread count (same input, same bytes).
+    /// (X - mean X)ᵀ (Y - mean Y) for N rows of X (dx columns) and Y (dy columns), in double precision. Rows are taken
+    /// in fixed chunks of <see cref="CrossChunk"/>, in parallel: within a chunk, blocks of 256 rows are centred and
+    /// transposed, and each 4 x 4 tile of column pairs is one SIMD pass per block; the chunks' sums are then added in
+    /// chunk order, so they never depend on the thread count (same input, same bytes).
     /// </summary>
     internal static double[][] CrossProduct(float[] x, int dx, double[] meanX, float[] y, int dy, double[] meanY, int n,
         bool symmetric, int threads, CancellationToken ct)
     {
-        var result = new double[dx][];
-        for (int i = 0; i < dx; i++) result[i] = new double[dy];
-        int block = Math.Min(CrossBlock, n);
-        var xt = new double[dx][];
-        for (int i = 0; i < dx; i++) xt[i] = new double[block];
-        double[][] yt = xt;
-        if (!symmetric)
-        {
-            yt = new double[dy][];
-            for (int i = 0; i < dy; i++) yt[i] = new double[block];
-        }
+        int chunks = (n + CrossChunk - 1) / CrossChunk;
+        var partial = new double[chunks][][];
         var po = new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = ct };
-        for (int r0 = 0; r0 < n; r0 += block)
+        Parallel.For(0, chunks, po, chunk =>
         {
-            int rows = Math.Min(block, n - r0);
-            Transpose(x, dx, meanX, r0, rows, xt);
-            if (!symmetric) Transpose(y, dy, meanY, r0, rows, yt);
-            // Tiles of 4 x 4 columns (one task per 4 columns of X): 16 dot products share each load.
-            Parallel.For(0, (dx + 3) / 4, po, t =>
+            var sum = new double[dx][];
+            for (int i = 0; i < dx; i++) sum[i] = new double[dy];
+            int from = chunk * CrossChunk, to = Math.Min(n, from + CrossChunk), block = Math.Min(CrossBlock, to - from);
+            var xt = new double[dx][];
+            for (int i = 0; i < dx; i++) xt[i] = new double[block];
+            double[][] yt = xt;
+            if (!symmetric)
             {
-                int i0 = t * 4;
-                for (int j0 = symmetric ? i0 : 0; j0 < dy; j0 += 4)
-                {
-                    if (i0 + 4 <= dx && j0 + 4 <= dy) CrossTile(xt, i0, yt, j0, rows, result);
-                    else
-                        for (int i = i0; i < Math.Min(dx, i0 + 4); i++)
-                            for (int j = j0; j < Math.Min(dy, j0 + 4); j++)
-                                result[i][j] += TensorPrimitives.Dot(new ReadOnlySpan<double>(xt[i], 0, rows), new ReadOnlySpan<double>(yt[j], 0, rows));
-                }
-            });
-        }
+                yt = new double[dy][];
+                for (int i = 0; i < dy; i++) yt[i] = new double[block];
+            }
+            for (int r0 = from; r0 < to; r0 += block)
+            {
+                ct.ThrowIfCancellationRequested();
+                int rows = Math.Min(block, to - r0);
+                Transpose(x, dx, meanX, r0, rows, xt);
+                if (!symmetric) Transpose(y, dy, meanY, r0, rows, yt);
+                // Tiles of 4 x 4 columns: 16 dot products share each load.
+                for (int i0 = 0; i0 < dx; i0 += 4)
+                    for (int j0 = symmetric ? i0 : 0; j0 < dy; j0 += 4)
+                    {
+                        if (i0 + 4 <= dx && j0 + 4 <= dy) CrossTile(xt, i0, yt, j0, rows, sum);
+                        else
+                            for (int i = i0; i < Math.Min(dx, i0 + 4); i++)
+                                for (int j = j0; j < Math.Min(dy, j0 + 4); j++)
+                                    sum[i][j] += TensorPrimitives.Dot(new ReadOnlySpan<double>(xt[i], 0, rows), new ReadOnlySpan<double>(yt[j], 0, rows));
+                    }
+            }
+            partial[chunk] = sum;
+        });
+        var result = partial[0];
+        for (int c = 1; c < chunks; c++)
+            for (int i = 0; i < dx; i++) TensorPrimitives.Add(result[i], partial[c][i], result[i]);
         if (symmetric)
             for (int i = 0; i < dx; i++)
                 for (int j = 0; j < i; j++) result[i][j] = result[j][i];

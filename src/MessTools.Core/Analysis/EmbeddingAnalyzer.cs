@@ -122,18 +122,24 @@ public static partial class EmbeddingAnalyzer
     {
         int n = data.Count, dim = data.Dimension;
         var e = LargeArray.Uninitialized<float>((long)n * dim); // every row written below
-        for (int i = 0; i < n; i++)
+        var zero = new bool[n];
+        Parallel.For(0, (n + 2047) / 2048, c =>
         {
-            var row = data.Row(i);
-            double s = 0;
-            foreach (float x in row) s += (double)x * x;
-            if (s == 0)
-                throw new MessException("EmbeddingZero", MessErrorKind.InvalidData,
-                    $"{data.Source}: row of track '{data.TrackIds[i]}' is all zeros, so it has no direction.", data.TrackIds[i]);
-            double inv = 1 / Math.Sqrt(s);
-            var dst = e.AsSpan(i * dim, dim);
-            for (int j = 0; j < dim; j++) dst[j] = (float)(row[j] * inv);
-        }
+            for (int i = c * 2048, to = Math.Min(n, i + 2048); i < to; i++)
+            {
+                var row = data.Row(i);
+                double s = 0;
+                foreach (float x in row) s += (double)x * x;
+                if (s == 0) { zero[i] = true; continue; }
+                double inv = 1 / Math.Sqrt(s);
+                var dst = e.AsSpan(i * dim, dim);
+                for (int j = 0; j < dim; j++) dst[j] = (float)(row[j] * inv);
+            }
+        });
+        int first = Array.IndexOf(zero, true);
+        if (first >= 0)
+            throw new MessException("EmbeddingZero", MessErrorKind.InvalidData,
+                $"{data.Source}: row of track '{data.TrackIds[first]}' is all zeros, so it has no direction.", data.TrackIds[first]);
         return e;
     }
 
