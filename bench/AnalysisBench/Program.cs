@@ -36,8 +36,9 @@ string extra = "";
 if (cmd == "analysis")
 {
     var r = EmbeddingAnalyzer.Run(store2, new AnalysisOptions { K = Arg(2, 10), Clusters = Arg(3, 10), Seed = 1 });
+    var write = Stopwatch.StartNew();
     AnalysisFiles.Write(store2, r);
-    extra = ",\"steps_s\":{" + string.Join(",", r.Seconds.Select(p => $"\"{p.Key}\":{p.Value:F3}")) + "}" +
+    extra = $",\"write_s\":{write.Elapsed.TotalSeconds:F3}" + ",\"steps_s\":{" + string.Join(",", r.Seconds.Select(p => $"\"{p.Key}\":{p.Value:F3}")) + "}" +
             $",\"sample_size\":{r.SampleSize?.ToString() ?? "null"},\"kmeans_iterations\":{r.ClusterIterations}" +
             $",\"effective_rank\":{r.EffectiveRank:F3},\"silhouette\":{r.Silhouette:F4},\"nmi\":{r.ClusterNmi:F4}";
 }
