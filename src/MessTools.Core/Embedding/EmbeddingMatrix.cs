@@ -73,7 +73,7 @@ public sealed class EmbeddingMatrix
     /// <summary>
     /// Loads embeddings/ of <paramref name="store"/>, checking every file against the SHA-256 sums in the meta.
     /// When the set is out of step (a run was killed while writing it), the complete previous set kept in
-    /// embeddings/.previous/ is loaded instead. Same as <see cref="EmbeddingsFolder.Open"/>'s matrix.
+    /// embeddings/.previous/ is loaded instead. Same as <see cref="EmbeddingsFolder.Open(ArtifactStore, Action{string})"/>'s matrix.
     /// </summary>
     public static EmbeddingMatrix Load(ArtifactStore store) => EmbeddingsFolder.Open(store).Matrix;
 

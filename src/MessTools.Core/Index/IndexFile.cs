@@ -207,7 +207,7 @@ public static class IndexFile
 
     /// <summary>
     /// <see cref="Load(string)"/>, with the vector section memory-mapped (<paramref name="mapVectors"/>: searched in place
-    /// through <see cref="MappedVectors"/>, held once by the page cache; the whole file is still read once and its
+    /// through <see cref="MappedVectors{T}"/>, held once by the page cache; the whole file is still read once and its
     /// checksum checked before the index is returned) or copied into an array.
     /// </summary>
     public static VectorIndex Load(string path, bool mapVectors)

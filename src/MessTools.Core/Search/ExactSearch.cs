@@ -4,9 +4,6 @@ using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
-[assembly: InternalsVisibleTo("EvalBench")]
-[assembly: InternalsVisibleTo("Ann")]
-
 namespace MessTools.Core.Search;
 
 /// <summary>One search result: the row index of a database vector and its inner product with the query.</summary>

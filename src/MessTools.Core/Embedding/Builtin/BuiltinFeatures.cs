@@ -63,7 +63,6 @@ internal static class BuiltinFeatures
     {
         var result = new float[Dimension];
         int T = frames;
-        const int M = BuiltinFrontEnd.MelBands, NP = BuiltinFrontEnd.Pitches;
         double fps = BuiltinFrontEnd.FramesPerSecond;
 
         // ---- log-mel, relative to the track maximum (level invariant)
