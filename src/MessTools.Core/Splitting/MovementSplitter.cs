@@ -67,14 +67,12 @@ public sealed class MovementSplitter
             return One($"the recording ({duration:0.0} s) is shorter than two movements of -MinMovementSeconds {_options.MinMovementSeconds:0.#} s");
         if (_options.MaxMovements == 1) return One("-MaxMovements is 1");
 
-        float[] signal = sampleRate == AnalysisRate ? mono.ToArray() : new Resampler(sampleRate, AnalysisRate).Process(mono);
+        float[] signal = AtAnalysisRate(mono, sampleRate);
         var a = Analyse(signal, _options.SilenceDb, cancellationToken);
         if (a.LoudnessDb < _options.SilentRecordingDbfs)
             return One($"the recording is silent (loudness {a.LoudnessDb:0} dBFS)");
 
-        var gaps = _options.Method == SplitMethod.Novelty ? new List<(int Start, int End)>() : FindGaps(a);
-        double[] novelty = _options.Method == SplitMethod.Silence ? Array.Empty<double>() : Novelty(a.Blocks, a.BlockCount, BlockKernel, cancellationToken);
-        double[] attacca = _options.Method == SplitMethod.Silence ? Array.Empty<double>() : AttaccaScore(novelty, TempoChange.Curve(a.Onset, a.Sounding, a.BlockCount, TempoWindow, PauseBlocks(gaps), cancellationToken), _options);
+        var (gaps, novelty, _, attacca) = Cues(a, material: _options.Method != SplitMethod.Silence, cancellationToken);
         double duration22 = (double)signal.Length / AnalysisRate;
 
         var candidates = new List<MovementBoundary>();
@@ -159,12 +157,22 @@ public sealed class MovementSplitter
     /// <summary>Diagnostics for the benchmark (SplitBench curves): the Foote novelty, the tempo change and the attacca score, one value per second.</summary>
     public IReadOnlyList<(string Name, double[] Curve)> Curves(ReadOnlySpan<float> mono, int sampleRate)
     {
-        float[] signal = sampleRate == AnalysisRate ? mono.ToArray() : new Resampler(sampleRate, AnalysisRate).Process(mono);
-        var a = Analyse(signal, _options.SilenceDb, CancellationToken.None);
-        var novelty = Novelty(a.Blocks, a.BlockCount, BlockKernel, CancellationToken.None);
+        var (_, novelty, tempo, attacca) = Cues(Analyse(AtAnalysisRate(mono, sampleRate), _options.SilenceDb, CancellationToken.None), material: true, CancellationToken.None);
+        return new[] { ("foote", novelty), ("tempo", tempo), ("attacca", attacca) };
+    }
+
+    private static float[] AtAnalysisRate(ReadOnlySpan<float> mono, int sampleRate) =>
+        sampleRate == AnalysisRate ? mono.ToArray() : new Resampler(sampleRate, AnalysisRate).Process(mono);
+
+    /// <summary>The pauses (none for -Method Novelty) and, when <paramref name="material"/>, the per-second curves of the
+    /// changes of material: Foote novelty, tempo change (pauses are walls for it) and their attacca score.</summary>
+    private (List<(int Start, int End)> Gaps, double[] Novelty, double[] Tempo, double[] Attacca) Cues(Analysis a, bool material, CancellationToken ct)
+    {
         var gaps = _options.Method == SplitMethod.Novelty ? new List<(int Start, int End)>() : FindGaps(a);
-        var tempo = TempoChange.Curve(a.Onset, a.Sounding, a.BlockCount, TempoWindow, PauseBlocks(gaps), CancellationToken.None);
-        return new[] { ("foote", novelty), ("tempo", tempo), ("attacca", AttaccaScore(novelty, tempo, _options)) };
+        if (!material) return (gaps, Array.Empty<double>(), Array.Empty<double>(), Array.Empty<double>());
+        var novelty = Novelty(a.Blocks, a.BlockCount, BlockKernel, ct);
+        var tempo = TempoChange.Curve(a.Onset, a.Sounding, a.BlockCount, TempoWindow, PauseBlocks(gaps), ct);
+        return (gaps, novelty, tempo, AttaccaScore(novelty, tempo, _options));
     }
 
     private string MethodText => _options.Method switch
