@@ -44,6 +44,7 @@ if (cmd == "quality")
             "MinTempoChange" => options with { MinTempoChange = v },
             "GapNoveltyThreshold" => options with { GapNoveltyThreshold = v },
             "MinMovementSeconds" => options with { MinMovementSeconds = v },
+            "MaxMovements" => options with { MaxMovements = (int)v },
             _ => throw new ArgumentException($"unknown option {k}"),
         };
     }

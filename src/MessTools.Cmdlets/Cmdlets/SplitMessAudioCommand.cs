@@ -23,7 +23,7 @@ public sealed class SplitMessAudioCommand : TrackInputCmdlet
     [ValidateRange(0.0, 86400.0)]
     public double MinMovementSeconds { get; set; } = SplitRequest.DefaultMinMovementSeconds;
 
-    /// <summary>At most this many movements per recording (default 12): the strongest boundaries are kept.</summary>
+    /// <summary>At most this many movements per recording (default 32): the strongest boundaries are kept.</summary>
     [Parameter]
     [ValidateRange(1, 1000)]
     public int MaxMovements { get; set; } = SplitRequest.DefaultMaxMovements;

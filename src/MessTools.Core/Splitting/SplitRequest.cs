@@ -15,7 +15,8 @@ public enum SplitMethod
 public sealed record SplitRequest
 {
     public const double DefaultMinMovementSeconds = 30.0;
-    public const int DefaultMaxMovements = 12;
+    /// <summary>32: a whole collection fits (Chopin's 24 Preludes, Bach's Goldberg Variations: 32 pieces).</summary>
+    public const int DefaultMaxMovements = 32;
 
     /// <summary>No movement shorter than this: boundaries closer than this to each other or to either end are dropped (the weaker first).</summary>
     public double MinMovementSeconds { get; init; } = DefaultMinMovementSeconds;

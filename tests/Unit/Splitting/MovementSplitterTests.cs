@@ -66,6 +66,17 @@ public class MovementSplitterTests
         Assert.True(Math.Abs(kept.Seconds - longest.Seconds) <= 0.5, $"kept {kept.Seconds}, the longest pause ends at {longest.Seconds}");
     }
 
+    /// <summary>A whole collection (24 pieces, like Chopin's Preludes) fits under the default -MaxMovements.</summary>
+    [Fact]
+    public void The_default_cap_lets_a_collection_of_24_pieces_through()
+    {
+        var m = SyntheticMovements.Three(31);
+        var pieces = Enumerable.Range(0, 24).Select(i => m[i % 3]).ToArray();
+        var work = TestWorks.Build(pieces, Rate, new Random(12), pauses: Enumerable.Repeat(true, 23).ToArray(), minPause: 2, maxPause: 2);
+        var split = new MovementSplitter(new SplitRequest { Method = SplitMethod.Silence }).Split(work.Samples, Rate);
+        Assert.Equal(24, split.Movements.Count);
+    }
+
     [Fact]
     public void MinMovementSeconds_drops_a_boundary_that_would_leave_a_short_movement()
     {
