@@ -20,8 +20,8 @@ public static partial class EmbeddingAnalyzer
         var labels = new Evaluator.Labels(a);
         Validate(a, o, labels);
         int n = a.Count;
-        var x = Normalised(a);
-        var y = Normalised(b);
+        var x = Normalised(a, o);
+        var y = Normalised(b, o);
         progress?.Invoke(0, "Linear CKA");
         double cka = Cka(x, a.Dimension, y, b.Dimension, n, Threads(o), o.Cancellation);
         progress?.Invoke(0.1, "Neighbours of both models");
@@ -66,8 +66,8 @@ public static partial class EmbeddingAnalyzer
             throw new MessException("CompareTracksDiffer", MessErrorKind.InvalidArgument,
                 $"CKA needs two matrices of the same rows: {x.Length / Math.Max(1, dx)} x {dx} and {y.Length / Math.Max(1, dy)} x {dy} for {n} rows.");
         if (threads <= 0) threads = Environment.ProcessorCount;
-        var mx = ColumnMean(x, n, dx);
-        var my = ColumnMean(y, n, dy);
+        var mx = ColumnMean(x, n, dx, threads);
+        var my = ColumnMean(y, n, dy, threads);
         double xy = FrobeniusSquared(CrossProduct(x, dx, mx, y, dy, my, n, symmetric: false, threads, ct));
         double xx = FrobeniusSquared(CrossProduct(x, dx, mx, x, dx, mx, n, symmetric: true, threads, ct));
         double yy = FrobeniusSquared(CrossProduct(y, dy, my, y, dy, my, n, symmetric: true, threads, ct));

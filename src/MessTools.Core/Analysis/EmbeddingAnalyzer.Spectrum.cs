@@ -11,7 +11,7 @@ public static partial class EmbeddingAnalyzer
 
     private static void Spectrum(float[] e, int n, int dim, AnalysisOptions o, EmbeddingAnalysis r)
     {
-        var mean = ColumnMean(e, n, dim);
+        var mean = ColumnMean(e, n, dim, Threads(o));
         var cov = CrossProduct(e, dim, mean, e, dim, mean, n, symmetric: true, Threads(o), o.Cancellation);
         foreach (var row in cov) for (int j = 0; j < dim; j++) row[j] /= n;
         var (values, vectors) = SymmetricEigen.Decompose(cov);
@@ -44,7 +44,7 @@ public static partial class EmbeddingAnalyzer
     /// </summary>
     public static (int[] Rows, double[] XY) Map(float[] e, int n, int dim, int maxPoints, int seed = 1, CancellationToken ct = default)
     {
-        var mean = ColumnMean(e, n, dim);
+        var mean = ColumnMean(e, n, dim, Environment.ProcessorCount);
         var cov = CrossProduct(e, dim, mean, e, dim, mean, n, symmetric: true, Environment.ProcessorCount, ct);
         var (_, vectors) = SymmetricEigen.Decompose(cov);
         return Project(e, n, dim, mean, vectors, maxPoints, seed);
@@ -72,10 +72,10 @@ public static partial class EmbeddingAnalyzer
 
     /// <summary>Each column's mean: summed over the rows in row order (columns split between threads: the same
     /// bytes as one thread).</summary>
-    internal static double[] ColumnMean(float[] m, int n, int dim)
+    internal static double[] ColumnMean(float[] m, int n, int dim, int threads)
     {
         var mean = new double[dim];
-        Parallel.For(0, (dim + 15) / 16, b =>
+        Parallel.For(0, (dim + 15) / 16, new ParallelOptions { MaxDegreeOfParallelism = threads }, b =>
         {
             int from = b * 16, to = Math.Min(dim, from + 16);
             for (int i = 0; i < n; i++)

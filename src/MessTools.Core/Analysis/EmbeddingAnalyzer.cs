@@ -59,7 +59,7 @@ public static partial class EmbeddingAnalyzer
         var clock = Stopwatch.StartNew();
         void Lap(string name) { seconds[name] = Math.Round(clock.Elapsed.TotalSeconds, 3); clock.Restart(); ct.ThrowIfCancellationRequested(); }
 
-        var e = Normalised(data);
+        var e = Normalised(data, options);
         var r = new EmbeddingAnalysis
         {
             ArtifactPath = artifactPath, Model = data.Model, EmbeddingsSha256 = data.EmbeddingsSha256,
@@ -118,12 +118,13 @@ public static partial class EmbeddingAnalyzer
 
     /// <summary>E: every row scaled to unit length in double precision (the embedding stage stores them so already;
     /// this removes its float rounding and guards against foreign files). A zero row is an error naming the track.</summary>
-    private static float[] Normalised(EvaluationData data)
+    private static float[] Normalised(EvaluationData data, AnalysisOptions o)
     {
         int n = data.Count, dim = data.Dimension;
         var e = LargeArray.Uninitialized<float>((long)n * dim); // every row written below
         var zero = new bool[n];
-        Parallel.For(0, (n + 2047) / 2048, c =>
+        var po = new ParallelOptions { MaxDegreeOfParallelism = Threads(o), CancellationToken = o.Cancellation };
+        Parallel.For(0, (n + 2047) / 2048, po, c =>
         {
             for (int i = c * 2048, to = Math.Min(n, i + 2048); i < to; i++)
             {

@@ -174,6 +174,26 @@ public class AnalyzerTests
         Assert.Equal(sampled.Eigenvalues, again.Eigenvalues);
     }
 
+    /// <summary>Beyond one chunk of rows (8,192), every figure is the same bytes on one thread as on two: the chunked
+    /// normalised copy, column means, covariance, composer sums and k-means.</summary>
+    [Fact]
+    public void Figures_are_the_same_bytes_on_one_thread_or_two_across_several_chunks()
+    {
+        var data = AnalysisTestData.Clustered(20_000, 16, 12, 0.6, 4, out _);
+        var options = new AnalysisOptions { K = 3, Clusters = 5, SampleSize = 3000, UniformitySampleSize = 1000 };
+        var two = EmbeddingAnalyzer.Analyze(data, options with { MaxThreads = 2 });
+        var one = EmbeddingAnalyzer.Analyze(data, options with { MaxThreads = 1 });
+        Assert.Equal(two.Eigenvalues, one.Eigenvalues);
+        Assert.Equal(two.ScatterXY, one.ScatterXY);
+        Assert.Equal(two.Alignment, one.Alignment);
+        Assert.Equal(two.MeanPairwiseCosine, one.MeanPairwiseCosine);
+        Assert.Equal(two.PerComposer.Select(c => (c.MeanWithinCosine, c.MeanCosineToOthers)), one.PerComposer.Select(c => (c.MeanWithinCosine, c.MeanCosineToOthers)));
+        Assert.Equal(two.Silhouette, one.Silhouette);
+        Assert.Equal(two.Uniformity, one.Uniformity);
+        Assert.Equal(two.ClusterOfTrack, one.ClusterOfTrack);
+        Assert.Equal(two.ClusterInertia, one.ClusterInertia);
+    }
+
     [Fact]
     public void NMI_matches_hand_computed_cases()
     {
