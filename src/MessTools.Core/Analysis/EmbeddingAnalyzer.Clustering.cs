@@ -49,12 +49,11 @@ public static partial class EmbeddingAnalyzer
         var po = new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = ct };
         var centres = SeedCentres(e, n, dim, k, seed, po);
         var rowNorms = new double[n];
-        int chunks = (n + SumChunk - 1) / SumChunk;
-        Parallel.For(0, chunks, po, c =>
+        RowChunks(n, po, (from, to) =>
         {
-            for (int i = c * SumChunk, to = Math.Min(n, i + SumChunk); i < to; i++)
-                rowNorms[i] = TensorPrimitives.Dot<float>(e.AsSpan(i * dim, dim), e.AsSpan(i * dim, dim));
+            for (int i = from; i < to; i++) rowNorms[i] = TensorPrimitives.Dot<float>(e.AsSpan(i * dim, dim), e.AsSpan(i * dim, dim));
         });
+        int chunks = (n + RowChunk - 1) / RowChunk;
         double maxNorm = 0;
         foreach (double q in rowNorms) maxNorm = Math.Max(maxNorm, q);
         // The float error of a computed squared distance is at most dim·2⁻²⁴·(|x| + |c|)² ≤ 4·dim·2⁻²⁴·max|x|²
@@ -109,7 +108,7 @@ public static partial class EmbeddingAnalyzer
                 var addresses = stackalloc float*[NearestCentre.Rows];
                 var scores = stackalloc float[NearestCentre.Rows * stride];
                 var rows = stackalloc int[NearestCentre.Rows];
-                int from = chunk * SumChunk, to = Math.Min(n, from + SumChunk), count = 0;
+                int from = chunk * RowChunk, to = Math.Min(n, from + RowChunk), count = 0;
                 fixed (float* x = e)
                     for (int i = from; ; i++)
                     {
@@ -228,14 +227,12 @@ public static partial class EmbeddingAnalyzer
         int first = rng.Next(n);
         e.AsSpan(first * dim, dim).CopyTo(centres.AsSpan(0, dim));
         Array.Fill(nearest, double.PositiveInfinity);
-        int chunks = (n + SumChunk - 1) / SumChunk;
         for (int c = 1; c <= k; c++)
         {
             var centre = centres.AsSpan((c - 1) * dim, dim).ToArray();
-            Parallel.For(0, chunks, po, chunk =>
+            RowChunks(n, po, (from, to) =>
             {
-                for (int i = chunk * SumChunk, to = Math.Min(n, i + SumChunk); i < to; i++)
-                    nearest[i] = Math.Min(nearest[i], SquaredDistance(e.AsSpan(i * dim, dim), centre));
+                for (int i = from; i < to; i++) nearest[i] = Math.Min(nearest[i], SquaredDistance(e.AsSpan(i * dim, dim), centre));
             });
             if (c == k) break;
             double total = nearest.Sum();
@@ -251,8 +248,6 @@ public static partial class EmbeddingAnalyzer
         }
         return centres;
     }
-
-    private const int SumChunk = 2048;
 
     /// <summary>|a − b|² in double: the differences widened from float, summed lane-wise (SIMD), then across lanes.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

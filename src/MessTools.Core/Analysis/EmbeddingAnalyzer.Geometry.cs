@@ -33,12 +33,15 @@ public static partial class EmbeddingAnalyzer
             for (int c = 0; c < nc; c++) TensorPrimitives.Add(sums[c], p.AsSpan(c * dim, dim), sums[c]);
         foreach (var s in sums) TensorPrimitives.Add(total, s, total);
         var rowNormSq = new double[n];
-        ByRows(n, o, i =>
+        RowChunks(n, po, (from, to) =>
         {
-            var row = e.AsSpan(i * dim, dim);
-            double q = 0;
-            for (int j = 0; j < dim; j++) q += (double)row[j] * row[j];
-            rowNormSq[i] = q;
+            for (int i = from; i < to; i++)
+            {
+                var row = e.AsSpan(i * dim, dim);
+                double q = 0;
+                for (int j = 0; j < dim; j++) q += (double)row[j] * row[j];
+                rowNormSq[i] = q;
+            }
         });
         for (int i = 0; i < n; i++) { count[labels.Composer[i]]++; normSq[labels.Composer[i]] += rowNormSq[i]; }
         double allNormSq = normSq.Sum();
@@ -89,16 +92,6 @@ public static partial class EmbeddingAnalyzer
                 (new Vector<double>(target[(j + w / 2)..]) + hi).CopyTo(target[(j + w / 2)..]);
             }
         for (; j < source.Length; j++) target[j] += source[j];
-    }
-
-    /// <summary>Every row index, in parallel, in chunks of 2,048 rows.</summary>
-    private static void ByRows(int n, AnalysisOptions o, Action<int> body)
-    {
-        var po = new ParallelOptions { MaxDegreeOfParallelism = Threads(o), CancellationToken = o.Cancellation };
-        Parallel.For(0, (n + 2047) / 2048, po, c =>
-        {
-            for (int i = c * 2048, to = Math.Min(n, i + 2048); i < to; i++) body(i);
-        });
     }
 
     /// <summary>scikit-learn's silhouette_score(metric="cosine") on <paramref name="rows"/>: cosine distance
