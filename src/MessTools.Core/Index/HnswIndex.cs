@@ -560,6 +560,14 @@ public sealed unsafe class HnswIndex : VectorIndex
         }
     }
 
+    /// <summary>The query's layer-0 search: unchecked where nothing is filtered or deleted, else with the live check.</summary>
+    private void SearchLayer0<TScorer>(in Graph g, TScorer scorer, int ep, float epScore, int ef, SearchScratch s, NodeFilter? allow)
+        where TScorer : struct, IScorer
+    {
+        if (allow is null && _deletedCount == 0) SearchLayer(in g, scorer, ep, epScore, 0, ef, s, default(AllowAll));
+        else SearchLayer(in g, scorer, ep, epScore, 0, ef, s, new LiveCheck(_deleted, allow));
+    }
+
     /// <summary>Best-first search of one layer with a dynamic list of <paramref name="ef"/>; the results are left in s.Results.</summary>
     private void SearchLayer<TCheck, TScorer>(in Graph g, TScorer scorer, int ep, float epScore, int level, int ef, SearchScratch s, TCheck check)
         where TCheck : struct, INodeCheck
@@ -657,18 +665,12 @@ public sealed unsafe class HnswIndex : VectorIndex
                 fixed (float* rs = rows.Scale)
                 {
                     var scorer = new Int8Scorer((sbyte*)qb, qScale, 128 * qSum, rb, rs, rows.DimPad);
-                    float start = scorer.Score(cur);
-                    if (allow is null && _deletedCount == 0)
-                        SearchLayer(in g, scorer, cur, start, 0, efUse, s, default(AllowAll));
-                    else
-                        SearchLayer(in g, scorer, cur, start, 0, efUse, s, new LiveCheck(_deleted, allow));
+                    SearchLayer0(in g, scorer, cur, scorer.Score(cur), efUse, s, allow);
                 }
                 Rescore(in g, q, s, k);
             }
-            else if (allow is null && _deletedCount == 0)
-                SearchLayer(in g, new FloatScorer(q, in g), cur, curScore, 0, efUse, s, default(AllowAll));
             else
-                SearchLayer(in g, new FloatScorer(q, in g), cur, curScore, 0, efUse, s, new LiveCheck(_deleted, allow));
+                SearchLayer0(in g, new FloatScorer(q, in g), cur, curScore, efUse, s, allow);
         }
         // The rows may be a mapped file section, which stays mapped while this index is reachable: keep it so to here.
         GC.KeepAlive(this);
