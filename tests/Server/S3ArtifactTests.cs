@@ -91,6 +91,8 @@ public sealed class S3ArtifactTests : IDisposable
         while (catalog.StartFailure is null && DateTime.UtcNow < deadline) await Task.Delay(50);
         Assert.NotNull(catalog.StartFailure);
         Assert.Equal("ArtifactChecksumMismatch", Unwrap(catalog.StartFailure).ErrorId);
+        // The hosted service records the failure, writes its line, then asks the host to stop: wait for the last step.
+        while (!lifetime.ApplicationStopping.IsCancellationRequested && DateTime.UtcNow < deadline) await Task.Delay(50);
         Assert.True(lifetime.ApplicationStopping.IsCancellationRequested);
         Assert.False(catalog.Ready);
         Assert.False(Directory.Exists(Path.Combine(_tmp["dl"], "v1_model_builtin", "index")));
