@@ -10,6 +10,25 @@ namespace MessTools.Core.Analysis;
 /// </summary>
 internal static class DotTile
 {
+    /// <summary>x · y, SIMD lane-wise then across lanes. The analysis's per-row passes call it rather than
+    /// <c>TensorPrimitives.Dot</c>: that one is compiled unoptimised first, and in a pass of a few tens of
+    /// milliseconds the JIT does not get round to optimising it (a profile found a 100,000-row pass 4x slower).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static T Dot<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y) where T : unmanaged, INumber<T>
+    {
+        int n = x.Length, w = Vector<T>.Count, j = 0;
+        Vector<T> s0 = default, s1 = default;
+        for (; j + 2 * w <= n; j += 2 * w)
+        {
+            s0 += new Vector<T>(x[j..]) * new Vector<T>(y[j..]);
+            s1 += new Vector<T>(x[(j + w)..]) * new Vector<T>(y[(j + w)..]);
+        }
+        if (j + w <= n) { s0 += new Vector<T>(x[j..]) * new Vector<T>(y[j..]); j += w; }
+        T sum = Vector.Sum(s0 + s1);
+        for (; j < n; j++) sum += x[j] * y[j];
+        return sum;
+    }
+
     /// <summary>dots[a*4+b] = x_a · y_b for a, b in 0..3 (the spans of one tile have equal lengths).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Dots4x4<T>(ReadOnlySpan<T> x0, ReadOnlySpan<T> x1, ReadOnlySpan<T> x2, ReadOnlySpan<T> x3,

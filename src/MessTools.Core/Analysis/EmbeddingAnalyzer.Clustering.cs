@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
+using MessTools.Core.Common;
 using MessTools.Core.Evaluation;
 
 namespace MessTools.Core.Analysis;
@@ -12,8 +13,21 @@ public static partial class EmbeddingAnalyzer
 
     private static void Cluster(float[] e, int n, int dim, Evaluator.Labels labels, AnalysisOptions o, EmbeddingAnalysis r)
     {
-        var (assign, inertia, iterations) = KMeans(e, n, dim, o.Clusters, o.Seed, Threads(o), o.Cancellation);
         int k = o.Clusters, nc = labels.ComposerNames.Length;
+        int[] assign;
+        double inertia;
+        int iterations;
+        if (o.SampleSize > 0 && n > o.SampleSize)
+        {
+            // Above the sample size the centres are fitted on the silhouette's seeded sample (faiss also fits on a
+            // subsample), and every track then takes its nearest fitted centre.
+            var rows = Sample(n, o.SampleSize, o.Seed);
+            var fit = Gather(e, dim, rows);
+            var sampled = KMeans(fit, rows.Length, dim, k, o.Seed, Threads(o), o.Cancellation);
+            (assign, inertia) = AssignNearest(e, n, dim, sampled.Centres, Parallelism(o));
+            iterations = sampled.Iterations;
+        }
+        else (assign, inertia, iterations, _) = KMeans(e, n, dim, k, o.Seed, Threads(o), o.Cancellation);
         var sizes = new int[k];
         var table = new int[nc][];
         for (int c = 0; c < nc; c++) table[c] = new int[k];
@@ -43,7 +57,7 @@ public static partial class EmbeddingAnalyzer
     /// <paramref name="bounds"/> false, or more than 2²⁵ bounds (N × k), reads every row every iteration (the former
     /// is the reference the tests compare with).</para>
     /// </summary>
-    internal static unsafe (int[] Assign, double Inertia, int Iterations) KMeans(float[] e, int n, int dim, int k, int seed, int threads,
+    internal static unsafe (int[] Assign, double Inertia, int Iterations, float[] Centres) KMeans(float[] e, int n, int dim, int k, int seed, int threads,
         CancellationToken ct, bool bounds = true)
     {
         var po = new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = ct };
@@ -51,7 +65,7 @@ public static partial class EmbeddingAnalyzer
         var rowNorms = new double[n];
         RowChunks(n, po, (from, to) =>
         {
-            for (int i = from; i < to; i++) rowNorms[i] = TensorPrimitives.Dot<float>(e.AsSpan(i * dim, dim), e.AsSpan(i * dim, dim));
+            for (int i = from; i < to; i++) rowNorms[i] = DotTile.Dot<float>(e.AsSpan(i * dim, dim), e.AsSpan(i * dim, dim));
         });
         int chunks = (n + RowChunk - 1) / RowChunk;
         double maxNorm = 0;
@@ -82,6 +96,8 @@ public static partial class EmbeddingAnalyzer
         int stride = nearestCentre.Stride;
 
         // Whether the bounds, moved by the last drifts, prove that row i keeps centre a (and store them moved).
+        // Optimised at once: called from the parallel passes, it otherwise runs unoptimised for much of the fit.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         bool Kept(int i, int a)
         {
             double u = upper[i] + drift[a];
@@ -199,9 +215,40 @@ public static partial class EmbeddingAnalyzer
             }
             if (bounds) Drifts(centres, previous, k, dim, drift, apart);
         }
-        // Every row's distance at the final centres (the inertia); a bounded last pass left some unscored.
-        if (!lastFull) Pass(full: true);
-        return (assign, dist.Sum(), iterations);
+        // Every row's centre and distance at the final centres (the inertia), as the last full pass gave them or would.
+        var (final, inertia) = AssignNearest(e, n, dim, centres, po);
+        return (final, inertia, iterations, centres);
+    }
+
+    /// <summary>Every row's nearest of the given centres (ties to the lower, the arithmetic of a Lloyd pass) and the
+    /// sum of the squared distances, in row order.</summary>
+    internal static unsafe (int[] Assign, double Inertia) AssignNearest(float[] e, int n, int dim, float[] centres, ParallelOptions po)
+    {
+        int k = centres.Length / dim;
+        var nearestCentre = new NearestCentre(k, dim);
+        nearestCentre.SetCentres(centres);
+        int stride = nearestCentre.Stride;
+        var assign = new int[n];
+        var dist = new double[n];
+        RowChunks(n, po, (from, to) =>
+        {
+            var addresses = stackalloc float*[NearestCentre.Rows];
+            var scores = stackalloc float[NearestCentre.Rows * stride];
+            fixed (float* x = e)
+                for (int i = from; i < to; i += NearestCentre.Rows)
+                {
+                    int count = Math.Min(NearestCentre.Rows, to - i);
+                    for (int r = 0; r < count; r++) addresses[r] = x + (nint)(i + r) * dim;
+                    nearestCentre.Score(addresses, count, scores);
+                    for (int r = 0; r < count; r++)
+                    {
+                        var row = new ReadOnlySpan<float>(addresses[r], dim);
+                        assign[i + r] = nearestCentre.Nearest(scores + r * stride, out double d1);
+                        dist[i + r] = Math.Max(0, d1 + DotTile.Dot<float>(row, row));
+                    }
+                }
+        });
+        return (assign, dist.Sum());
     }
 
     /// <summary>How far each centre moved, and the centres' distances to each other; rounded outward (moves up,
@@ -247,26 +294,6 @@ public static partial class EmbeddingAnalyzer
             e.AsSpan(pick * dim, dim).CopyTo(centres.AsSpan(c * dim, dim));
         }
         return centres;
-    }
-
-    /// <summary>|a − b|² in double: the differences widened from float, summed lane-wise (SIMD), then across lanes.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static double SquaredDistance(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
-    {
-        int j = 0, w = Vector<float>.Count;
-        var acc = Vector<double>.Zero;
-        if (Vector.IsHardwareAccelerated)
-            for (; j + w <= a.Length; j += w)
-            {
-                Vector.Widen(new Vector<float>(a[j..]), out var alo, out var ahi);
-                Vector.Widen(new Vector<float>(b[j..]), out var blo, out var bhi);
-                var dlo = alo - blo;
-                var dhi = ahi - bhi;
-                acc += dlo * dlo + dhi * dhi;
-            }
-        double s = Vector.Sum(acc);
-        for (; j < a.Length; j++) { double d = (double)a[j] - b[j]; s += d * d; }
-        return s;
     }
 
     /// <summary>scikit-learn's normalized_mutual_info_score (average_method="arithmetic", natural log): MI divided by

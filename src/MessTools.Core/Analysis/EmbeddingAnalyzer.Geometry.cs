@@ -22,7 +22,7 @@ public static partial class EmbeddingAnalyzer
         // bytes for any thread count.
         int chunks = (n + GeometryChunk - 1) / GeometryChunk;
         var partial = new double[chunks][];
-        var po = new ParallelOptions { MaxDegreeOfParallelism = Threads(o), CancellationToken = o.Cancellation };
+        var po = Parallelism(o);
         Parallel.For(0, chunks, po, c =>
         {
             var p = partial[c] = new double[nc * dim];
@@ -120,7 +120,7 @@ public static partial class EmbeddingAnalyzer
         var slotOf = new int[nc];
         for (int p = 0; p < present.Length; p++) slotOf[present[p]] = p;
         var score = new double[rows.Length];
-        var po = new ParallelOptions { MaxDegreeOfParallelism = Threads(o), CancellationToken = o.Cancellation };
+        var po = Parallelism(o);
         Parallel.For(0, (rows.Length + 3) / 4, po,
             () => (X: Enumerable.Range(0, 4).Select(_ => new double[dim]).ToArray(), Dots: new double[4 * slots], Tile: new double[16]),
             (block, _, w) =>
@@ -161,18 +161,17 @@ public static partial class EmbeddingAnalyzer
     private static double Uniformity(float[] e, int dim, int[] rows, AnalysisOptions o)
     {
         int m = rows.Length;
-        var s = new float[m * dim];
+        var s = Gather(e, dim, rows);
         var norms = new double[m];
         for (int t = 0; t < m; t++)
         {
-            var row = e.AsSpan(rows[t] * dim, dim);
-            row.CopyTo(s.AsSpan(t * dim, dim));
+            var row = s.AsSpan(t * dim, dim);
             double q = 0;
             foreach (float v in row) q += (double)v * v;
             norms[t] = q;
         }
         var partial = new double[m];
-        var po = new ParallelOptions { MaxDegreeOfParallelism = Threads(o), CancellationToken = o.Cancellation };
+        var po = Parallelism(o);
         Parallel.For(0, (m + 3) / 4, po, () => new float[16], (tile, _, dots) =>
         {
             int t0 = tile * 4, tn = Math.Min(4, m - t0);

@@ -49,29 +49,28 @@ public static partial class EmbeddingAnalyzer
 
     /// <summary>TwoNN: r1, r2 recomputed in double from the rows of the two nearest (by cosine = by Euclidean distance
     /// for unit rows); tracks with r1 = 0 (a duplicate) are left out.</summary>
-    private static void TwoNN(float[] e, int dim, Neighbor[][] lists, EmbeddingAnalysis r)
+    private static void TwoNN(float[] e, int dim, Neighbor[][] lists, AnalysisOptions o, EmbeddingAnalysis r)
     {
+        // ln(r2 / r1) per track in parallel (NaN: left out), summed in track order.
+        var logs = new double[lists.Length];
+        RowChunks(lists.Length, Parallelism(o), (from, to) =>
+        {
+            for (int i = from; i < to; i++)
+            {
+                logs[i] = double.NaN;
+                if (lists[i].Length < 2) continue;
+                var x = e.AsSpan(i * dim, dim);
+                double r1 = Math.Sqrt(SquaredDistance(x, e.AsSpan(lists[i][0].Id * dim, dim)));
+                double r2 = Math.Sqrt(SquaredDistance(x, e.AsSpan(lists[i][1].Id * dim, dim)));
+                if (r1 > 0) logs[i] = Math.Log(r2 / r1);
+            }
+        });
         double sumLog = 0;
         int used = 0;
-        for (int i = 0; i < lists.Length; i++)
-        {
-            if (lists[i].Length < 2) continue;
-            double r1 = Distance(e, dim, i, lists[i][0].Id), r2 = Distance(e, dim, i, lists[i][1].Id);
-            if (r1 <= 0) continue;
-            sumLog += Math.Log(r2 / r1);
-            used++;
-        }
+        foreach (double l in logs)
+            if (!double.IsNaN(l)) { sumLog += l; used++; }
         r.IntrinsicDimensionTracks = used;
         r.IntrinsicDimension = used > 0 && sumLog > 0 ? used / sumLog : null;
-    }
-
-    private static double Distance(float[] e, int dim, int a, int b)
-    {
-        var x = e.AsSpan(a * dim, dim);
-        var y = e.AsSpan(b * dim, dim);
-        double s = 0;
-        for (int j = 0; j < dim; j++) { double d = (double)x[j] - y[j]; s += d * d; }
-        return Math.Sqrt(s);
     }
 
     private static void Diversity(Neighbor[][] lists, Evaluator.Labels labels, int k, EmbeddingAnalysis r)

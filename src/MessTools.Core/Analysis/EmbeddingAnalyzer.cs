@@ -1,4 +1,6 @@
+using System.Numerics;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using MessTools.Core.Artifacts;
 using MessTools.Core.Common;
 using MessTools.Core.Evaluation;
@@ -79,7 +81,7 @@ public static partial class EmbeddingAnalyzer
         });
         Lap("neighbours");
         Hubness(lists, labels, options.K, r);
-        TwoNN(e, dim, lists, r);
+        TwoNN(e, dim, lists, options, r);
         Diversity(lists, labels, options.K, r);
         Lap("hubness_twonn_diversity");
 
@@ -110,8 +112,9 @@ public static partial class EmbeddingAnalyzer
         if (o.Clusters < 2 || o.Clusters > data.Count)
             throw new MessException("InvalidClusters", MessErrorKind.InvalidArgument,
                 $"Clusters is {o.Clusters}; it must be between 2 and the number of tracks ({data.Count}).", "Clusters");
-        if (o.SampleSize is < 0 or (> 0 and < 2))
-            throw new MessException("InvalidSampleSize", MessErrorKind.InvalidArgument, $"SampleSize is {o.SampleSize}; it must be 0 (all tracks) or at least 2.", "SampleSize");
+        if (o.SampleSize < 0 || (o.SampleSize > 0 && o.SampleSize < Math.Max(2, o.Clusters)))
+            throw new MessException("InvalidSampleSize", MessErrorKind.InvalidArgument,
+                $"SampleSize is {o.SampleSize}; it must be 0 (all tracks) or at least 2 and at least Clusters ({o.Clusters}), since k-means is fitted on the sample.", "SampleSize");
         if (o.UniformitySampleSize is < 0 or (> 0 and < 2))
             throw new MessException("InvalidSampleSize", MessErrorKind.InvalidArgument, $"UniformitySampleSize is {o.UniformitySampleSize}; it must be 0 (all tracks) or at least 2.", "UniformitySampleSize");
     }
@@ -123,7 +126,7 @@ public static partial class EmbeddingAnalyzer
         int n = data.Count, dim = data.Dimension;
         var e = LargeArray.Uninitialized<float>((long)n * dim); // every row written below
         var zero = new bool[n];
-        RowChunks(n, new ParallelOptions { MaxDegreeOfParallelism = Threads(o), CancellationToken = o.Cancellation }, (from, to) =>
+        RowChunks(n, Parallelism(o), (from, to) =>
         {
             for (int i = from; i < to; i++)
             {
@@ -157,6 +160,36 @@ public static partial class EmbeddingAnalyzer
         return chosen;
     }
 
+    /// <summary>The given rows of E one after another (a sample's own block). Optimised at once: at tier 0 gathering
+    /// 20,000 rows took 50 ms.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static float[] Gather(float[] e, int dim, int[] rows)
+    {
+        var block = LargeArray.Uninitialized<float>((long)rows.Length * dim);
+        for (int t = 0; t < rows.Length; t++) e.AsSpan(rows[t] * dim, dim).CopyTo(block.AsSpan(t * dim, dim));
+        return block;
+    }
+
+    /// <summary>|a − b|² in double: the differences widened from float, summed lane-wise (SIMD), then across lanes.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static double SquaredDistance(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        int j = 0, w = Vector<float>.Count;
+        var acc = Vector<double>.Zero;
+        if (Vector.IsHardwareAccelerated)
+            for (; j + w <= a.Length; j += w)
+            {
+                Vector.Widen(new Vector<float>(a[j..]), out var alo, out var ahi);
+                Vector.Widen(new Vector<float>(b[j..]), out var blo, out var bhi);
+                var dlo = alo - blo;
+                var dhi = ahi - bhi;
+                acc += dlo * dlo + dhi * dhi;
+            }
+        double s = Vector.Sum(acc);
+        for (; j < a.Length; j++) { double d = (double)a[j] - b[j]; s += d * d; }
+        return s;
+    }
+
     /// <summary>Rows per chunk of the row-parallel passes (a fixed split, so no result depends on the thread count).</summary>
     private const int RowChunk = 2048;
 
@@ -166,4 +199,7 @@ public static partial class EmbeddingAnalyzer
         Parallel.For(0, (n + RowChunk - 1) / RowChunk, po, c => body(c * RowChunk, Math.Min(n, c * RowChunk + RowChunk)));
 
     private static int Threads(AnalysisOptions o) => o.MaxThreads > 0 ? o.MaxThreads : Environment.ProcessorCount;
+
+    private static ParallelOptions Parallelism(AnalysisOptions o) =>
+        new() { MaxDegreeOfParallelism = Threads(o), CancellationToken = o.Cancellation };
 }

@@ -63,9 +63,11 @@ internal sealed unsafe class NearestCentre
     }
 
     /// <summary>|c|² − 2 x·c for centre <paramref name="c"/> from one row's scores: its squared distance less |x|².</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public double Value(float* s, int c) => _norms[c] - 2.0 * s[c];
 
     /// <summary>From one row's scores: the nearest centre by <see cref="Value"/>, ties to the lower centre.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int Nearest(float* s, out double best)
     {
         int at = 0;

@@ -174,6 +174,41 @@ public class AnalyzerTests
         Assert.Equal(sampled.Eigenvalues, again.Eigenvalues);
     }
 
+    /// <summary>Above the sample size k-means is fitted on the seeded sample and every track takes its nearest fitted
+    /// centre: on well-separated clusters that finds the partition the fit on all tracks finds, and every track sits
+    /// at its nearest centre of the fitted ones.</summary>
+    [Fact]
+    public void Above_the_sample_size_k_means_is_fitted_on_the_sample_and_assigns_every_track()
+    {
+        var data = AnalysisTestData.Clustered(2000, 16, 5, 0.1, 6, out var v);
+        var all = EmbeddingAnalyzer.Analyze(data, new AnalysisOptions { K = 3, Clusters = 5, SampleSize = 0 });
+        var sampled = EmbeddingAnalyzer.Analyze(data, new AnalysisOptions { K = 3, Clusters = 5, SampleSize = 300 });
+        Assert.Equal(300, sampled.SampleSize);
+        Assert.Equal(2000, sampled.ClusterOfTrack.Length);
+        // The same partition: each full-fit cluster maps to exactly one sampled cluster.
+        var map = new Dictionary<int, int>();
+        for (int i = 0; i < 2000; i++)
+            Assert.Equal(map.TryAdd(all.ClusterOfTrack[i], sampled.ClusterOfTrack[i]) ? sampled.ClusterOfTrack[i] : map[all.ClusterOfTrack[i]], sampled.ClusterOfTrack[i]);
+        Assert.Equal(5, map.Values.Distinct().Count());
+        Assert.Equal(all.ClusterNmi, sampled.ClusterNmi, 12);
+        // Sampled centres are not the full means (60 tracks a cluster here), so the inertia is a little higher.
+        Assert.NotEqual(all.ClusterInertia, sampled.ClusterInertia);
+        Assert.InRange(sampled.ClusterInertia / all.ClusterInertia, 1.0, 1.05);
+    }
+
+    [Fact]
+    public void A_sample_size_below_two_or_below_the_cluster_count_is_refused()
+    {
+        var data = AnalysisTestData.Clustered(200, 8, 4, 0.3, 1, out _);
+        foreach (var size in new[] { -1, 1, 5 })
+        {
+            var e = Assert.Throws<MessException>(() => EmbeddingAnalyzer.Analyze(data, new AnalysisOptions { K = 3, Clusters = 6, SampleSize = size }));
+            Assert.Equal("InvalidSampleSize", e.ErrorId);
+            Assert.Equal("SampleSize", e.Target);
+        }
+        Assert.Equal(6, EmbeddingAnalyzer.Analyze(data, new AnalysisOptions { K = 3, Clusters = 6, SampleSize = 6 }).SampleSize);
+    }
+
     /// <summary>Beyond one chunk of rows (8,192), every figure is the same bytes on one thread as on two: the chunked
     /// normalised copy, column means, covariance, composer sums and k-means.</summary>
     [Fact]

@@ -33,7 +33,7 @@ public class KMeansTests
     public void The_result_is_a_fixed_point_of_Lloyd(string set)
     {
         var (e, n, dim, k) = Make(set);
-        var (assign, inertia, _) = EmbeddingAnalyzer.KMeans(e, n, dim, k, seed: 5, threads: 2, CancellationToken.None);
+        var (assign, inertia, _, _) = EmbeddingAnalyzer.KMeans(e, n, dim, k, seed: 5, threads: 2, CancellationToken.None);
         var means = new double[k, dim];
         var counts = new int[k];
         for (int i = 0; i < n; i++)
