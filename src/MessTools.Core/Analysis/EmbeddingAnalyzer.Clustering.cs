@@ -22,7 +22,7 @@ public static partial class EmbeddingAnalyzer
             // Above the sample size the centres are fitted on the silhouette's seeded sample (faiss also fits on a
             // subsample), and every track then takes its nearest fitted centre.
             var rows = Sample(n, o.SampleSize, o.Seed);
-            var fit = Gather(e, dim, rows);
+            var fit = Gather(e, dim, rows, Parallelism(o));
             var sampled = KMeans(fit, rows.Length, dim, k, o.Seed, Threads(o), o.Cancellation);
             (assign, inertia) = AssignNearest(e, n, dim, sampled.Centres, Parallelism(o));
             iterations = sampled.Iterations;

@@ -13,35 +13,16 @@ public static partial class EmbeddingAnalyzer
     private static void Geometry(float[] e, int n, int dim, Evaluator.Labels labels, AnalysisOptions o, EmbeddingAnalysis r)
     {
         int nc = labels.ComposerNames.Length;
-        var sums = new double[nc][];
-        for (int c = 0; c < nc; c++) sums[c] = new double[dim];
         var count = new int[nc];
         var normSq = new double[nc]; // sum of |e_i|^2 per composer
         var total = new double[dim];
-        // Chunks of rows summed per composer (SIMD-widened to double), the chunks added in chunk order: the same
-        // bytes for any thread count.
-        int chunks = (n + GeometryChunk - 1) / GeometryChunk;
-        var partial = new double[chunks][];
         var po = Parallelism(o);
-        Parallel.For(0, chunks, po, c =>
-        {
-            var p = partial[c] = new double[nc * dim];
-            for (int i = c * GeometryChunk, to = Math.Min(n, i + GeometryChunk); i < to; i++)
-                AddWidened(e.AsSpan(i * dim, dim), p.AsSpan(labels.Composer[i] * dim, dim));
-        });
-        foreach (var p in partial)
-            for (int c = 0; c < nc; c++) TensorPrimitives.Add(sums[c], p.AsSpan(c * dim, dim), sums[c]);
+        var sums = GroupSums(e, n, dim, labels.Composer, nc, po);
         foreach (var s in sums) TensorPrimitives.Add(total, s, total);
         var rowNormSq = new double[n];
         RowChunks(n, po, (from, to) =>
         {
-            for (int i = from; i < to; i++)
-            {
-                var row = e.AsSpan(i * dim, dim);
-                double q = 0;
-                for (int j = 0; j < dim; j++) q += (double)row[j] * row[j];
-                rowNormSq[i] = q;
-            }
+            for (int i = from; i < to; i++) rowNormSq[i] = SquaredNorm(e.AsSpan(i * dim, dim));
         });
         for (int i = 0; i < n; i++) { count[labels.Composer[i]]++; normSq[labels.Composer[i]] += rowNormSq[i]; }
         double allNormSq = normSq.Sum();
@@ -78,6 +59,26 @@ public static partial class EmbeddingAnalyzer
     private static double Dot(double[] a, double[] b) => TensorPrimitives.Dot<double>(a, b);
 
     private const int GeometryChunk = 8192;
+
+    /// <summary>The rows of each group summed in double (row i in group[i]; every row in group 0 when null): the rows
+    /// summed SIMD-widened in fixed chunks of <see cref="GeometryChunk"/>, in parallel, and the chunks' sums added in
+    /// chunk order, so they are the same bytes on any thread count.</summary>
+    internal static double[][] GroupSums(float[] e, int n, int dim, int[]? group, int groups, ParallelOptions po)
+    {
+        int chunks = (n + GeometryChunk - 1) / GeometryChunk;
+        var partial = new double[chunks][];
+        Parallel.For(0, chunks, po, c =>
+        {
+            var p = partial[c] = new double[groups * dim];
+            for (int i = c * GeometryChunk, to = Math.Min(n, i + GeometryChunk); i < to; i++)
+                AddWidened(e.AsSpan(i * dim, dim), p.AsSpan((group is null ? 0 : group[i]) * dim, dim));
+        });
+        var sums = new double[groups][];
+        for (int g = 0; g < groups; g++) sums[g] = new double[dim];
+        foreach (var p in partial)
+            for (int g = 0; g < groups; g++) TensorPrimitives.Add(sums[g], p.AsSpan(g * dim, dim), sums[g]);
+        return sums;
+    }
 
     /// <summary>target[j] += source[j] in double, SIMD-widened.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -161,15 +162,9 @@ public static partial class EmbeddingAnalyzer
     private static double Uniformity(float[] e, int dim, int[] rows, AnalysisOptions o)
     {
         int m = rows.Length;
-        var s = Gather(e, dim, rows);
+        var s = Gather(e, dim, rows, Parallelism(o));
         var norms = new double[m];
-        for (int t = 0; t < m; t++)
-        {
-            var row = s.AsSpan(t * dim, dim);
-            double q = 0;
-            foreach (float v in row) q += (double)v * v;
-            norms[t] = q;
-        }
+        for (int t = 0; t < m; t++) norms[t] = SquaredNorm(s.AsSpan(t * dim, dim));
         var partial = new double[m];
         var po = Parallelism(o);
         Parallel.For(0, (m + 3) / 4, po, () => new float[16], (tile, _, dots) =>

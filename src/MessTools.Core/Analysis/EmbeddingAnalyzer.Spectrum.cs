@@ -70,20 +70,10 @@ public static partial class EmbeddingAnalyzer
         return (rows, xy);
     }
 
-    /// <summary>Each column's mean: summed over the rows in row order (columns split between threads: the same
-    /// bytes as one thread).</summary>
+    /// <summary>Each column's mean (<see cref="GroupSums"/>: the same bytes on any thread count).</summary>
     internal static double[] ColumnMean(float[] m, int n, int dim, int threads)
     {
-        var mean = new double[dim];
-        Parallel.For(0, (dim + 15) / 16, new ParallelOptions { MaxDegreeOfParallelism = threads }, b =>
-        {
-            int from = b * 16, to = Math.Min(dim, from + 16);
-            for (int i = 0; i < n; i++)
-            {
-                var row = m.AsSpan(i * dim, dim);
-                for (int j = from; j < to; j++) mean[j] += row[j];
-            }
-        });
+        var mean = GroupSums(m, n, dim, null, 1, new ParallelOptions { MaxDegreeOfParallelism = threads })[0];
         for (int j = 0; j < dim; j++) mean[j] /= n;
         return mean;
     }

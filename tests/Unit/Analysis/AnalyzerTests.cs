@@ -229,6 +229,27 @@ public class AnalyzerTests
         Assert.Equal(two.ClusterInertia, one.ClusterInertia);
     }
 
+    /// <summary>Rows stored at unit length are used as they are; rows of any other length (a foreign file) are
+    /// scaled to unit length first, so the figures are those of the unit rows.</summary>
+    [Fact]
+    public void Rows_off_unit_length_give_the_figures_of_their_unit_rows()
+    {
+        var unit = AnalysisTestData.Clustered(600, 12, 4, 0.4, 8, out var v);
+        var scaled = (float[])v.Clone();
+        for (int i = 0; i < 600; i++)
+            for (int j = 0; j < 12; j++) scaled[i * 12 + j] *= i % 3 == 0 ? 2.5f : i % 3 == 1 ? 0.01f : 1f;
+        var composers = unit.Composers.ToArray();
+        var options = new AnalysisOptions { K = 4, Clusters = 4, SampleSize = 0 };
+        var a = EmbeddingAnalyzer.Analyze(unit, options);
+        var b = EmbeddingAnalyzer.Analyze(AnalysisTestData.Make(scaled, 12, composers), options);
+        for (int i = 0; i < a.Eigenvalues.Length; i++) Assert.Equal(a.Eigenvalues[i], b.Eigenvalues[i], 1e-7);
+        Assert.Equal(a.Silhouette!.Value, b.Silhouette!.Value, 1e-6);
+        Assert.Equal(a.Uniformity, b.Uniformity, 1e-6);
+        Assert.Equal(a.MeanPairwiseCosine, b.MeanPairwiseCosine, 1e-7);
+        Assert.Equal(a.ClusterOfTrack, b.ClusterOfTrack);
+        Assert.Equal(a.IntrinsicDimension!.Value, b.IntrinsicDimension!.Value, 1e-4);
+    }
+
     [Fact]
     public void NMI_matches_hand_computed_cases()
     {
