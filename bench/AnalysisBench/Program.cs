@@ -9,7 +9,8 @@ using MessTools.Tests.Infrastructure;
 
 // AnalysisBench: one measurement per process, so the peak memory is that run's own.
 //   make FOLDER N D COMPOSERS      write a synthetic artifact folder (seeded clustered rows, composer labels)
-//   analysis FOLDER [K] [CLUSTERS] the whole Measure-MessEmbedding engine: load, analyse, write analysis.json/html
+//   analysis FOLDER [K] [CLUSTERS] [SAMPLE]  the whole Measure-MessEmbedding engine: load, analyse, write analysis.json/html
+//                                  (SAMPLE: -SampleSize, default 20000; 0 fits k-means on every track)
 //   peer FOLDER [K]                the peer: load the same folder and run only the exact all-pairs top-K pass
 // Each prints one JSON line: wall seconds, peak working set (MB), and for "analysis" the engine's per-step seconds.
 string cmd = args[0], folder = args[1];
@@ -35,7 +36,7 @@ var sw = Stopwatch.StartNew();
 string extra = "";
 if (cmd == "analysis")
 {
-    var r = EmbeddingAnalyzer.Run(store2, new AnalysisOptions { K = Arg(2, 10), Clusters = Arg(3, 10), Seed = 1 });
+    var r = EmbeddingAnalyzer.Run(store2, new AnalysisOptions { K = Arg(2, 10), Clusters = Arg(3, 10), SampleSize = Arg(4, EmbeddingAnalyzer.DefaultSampleSize), Seed = 1 });
     var write = Stopwatch.StartNew();
     AnalysisFiles.Write(store2, r);
     extra = $",\"outside_steps_s\":{sw.Elapsed.TotalSeconds - write.Elapsed.TotalSeconds - r.Seconds.Values.Sum():F3}" + $",\"write_s\":{write.Elapsed.TotalSeconds:F3}" + ",\"steps_s\":{" + string.Join(",", r.Seconds.Select(p => $"\"{p.Key}\":{p.Value:F3}")) + "}" +

@@ -35,7 +35,7 @@ public sealed class MeasureMessEmbeddingCommand : MessCmdlet
     [ValidateNotNullOrEmpty]
     public string? Compare { get; set; }
 
-    /// <summary>Above this many tracks the silhouette uses a seeded sample of this many (0: all tracks).</summary>
+    /// <summary>Above this many tracks the silhouette and the k-means fit use a seeded sample of this many (0: all tracks).</summary>
     [Parameter]
     [ValidateRange(0, int.MaxValue)]
     public int SampleSize { get; set; } = EmbeddingAnalyzer.DefaultSampleSize;

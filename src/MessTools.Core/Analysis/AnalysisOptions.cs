@@ -9,7 +9,8 @@ public sealed record AnalysisOptions
     public int Clusters { get; init; } = 10;
     /// <summary>Seed of k-means++ and of the silhouette/uniformity sample.</summary>
     public int Seed { get; init; } = 1;
-    /// <summary>Above this many tracks, the silhouette uses a seeded sample of this many (0: all tracks).</summary>
+    /// <summary>Above this many tracks, the silhouette and the k-means fit use a seeded sample of this many (0: all
+    /// tracks); at least <see cref="Clusters"/>. Every track is still assigned to its nearest fitted centre.</summary>
     public int SampleSize { get; init; } = EmbeddingAnalyzer.DefaultSampleSize;
     /// <summary>Above this many tracks the uniformity (a mean over all pairs, O(N² D)) uses a seeded sample of this
     /// many (0: all tracks). 5,000 tracks are 12.5 million pairs.</summary>
@@ -38,7 +39,7 @@ public static class AnalysisDefinitions
         ["uniformity"] = "ln(mean over all pairs i < j of exp(-2 ||e_i - e_j||^2)) (Wang & Isola 2020); on a seeded sample of uniformity_sample_size tracks when that is set.",
         ["silhouette"] = "scikit-learn's silhouette_score(E, composer, metric='cosine'): (b - a) / max(a, b) per track, a = mean cosine distance to its own composer's other tracks, b = the smallest mean distance to another composer; a track whose composer has no other track counts 0; on the seeded sample when sample_size is set.",
         ["per_composer"] = "count; mean_within_cosine = mean cosine over pairs of the composer's tracks; mean_cosine_to_others = mean cosine between its tracks and all other tracks.",
-        ["clusters"] = "k-means (Lloyd) on E with k-means++ seeding from the seed; cluster_nmi = normalised mutual information between clusters and composers (arithmetic mean of the entropies, natural log, as scikit-learn's normalized_mutual_info_score).",
+        ["clusters"] = "k-means (Lloyd) on E with k-means++ seeding from the seed (fitted on the seeded sample when sample_size is set, every track then assigned to its nearest centre); cluster_nmi = normalised mutual information between clusters and composers (arithmetic mean of the entropies, natural log, as scikit-learn's normalized_mutual_info_score).",
         ["mean_pairwise_cosine"] = "Mean cosine over all pairs i < j.",
         ["neighbor_composer_share"] = "Mean over tracks of the distinct composers among its K neighbours divided by the number of composers; mean_neighbor_composers is the same count undivided.",
         ["comparison"] = "Over the tracks both folders hold: cka = ||X'Y||_F^2 / (||X'X||_F ||Y'Y||_F) on centred X and Y (linear CKA); neighbor_jaccard = mean over tracks of |A_K intersect B_K| / |A_K union B_K| of the two K-neighbour sets; precision_at_k as in the evaluation (same composer among the K neighbours / K), overall and per composer.",

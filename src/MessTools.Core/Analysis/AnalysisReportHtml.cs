@@ -32,7 +32,7 @@ public static class AnalysisReportHtml
             E("p", $"{r.Tracks:N0} tracks, {r.Composers:N0} composers, {r.Dimension} dimensions; K = {r.K}; {r.Clusters} clusters; seed {r.Seed}; module {ModuleVersionOf()}."),
             E("p", "Folder: " + r.ArtifactPath));
         if (r.SampleSize is { } s)
-            body.Add(E("p", new XAttribute("class", "note"), $"The silhouette uses a seeded sample of {s:N0} tracks (seed {r.Seed})."));
+            body.Add(E("p", new XAttribute("class", "note"), $"The silhouette and the k-means centres use a seeded sample of {s:N0} tracks (seed {r.Seed}); every track is assigned to its nearest centre."));
         if (r.UniformitySampleSize is { } u)
             body.Add(E("p", new XAttribute("class", "note"), $"The uniformity uses the pairs of a seeded sample of {u:N0} tracks (seed {r.Seed})."));
         if (r.SampleSize is not null || r.UniformitySampleSize is not null)

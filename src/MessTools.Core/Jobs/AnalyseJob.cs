@@ -25,7 +25,7 @@ public static class AnalyseJob
         var result = host.Wait(Task.Run(() => EmbeddingAnalyzer.Run(store, options, compare)), Activity,
             () => (Volatile.Read(ref step), Volatile.Read(ref fraction)));
         if (result.SampleSize is { } s)
-            host.Verbose($"The silhouette uses a seeded sample of {s:N0} of {result.Tracks:N0} tracks (seed {options.Seed}; -SampleSize 0 for all).");
+            host.Verbose($"The silhouette and the k-means fit use a seeded sample of {s:N0} of {result.Tracks:N0} tracks (seed {options.Seed}; -SampleSize 0 for all).");
         if (result.UniformitySampleSize is { } u)
             host.Verbose($"The uniformity uses the pairs of a seeded sample of {u:N0} of {result.Tracks:N0} tracks (seed {options.Seed}; -UniformitySampleSize 0 for all).");
         if (host.ShouldProcess(AnalysisFiles.Folder(store), "Write analysis.json and analysis.html"))
