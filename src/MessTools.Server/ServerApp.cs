@@ -87,7 +87,7 @@ public static class ServerApp
             o.OnRejected = async (ctx, token) =>
             {
                 ctx.HttpContext.Response.Headers.RetryAfter = "1";
-                await Problems.WriteAsync(ctx.HttpContext, 429, "RateLimited", $"More than {settings.RateLimit} requests per second from this client; retry after a second.");
+                await Problems.WriteAsync(ctx.HttpContext, 429, ProblemIds.RateLimited, $"More than {settings.RateLimit} requests per second from this client; retry after a second.");
             };
             // After the key check and the forwarded headers: requests with the key draw from the key's bucket (whatever
             // address they come from), anonymous ones from their client address's, so unauthenticated traffic cannot starve

@@ -106,7 +106,7 @@ public sealed class ExportMessMetadataCommand : MessCmdlet
             string? key = LanguagePrimitives.ConvertTo<string>(e.Key);
             string? value = e.Value is null ? null : LanguagePrimitives.ConvertTo<string>(e.Value);
             if (string.IsNullOrWhiteSpace(key) || value is null)
-                throw new MessException("InvalidMap", MessErrorKind.InvalidArgument, $"-{name} has an entry with an empty key or value.", name);
+                throw new MessException(MessErrorIds.InvalidMap, MessErrorKind.InvalidArgument, $"-{name} has an entry with an empty key or value.", name);
             map[key] = value;
         }
         return map;

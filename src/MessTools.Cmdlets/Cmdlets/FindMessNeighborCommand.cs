@@ -214,7 +214,7 @@ public sealed class FindMessNeighborCommand : MessCmdlet
             if (provider.Name == "FileSystem" && files.Count > 0) return files.Where(File.Exists).Order(StringComparer.Ordinal).ToList();
         }
         catch (ItemNotFoundException) { }
-        WriteItemError(new MessException("AudioFileNotFound", MessErrorKind.ObjectNotFound,
+        WriteItemError(new MessException(MessErrorIds.AudioFileNotFound, MessErrorKind.ObjectNotFound,
             $"No audio file matches '{pattern}' (wildcards are expanded as for -Path; use -LiteralPath for a name with [ ] or *).", pattern));
         return Array.Empty<string>();
     }
@@ -224,7 +224,7 @@ public sealed class FindMessNeighborCommand : MessCmdlet
         if (Cancellation.IsCancellationRequested) return;
         if (!File.Exists(file))
         {
-            WriteItemError(new MessException("AudioFileNotFound", MessErrorKind.ObjectNotFound, $"The audio file '{file}' does not exist.", file));
+            WriteItemError(new MessException(MessErrorIds.AudioFileNotFound, MessErrorKind.ObjectNotFound, $"The audio file '{file}' does not exist.", file));
             return;
         }
         try

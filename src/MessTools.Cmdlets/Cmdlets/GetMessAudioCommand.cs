@@ -81,7 +81,7 @@ public sealed class GetMessAudioCommand : ShardedTrackCmdlet, IDisposable
         try { root = ResolveUserPath(AudioRoot ?? "."); }
         catch (Exception ex) when (ex is ItemNotFoundException or ProviderNotFoundException or System.Management.Automation.DriveNotFoundException or PSArgumentException)
         {
-            ThrowTerminating(new MessException("InvalidAudioRoot", MessErrorKind.InvalidArgument, $"-AudioRoot '{AudioRoot}' is not a file-system path: {ex.Message}", "AudioRoot"));
+            ThrowTerminating(new MessException(MessErrorIds.InvalidAudioRoot, MessErrorKind.InvalidArgument, $"-AudioRoot '{AudioRoot}' is not a file-system path: {ex.Message}", "AudioRoot"));
             return;
         }
         var request = new AudioRequest

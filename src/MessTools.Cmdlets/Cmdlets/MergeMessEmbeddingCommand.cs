@@ -55,14 +55,14 @@ public sealed class MergeMessEmbeddingCommand : MessCmdlet
             {
                 var resolved = SessionState.Path.GetResolvedProviderPathFromPSPath(p, out var provider);
                 if (provider.Name != "FileSystem")
-                    throw new MessException("ShardPathInvalid", MessErrorKind.InvalidArgument, $"-Path '{p}' is not a file-system path.", p);
+                    throw new MessException(MessErrorIds.ShardPathInvalid, MessErrorKind.InvalidArgument, $"-Path '{p}' is not a file-system path.", p);
                 _folders.AddRange(resolved.Where(Directory.Exists));
                 if (!resolved.Any(Directory.Exists))
-                    throw new MessException("ShardPathInvalid", MessErrorKind.InvalidArgument, $"-Path '{p}' names no folder.", p);
+                    throw new MessException(MessErrorIds.ShardPathInvalid, MessErrorKind.InvalidArgument, $"-Path '{p}' names no folder.", p);
             }
             catch (ItemNotFoundException)
             {
-                WriteItemError(new MessException("ShardPathNotFound", MessErrorKind.ObjectNotFound, $"-Path '{p}' does not exist.", p), p);
+                WriteItemError(new MessException(MessErrorIds.ShardPathNotFound, MessErrorKind.ObjectNotFound, $"-Path '{p}' does not exist.", p), p);
             }
             catch (MessException ex) { WriteItemError(ex, p); }
         }

@@ -78,7 +78,7 @@ public sealed class NewMessIndexCommand : MessCmdlet
         folder = Path.GetFullPath(ResolveUserPath(folder));
         if (_pipedFolder is null) _pipedFolder = folder;
         else if (!string.Equals(_pipedFolder, folder, OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal))
-            ThrowTerminating(new MessException("MixedArtifactFolders", MessErrorKind.InvalidArgument,
+            ThrowTerminating(new MessException(MessErrorIds.MixedArtifactFolders, MessErrorKind.InvalidArgument,
                 $"The tracks from the pipeline come from two artifact folders ('{_pipedFolder}' and '{folder}'); one index covers one folder. Name it with -ArtifactPath.", folder));
     }
 

@@ -72,7 +72,7 @@ public sealed class PublishMessArtifactCommand : ArtifactRemoteCmdlet
         };
         if (string.IsNullOrWhiteSpace(folder))
         {
-            WriteItemError(new MessException("NoArtifactFolder", MessErrorKind.InvalidArgument,
+            WriteItemError(new MessException(MessErrorIds.NoArtifactFolder, MessErrorKind.InvalidArgument,
                 $"The pipeline object '{InputObject}' names no artifact folder (no ArtifactPath or Path property).", InputObject.ToString()));
             return;
         }

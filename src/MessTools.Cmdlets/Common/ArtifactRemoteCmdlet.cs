@@ -65,7 +65,7 @@ public abstract class ArtifactRemoteCmdlet : MessCmdlet
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             // A local file-system failure (disk full, permissions) while staging or swapping.
-            ThrowTerminating(new MessException("ArtifactLocalIOError", MessErrorKind.WriteError,
+            ThrowTerminating(new MessException(MessErrorIds.ArtifactLocalIOError, MessErrorKind.WriteError,
                 $"{activity} failed on the local file system: {SecretRedactor.Redact(ex.Message)}", null, ex));
             throw;
         }

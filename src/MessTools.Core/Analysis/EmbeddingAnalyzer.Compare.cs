@@ -15,7 +15,7 @@ public static partial class EmbeddingAnalyzer
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
         if (a.Count != b.Count || !a.TrackIds.SequenceEqual(b.TrackIds, StringComparer.Ordinal))
-            throw new MessException("CompareTracksDiffer", MessErrorKind.InvalidArgument,
+            throw new MessException(MessErrorIds.CompareTracksDiffer, MessErrorKind.InvalidArgument,
                 $"The two embedding sets must hold the same tracks to be compared ({a.Count} and {b.Count} tracks).");
         var labels = new Evaluator.Labels(a);
         Validate(a, o, labels);
@@ -63,7 +63,7 @@ public static partial class EmbeddingAnalyzer
     public static double Cka(float[] x, int dx, float[] y, int dy, int n, int threads = 0, CancellationToken ct = default)
     {
         if ((long)n * dx != x.Length || (long)n * dy != y.Length)
-            throw new MessException("CompareTracksDiffer", MessErrorKind.InvalidArgument,
+            throw new MessException(MessErrorIds.CompareTracksDiffer, MessErrorKind.InvalidArgument,
                 $"CKA needs two matrices of the same rows: {x.Length / Math.Max(1, dx)} x {dx} and {y.Length / Math.Max(1, dy)} x {dy} for {n} rows.");
         if (threads <= 0) threads = Environment.ProcessorCount;
         var mx = ColumnMean(x, n, dx, threads);

@@ -35,7 +35,7 @@ public static partial class EmbeddingAnalyzer
         var shared = new HashSet<string>(data.TrackIds, StringComparer.Ordinal);
         shared.IntersectWith(other.TrackIds);
         if (shared.Count == 0)
-            throw new MessException("NoSharedTracks", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.NoSharedTracks, MessErrorKind.InvalidData,
                 $"'{store.Root}' and '{compare.Root}' share no embedded track, so there is nothing to compare.", compare.Root);
         var a = shared.Count == data.Count ? data : EvaluationData.Load(store, shared);
         var b = shared.Count == other.Count ? other : EvaluationData.Load(compare, shared);
@@ -101,22 +101,22 @@ public static partial class EmbeddingAnalyzer
     private static void Validate(EvaluationData data, AnalysisOptions o, Evaluator.Labels labels)
     {
         if (o.K < 1)
-            throw new MessException("InvalidK", MessErrorKind.InvalidArgument, $"K is {o.K}; it must be at least 1.", "K");
+            throw new MessException(MessErrorIds.InvalidK, MessErrorKind.InvalidArgument, $"K is {o.K}; it must be at least 1.", "K");
         if (o.K >= data.Count)
-            throw new MessException("KTooLarge", MessErrorKind.InvalidArgument,
+            throw new MessException(MessErrorIds.KTooLarge, MessErrorKind.InvalidArgument,
                 $"K is {o.K} but {data.Source} holds {data.Count} tracks; K must be smaller than the number of tracks (each track has {data.Count - 1} others).", "K");
         if (labels.ComposerNames.Length < 2)
-            throw new MessException("OneComposerOnly", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.OneComposerOnly, MessErrorKind.InvalidData,
                 $"All {data.Count} tracks of {data.Source} have the composer '{labels.ComposerNames[0]}'; the silhouette, the clusters' NMI and the composer figures need at least two composers.",
                 labels.ComposerNames[0]);
         if (o.Clusters < 2 || o.Clusters > data.Count)
-            throw new MessException("InvalidClusters", MessErrorKind.InvalidArgument,
+            throw new MessException(MessErrorIds.InvalidClusters, MessErrorKind.InvalidArgument,
                 $"Clusters is {o.Clusters}; it must be between 2 and the number of tracks ({data.Count}).", "Clusters");
         if (o.SampleSize < 0 || (o.SampleSize > 0 && o.SampleSize < Math.Max(2, o.Clusters)))
-            throw new MessException("InvalidSampleSize", MessErrorKind.InvalidArgument,
+            throw new MessException(MessErrorIds.InvalidSampleSize, MessErrorKind.InvalidArgument,
                 $"SampleSize is {o.SampleSize}; it must be 0 (all tracks) or at least 2 and at least Clusters ({o.Clusters}), since k-means is fitted on the sample.", "SampleSize");
         if (o.UniformitySampleSize is < 0 or (> 0 and < 2))
-            throw new MessException("InvalidSampleSize", MessErrorKind.InvalidArgument, $"UniformitySampleSize is {o.UniformitySampleSize}; it must be 0 (all tracks) or at least 2.", "UniformitySampleSize");
+            throw new MessException(MessErrorIds.InvalidSampleSize, MessErrorKind.InvalidArgument, $"UniformitySampleSize is {o.UniformitySampleSize}; it must be 0 (all tracks) or at least 2.", "UniformitySampleSize");
     }
 
     /// <summary>E: every row of unit length. Rows as the embedding stage stores them (unit length to within float
@@ -133,7 +133,7 @@ public static partial class EmbeddingAnalyzer
         });
         int first = Array.IndexOf(normSq, 0.0);
         if (first >= 0)
-            throw new MessException("EmbeddingZero", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.EmbeddingZero, MessErrorKind.InvalidData,
                 $"{data.Source}: row of track '{data.TrackIds[first]}' is all zeros, so it has no direction.", data.TrackIds[first]);
         double rounding = dim * Math.ScaleB(1.0, -24);
         if (Array.TrueForAll(normSq, q => Math.Abs(q - 1) <= rounding)) return data.Vectors;

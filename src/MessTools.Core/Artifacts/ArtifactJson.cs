@@ -23,7 +23,7 @@ public static class ArtifactJson
     public static T Read<T>(string path)
     {
         if (!File.Exists(path))
-            throw new Common.MessException("ArtifactMissing", Common.MessErrorKind.ObjectNotFound,
+            throw new Common.MessException(Common.MessErrorIds.ArtifactMissing, Common.MessErrorKind.ObjectNotFound,
                 $"The artifact '{path}' does not exist.", path);
         try
         {
@@ -33,7 +33,7 @@ public static class ArtifactJson
         }
         catch (JsonException ex)
         {
-            throw new Common.MessException("ArtifactMalformed", Common.MessErrorKind.InvalidData,
+            throw new Common.MessException(Common.MessErrorIds.ArtifactMalformed, Common.MessErrorKind.InvalidData,
                 $"The artifact '{path}' is not valid JSON of the expected shape: {ex.Message}", path, ex);
         }
     }

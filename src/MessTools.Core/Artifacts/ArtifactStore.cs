@@ -17,7 +17,7 @@ public sealed class ArtifactStore
     public ArtifactStore(string root)
     {
         if (string.IsNullOrWhiteSpace(root))
-            throw new MessException("ArtifactPathEmpty", MessErrorKind.InvalidArgument, "The artifact path is empty.");
+            throw new MessException(MessErrorIds.ArtifactPathEmpty, MessErrorKind.InvalidArgument, "The artifact path is empty.");
         Root = Path.GetFullPath(root);
     }
 
@@ -78,7 +78,7 @@ public sealed class ArtifactStore
     {
         if (File.Exists(HnswIndexFile)) return HnswIndexFile;
         if (File.Exists(FlatIndexFile)) return FlatIndexFile;
-        throw new MessException("IndexMissing", MessErrorKind.ObjectNotFound,
+        throw new MessException(MessErrorIds.IndexMissing, MessErrorKind.ObjectNotFound,
             $"There is no index in '{IndexDir}'. Run New-MessIndex first.", IndexDir);
     }
     public string EvalDir => Path.Combine(Root, ArtifactLayout.EvalFolder);
@@ -107,7 +107,7 @@ public sealed class ArtifactStore
         if (string.IsNullOrEmpty(extension)) return "";
         string ext = extension.StartsWith('.') ? extension : "." + extension;
         if (ext.Length > 12 || ext[1..].Any(c => !char.IsAsciiLetterOrDigit(c)))
-            throw new MessException("UnsafeExtension", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.UnsafeExtension, MessErrorKind.InvalidData,
                 $"The file extension '{SafePath.Printable(extension)}' is not a plain extension.", extension);
         return ext.ToLowerInvariant();
     }

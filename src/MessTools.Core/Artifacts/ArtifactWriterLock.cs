@@ -33,7 +33,7 @@ public sealed class ArtifactWriterLock : IDisposable
 {
     public const string LockFileName = ".lock";
     public const string HolderFileName = ".lock.holder.json";
-    public const string ErrorId = "ArtifactFolderLocked";
+    public const string ErrorId = MessErrorIds.ArtifactFolderLocked;
 
     private static readonly object Gate = new();
     private static readonly Dictionary<string, Entry> Held = new(OperatingSystem.IsWindows() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
@@ -155,7 +155,7 @@ public sealed class ArtifactWriterLock : IDisposable
         catch (IOException) when (File.Exists(path)) { return false; }
         catch (UnauthorizedAccessException ex)
         {
-            throw new MessException("ArtifactFolderNotWritable", MessErrorKind.PermissionDenied,
+            throw new MessException(MessErrorIds.ArtifactFolderNotWritable, MessErrorKind.PermissionDenied,
                 $"The writer lock '{path}' cannot be created: {ex.Message}", path, ex);
         }
     }

@@ -57,7 +57,7 @@ public static partial class SafePath
     {
         string? problem = Problem(value);
         if (problem is not null)
-            throw new MessException("UnsafeName", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.UnsafeName, MessErrorKind.InvalidData,
                 $"{what} '{Printable(value)}' cannot be used as a file name: {problem}.", value);
         return value!;
     }
@@ -71,7 +71,7 @@ public static partial class SafePath
         path = Path.GetFullPath(path);
         string rootWithSep = Path.EndsInDirectorySeparator(fullRoot) ? fullRoot : fullRoot + Path.DirectorySeparatorChar;
         if (!path.StartsWith(rootWithSep, OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal))
-            throw new MessException("PathEscapesFolder", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.PathEscapesFolder, MessErrorKind.InvalidData,
                 $"The path '{path}' would leave the folder '{fullRoot}'.", path);
         return path;
     }

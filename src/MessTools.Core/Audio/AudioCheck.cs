@@ -62,15 +62,15 @@ public sealed class AudioCheck
     public void Validate(string what, double minDurationSec)
     {
         if (_count == 0)
-            throw new MessException("AudioEmpty", MessErrorKind.InvalidData, $"{what} holds no audio samples.", what);
+            throw new MessException(MessErrorIds.AudioEmpty, MessErrorKind.InvalidData, $"{what} holds no audio samples.", what);
         if (_nonFinite > 0)
-            throw new MessException("AudioNonFinite", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.AudioNonFinite, MessErrorKind.InvalidData,
                 $"{what} has {_nonFinite:N0} NaN or infinite samples (the first at {(double)_firstNonFinite / _sampleRate:0.###} s).", what);
         if (PeakDbfs < SilenceThresholdDbfs)
-            throw new MessException("AudioSilent", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.AudioSilent, MessErrorKind.InvalidData,
                 $"{what} is silent: its peak is {(double.IsNegativeInfinity(PeakDbfs) ? "-inf" : PeakDbfs.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture))} dBFS, below {SilenceThresholdDbfs} dBFS.", what);
         if (DurationSec < minDurationSec)
-            throw new MessException("AudioTooShort", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.AudioTooShort, MessErrorKind.InvalidData,
                 $"{what} lasts {DurationSec:0.###} s, shorter than the minimum of {minDurationSec:0.###} s (-MinDurationSec).", what);
     }
 

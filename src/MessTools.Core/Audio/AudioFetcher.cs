@@ -105,7 +105,7 @@ public sealed class AudioFetcher : IDisposable
         {
             case AudioSourceKind.Local:
                 if (!File.Exists(source.LocalPath))
-                    throw new MessException("AudioFileNotFound", MessErrorKind.ObjectNotFound,
+                    throw new MessException(MessErrorIds.AudioFileNotFound, MessErrorKind.ObjectNotFound,
                         $"Track '{track.TrackId}': the audio file '{source.LocalPath}' does not exist{(Path.IsPathRooted(source.Text) || source.Text.StartsWith("file:", StringComparison.OrdinalIgnoreCase) ? "" : $" (relative to -AudioRoot '{_options.AudioRoot}'; give -Bucket if '{source.Text}' is an S3 key)")}.",
                         track);
                 return new FetchResult(FetchOutcome.Local, source.LocalPath!, 0, 0);
@@ -168,12 +168,12 @@ public sealed class AudioFetcher : IDisposable
         catch (AmazonServiceException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
         {
             string what = ex.ErrorCode == "NoSuchBucket" ? $"the bucket '{source.Bucket}' does not exist" : "the object does not exist";
-            throw new MessException("AudioObjectNotFound", MessErrorKind.ObjectNotFound,
+            throw new MessException(MessErrorIds.AudioObjectNotFound, MessErrorKind.ObjectNotFound,
                 $"Track '{track.TrackId}': s3://{source.Bucket}/{source.Key} was not found (404 {ex.ErrorCode}: {what}). Bucket '{source.Bucket}', key '{source.Key}'.", track, ex);
         }
         catch (AmazonServiceException ex) when (ex.StatusCode is HttpStatusCode.Forbidden or HttpStatusCode.Unauthorized)
         {
-            throw new MessException("AudioAccessDenied", MessErrorKind.PermissionDenied,
+            throw new MessException(MessErrorIds.AudioAccessDenied, MessErrorKind.PermissionDenied,
                 $"Track '{track.TrackId}': access to s3://{source.Bucket}/{source.Key} was denied ({(int)ex.StatusCode} {ex.ErrorCode}). Bucket '{source.Bucket}', key '{source.Key}': check the credentials' s3:GetObject permission and the bucket policy.", track, ex);
         }
         catch (Exception ex) when (ex is not MessException && ex is not OperationCanceledException || (ex is OperationCanceledException && !ct.IsCancellationRequested))
@@ -223,11 +223,11 @@ public sealed class AudioFetcher : IDisposable
         }
         catch (HttpStatusException ex) when (ex.Status == HttpStatusCode.NotFound || ex.Status == HttpStatusCode.Gone)
         {
-            throw new MessException("AudioObjectNotFound", MessErrorKind.ObjectNotFound, $"Track '{track.TrackId}': {source.Display} was not found ({(int)ex.Status}).", track, ex);
+            throw new MessException(MessErrorIds.AudioObjectNotFound, MessErrorKind.ObjectNotFound, $"Track '{track.TrackId}': {source.Display} was not found ({(int)ex.Status}).", track, ex);
         }
         catch (HttpStatusException ex) when (ex.Status is HttpStatusCode.Forbidden or HttpStatusCode.Unauthorized)
         {
-            throw new MessException("AudioAccessDenied", MessErrorKind.PermissionDenied, $"Track '{track.TrackId}': access to {source.Display} was denied ({(int)ex.Status}).", track, ex);
+            throw new MessException(MessErrorIds.AudioAccessDenied, MessErrorKind.PermissionDenied, $"Track '{track.TrackId}': access to {source.Display} was denied ({(int)ex.Status}).", track, ex);
         }
         catch (Exception ex) when (ex is not MessException && (ex is not OperationCanceledException || !ct.IsCancellationRequested))
         {

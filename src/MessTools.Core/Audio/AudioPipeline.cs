@@ -138,11 +138,11 @@ public sealed class AudioPipeline : IDisposable
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            result = Failed(track, new MessException("AudioWriteFailed", MessErrorKind.WriteError, $"Track '{track.TrackId}': writing its audio failed: {ex.Message}", track, ex), outcome, bytes);
+            result = Failed(track, new MessException(MessErrorIds.AudioWriteFailed, MessErrorKind.WriteError, $"Track '{track.TrackId}': writing its audio failed: {ex.Message}", track, ex), outcome, bytes);
         }
         catch (Exception ex)
         {
-            result = Failed(track, new MessException("AudioUnexpectedError", MessErrorKind.InvalidOperation, $"Track '{track.TrackId}': {ex.GetType().Name}: {ex.Message}", track, ex), outcome, bytes);
+            result = Failed(track, new MessException(MessErrorIds.AudioUnexpectedError, MessErrorKind.InvalidOperation, $"Track '{track.TrackId}': {ex.GetType().Name}: {ex.Message}", track, ex), outcome, bytes);
         }
         _results.Add(result);
     }

@@ -48,9 +48,9 @@ public sealed record AudioSource(AudioSourceKind Kind, string Text, string? Buck
     {
         string t = (text ?? "").Trim();
         if (t.Length == 0)
-            throw new MessException("NoAudioSource", MessErrorKind.InvalidData, "The track has no audio location (AudioUri / audio_s3_key is empty).");
+            throw new MessException(MessErrorIds.NoAudioSource, MessErrorKind.InvalidData, "The track has no audio location (AudioUri / audio_s3_key is empty).");
         if (t.Any(char.IsControl))
-            throw new MessException("InvalidAudioSource", MessErrorKind.InvalidData, $"The audio location '{Printable(t)}' contains control characters.", t);
+            throw new MessException(MessErrorIds.InvalidAudioSource, MessErrorKind.InvalidData, $"The audio location '{Printable(t)}' contains control characters.", t);
 
         if (t.StartsWith("s3://", StringComparison.OrdinalIgnoreCase) || t.StartsWith("s3a://", StringComparison.OrdinalIgnoreCase))
         {
@@ -60,24 +60,24 @@ public sealed record AudioSource(AudioSourceKind Kind, string Text, string? Buck
             string key = slash < 0 ? "" : rest[(slash + 1)..];
             RequireBucket(bucket, t);
             if (key.Length == 0 || key.EndsWith('/'))
-                throw new MessException("InvalidAudioSource", MessErrorKind.InvalidData, $"'{Printable(t)}' names a bucket or folder, not an object: the key is missing.", t);
+                throw new MessException(MessErrorIds.InvalidAudioSource, MessErrorKind.InvalidData, $"'{Printable(t)}' names a bucket or folder, not an object: the key is missing.", t);
             return new AudioSource(AudioSourceKind.S3, t, bucket, key);
         }
         if (t.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || t.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
         {
             if (!Uri.TryCreate(t, UriKind.Absolute, out var url) || string.IsNullOrEmpty(url.Host))
-                throw new MessException("InvalidAudioSource", MessErrorKind.InvalidData, $"'{Printable(t)}' is not a valid URL.", t);
+                throw new MessException(MessErrorIds.InvalidAudioSource, MessErrorKind.InvalidData, $"'{Printable(t)}' is not a valid URL.", t);
             return new AudioSource(AudioSourceKind.Http, t, Url: url);
         }
         if (t.StartsWith("file:", StringComparison.OrdinalIgnoreCase))
         {
             if (!Uri.TryCreate(t, UriKind.Absolute, out var fileUri) || !fileUri.IsFile)
-                throw new MessException("InvalidAudioSource", MessErrorKind.InvalidData, $"'{Printable(t)}' is not a valid file:// URI.", t);
+                throw new MessException(MessErrorIds.InvalidAudioSource, MessErrorKind.InvalidData, $"'{Printable(t)}' is not a valid file:// URI.", t);
             return new AudioSource(AudioSourceKind.Local, t, LocalPath: Path.GetFullPath(fileUri.LocalPath));
         }
         int scheme = t.IndexOf("://", StringComparison.Ordinal);
         if (scheme > 0 && t[..scheme].All(c => char.IsAsciiLetterOrDigit(c) || c is '+' or '-' or '.'))
-            throw new MessException("UnsupportedAudioScheme", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.UnsupportedAudioScheme, MessErrorKind.InvalidData,
                 $"'{Printable(t)}' uses the scheme '{t[..scheme]}://'; supported are s3://, http(s)://, file:// and plain paths or keys.", t);
 
         if (!string.IsNullOrWhiteSpace(defaultBucket))
@@ -86,14 +86,14 @@ public sealed record AudioSource(AudioSourceKind Kind, string Text, string? Buck
             RequireBucket(bucket, t);
             string key = t.TrimStart('/');
             if (key.Length == 0 || key.EndsWith('/'))
-                throw new MessException("InvalidAudioSource", MessErrorKind.InvalidData, $"'{Printable(t)}' is not an object key.", t);
+                throw new MessException(MessErrorIds.InvalidAudioSource, MessErrorKind.InvalidData, $"'{Printable(t)}' is not an object key.", t);
             return new AudioSource(AudioSourceKind.S3, t, bucket, key);
         }
         string local;
         try { local = Path.GetFullPath(Path.IsPathRooted(t) ? t : Path.Combine(audioRoot, t)); }
         catch (Exception ex) when (ex is ArgumentException or NotSupportedException or PathTooLongException)
         {
-            throw new MessException("InvalidAudioSource", MessErrorKind.InvalidData, $"'{Printable(t)}' is not a valid local path: {ex.Message}", t, ex);
+            throw new MessException(MessErrorIds.InvalidAudioSource, MessErrorKind.InvalidData, $"'{Printable(t)}' is not a valid local path: {ex.Message}", t, ex);
         }
         return new AudioSource(AudioSourceKind.Local, t, LocalPath: local);
     }
@@ -102,7 +102,7 @@ public sealed record AudioSource(AudioSourceKind Kind, string Text, string? Buck
     {
         // S3 bucket rules, loosely (S3-compatible stores allow a little more): 3-63 of [a-z0-9.-_], no path characters.
         if (bucket.Length is < 3 or > 255 || !bucket.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_'))
-            throw new MessException("InvalidBucketName", MessErrorKind.InvalidData, $"'{Printable(bucket)}' in '{Printable(text)}' is not a valid bucket name.", text);
+            throw new MessException(MessErrorIds.InvalidBucketName, MessErrorKind.InvalidData, $"'{Printable(bucket)}' in '{Printable(text)}' is not a valid bucket name.", text);
     }
 
     private static string Printable(string s) => s.Length > 200 ? s[..200] + "…" : s;

@@ -46,9 +46,9 @@ public sealed class AudioStandardizer
     public AudioStandardizer(ArtifactStore store, FfmpegDecoder decoder, StandardizeOptions options)
     {
         if (options.SampleRate is < 4000 or > 192_000)
-            throw new MessException("InvalidSampleRate", MessErrorKind.InvalidArgument, $"-SampleRate {options.SampleRate} is outside 4000..192000 Hz.", "SampleRate");
+            throw new MessException(MessErrorIds.InvalidSampleRate, MessErrorKind.InvalidArgument, $"-SampleRate {options.SampleRate} is outside 4000..192000 Hz.", "SampleRate");
         if (options.MinDurationSec < 0 || double.IsNaN(options.MinDurationSec))
-            throw new MessException("InvalidMinDuration", MessErrorKind.InvalidArgument, $"-MinDurationSec {options.MinDurationSec} is negative.", "MinDurationSec");
+            throw new MessException(MessErrorIds.InvalidMinDuration, MessErrorKind.InvalidArgument, $"-MinDurationSec {options.MinDurationSec} is negative.", "MinDurationSec");
         _store = store;
         _decoder = decoder;
         Options = options;

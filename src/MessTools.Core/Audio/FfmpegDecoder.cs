@@ -75,7 +75,7 @@ public sealed partial class FfmpegDecoder : IAudioDecoder
     }
 
     /// <summary>The one error for a missing ffmpeg, with install instructions for each platform.</summary>
-    public static MessException NotFound(string why) => new("FfmpegNotFound", MessErrorKind.NotInstalled,
+    public static MessException NotFound(string why) => new(MessErrorIds.FfmpegNotFound, MessErrorKind.NotInstalled,
         why + " MessTools decodes audio with ffmpeg. Install it and open a new shell, or name it with -FfmpegPath or $env:" + EnvironmentVariable + ":" +
         " Linux: 'sudo apt-get install ffmpeg' (Debian/Ubuntu), 'sudo dnf install ffmpeg' (Fedora, RPM Fusion) or 'sudo pacman -S ffmpeg';" +
         " macOS: 'brew install ffmpeg';" +
@@ -99,13 +99,13 @@ public sealed partial class FfmpegDecoder : IAudioDecoder
     {
         ArgumentNullException.ThrowIfNull(sink);
         if (sampleRate is < 1000 or > 768_000)
-            throw new MessException("InvalidSampleRate", MessErrorKind.InvalidArgument, $"The sample rate {sampleRate} Hz is outside 1000..768000.", sampleRate);
+            throw new MessException(MessErrorIds.InvalidSampleRate, MessErrorKind.InvalidArgument, $"The sample rate {sampleRate} Hz is outside 1000..768000.", sampleRate);
         string full = Path.GetFullPath(path);
         var file = new FileInfo(full);
         if (!file.Exists)
-            throw new MessException("AudioFileNotFound", MessErrorKind.ObjectNotFound, $"The audio file '{full}' does not exist.", full);
+            throw new MessException(MessErrorIds.AudioFileNotFound, MessErrorKind.ObjectNotFound, $"The audio file '{full}' does not exist.", full);
         if (file.Length == 0)
-            throw new MessException("AudioEmpty", MessErrorKind.InvalidData, $"The audio file '{full}' is empty (0 bytes).", full);
+            throw new MessException(MessErrorIds.AudioEmpty, MessErrorKind.InvalidData, $"The audio file '{full}' is empty (0 bytes).", full);
 
         var psi = new ProcessStartInfo(FfmpegPath)
         {
@@ -180,22 +180,22 @@ public sealed partial class FfmpegDecoder : IAudioDecoder
         if (process.ExitCode != 0)
         {
             string why = errors.Length > 0 ? errors[^1] : lines.Length > 0 ? StripLevel(lines[^1]) : $"exit code {process.ExitCode}";
-            throw new MessException("AudioUndecodable", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.AudioUndecodable, MessErrorKind.InvalidData,
                 $"ffmpeg cannot decode '{full}': {why}", full);
         }
         double decodedSec = (double)samples / sampleRate;
         if (samples == 0)
-            throw new MessException("AudioEmpty", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.AudioEmpty, MessErrorKind.InvalidData,
                 $"'{full}' holds no audio samples{(errors.Length > 0 ? " (" + errors[^1] + ")" : "")}.", full);
 
         double? declared = DeclaredDuration(lines);
         bool estimated = lines.Any(l => l.Contains("Estimating duration from bitrate", StringComparison.Ordinal));
         var info = new DecodeInfo(full, sampleRate, samples, declared, errors);
         if (declared is { } d && !estimated && d - decodedSec > Math.Max(0.5, 0.02 * d))
-            throw new MessException("AudioTruncated", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.AudioTruncated, MessErrorKind.InvalidData,
                 $"'{full}' is truncated or damaged: its header declares {d:0.###} s but only {decodedSec:0.###} s decode{(errors.Length > 0 ? " (" + errors[^1] + ")" : "")}.", full);
         if (IsWav(full) && WavFile.TryReadInfo(full) is { Truncated: true } wav)
-            throw new MessException("AudioTruncated", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.AudioTruncated, MessErrorKind.InvalidData,
                 $"'{full}' is truncated: its data chunk declares {wav.DeclaredDataBytes:N0} bytes but the file holds {wav.DataBytes:N0}.", full);
         return info;
     }
@@ -292,7 +292,7 @@ public sealed partial class FfmpegDecoder : IAudioDecoder
 
         public float[] ToArray()
         {
-            if (_count > Array.MaxLength) throw new MessException("AudioTooLong", MessErrorKind.InvalidData, $"{_count:N0} samples do not fit in memory as one buffer.");
+            if (_count > Array.MaxLength) throw new MessException(MessErrorIds.AudioTooLong, MessErrorKind.InvalidData, $"{_count:N0} samples do not fit in memory as one buffer.");
             var all = new float[_count];
             int at = 0;
             foreach (var b in _blocks) { b.CopyTo(all, at); at += b.Length; }

@@ -52,13 +52,13 @@ public static class WavFile
     {
         byte[] data;
         try { data = File.ReadAllBytes(path); }
-        catch (FileNotFoundException ex) { throw new MessException("AudioFileNotFound", MessErrorKind.ObjectNotFound, $"The audio file '{path}' does not exist.", path, ex); }
+        catch (FileNotFoundException ex) { throw new MessException(MessErrorIds.AudioFileNotFound, MessErrorKind.ObjectNotFound, $"The audio file '{path}' does not exist.", path, ex); }
         return Parse(data, path);
     }
 
     public static AudioBuffer Parse(ReadOnlySpan<byte> data, string name)
     {
-        MessException Bad(string why) => new("InvalidWav", MessErrorKind.InvalidData, $"'{name}' is not a readable WAV file: {why}.", name);
+        MessException Bad(string why) => new(MessErrorIds.InvalidWav, MessErrorKind.InvalidData, $"'{name}' is not a readable WAV file: {why}.", name);
         if (data.Length < 12 || !data[..4].SequenceEqual("RIFF"u8) || !data.Slice(8, 4).SequenceEqual("WAVE"u8))
             throw Bad("it does not start with a RIFF/WAVE header");
         int pos = 12;
@@ -197,7 +197,7 @@ public static class WavFile
         int bytesPerSample = format == WavSampleFormat.Float32 ? 4 : 2;
         long dataBytes = (long)audio.Samples.Length * bytesPerSample;
         if (dataBytes > uint.MaxValue - 44)
-            throw new MessException("WavTooLarge", MessErrorKind.InvalidData, $"'{path}': {dataBytes} bytes of audio do not fit in a WAV file.", path);
+            throw new MessException(MessErrorIds.WavTooLarge, MessErrorKind.InvalidData, $"'{path}': {dataBytes} bytes of audio do not fit in a WAV file.", path);
         AtomicFile.Write(path, stream =>
         {
             Span<byte> h = stackalloc byte[HeaderBytes];
@@ -287,7 +287,7 @@ public sealed class WavStreamWriter : IDisposable
         int bps = BytesPerSample;
         long dataBytes = _samples * bps;
         if (dataBytes > uint.MaxValue - 44)
-            throw new MessException("WavTooLarge", MessErrorKind.InvalidData, $"'{Path}': {dataBytes} bytes of audio do not fit in a WAV file.", Path);
+            throw new MessException(MessErrorIds.WavTooLarge, MessErrorKind.InvalidData, $"'{Path}': {dataBytes} bytes of audio do not fit in a WAV file.", Path);
         Span<byte> h = stackalloc byte[WavFile.HeaderBytes];
         WavFile.WriteHeader(h, _format, _channels, _sampleRate, dataBytes);
         _file.Stream.Position = 0;

@@ -29,13 +29,13 @@ public sealed class S3Connection
     public void Validate()
     {
         if (EndpointUrl is not null && EndpointUrl.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
-            throw new MessException("InvalidEndpointUrl", MessErrorKind.InvalidArgument,
+            throw new MessException(MessErrorIds.InvalidEndpointUrl, MessErrorKind.InvalidArgument,
                 $"-EndpointUrl '{SafePath.Printable(EndpointUrl)}' contains white space or a control character inside it; give the bare URL, for example https://s3.example.com:9000.", "EndpointUrl");
         if (EndpointUrl is not null &&
             (!Uri.TryCreate(EndpointUrl, UriKind.Absolute, out var u) || (u.Scheme != Uri.UriSchemeHttp && u.Scheme != Uri.UriSchemeHttps)))
-            throw new MessException("InvalidEndpointUrl", MessErrorKind.InvalidArgument, $"-EndpointUrl '{SecretRedactor.Redact(EndpointUrl)}' is not an http:// or https:// URL.", "EndpointUrl");
+            throw new MessException(MessErrorIds.InvalidEndpointUrl, MessErrorKind.InvalidArgument, $"-EndpointUrl '{SecretRedactor.Redact(EndpointUrl)}' is not an http:// or https:// URL.", "EndpointUrl");
         if (Region is not null && !System.Text.RegularExpressions.Regex.IsMatch(Region, "^[a-z]{2,}(-[a-z0-9]+)+$"))
-            throw new MessException("InvalidRegion", MessErrorKind.InvalidArgument, $"-Region '{Region}' is not an AWS region name such as eu-west-1.", "Region");
+            throw new MessException(MessErrorIds.InvalidRegion, MessErrorKind.InvalidArgument, $"-Region '{Region}' is not an AWS region name such as eu-west-1.", "Region");
     }
 
     /// <summary>
@@ -54,7 +54,7 @@ public sealed class S3Connection
             string? file = Environment.GetEnvironmentVariable("AWS_SHARED_CREDENTIALS_FILE");
             var chain = string.IsNullOrWhiteSpace(file) ? new CredentialProfileStoreChain() : new CredentialProfileStoreChain(file);
             if (!chain.TryGetProfile(ProfileName, out var profile) || !chain.TryGetAWSCredentials(ProfileName, out credentials))
-                throw new AwsSetupException("AwsProfileNotFound", MessErrorKind.ObjectNotFound,
+                throw new AwsSetupException(MessErrorIds.AwsProfileNotFound, MessErrorKind.ObjectNotFound,
                     $"The AWS profile '{ProfileName}' was not found in the shared credentials or config file ({file ?? "~/.aws/credentials"}).");
             region ??= profile.Region?.SystemName;
         }
@@ -80,7 +80,7 @@ public sealed class S3Connection
         }
         catch (AmazonClientException ex)
         {
-            throw new AwsSetupException("AwsRegionMissing", MessErrorKind.InvalidArgument,
+            throw new AwsSetupException(MessErrorIds.AwsRegionMissing, MessErrorKind.InvalidArgument,
                 $"The S3 client cannot be configured: {ex.Message} Pass -Region (for example eu-west-1), set AWS_REGION, or give -EndpointUrl.", ex);
         }
     }
@@ -90,7 +90,7 @@ public sealed class S3Connection
 public sealed class AwsSetupException(string errorId, MessErrorKind kind, string message, Exception? inner = null)
     : MessException(errorId, kind, message, null, inner)
 {
-    public static AwsSetupException NoCredentials(Exception inner) => new("AwsCredentialsNotFound", MessErrorKind.PermissionDenied,
+    public static AwsSetupException NoCredentials(Exception inner) => new(MessErrorIds.AwsCredentialsNotFound, MessErrorKind.PermissionDenied,
         "No AWS credentials were found (environment variables, shared credentials file, container or instance role). Set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, run 'aws configure', or pass -ProfileName.", inner);
 }
 

@@ -44,10 +44,10 @@ public sealed class ColumnMap
         foreach (var (target, source) in userMap)
         {
             string canonical = CatalogColumns.All.FirstOrDefault(c => string.Equals(c, target, StringComparison.OrdinalIgnoreCase))
-                ?? throw new MessException("UnknownMappedColumn", MessErrorKind.InvalidArgument,
+                ?? throw new MessException(MessErrorIds.UnknownMappedColumn, MessErrorKind.InvalidArgument,
                     $"The column map names '{target}', which is not one of the metadata columns ({string.Join(", ", CatalogColumns.All)}).", target);
             if (string.IsNullOrWhiteSpace(source))
-                throw new MessException("EmptyMappedColumn", MessErrorKind.InvalidArgument,
+                throw new MessException(MessErrorIds.EmptyMappedColumn, MessErrorKind.InvalidArgument,
                     $"The column map gives no source column for '{canonical}'.", target);
             _userMap[canonical] = source;
         }
@@ -71,7 +71,7 @@ public sealed class ColumnMap
             {
                 ordinal = Find(mapped);
                 if (ordinal < 0)
-                    throw new MessException("MappedColumnMissing", MessErrorKind.InvalidData,
+                    throw new MessException(MessErrorIds.MappedColumnMissing, MessErrorKind.InvalidData,
                         $"The column map sends '{mapped}' to '{column}', but {sourceDescription} has no column '{mapped}'. Its columns: {string.Join(", ", sourceColumns)}.", mapped);
             }
             else
@@ -82,7 +82,7 @@ public sealed class ColumnMap
                         if ((ordinal = Find(alias)) >= 0) break;
             }
             if (ordinal < 0 && CatalogColumns.Required.Contains(column))
-                throw new MessException("RequiredColumnMissing", MessErrorKind.InvalidData,
+                throw new MessException(MessErrorIds.RequiredColumnMissing, MessErrorKind.InvalidData,
                     $"{sourceDescription} has no '{column}' column, which is required. Its columns: {string.Join(", ", sourceColumns)}. " +
                     $"Map a column of another name with -ColumnMap @{{ {column} = '<source column>' }}.", column);
             result[column] = ordinal;

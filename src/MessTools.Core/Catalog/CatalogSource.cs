@@ -40,16 +40,16 @@ public static class CatalogSourceFactory
     public static ICatalogSource OpenFile(string path, string? table, string? query, CatalogProvider provider = CatalogProvider.Auto)
     {
         if (!File.Exists(path))
-            throw new MessException("CatalogFileNotFound", MessErrorKind.ObjectNotFound, $"The catalogue file '{path}' does not exist.", path);
+            throw new MessException(MessErrorIds.CatalogFileNotFound, MessErrorKind.ObjectNotFound, $"The catalogue file '{path}' does not exist.", path);
         if (provider == CatalogProvider.Auto) provider = DetectFileProvider(path);
         return provider switch
         {
             CatalogProvider.Sqlite => DbCatalogSource.OpenSqlite(path, table, query),
             CatalogProvider.Csv => table is null && query is null
                 ? new CsvCatalogSource(path)
-                : throw new MessException("CsvTakesNoTable", MessErrorKind.InvalidArgument,
+                : throw new MessException(MessErrorIds.CsvTakesNoTable, MessErrorKind.InvalidArgument,
                     $"'{path}' is a CSV file: it has no tables, so -Table and -Query do not apply.", path),
-            _ => throw new MessException("UnsupportedCatalogFile", MessErrorKind.InvalidArgument,
+            _ => throw new MessException(MessErrorIds.UnsupportedCatalogFile, MessErrorKind.InvalidArgument,
                 $"'{path}' is not a SQLite database or a CSV file.", path),
         };
     }
@@ -82,7 +82,7 @@ public static class CatalogSourceFactory
         if (n == 16 && Encoding.ASCII.GetString(head[..15]) == "SQLite format 3") return CatalogProvider.Sqlite;
         string ext = Path.GetExtension(path).ToLowerInvariant();
         if (ext is ".sqlite" or ".sqlite3" or ".db")
-            throw new MessException("NotASqliteFile", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.NotASqliteFile, MessErrorKind.InvalidData,
                 $"'{path}' is named like a SQLite database but does not start with the SQLite header.", path);
         return CatalogProvider.Csv;
     }
@@ -98,7 +98,7 @@ public static class CatalogSourceFactory
         {
             CatalogProvider.PostgreSql => DbCatalogSource.OpenPostgres(connectionString, table, query, userName, password),
             CatalogProvider.Sqlite => DbCatalogSource.OpenSqliteConnection(connectionString, table, query),
-            _ => throw new MessException("UnsupportedProvider", MessErrorKind.InvalidArgument,
+            _ => throw new MessException(MessErrorIds.UnsupportedProvider, MessErrorKind.InvalidArgument,
                 $"A connection string cannot be read as {provider}.", provider.ToString()),
         };
     }
@@ -131,7 +131,7 @@ public sealed class DbCatalogSource : ICatalogSource
         catch (DbException ex)
         {
             Dispose();
-            throw new MessException("CatalogQueryFailed", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.CatalogQueryFailed, MessErrorKind.InvalidData,
                 $"Reading {description} failed: {SecretRedactor.Redact(ex.Message)}", description, ex);
         }
         Columns = Enumerable.Range(0, _reader.FieldCount).Select(_reader.GetName).ToArray();
@@ -142,11 +142,11 @@ public sealed class DbCatalogSource : ICatalogSource
         if (!string.IsNullOrWhiteSpace(query))
         {
             if (!string.IsNullOrWhiteSpace(table))
-                throw new MessException("TableAndQuery", MessErrorKind.InvalidArgument, "Give either -Table or -Query, not both.");
+                throw new MessException(MessErrorIds.TableAndQuery, MessErrorKind.InvalidArgument, "Give either -Table or -Query, not both.");
             return query;
         }
         if (string.IsNullOrWhiteSpace(table))
-            throw new MessException("TableOrQueryRequired", MessErrorKind.InvalidArgument,
+            throw new MessException(MessErrorIds.TableOrQueryRequired, MessErrorKind.InvalidArgument,
                 "A database catalogue needs -Table (e.g. -Table tracks) or -Query.");
         return "SELECT * FROM " + CatalogSourceFactory.QuoteTable(table);
     }
@@ -162,7 +162,7 @@ public sealed class DbCatalogSource : ICatalogSource
         catch (SqliteException ex)
         {
             connection.Dispose();
-            throw new MessException("CatalogOpenFailed", MessErrorKind.ReadError, $"Opening {what} failed: {ex.Message}", name, ex);
+            throw new MessException(MessErrorIds.CatalogOpenFailed, MessErrorKind.ReadError, $"Opening {what} failed: {ex.Message}", name, ex);
         }
         return new DbCatalogSource(connection, Sql(table, query), what + (table is null ? " (query)" : $", table '{table}'"));
     }
@@ -186,7 +186,7 @@ public sealed class DbCatalogSource : ICatalogSource
             try { more = reader.Read(); }
             catch (DbException ex)
             {
-                throw new MessException("CatalogReadFailed", MessErrorKind.ReadError,
+                throw new MessException(MessErrorIds.CatalogReadFailed, MessErrorKind.ReadError,
                     $"Reading row {row + 1} of {Description} failed: {SecretRedactor.Redact(ex.Message)}", Description, ex);
             }
             if (!more) yield break;
@@ -246,7 +246,7 @@ public sealed class CsvCatalogSource : ICatalogSource
         if (!_csv.Read() || !_csv.ReadHeader())
         {
             Dispose();
-            throw new MessException("CatalogEmptyFile", MessErrorKind.InvalidData, $"{Description} is empty: it has no header row.", path);
+            throw new MessException(MessErrorIds.CatalogEmptyFile, MessErrorKind.InvalidData, $"{Description} is empty: it has no header row.", path);
         }
         Columns = _csv.HeaderRecord ?? Array.Empty<string>();
     }

@@ -19,7 +19,7 @@ public sealed class ComposerNormalizer
             string key = Basic(from);
             string value = Basic(to);
             if (key.Length == 0 || value.Length == 0)
-                throw new Common.MessException("EmptyComposerAlias", Common.MessErrorKind.InvalidArgument,
+                throw new Common.MessException(Common.MessErrorIds.EmptyComposerAlias, Common.MessErrorKind.InvalidArgument,
                     $"The composer alias '{from}' = '{to}' has an empty side.", from);
             _aliases[key] = value;
         }

@@ -98,7 +98,7 @@ public static class MetadataCsv
     public static IEnumerable<MessTrack> Read(string path)
     {
         if (!File.Exists(path))
-            throw new MessException("MetadataMissing", MessErrorKind.ObjectNotFound,
+            throw new MessException(MessErrorIds.MetadataMissing, MessErrorKind.ObjectNotFound,
                 $"The metadata file '{path}' does not exist. Run Export-MessMetadata first.", path);
         using var source = new CsvCatalogSource(path);
         var exporter = new MetadataExporter();
@@ -108,7 +108,7 @@ public static class MetadataCsv
         foreach (var item in exporter.Read(source))
         {
             if (item.Error is not null)
-                throw new MessException("MetadataMalformed", MessErrorKind.InvalidData, $"'{path}': {item.Error.Message}", path, item.Error);
+                throw new MessException(MessErrorIds.MetadataMalformed, MessErrorKind.InvalidData, $"'{path}': {item.Error.Message}", path, item.Error);
             byId?.TryAdd(item.Track!.TrackId, item.Track!.Clone());
             yield return item.Track!;
         }

@@ -39,7 +39,7 @@ public sealed class MetadataExporter
                 if (seen.TryGetValue(key, out var first))
                 {
                     if (first.Id == track.TrackId)
-                        throw RowError(raw.RowNumber, "DuplicateTrackId", track.TrackId,
+                        throw RowError(raw.RowNumber, MessErrorIds.DuplicateTrackId, track.TrackId,
                             $"track_id '{track.TrackId}' already appeared in row {first.Row}; track ids must be unique. Row {raw.RowNumber} was not exported.");
                     throw RowError(raw.RowNumber, "TrackIdCaseCollision", track.TrackId,
                         $"row {raw.RowNumber}: track_id '{SafePath.Printable(track.TrackId)}' differs from '{SafePath.Printable(first.Id)}' of row {first.Row} only by letter case " +

@@ -45,7 +45,7 @@ public sealed class Wildcard
         catch (ArgumentException ex)
         {
             // A set the regex engine refuses, such as the backwards range [z-a]: the user's pattern is wrong, not the program.
-            throw new MessException("InvalidWildcardPattern", MessErrorKind.InvalidArgument,
+            throw new MessException(MessErrorIds.InvalidWildcardPattern, MessErrorKind.InvalidArgument,
                 $"'{SafeText(pattern)}' is not a valid wildcard pattern ({(ex is RegexParseException rp ? rp.Error.ToString() : "invalid")}): use * for any run of characters, ? for one, [abc] or [a-c] for one of a set (ranges ascending), and a backtick to match one of those characters literally.", pattern, ex);
         }
     }

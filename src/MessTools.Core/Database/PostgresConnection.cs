@@ -29,7 +29,7 @@ public static partial class PostgresConnection
         try { builder = new NpgsqlConnectionStringBuilder(ToNpgsql(connectionString)); }
         catch (ArgumentException ex)
         {
-            throw new MessException("InvalidConnectionString", MessErrorKind.InvalidArgument,
+            throw new MessException(MessErrorIds.InvalidConnectionString, MessErrorKind.InvalidArgument,
                 $"The connection string is not valid: {SecretRedactor.Redact(ex.Message)}", SecretRedactor.Redact(connectionString), ex);
         }
         if (userName is not null) builder.Username = userName;
@@ -82,7 +82,7 @@ public static partial class PostgresConnection
         {
             string port = m.Groups["port"].Value;
             if (!int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out int p) || p < 1 || p > 65535)
-                throw new MessException("InvalidConnectionString", MessErrorKind.InvalidArgument,
+                throw new MessException(MessErrorIds.InvalidConnectionString, MessErrorKind.InvalidArgument,
                     $"The postgres:// URI has the port '{port}', which is not a number from 1 to 65535.", SecretRedactor.Redact(connectionString));
             b.Port = p;
         }
@@ -92,7 +92,7 @@ public static partial class PostgresConnection
         if (m.Groups["db"].Success) b.Database = Uri.UnescapeDataString(m.Groups["db"].Value);
         string rest = m.Groups["rest"].Value;
         if (rest.Length > 0 && rest[0] != '?')
-            throw new MessException("InvalidConnectionString", MessErrorKind.InvalidArgument,
+            throw new MessException(MessErrorIds.InvalidConnectionString, MessErrorKind.InvalidArgument,
                 "The postgres:// URI could not be read after its host: expected postgres://user:password@host:port/database?option=value.",
                 SecretRedactor.Redact(connectionString));
         foreach (string pair in rest.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
@@ -102,7 +102,7 @@ public static partial class PostgresConnection
             try { b[key] = value; }
             catch (Exception ex) when (ex is ArgumentException or FormatException or InvalidCastException)
             {
-                throw new MessException("InvalidConnectionString", MessErrorKind.InvalidArgument,
+                throw new MessException(MessErrorIds.InvalidConnectionString, MessErrorKind.InvalidArgument,
                     $"The postgres:// URI option '{key}' is not valid: {ex.Message}", SecretRedactor.Redact(connectionString));
             }
         }
@@ -121,7 +121,7 @@ public static partial class PostgresConnection
     {
         var parts = table.Split('.');
         if (parts.Length > 2 || parts.Any(p => !Identifier().IsMatch(p)))
-            throw new MessException("InvalidTableName", MessErrorKind.InvalidArgument,
+            throw new MessException(MessErrorIds.InvalidTableName, MessErrorKind.InvalidArgument,
                 $"'{table}' is not a table name (letters, digits and underscores, optionally schema.table).{hint}", table);
         return parts;
     }

@@ -98,11 +98,11 @@ public sealed class EmbeddingMatrix
     {
         string[] ids = ReadTrackIds(trackIdsFile);
         if (!File.Exists(embeddingsFile))
-            throw new MessException("EmbeddingsMissing", MessErrorKind.ObjectNotFound,
+            throw new MessException(MessErrorIds.EmbeddingsMissing, MessErrorKind.ObjectNotFound,
                 $"'{embeddingsFile}' does not exist. Run ConvertTo-MessEmbedding first.", embeddingsFile);
         long bytes = new FileInfo(embeddingsFile).Length;
         if (ids.Length == 0)
-            throw new MessException("EmbeddingsEmpty", MessErrorKind.InvalidData, $"'{trackIdsFile}' lists no tracks.", trackIdsFile);
+            throw new MessException(MessErrorIds.EmbeddingsEmpty, MessErrorKind.InvalidData, $"'{trackIdsFile}' lists no tracks.", trackIdsFile);
         int dim = meta?.Dim ?? 0;
         if (dim <= 0)
         {
@@ -136,37 +136,37 @@ public sealed class EmbeddingMatrix
         if (!float.IsFinite(squares))
             foreach (float x in row)
                 if (!float.IsFinite(x))
-                    throw new MessException("EmbeddingNotFinite", MessErrorKind.InvalidData,
+                    throw new MessException(MessErrorIds.EmbeddingNotFinite, MessErrorKind.InvalidData,
                         $"Row {r} of '{file}' (track '{id}') holds NaN or infinity.", id);
         if (!unit) return;
         if (squares == 0)
-            throw new MessException("EmbeddingZero", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.EmbeddingZero, MessErrorKind.InvalidData,
                 $"Row {r} of '{file}' (track '{id}') is all zeros, but the set's meta says its rows are L2-normalised: a zero row has no direction. The set was changed after it was written: rebuild it (ConvertTo-MessEmbedding, Merge-MessEmbedding or Import-MessArtifact).", id);
         double length = Math.Sqrt(squares);
         if (!(Math.Abs(length - 1) <= UnitLengthTolerance))
-            throw new MessException("EmbeddingNotUnitLength", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.EmbeddingNotUnitLength, MessErrorKind.InvalidData,
                 $"Row {r} of '{file}' (track '{id}') has length {length:G6}, but the set's meta says its rows are L2-normalised (length 1 within {UnitLengthTolerance:G}): its similarities would not be cosines. The set was changed after it was written: rebuild it (ConvertTo-MessEmbedding, Merge-MessEmbedding or Import-MessArtifact).", id);
     }
 
     public static string[] ReadTrackIds(string trackIdsFile)
     {
         if (!File.Exists(trackIdsFile))
-            throw new MessException("EmbeddingsMissing", MessErrorKind.ObjectNotFound,
+            throw new MessException(MessErrorIds.EmbeddingsMissing, MessErrorKind.ObjectNotFound,
                 $"'{trackIdsFile}' does not exist. Run ConvertTo-MessEmbedding first.", trackIdsFile);
         string[]? ids;
         try { ids = JsonSerializer.Deserialize<string[]>(File.ReadAllBytes(trackIdsFile)); }
         catch (JsonException ex)
         {
-            throw new MessException("TrackIdsMalformed", MessErrorKind.InvalidData, $"'{trackIdsFile}' is not a JSON array of strings: {ex.Message}", trackIdsFile, ex);
+            throw new MessException(MessErrorIds.TrackIdsMalformed, MessErrorKind.InvalidData, $"'{trackIdsFile}' is not a JSON array of strings: {ex.Message}", trackIdsFile, ex);
         }
-        if (ids is null) throw new MessException("TrackIdsMalformed", MessErrorKind.InvalidData, $"'{trackIdsFile}' holds null.", trackIdsFile);
+        if (ids is null) throw new MessException(MessErrorIds.TrackIdsMalformed, MessErrorKind.InvalidData, $"'{trackIdsFile}' holds null.", trackIdsFile);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < ids.Length; i++)
         {
             if (string.IsNullOrEmpty(ids[i]))
-                throw new MessException("TrackIdsMalformed", MessErrorKind.InvalidData, $"Entry {i} of '{trackIdsFile}' is empty.", trackIdsFile);
+                throw new MessException(MessErrorIds.TrackIdsMalformed, MessErrorKind.InvalidData, $"Entry {i} of '{trackIdsFile}' is empty.", trackIdsFile);
             if (!seen.Add(ids[i]))
-                throw new MessException("TrackIdsDuplicate", MessErrorKind.InvalidData, $"'{trackIdsFile}' lists '{ids[i]}' twice (entry {i}).", ids[i]);
+                throw new MessException(MessErrorIds.TrackIdsDuplicate, MessErrorKind.InvalidData, $"'{trackIdsFile}' lists '{ids[i]}' twice (entry {i}).", ids[i]);
         }
         return ids;
     }
@@ -184,6 +184,6 @@ public sealed class EmbeddingMatrix
     }
 
     internal static MessException Mismatch(string file, string why) =>
-        new("EmbeddingsOutOfStep", MessErrorKind.InvalidData,
+        new(MessErrorIds.EmbeddingsOutOfStep, MessErrorKind.InvalidData,
             $"The embedding artifacts do not match: '{file}': {why}. Run ConvertTo-MessEmbedding again to rebuild them.", file);
 }

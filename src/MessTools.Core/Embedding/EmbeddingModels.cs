@@ -55,7 +55,7 @@ public static class EmbeddingModels
         if (BuiltinName(model) is { } builtin) return new BuiltinEmbeddingModel(builtin, batchSize, threads);
         string path = Path.GetFullPath(model!);
         if (!File.Exists(path))
-            throw new MessException("ModelNotFound", MessErrorKind.ObjectNotFound,
+            throw new MessException(MessErrorIds.ModelNotFound, MessErrorKind.ObjectNotFound,
                 $"The model '{model}' is neither 'builtin', 'builtin-2' nor an existing .onnx file ('{path}').", model);
         return OnnxEmbeddingModel.Open(path, ProfilePath(path, profilePath), batchSize, threads);
     }

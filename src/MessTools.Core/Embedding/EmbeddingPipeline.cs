@@ -157,7 +157,7 @@ public sealed class EmbeddingPipeline : IDisposable
     }
 
     private static MessException ReadFailed(Job job, Exception ex) =>
-        new("AudioReadFailed", MessErrorKind.ReadError,
+        new(MessErrorIds.AudioReadFailed, MessErrorKind.ReadError,
             $"Reading the audio of track '{job.Result.Track.TrackId}' from '{job.Result.AudioFile}' failed: {ex.Message}", job.Result.Track.TrackId, ex);
 
     private static void CloseStream(Job job)
@@ -172,7 +172,7 @@ public sealed class EmbeddingPipeline : IDisposable
         var r = job.Result;
         string path = r.AudioFile;
         if (!File.Exists(path))
-            throw new MessException("AudioFileNotFound", MessErrorKind.ObjectNotFound, $"The audio file '{path}' of track '{r.Track.TrackId}' does not exist.", r.Track.TrackId);
+            throw new MessException(MessErrorIds.AudioFileNotFound, MessErrorKind.ObjectNotFound, $"The audio file '{path}' of track '{r.Track.TrackId}' does not exist.", r.Track.TrackId);
         // The hash streams through the file: a long track is never read into memory whole.
         using (var hashed = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan))
         {
@@ -222,13 +222,13 @@ public sealed class EmbeddingPipeline : IDisposable
             mono = ToModelRate(audio.Samples, audio.SampleRate);
         }
         else
-            throw new MessException("AudioDecoderUnavailable", MessErrorKind.NotInstalled,
+            throw new MessException(MessErrorIds.AudioDecoderUnavailable, MessErrorKind.NotInstalled,
                 $"'{path}' (track '{r.Track.TrackId}') is not a WAV file and no decoder (ffmpeg) is available.", r.Track.TrackId);
         if (mono.Length == 0)
-            throw new MessException("AudioEmpty", MessErrorKind.InvalidData, $"'{path}' (track '{r.Track.TrackId}') holds no audio samples.", r.Track.TrackId);
+            throw new MessException(MessErrorIds.AudioEmpty, MessErrorKind.InvalidData, $"'{path}' (track '{r.Track.TrackId}') holds no audio samples.", r.Track.TrackId);
         foreach (float v in mono)
             if (!float.IsFinite(v))
-                throw new MessException("AudioNotFinite", MessErrorKind.InvalidData, $"'{path}' (track '{r.Track.TrackId}') holds NaN or infinite samples.", r.Track.TrackId);
+                throw new MessException(MessErrorIds.AudioNotFinite, MessErrorKind.InvalidData, $"'{path}' (track '{r.Track.TrackId}') holds NaN or infinite samples.", r.Track.TrackId);
         r.AudioSeconds = (double)mono.Length / _model.SampleRate;
         job.Audio = mono;
         if (_options.SegmentSeconds is { } segSec) job.Segments = Segment(mono.Length, (int)Math.Round(segSec * _model.SampleRate));
@@ -286,7 +286,7 @@ public sealed class EmbeddingPipeline : IDisposable
     }
 
     private static MessException FrontEndFailed(Job job, Exception ex) =>
-        new("FrontEndFailed", MessErrorKind.InvalidData, $"The model's front end failed on track '{job.Result.Track.TrackId}': {ex.Message}", job.Result.Track.TrackId, ex);
+        new(MessErrorIds.FrontEndFailed, MessErrorKind.InvalidData, $"The model's front end failed on track '{job.Result.Track.TrackId}': {ex.Message}", job.Result.Track.TrackId, ex);
 
     /// <summary>
     /// Reads a streaming job's audio chunk by chunk into the model's front end and hands its units on as they are
@@ -307,7 +307,7 @@ public sealed class EmbeddingPipeline : IDisposable
                 _cts.Token.ThrowIfCancellationRequested();
                 if (job.Result.Error is not null) break; // a batch of this track failed: stop reading it
                 if (!AllFinite(chunk.AsSpan(0, n)))
-                    throw new MessException("AudioNotFinite", MessErrorKind.InvalidData,
+                    throw new MessException(MessErrorIds.AudioNotFinite, MessErrorKind.InvalidData,
                         $"'{job.Result.AudioFile}' (track '{job.Result.Track.TrackId}') holds NaN or infinite samples.", job.Result.Track.TrackId);
                 try { stream.Push(chunk.AsSpan(0, n), ready); }
                 catch (MessException ex) { throw ForTrack(job, ex); }
@@ -471,9 +471,9 @@ public sealed class EmbeddingPipeline : IDisposable
         units = units.Where(u => u.Error is null).ToList();
         foreach (var u in units)
         {
-            if (u.Frames is null) throw new MessException("ModelOutputMissing", MessErrorKind.InvalidData, $"The model returned nothing for part of track '{id}'.", id);
+            if (u.Frames is null) throw new MessException(MessErrorIds.ModelOutputMissing, MessErrorKind.InvalidData, $"The model returned nothing for part of track '{id}'.", id);
             if (!AllFinite(u.Frames))
-                throw new MessException("EmbeddingNotFinite", MessErrorKind.InvalidData,
+                throw new MessException(MessErrorIds.EmbeddingNotFinite, MessErrorKind.InvalidData,
                     $"The model's output for track '{id}' ({u.StartSec:0.##}-{u.EndSec:0.##} s) holds NaN or infinity; nothing was written for the track.", id);
         }
         var trackUnits = units.Where(u => u.ForTrack).ToList();
@@ -496,10 +496,10 @@ public sealed class EmbeddingPipeline : IDisposable
     public static float[] Normalised(float[] v, string trackId, string where)
     {
         if (!AllFinite(v))
-            throw new MessException("EmbeddingNotFinite", MessErrorKind.InvalidData, $"The embedding of track '{trackId}'{where} holds NaN or infinity; nothing was written for the track.", trackId);
+            throw new MessException(MessErrorIds.EmbeddingNotFinite, MessErrorKind.InvalidData, $"The embedding of track '{trackId}'{where} holds NaN or infinity; nothing was written for the track.", trackId);
         double norm = Math.Sqrt(TensorPrimitives.Dot(v, v));
         if (!(norm > 1e-20) || !double.IsFinite(norm))
-            throw new MessException("EmbeddingZeroVector", MessErrorKind.InvalidData, $"The embedding of track '{trackId}'{where} is a zero vector (silent audio?); nothing was written for the track.", trackId);
+            throw new MessException(MessErrorIds.EmbeddingZeroVector, MessErrorKind.InvalidData, $"The embedding of track '{trackId}'{where} is a zero vector (silent audio?); nothing was written for the track.", trackId);
         var r = new float[v.Length];
         TensorPrimitives.Multiply(v, (float)(1.0 / norm), r);
         return r;

@@ -61,12 +61,12 @@ public sealed class EmbeddingRun : IDisposable
         _options = options;
         string key = ModelKey = EmbeddingSet.ComputeModelKey(model.ModelSha256, model.Identity);
         try { _set = EmbeddingSet.Open(store, model.Name, key, options.SegmentSeconds, options.Warn); }
-        catch (MessException ex) when (options.Force && ex.ErrorId is "EmbeddingsModelMismatch" or "EmbeddingsOutOfStep" or "EmbeddingsNotIncremental" or "ArtifactMalformed" or "TrackIdsMalformed" or "TrackIdsDuplicate" or "EmbeddingNotFinite")
+        catch (MessException ex) when (options.Force && ex.ErrorId is MessErrorIds.EmbeddingsModelMismatch or MessErrorIds.EmbeddingsOutOfStep or MessErrorIds.EmbeddingsNotIncremental or MessErrorIds.ArtifactMalformed or MessErrorIds.TrackIdsMalformed or MessErrorIds.TrackIdsDuplicate or MessErrorIds.EmbeddingNotFinite)
         {
             options.Warn?.Invoke($"{ex.Message} -Force: the embeddings in '{store.EmbeddingsDir}' are rebuilt from the tracks of this run.");
             _set = EmbeddingSet.Empty(model.Name, key, options.SegmentSeconds);
         }
-        catch (MessException ex) when (ex.ErrorId is "EmbeddingsOutOfStep" or "ArtifactMalformed" or "TrackIdsMalformed" or "TrackIdsDuplicate")
+        catch (MessException ex) when (ex.ErrorId is MessErrorIds.EmbeddingsOutOfStep or MessErrorIds.ArtifactMalformed or MessErrorIds.TrackIdsMalformed or MessErrorIds.TrackIdsDuplicate)
         {
             throw new MessException(ex.ErrorId, ex.Kind, ex.Message + " Run again with -Force to rebuild the embeddings from the tracks given.", ex.Target, ex);
         }
@@ -102,7 +102,7 @@ public sealed class EmbeddingRun : IDisposable
             else if (!u.Contains("://", StringComparison.Ordinal) && File.Exists(u)) p = u;
         }
         if (p is null)
-            throw new MessException("TrackHasNoAudio", MessErrorKind.InvalidArgument,
+            throw new MessException(MessErrorIds.TrackHasNoAudio, MessErrorKind.InvalidArgument,
                 $"Track '{track.TrackId}' has no local audio (WavPath or AudioPath). Pipe it through Get-MessAudio first.", track.TrackId);
         return Path.GetFullPath(p);
     }
@@ -111,10 +111,10 @@ public sealed class EmbeddingRun : IDisposable
     public void Post(MessTrack track)
     {
         if (string.IsNullOrWhiteSpace(track.TrackId))
-            throw new MessException("TrackIdEmpty", MessErrorKind.InvalidArgument, "A track without a track id cannot be embedded.");
+            throw new MessException(MessErrorIds.TrackIdEmpty, MessErrorKind.InvalidArgument, "A track without a track id cannot be embedded.");
         string file = ResolveAudioFile(track);
         if (!_posted.Add(track.TrackId))
-            throw new MessException("DuplicateTrackId", MessErrorKind.InvalidArgument, $"Track '{track.TrackId}' came twice in this run; the first one is embedded.", track.TrackId);
+            throw new MessException(MessErrorIds.DuplicateTrackId, MessErrorKind.InvalidArgument, $"Track '{track.TrackId}' came twice in this run; the first one is embedded.", track.TrackId);
         Posted++;
         _pipeline.Post(track, file);
     }
@@ -149,7 +149,7 @@ public sealed class EmbeddingRun : IDisposable
                 try { _journal.Append(r.Embedded); }
                 catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
                 {
-                    throw new MessException("EmbeddingsWriteFailed", MessErrorKind.WriteError,
+                    throw new MessException(MessErrorIds.EmbeddingsWriteFailed, MessErrorKind.WriteError,
                         $"Appending track '{r.Track.TrackId}' to the journal '{_journal.Path}' failed: {ex.Message}", _journal.Path, ex);
                 }
             }

@@ -93,7 +93,7 @@ public sealed class EmbeddingSet
             return set;
         string folder; EmbeddingMatrix matrix;
         try { (folder, matrix) = EmbeddingMatrix.LoadWithFallback(dir, warn); }
-        catch (MessException ex) when (ex.ErrorId == "EmbeddingsOutOfStep" && !File.Exists(store.EmbeddingsMetaFile)
+        catch (MessException ex) when (ex.ErrorId == MessErrorIds.EmbeddingsOutOfStep && !File.Exists(store.EmbeddingsMetaFile)
                                        && !File.Exists(Path.Combine(dir, PreviousFolderName, ArtifactLayout.EmbeddingsMetaFileName)))
         {
             // The first save of this folder was interrupted (its meta, written last, is missing and there is no earlier
@@ -103,14 +103,14 @@ public sealed class EmbeddingSet
         }
         string rowsPath = Path.Combine(folder, RowsFileName);
         if (!File.Exists(rowsPath))
-            throw new MessException("EmbeddingsNotIncremental", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.EmbeddingsNotIncremental, MessErrorKind.InvalidData,
                 $"'{dir}' holds embeddings without {RowsFileName} (made by another tool or an older version), so this run cannot tell which rows are current. Use -Force to rebuild them, or another -ArtifactPath.", dir);
         var rows = ArtifactJson.Read<EmbeddingRowsFile>(rowsPath);
         if (rows.ModelKey != modelKey)
-            throw new MessException("EmbeddingsModelMismatch", MessErrorKind.InvalidOperation,
+            throw new MessException(MessErrorIds.EmbeddingsModelMismatch, MessErrorKind.InvalidOperation,
                 $"'{dir}' holds embeddings of model '{rows.Model}' (key {Short(rows.ModelKey)}), not of '{model}' with this profile (key {Short(modelKey)}). Another model or profile belongs in another artifact folder (-ArtifactPath, default artifacts/v1_model_<MODEL>); use -Force to replace these embeddings.", dir);
         if (rows.Rows.Count != matrix.Count || !rows.Rows.Select(r => r.TrackId).SequenceEqual(matrix.TrackIds))
-            throw new MessException("EmbeddingsOutOfStep", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.EmbeddingsOutOfStep, MessErrorKind.InvalidData,
                 $"'{rowsPath}' does not list the same tracks in the same order as track_ids.json. Use -Force to rebuild the embeddings.", rowsPath);
         set.Dimension = matrix.Dimension;
         set.SegmentSeconds = rows.SegmentSeconds;
@@ -123,7 +123,7 @@ public sealed class EmbeddingSet
             segRows = ArtifactJson.Read<List<SegmentRow>>(sj);
             long bytes = File.Exists(sf) ? new FileInfo(sf).Length : -1;
             if (segRows.Count != segTotal || bytes != 4L * segTotal * matrix.Dimension)
-                throw new MessException("EmbeddingsOutOfStep", MessErrorKind.InvalidData,
+                throw new MessException(MessErrorIds.EmbeddingsOutOfStep, MessErrorKind.InvalidData,
                     $"'{sf}' and '{sj}' do not hold the {segTotal} segment rows {RowsFileName} lists. Use -Force to rebuild the embeddings.", sf);
             segData = new float[segTotal * matrix.Dimension];
             using var fs = File.OpenRead(sf);
@@ -137,7 +137,7 @@ public sealed class EmbeddingSet
             for (int k = 0; k < info.Segments; k++, s++)
             {
                 if (segRows![s].TrackId != info.TrackId)
-                    throw new MessException("EmbeddingsOutOfStep", MessErrorKind.InvalidData,
+                    throw new MessException(MessErrorIds.EmbeddingsOutOfStep, MessErrorKind.InvalidData,
                         $"Segment row {s} belongs to '{segRows[s].TrackId}' but {RowsFileName} gives it to '{info.TrackId}'.", info.TrackId);
                 t.Segments.Add((segRows[s], segData.AsSpan(s * matrix.Dimension, matrix.Dimension).ToArray()));
             }
@@ -171,7 +171,7 @@ public sealed class EmbeddingSet
     public void Validate(string trackId, int dimension)
     {
         if (Dimension > 0 && dimension != Dimension)
-            throw new MessException("EmbeddingDimensionMismatch", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.EmbeddingDimensionMismatch, MessErrorKind.InvalidData,
                 $"Track '{trackId}' got a {dimension}-dimensional embedding but the matrix in this folder is {Dimension}-dimensional; nothing was written for it. Use -Force to rebuild the matrix, or another -ArtifactPath.", trackId);
     }
 

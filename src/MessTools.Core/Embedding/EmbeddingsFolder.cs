@@ -39,7 +39,7 @@ public sealed class EmbeddingsFolder
     public static EmbeddingsFolder Open(string embeddingsDir, Action<string>? warn = null)
     {
         try { return Read(embeddingsDir, verify: true); }
-        catch (MessException ex) when (ex.ErrorId is "EmbeddingsOutOfStep")
+        catch (MessException ex) when (ex.ErrorId is MessErrorIds.EmbeddingsOutOfStep)
         {
             string prev = Path.Combine(embeddingsDir, EmbeddingSet.PreviousFolderName);
             if (!File.Exists(Path.Combine(prev, ArtifactLayout.EmbeddingsMetaFileName))) throw;

@@ -52,7 +52,7 @@ public sealed class OnnxEmbeddingModel : IEmbeddingModel
         ModelPath = Path.GetFullPath(modelPath);
         Profile = profile;
         if (!File.Exists(ModelPath))
-            throw new MessException("ModelNotFound", MessErrorKind.ObjectNotFound, $"The model file '{ModelPath}' does not exist.", ModelPath);
+            throw new MessException(MessErrorIds.ModelNotFound, MessErrorKind.ObjectNotFound, $"The model file '{ModelPath}' does not exist.", ModelPath);
         using (var fs = File.OpenRead(ModelPath)) ModelSha256 = Convert.ToHexString(SHA256.HashData(fs)).ToLowerInvariant();
         Name = profile.Name ?? StripExtension(Path.GetFileName(ModelPath));
         BatchSize = batchSize ?? profile.BatchSize;
@@ -71,7 +71,7 @@ public sealed class OnnxEmbeddingModel : IEmbeddingModel
         try { _session = new InferenceSession(ModelPath, options); }
         catch (OnnxRuntimeException ex)
         {
-            throw new MessException("ModelLoadFailed", MessErrorKind.InvalidData, $"ONNX Runtime cannot load '{ModelPath}': {ex.Message}", ModelPath, ex);
+            throw new MessException(MessErrorIds.ModelLoadFailed, MessErrorKind.InvalidData, $"ONNX Runtime cannot load '{ModelPath}': {ex.Message}", ModelPath, ex);
         }
         finally { options.Dispose(); }
         try
@@ -93,7 +93,7 @@ public sealed class OnnxEmbeddingModel : IEmbeddingModel
 
     private static string StripExtension(string file) => file.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) ? file[..^5] : Path.GetFileNameWithoutExtension(file);
 
-    private MessException Mismatch(string what) => new("ModelProfileMismatch", MessErrorKind.InvalidData,
+    private MessException Mismatch(string what) => new(MessErrorIds.ModelProfileMismatch, MessErrorKind.InvalidData,
         $"The model profile '{Profile.Source}' does not fit the model '{ModelPath}': {what}.", Profile.Source);
 
     private static string Dims(NodeMetadata m) =>
@@ -379,7 +379,7 @@ public sealed class OnnxEmbeddingModel : IEmbeddingModel
         try { outputs = _session.Run(_runOptions, _inputNames, new[] { input }, _outputNames); }
         catch (OnnxRuntimeException ex)
         {
-            throw new MessException("ModelRunFailed", MessErrorKind.InvalidOperation,
+            throw new MessException(MessErrorIds.ModelRunFailed, MessErrorKind.InvalidOperation,
                 $"ONNX Runtime failed to run '{ModelPath}' on input [{string.Join(", ", shape)}]: {ex.Message}", ModelPath, ex);
         }
         using (outputs)
@@ -397,7 +397,7 @@ public sealed class OnnxEmbeddingModel : IEmbeddingModel
         var p = Profile;
         int b = list.Count;
         string shapeText = "[" + string.Join(", ", os) + "]";
-        MessException Bad(string why) => new("ModelOutputUnexpected", MessErrorKind.InvalidData,
+        MessException Bad(string why) => new(MessErrorIds.ModelOutputUnexpected, MessErrorKind.InvalidData,
             $"Output '{p.OutputName}' of '{ModelPath}' has shape {shapeText}, which does not fit output.layout: {why}.", ModelPath);
         switch (p.OutputLayout)
         {
@@ -453,7 +453,7 @@ public sealed class OnnxEmbeddingModel : IEmbeddingModel
     {
         int seen = Interlocked.CompareExchange(ref _frameDim, d, 0); // concurrent Run calls: the first width wins
         if (seen > 0 && seen != d)
-            throw new MessException("ModelOutputUnexpected", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.ModelOutputUnexpected, MessErrorKind.InvalidData,
                 $"Output '{Profile.OutputName}' of '{ModelPath}' changed its width from {seen} to {d} between batches.", ModelPath);
     }
 

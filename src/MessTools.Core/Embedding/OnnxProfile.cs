@@ -96,7 +96,7 @@ public sealed class OnnxProfile
     public static ResolvedOnnxProfile Load(string path)
     {
         if (!File.Exists(path))
-            throw new MessException("ModelProfileNotFound", MessErrorKind.ObjectNotFound,
+            throw new MessException(MessErrorIds.ModelProfileNotFound, MessErrorKind.ObjectNotFound,
                 $"The model profile '{path}' does not exist. Put a profile beside the model (model.onnx.json) or name one with -ModelProfile; docs/embedding.md describes the format.", path);
         byte[] bytes = File.ReadAllBytes(path);
         return Parse(bytes, path);
@@ -109,10 +109,10 @@ public sealed class OnnxProfile
         catch (JsonException ex)
         {
             string at = ex.Path is null ? "" : $" at {ex.Path}" + (ex.LineNumber is { } l ? $" (line {l + 1})" : "");
-            throw new MessException("ModelProfileMalformed", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.ModelProfileMalformed, MessErrorKind.InvalidData,
                 $"The model profile '{where}' is not valid{at}: {ex.Message}", where, ex);
         }
-        if (p is null) throw new MessException("ModelProfileMalformed", MessErrorKind.InvalidData, $"The model profile '{where}' holds null.", where);
+        if (p is null) throw new MessException(MessErrorIds.ModelProfileMalformed, MessErrorKind.InvalidData, $"The model profile '{where}' holds null.", where);
         return ResolvedOnnxProfile.From(p, where, JsonDocument.Parse(json.ToArray()).RootElement.Clone());
     }
 }
@@ -153,7 +153,7 @@ public sealed class ResolvedOnnxProfile
     internal static ResolvedOnnxProfile From(OnnxProfile p, string where, JsonElement json)
     {
         MessException Bad(string field, string why) =>
-            new("ModelProfileInvalid", MessErrorKind.InvalidData, $"The model profile '{where}': {field} {why}.", where);
+            new(MessErrorIds.ModelProfileInvalid, MessErrorKind.InvalidData, $"The model profile '{where}': {field} {why}.", where);
         static string Norm(string s) => new string(s.Where(c => !char.IsWhiteSpace(c)).ToArray()).ToLowerInvariant();
 
         var inp = p.Input ?? throw Bad("input", "is missing (an object with name, kind, sample_rate, layout ...)");

@@ -18,7 +18,7 @@ public static class QueryEmbedder
         string? builtinName = EmbeddingModels.BuiltinName(meta.Model);
         bool builtin = builtinName is not null;
         if (!builtin && string.IsNullOrWhiteSpace(modelPath))
-            throw new MessException("QueryModelRequired", MessErrorKind.InvalidArgument,
+            throw new MessException(MessErrorIds.QueryModelRequired, MessErrorKind.InvalidArgument,
                 $"The embeddings in '{store.EmbeddingsDir}' were made with the ONNX model '{meta.Model}' (file '{meta.ModelFile}', SHA-256 {meta.ModelSha256}). " +
                 "Pass that file with -Model (and its profile with -ModelProfile when it is not beside it) so the query audio is embedded the same way.", meta.Model);
         var model = EmbeddingModels.Open(builtin ? builtinName : modelPath, builtin ? null : profilePath, null, null);
@@ -30,7 +30,7 @@ public static class QueryEmbedder
                 ? ArtifactJson.Read<EmbeddingRowsFile>(rowsPath).ModelKey == key
                 : string.Equals(model.ModelSha256, meta.ModelSha256, StringComparison.OrdinalIgnoreCase);
             if (!same)
-                throw new MessException("QueryModelMismatch", MessErrorKind.InvalidOperation,
+                throw new MessException(MessErrorIds.QueryModelMismatch, MessErrorKind.InvalidOperation,
                     $"'{model.Name}' with these settings is not the model the embeddings in '{store.EmbeddingsDir}' were made with ('{meta.Model}', SHA-256 {meta.ModelSha256}): " +
                     "a query embedded with it would not be comparable. Name the same model file and profile, or embed the catalogue again.", model.Name);
             return model;
@@ -47,7 +47,7 @@ public static class QueryEmbedder
     {
         var audio = (await decoder.DecodeAsync(audioPath, model.SampleRate, cancellationToken).ConfigureAwait(false)).ToMono();
         if (audio.Samples.Length == 0)
-            throw new MessException("AudioEmpty", MessErrorKind.InvalidData, $"'{audioPath}' holds no audio samples.", audioPath);
+            throw new MessException(MessErrorIds.AudioEmpty, MessErrorKind.InvalidData, $"'{audioPath}' holds no audio samples.", audioPath);
         var units = model.Prepare(audio.Samples, Array.Empty<(int, int)>());
         int batch = Math.Max(1, model.BatchSize);
         for (int i = 0; i < units.Count; i += batch)
@@ -55,7 +55,7 @@ public static class QueryEmbedder
         if (units.FirstOrDefault(u => u.Error is not null) is { } failed)
             throw new MessException(failed.Error!.ErrorId, failed.Error.Kind, $"'{audioPath}': {failed.Error.Message}", audioPath, failed.Error);
         if (units.Any(u => u.Frames is null || !EmbeddingPipeline.AllFinite(u.Frames)))
-            throw new MessException("EmbeddingNotFinite", MessErrorKind.InvalidData, $"The model's output for '{audioPath}' is missing or holds NaN or infinity.", audioPath);
+            throw new MessException(MessErrorIds.EmbeddingNotFinite, MessErrorKind.InvalidData, $"The model's output for '{audioPath}' is missing or holds NaN or infinity.", audioPath);
         return EmbeddingPipeline.Normalised(model.Pool(units.Where(u => u.ForTrack).ToList()), Path.GetFileName(audioPath), "");
     }
 }

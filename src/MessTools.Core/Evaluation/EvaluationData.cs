@@ -42,28 +42,28 @@ public sealed class EvaluationData
         ArgumentNullException.ThrowIfNull(vectors);
         ArgumentNullException.ThrowIfNull(metadata);
         if (dimension <= 0)
-            throw new MessException("EmbeddingsOutOfStep", MessErrorKind.InvalidData, $"{source}: the embedding dimension is {dimension}.", source);
+            throw new MessException(MessErrorIds.EmbeddingsOutOfStep, MessErrorKind.InvalidData, $"{source}: the embedding dimension is {dimension}.", source);
         if (vectors.Length % dimension != 0 || vectors.Length / dimension != trackIds.Count)
-            throw new MessException("EmbeddingsOutOfStep", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.EmbeddingsOutOfStep, MessErrorKind.InvalidData,
                 $"{source}: {trackIds.Count} track ids but {vectors.Length} values = {vectors.Length / (double)dimension:0.##} rows of {dimension}; " +
                 "embeddings and track_ids must have the same length. Run ConvertTo-MessEmbedding again.", source);
         if (trackIds.Count == 0)
-            throw new MessException("EmbeddingsEmpty", MessErrorKind.InvalidData, $"{source}: there are no embeddings to evaluate.", source);
+            throw new MessException(MessErrorIds.EmbeddingsEmpty, MessErrorKind.InvalidData, $"{source}: there are no embeddings to evaluate.", source);
         int n = trackIds.Count;
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < n; i++)
         {
             if (string.IsNullOrEmpty(trackIds[i]))
-                throw new MessException("TrackIdsMalformed", MessErrorKind.InvalidData, $"{source}: track id {i} is empty.", source);
+                throw new MessException(MessErrorIds.TrackIdsMalformed, MessErrorKind.InvalidData, $"{source}: track id {i} is empty.", source);
             if (!seen.Add(trackIds[i]))
-                throw new MessException("TrackIdsDuplicate", MessErrorKind.InvalidData, $"{source}: track '{trackIds[i]}' appears twice (row {i}).", trackIds[i]);
+                throw new MessException(MessErrorIds.TrackIdsDuplicate, MessErrorKind.InvalidData, $"{source}: track '{trackIds[i]}' appears twice (row {i}).", trackIds[i]);
         }
         for (int r = 0; r < n; r++)
         {
             var row = vectors.AsSpan(r * dimension, dimension);
             for (int j = 0; j < row.Length; j++)
                 if (!float.IsFinite(row[j]))
-                    throw new MessException("EmbeddingNotFinite", MessErrorKind.InvalidData,
+                    throw new MessException(MessErrorIds.EmbeddingNotFinite, MessErrorKind.InvalidData,
                         $"{source}: row {r} (track '{trackIds[r]}') holds {(float.IsNaN(row[j]) ? "NaN" : "an infinity")} at dimension {j}.", trackIds[r]);
         }
         var missing = new List<string>();
@@ -74,12 +74,12 @@ public sealed class EvaluationData
             else if (string.IsNullOrWhiteSpace(t.Composer)) noComposer.Add(id);
         }
         if (missing.Count > 0)
-            throw new MessException("TracksMissingFromMetadata", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.TracksMissingFromMetadata, MessErrorKind.InvalidData,
                 $"{missing.Count} of {n} embedded tracks are not in {metadataSource}: {List(missing)}. " +
                 "Export the metadata and the embeddings from the same catalogue (Export-MessMetadata, then ConvertTo-MessEmbedding).",
                 missing[0]);
         if (noComposer.Count > 0)
-            throw new MessException("ComposerMissing", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.ComposerMissing, MessErrorKind.InvalidData,
                 $"{noComposer.Count} tracks have no composer in {metadataSource}, so they have no label: {List(noComposer)}.", noComposer[0]);
 
         // Rows in ordinal track_id order.
@@ -110,7 +110,7 @@ public sealed class EvaluationData
         try { metadata = MetadataCsv.ReadById(store.MetadataCsv); }
         catch (ArgumentException ex)
         {
-            throw new MessException("MetadataMalformed", MessErrorKind.InvalidData, $"'{store.MetadataCsv}' lists a track id twice: {ex.Message}", store.MetadataCsv, ex);
+            throw new MessException(MessErrorIds.MetadataMalformed, MessErrorKind.InvalidData, $"'{store.MetadataCsv}' lists a track id twice: {ex.Message}", store.MetadataCsv, ex);
         }
         var set = EmbeddingsFolder.Open(store);
         var matrix = set.Matrix;

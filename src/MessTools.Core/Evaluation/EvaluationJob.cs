@@ -46,7 +46,7 @@ public static class EvaluationJob
     {
         ArgumentNullException.ThrowIfNull(request);
         if (request.ArtifactPaths.Count == 0)
-            throw new MessException("ArtifactPathEmpty", MessErrorKind.InvalidArgument, "No artifact folder to evaluate.");
+            throw new MessException(MessErrorIds.ArtifactPathEmpty, MessErrorKind.InvalidArgument, "No artifact folder to evaluate.");
         var paths = request.CompareWith is null ? request.ArtifactPaths : request.ArtifactPaths.Take(1).Append(request.CompareWith).ToList();
         var stores = paths.Select(Path.GetFullPath).Distinct(StringComparer.Ordinal).Select(f => new ArtifactStore(f)).ToList();
         if (stores.Count == 1)
@@ -66,7 +66,7 @@ public static class EvaluationJob
             else shared.IntersectWith(ids);
         }
         if (shared is null || shared.Count == 0)
-            throw new MessException("NoSharedTracks", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.NoSharedTracks, MessErrorKind.InvalidData,
                 $"The {stores.Count} artifact folders share no embedded track, so there is nothing to compare: {string.Join(", ", stores.Select(s => "'" + s.Root + "'"))}.");
         log?.Invoke($"Comparing {stores.Count} folders on {shared.Count:N0} shared tracks");
         var outcomes = new List<EvaluationOutcome>();
@@ -120,7 +120,7 @@ public static class EvaluationJob
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new MessException("EvaluationWriteFailed", MessErrorKind.WriteError, $"Writing the evaluation files to '{run.EvalDir}' failed: {ex.Message}", run.EvalDir, ex);
+            throw new MessException(MessErrorIds.EvaluationWriteFailed, MessErrorKind.WriteError, $"Writing the evaluation files to '{run.EvalDir}' failed: {ex.Message}", run.EvalDir, ex);
         }
         foreach (var r in run.Outcomes.SelectMany(o => o.Results)) { r.ResultsPath = json; r.ReportPath = html; }
         return (json, html);

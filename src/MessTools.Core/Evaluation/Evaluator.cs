@@ -91,9 +91,9 @@ public static class Evaluator
         ArgumentNullException.ThrowIfNull(options);
         var ks = options.Ks.Distinct().Order().ToArray();
         if (ks.Length == 0 || ks[0] < 1)
-            throw new MessException("InvalidK", MessErrorKind.InvalidArgument, "K must be one or more whole numbers of at least 1.", "K");
+            throw new MessException(MessErrorIds.InvalidK, MessErrorKind.InvalidArgument, "K must be one or more whole numbers of at least 1.", "K");
         if (!options.IncludeSameAlbum && !options.ExcludeSameAlbum)
-            throw new MessException("NoAlbumMode", MessErrorKind.InvalidArgument, "Nothing to compute: neither album mode is selected.");
+            throw new MessException(MessErrorIds.NoAlbumMode, MessErrorKind.InvalidArgument, "Nothing to compute: neither album mode is selected.");
         int kMax = ks[^1];
         int n = data.Count;
 
@@ -292,7 +292,7 @@ public static class Evaluator
             for (int i = 0; i < data.Count; i++) rowOf[data.TrackIds[i]] = i;
             var unknown = chosen.Where(id => !rowOf.ContainsKey(id)).ToList();
             if (unknown.Count > 0)
-                throw new MessException("SampleTrackUnknown", MessErrorKind.InvalidArgument,
+                throw new MessException(MessErrorIds.SampleTrackUnknown, MessErrorKind.InvalidArgument,
                     $"Sample track(s) {string.Join(", ", unknown.Take(20).Select(u => "'" + u + "'"))} are not among the {data.Count} evaluated tracks.", unknown[0]);
             queries = chosen.Select(id => rowOf[id]).Distinct().ToArray();
         }

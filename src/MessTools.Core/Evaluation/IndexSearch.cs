@@ -30,7 +30,7 @@ public static class IndexSearch
             else missing.Add(data.TrackIds[r]);
         }
         if (missing.Count > 0)
-            throw new MessException("IndexOutOfStep", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.IndexOutOfStep, MessErrorKind.InvalidData,
                 $"{missing.Count} evaluated tracks are not in {indexPath}: {string.Join(", ", missing.Take(20).Select(m => "'" + m + "'"))}{(missing.Count > 20 ? $" and {missing.Count - 20} more" : "")}. Update the index with New-MessIndex.",
                 missing[0]);
 

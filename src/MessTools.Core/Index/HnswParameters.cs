@@ -26,10 +26,10 @@ public sealed record HnswParameters
     public void Validate()
     {
         if (M < 2 || M > MaxM)
-            throw new MessException("InvalidIndexParameter", MessErrorKind.InvalidArgument, $"M must be between 2 and {MaxM} (got {M}).", "M");
+            throw new MessException(MessErrorIds.InvalidIndexParameter, MessErrorKind.InvalidArgument, $"M must be between 2 and {MaxM} (got {M}).", "M");
         if (EfConstruction < 1 || EfConstruction > MaxEf)
-            throw new MessException("InvalidIndexParameter", MessErrorKind.InvalidArgument, $"EfConstruction must be between 1 and {MaxEf} (got {EfConstruction}).", "EfConstruction");
+            throw new MessException(MessErrorIds.InvalidIndexParameter, MessErrorKind.InvalidArgument, $"EfConstruction must be between 1 and {MaxEf} (got {EfConstruction}).", "EfConstruction");
         if (EfSearch < 1 || EfSearch > MaxEf)
-            throw new MessException("InvalidIndexParameter", MessErrorKind.InvalidArgument, $"EfSearch must be between 1 and {MaxEf} (got {EfSearch}).", "EfSearch");
+            throw new MessException(MessErrorIds.InvalidIndexParameter, MessErrorKind.InvalidArgument, $"EfSearch must be between 1 and {MaxEf} (got {EfSearch}).", "EfSearch");
     }
 }

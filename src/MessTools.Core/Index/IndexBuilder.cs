@@ -49,7 +49,7 @@ public static class IndexBuilder
     {
         options.Parameters.Validate();
         if (options.MaxThreads < 0)
-            throw new MessException("InvalidIndexParameter", MessErrorKind.InvalidArgument, $"MaxThreads must be 0 (all cores) or more (got {options.MaxThreads}).", "MaxThreads");
+            throw new MessException(MessErrorIds.InvalidIndexParameter, MessErrorKind.InvalidArgument, $"MaxThreads must be 0 (all cores) or more (got {options.MaxThreads}).", "MaxThreads");
         int threads = options.MaxThreads > 0 ? options.MaxThreads : Environment.ProcessorCount;
         progress?.Invoke("Reading embeddings", -1);
         var set = EmbeddingsFolder.Open(store);
@@ -133,7 +133,7 @@ public static class IndexBuilder
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new MessException("IndexWriteFailed", MessErrorKind.WriteError, $"Writing the index to '{store.IndexDir}' failed: {ex.Message}", store.IndexDir, ex);
+            throw new MessException(MessErrorIds.IndexWriteFailed, MessErrorKind.WriteError, $"Writing the index to '{store.IndexDir}' failed: {ex.Message}", store.IndexDir, ex);
         }
     }
 
@@ -183,7 +183,7 @@ public static class IndexBuilder
         progress?.Invoke("Reading the existing index", -1);
         var index = IndexFile.Load(path);
         if (index.Dimension != matrix.Dimension)
-            throw new MessException("IndexIncompatible", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.IndexIncompatible, MessErrorKind.InvalidData,
                 $"The index '{path}' holds {index.Dimension}-dimensional vectors but the embeddings have {matrix.Dimension}: the model changed. Run New-MessIndex without -Append to rebuild it.", path);
         var result = new IndexBuildResult { Index = index, IndexPath = path, Info = new MessIndexInfo { Mode = "append" }, Changed = index.EmbeddingsSha256 != sha };
         if (index is HnswIndex existing && existing.Parameters with { EfSearch = o.Parameters.EfSearch } != o.Parameters with { EfSearch = o.Parameters.EfSearch })

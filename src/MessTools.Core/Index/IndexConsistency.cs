@@ -28,13 +28,13 @@ public static class IndexConsistency
     {
         ArgumentNullException.ThrowIfNull(index);
         if (dimension is { } d && index.Dimension != d)
-            throw new MessException("IndexOutOfStep", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.IndexOutOfStep, MessErrorKind.InvalidData,
                 $"The index '{indexPath}' holds {index.Dimension}-dimensional vectors, {source} {d}. Rebuild it with New-MessIndex.", indexPath);
         // Nothing known about the embeddings: nothing to compare. An index without a recorded checksum passes a check
         // against in-memory data (its dimension was checked), but not one against the files on disk.
         if (string.IsNullOrEmpty(embeddingsSha256) || string.IsNullOrEmpty(index.EmbeddingsSha256) && dimension is not null) return;
         if (!string.Equals(embeddingsSha256, index.EmbeddingsSha256, StringComparison.OrdinalIgnoreCase))
-            throw new MessException("IndexOutOfStep", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.IndexOutOfStep, MessErrorKind.InvalidData,
                 $"The index '{indexPath}' was built from other embeddings than the current ones ('{source}': SHA-256 {Short(embeddingsSha256)}, index: {Short(index.EmbeddingsSha256)}). " +
                 "Rebuild the index: New-MessIndex (or New-MessIndex -Append to add only what changed).", indexPath);
     }
@@ -43,7 +43,7 @@ public static class IndexConsistency
     public static void RequireEmbeddingsMatchMeta(ArtifactStore store, string? recordedSha256, string actualSha256)
     {
         if (string.IsNullOrEmpty(recordedSha256) || string.Equals(recordedSha256, actualSha256, StringComparison.OrdinalIgnoreCase)) return;
-        throw new MessException("EmbeddingsOutOfStep", MessErrorKind.InvalidData,
+        throw new MessException(MessErrorIds.EmbeddingsOutOfStep, MessErrorKind.InvalidData,
             $"'{store.EmbeddingsFile}' does not match the SHA-256 recorded in '{store.EmbeddingsMetaFile}' ({Short(recordedSha256)} recorded, {Short(actualSha256)} found). Run ConvertTo-MessEmbedding again to rebuild the embeddings.",
             store.EmbeddingsFile);
     }
@@ -105,7 +105,7 @@ public static class IndexConsistency
         }
         catch (JsonException ex)
         {
-            throw new MessException("ArtifactMalformed", MessErrorKind.InvalidData, $"The artifact '{metaFile}' is not valid JSON: {ex.Message}", metaFile, ex);
+            throw new MessException(MessErrorIds.ArtifactMalformed, MessErrorKind.InvalidData, $"The artifact '{metaFile}' is not valid JSON: {ex.Message}", metaFile, ex);
         }
     }
 

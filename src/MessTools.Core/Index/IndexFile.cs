@@ -213,7 +213,7 @@ public static class IndexFile
     public static VectorIndex Load(string path, bool mapVectors)
     {
         if (!File.Exists(path))
-            throw new MessException("IndexMissing", MessErrorKind.ObjectNotFound, $"The index '{path}' does not exist. Run New-MessIndex first.", path);
+            throw new MessException(MessErrorIds.IndexMissing, MessErrorKind.ObjectNotFound, $"The index '{path}' does not exist. Run New-MessIndex first.", path);
         FileStream fs;
         try
         {
@@ -221,14 +221,14 @@ public static class IndexFile
         }
         catch (IOException ex)
         {
-            throw new MessException("IndexUnreadable", MessErrorKind.ReadError, $"The index '{path}' cannot be opened: {ex.Message}", path, ex);
+            throw new MessException(MessErrorIds.IndexUnreadable, MessErrorKind.ReadError, $"The index '{path}' cannot be opened: {ex.Message}", path, ex);
         }
         using (fs)
         {
             try { return Read(fs, path, mapVectors); }
             catch (IOException ex) when (ex is not EndOfStreamException)
             {
-                throw new MessException("IndexUnreadable", MessErrorKind.ReadError, $"Reading the index '{path}' failed: {ex.Message}", path, ex);
+                throw new MessException(MessErrorIds.IndexUnreadable, MessErrorKind.ReadError, $"Reading the index '{path}' failed: {ex.Message}", path, ex);
             }
             catch (EndOfStreamException ex)
             {
@@ -243,13 +243,13 @@ public static class IndexFile
         var header = new byte[HeaderSize];
         int got = fs.ReadAtLeast(header, Math.Min(HeaderSize, (int)Math.Min(actualLength, HeaderSize)), throwOnEndOfStream: false);
         if (got < 8 || !header.AsSpan(0, 8).SequenceEqual(Magic))
-            throw new MessException("IndexForeign", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.IndexForeign, MessErrorKind.InvalidData,
                 $"'{path}' is not a MessTools index (it does not start with the MESSIDX signature). Run New-MessIndex to rebuild it.", path);
         if (got < HeaderSize) throw Corrupt(path, $"it is {actualLength} bytes, shorter than the {HeaderSize}-byte header");
         var h = header.AsSpan();
         int version = BinaryPrimitives.ReadInt32LittleEndian(h[8..]);
         if (version is < 1 or > FormatVersion)
-            throw new MessException("IndexVersionUnsupported", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.IndexVersionUnsupported, MessErrorKind.InvalidData,
                 $"'{path}' has index format version {version}; this module reads versions 1 to {FormatVersion}. Run New-MessIndex to rebuild it.", path);
         int sectionCount = version == 1 ? SectionCountV1 : SectionCount;
         int trailerSize = version == 1 ? TrailerSizeV1 : TrailerSize;
@@ -538,6 +538,6 @@ public static class IndexFile
     }
 
     private static MessException Corrupt(string path, string why, Exception? inner = null) =>
-        new("IndexCorrupt", MessErrorKind.InvalidData,
+        new(MessErrorIds.IndexCorrupt, MessErrorKind.InvalidData,
             $"The index '{path}' cannot be used: {why}. Run New-MessIndex to rebuild it.", path, inner);
 }

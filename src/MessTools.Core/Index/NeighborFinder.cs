@@ -151,7 +151,7 @@ public sealed class NeighborFinder : INeighborCatalog
         try { return new NeighborFinder(index, path, info?.GetAwaiter().GetResult()); }
         catch (IOException ex)
         {
-            throw new MessException("MetadataUnreadable", MessErrorKind.ReadError, $"Reading '{store.MetadataCsv}' failed: {ex.Message}", store.MetadataCsv, ex);
+            throw new MessException(MessErrorIds.MetadataUnreadable, MessErrorKind.ReadError, $"Reading '{store.MetadataCsv}' failed: {ex.Message}", store.MetadataCsv, ex);
         }
     }
 
@@ -222,7 +222,7 @@ public sealed class NeighborFinder : INeighborCatalog
     public TrackComposerEvaluation EvaluateTrack(string trackId, int k, bool excludeSameAlbum, bool exact = false)
     {
         if (_info is null)
-            throw new MessException("MetadataMissing", MessErrorKind.ObjectNotFound,
+            throw new MessException(MessErrorIds.MetadataMissing, MessErrorKind.ObjectNotFound,
                 "The composer evaluation needs metadata/tracks_metadata.csv in the artifact folder. Run Export-MessMetadata first.", Artifacts.ArtifactLayout.MetadataFileName);
         var found = ByTrackId(trackId, new NeighborQuery { K = k, Exact = exact, ExcludeSameAlbum = excludeSameAlbum });
         Index.TryGetNode(trackId, out int self);
@@ -276,7 +276,7 @@ public sealed class NeighborFinder : INeighborCatalog
         int live = Index.LiveCount;
         if (NeighborRequest.CheckK(q.K, live) is { } badK) throw badK.ToException("K");
         if ((q.ExcludeSameAlbum || q.Composers is not null) && _info is null)
-            throw new MessException("MetadataMissing", MessErrorKind.ObjectNotFound,
+            throw new MessException(MessErrorIds.MetadataMissing, MessErrorKind.ObjectNotFound,
                 "-ExcludeSameAlbum and -Composer need metadata/tracks_metadata.csv in the artifact folder. Run Export-MessMetadata first.", Artifacts.ArtifactLayout.MetadataFileName);
 
         bool[]? composerAllowed = null;

@@ -53,7 +53,7 @@ public sealed class NeighborRequestFailure
     public static NeighborRequestFailure UnknownTrack(string trackId, string where, int count, IReadOnlyList<string> suggestions, string? note = null)
     {
         string hint = suggestions.Count > 0 ? " Did you mean " + string.Join(", ", suggestions.Select(x => $"'{x}'")) + "?" : "";
-        return new NeighborRequestFailure("UnknownTrackId", MessErrorKind.ObjectNotFound, NeighborParameter.TrackId,
+        return new NeighborRequestFailure(MessErrorIds.UnknownTrackId, MessErrorKind.ObjectNotFound, NeighborParameter.TrackId,
             _ => $"Track '{Shown(trackId)}' is not in {where} ({count.ToString("N0", CultureInfo.InvariantCulture)} tracks).{note}{hint}")
         { Value = trackId, Suggestions = suggestions };
     }
@@ -131,7 +131,7 @@ public sealed class NeighborRequest
                 ? $"'{NeighborRequestFailure.Shown(id)}' is not a track id: track ids hold no path separators, control characters or relative folder names"
                 : null;
         return problem is null ? null
-            : NeighborRequestFailure.Of("InvalidTrackId", MessErrorKind.InvalidArgument, NeighborParameter.TrackId, name => $"{name} {problem}.", item, id);
+            : NeighborRequestFailure.Of(MessErrorIds.InvalidTrackId, MessErrorKind.InvalidArgument, NeighborParameter.TrackId, name => $"{name} {problem}.", item, id);
     }
 
     /// <summary>
@@ -144,7 +144,7 @@ public sealed class NeighborRequest
         if (vector.Length != dimension)
         {
             int length = vector.Length;
-            failure = NeighborRequestFailure.Of("QueryDimensionMismatch", MessErrorKind.InvalidArgument, NeighborParameter.Vector,
+            failure = NeighborRequestFailure.Of(MessErrorIds.QueryDimensionMismatch, MessErrorKind.InvalidArgument, NeighborParameter.Vector,
                 name => $"{name} has {length} values but the index has {dimension} dimensions: they come from different models.", item);
             return null;
         }
@@ -154,7 +154,7 @@ public sealed class NeighborRequest
             if (!float.IsFinite(vector[i]))
             {
                 int at = i;
-                failure = NeighborRequestFailure.Of("QueryEmbeddingInvalid", MessErrorKind.InvalidData, NeighborParameter.Vector,
+                failure = NeighborRequestFailure.Of(MessErrorIds.QueryEmbeddingInvalid, MessErrorKind.InvalidData, NeighborParameter.Vector,
                     name => $"{name}[{at}] is not a finite number.", item);
                 return null;
             }
@@ -163,7 +163,7 @@ public sealed class NeighborRequest
         double norm = Math.Sqrt(sum);
         if (!(norm > 0) || !double.IsFinite(norm))
         {
-            failure = NeighborRequestFailure.Of("QueryEmbeddingInvalid", MessErrorKind.InvalidData, NeighborParameter.Vector,
+            failure = NeighborRequestFailure.Of(MessErrorIds.QueryEmbeddingInvalid, MessErrorKind.InvalidData, NeighborParameter.Vector,
                 name => $"{name} is zero: a query vector needs a direction.", item);
             return null;
         }
@@ -190,7 +190,7 @@ public sealed class NeighborRequest
         if ((ExcludeSameAlbum || Composers is not null) && !catalog.HasMetadata)
         {
             var p = ExcludeSameAlbum ? NeighborParameter.ExcludeSameAlbum : NeighborParameter.Composer;
-            failures.Add(NeighborRequestFailure.Of("MetadataMissing", MessErrorKind.ObjectNotFound, p,
+            failures.Add(NeighborRequestFailure.Of(MessErrorIds.MetadataMissing, MessErrorKind.ObjectNotFound, p,
                 name => $"{name} needs the catalogue metadata (metadata/tracks_metadata.csv), and this index has none. Run Export-MessMetadata, then New-MessIndex."));
         }
         else if (Composers is not null)

@@ -133,9 +133,9 @@ public sealed class TrackInfoTable
                 composers.Add(Shared(t.Composer));
             }
         }
-        catch (MessException ex) when (ex.ErrorId is not ("MetadataMissing" or "MetadataMalformed"))
+        catch (MessException ex) when (ex.ErrorId is not (MessErrorIds.MetadataMissing or MessErrorIds.MetadataMalformed))
         {
-            throw new MessException("MetadataMalformed", MessErrorKind.InvalidData, $"'{path}': {ex.Message}", path, ex);
+            throw new MessException(MessErrorIds.MetadataMalformed, MessErrorKind.InvalidData, $"'{path}': {ex.Message}", path, ex);
         }
         return new TrackInfoTable(ids.ToArray(), albums.ToArray(), titles.ToArray(), composers.ToArray(), rowById);
     }

@@ -157,13 +157,13 @@ public abstract class VectorIndex
 
     private protected static void ValidateK(int k)
     {
-        if (k < 1) throw new MessException("InvalidK", MessErrorKind.InvalidArgument, $"K must be at least 1 (got {k}).", k);
+        if (k < 1) throw new MessException(MessErrorIds.InvalidK, MessErrorKind.InvalidArgument, $"K must be at least 1 (got {k}).", k);
     }
 
     private protected void CheckQuery(ReadOnlySpan<float> query)
     {
         if (query.Length != Dimension)
-            throw new MessException("QueryDimensionMismatch", MessErrorKind.InvalidArgument,
+            throw new MessException(MessErrorIds.QueryDimensionMismatch, MessErrorKind.InvalidArgument,
                 $"The query has {query.Length} dimensions, the index {Dimension}.", query.Length);
     }
 }

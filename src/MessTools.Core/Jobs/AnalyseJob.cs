@@ -17,7 +17,7 @@ public static class AnalyseJob
     {
         using var folder = JobFolder.Lock(store, host, lockTimeout, mustExist: true);
         if (compare is not null && !Directory.Exists(compare.Root))
-            throw new MessException("CompareFolderMissing", MessErrorKind.ObjectNotFound, $"The -Compare folder '{compare.Root}' does not exist.", compare.Root);
+            throw new MessException(MessErrorIds.CompareFolderMissing, MessErrorKind.ObjectNotFound, $"The -Compare folder '{compare.Root}' does not exist.", compare.Root);
         double fraction = 0;
         string step = "Loading";
         var previous = options.Progress;
@@ -37,7 +37,7 @@ public static class AnalyseJob
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                throw new MessException("AnalysisWriteFailed", MessErrorKind.WriteError,
+                throw new MessException(MessErrorIds.AnalysisWriteFailed, MessErrorKind.WriteError,
                     $"Writing the analysis files to '{AnalysisFiles.Folder(store)}' failed: {ex.Message}", AnalysisFiles.Folder(store), ex);
             }
         }

@@ -52,7 +52,7 @@ public sealed class AudioJob : TrackStageJob
     {
         string root = _request.Fetch.AudioRoot;
         if (_request.AudioRootNamed && !Directory.Exists(root))
-            throw new MessException("AudioRootNotFound", MessErrorKind.ObjectNotFound, $"-AudioRoot '{root}' does not exist.", "AudioRoot");
+            throw new MessException(MessErrorIds.AudioRootNotFound, MessErrorKind.ObjectNotFound, $"-AudioRoot '{root}' does not exist.", "AudioRoot");
         AudioStandardizer? standardizer = null;
         _fetcher = new AudioFetcher(Store, _request.Fetch);
         if (_request.Standardize is { } options)
@@ -78,7 +78,7 @@ public sealed class AudioJob : TrackStageJob
         {
             SafePath.RequireSegment(track.TrackId, "Track id");
             if (!_trackIds.Add(track.TrackId))
-                throw new MessException("DuplicateTrackId", MessErrorKind.InvalidData,
+                throw new MessException(MessErrorIds.DuplicateTrackId, MessErrorKind.InvalidData,
                     "this track id came earlier in the same run; both would write the same files, so the later one is skipped.", track);
             source = _fetcher!.Resolve(track);
             if (source.Kind != AudioSourceKind.Local) _fetcher.CachePath(track, source); // refuses unsafe album ids and extensions now

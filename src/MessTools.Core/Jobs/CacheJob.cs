@@ -54,7 +54,7 @@ public static class CacheJob
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            host.ItemError(new MessException("CacheRemoveFailed", MessErrorKind.WriteError,
+            host.ItemError(new MessException(MessErrorIds.CacheRemoveFailed, MessErrorKind.WriteError,
                 $"Could not remove '{entry.FullName}': {ex.Message}", entry.FullName, ex), entry.FullName);
             return false;
         }

@@ -53,7 +53,7 @@ public sealed class EmbedJob : TrackStageJob
     protected override void Open()
     {
         if (_request.PublishPath is not null && Folders.Shard is null)
-            throw new MessException("PublishPathNeedsShard", MessErrorKind.InvalidArgument,
+            throw new MessException(MessErrorIds.PublishPathNeedsShard, MessErrorKind.InvalidArgument,
                 "-PublishPath publishes a shard: give -ShardIndex/-ShardCount (or run as an array child). To publish a whole artifact folder use Publish-MessArtifact.", "PublishPath");
         if (!Host.ShouldProcess(Store.EmbeddingsDir, $"Embed tracks with model '{_request.ModelDisplay ?? _request.Model}'")) { _skip = true; return; }
         try
@@ -138,7 +138,7 @@ public sealed class EmbedJob : TrackStageJob
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new MessException("EmbeddingsWriteFailed", MessErrorKind.WriteError,
+            throw new MessException(MessErrorIds.EmbeddingsWriteFailed, MessErrorKind.WriteError,
                 $"Writing the embeddings to '{Store.EmbeddingsDir}' failed: {ex.Message}. The previous complete set is kept.", Store.EmbeddingsDir, ex);
         }
     }
@@ -161,7 +161,7 @@ public sealed class EmbedJob : TrackStageJob
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new MessException("ShardManifestWriteFailed", MessErrorKind.WriteError,
+            throw new MessException(MessErrorIds.ShardManifestWriteFailed, MessErrorKind.WriteError,
                 $"Writing the shard manifest to '{Store.Root}' failed: {ex.Message}. Re-run the shard.", Store.Root, ex);
         }
     }

@@ -55,7 +55,7 @@ public static class ExportJob
         if (writer is not null)
         {
             try { writer.Commit(); }
-            catch (IOException ex) { throw new MessException("MetadataWriteFailed", MessErrorKind.WriteError, $"Writing '{target}' failed: {ex.Message}", target, ex); }
+            catch (IOException ex) { throw new MessException(MessErrorIds.MetadataWriteFailed, MessErrorKind.WriteError, $"Writing '{target}' failed: {ex.Message}", target, ex); }
             host.Verbose($"Wrote {exported:N0} tracks to {target}");
             if (File.Exists(store.TrackTableFile)) TrackTableRefresh.Run(store, host);
         }

@@ -65,7 +65,7 @@ public static class MergeJob
         var check = ShardMerger.Check(folders, catalog);
         foreach (var problem in check.Problems) host.ItemError(problem);
         if (!check.Ok)
-            throw new MessException("ShardMergeRefused", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.ShardMergeRefused, MessErrorKind.InvalidData,
                 $"{check.Problems.Count + check.ProblemsNotListed} problems with the shards (listed above); nothing was written to '{store.EmbeddingsDir}'.", store.Root);
         if (!host.ShouldProcess(store.EmbeddingsDir, $"Merge {check.Shards.Count} shards of {check.ShardCount}")) return null;
         if (carried is not null)
@@ -73,7 +73,7 @@ public static class MergeJob
             try { CarryCatalog(carried, catalogPath!, store, host); }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                throw new MessException("MetadataWriteFailed", MessErrorKind.WriteError,
+                throw new MessException(MessErrorIds.MetadataWriteFailed, MessErrorKind.WriteError,
                     $"Writing the catalogue to '{store.MetadataCsv}' failed: {ex.Message}. Nothing was merged.", store.MetadataCsv, ex);
             }
         }
@@ -85,7 +85,7 @@ public static class MergeJob
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new MessException("EmbeddingsWriteFailed", MessErrorKind.WriteError,
+            throw new MessException(MessErrorIds.EmbeddingsWriteFailed, MessErrorKind.WriteError,
                 $"Writing the merged embeddings to '{store.EmbeddingsDir}' failed: {ex.Message}. The previous complete set is kept.", store.EmbeddingsDir, ex);
         }
         result.Seconds = Math.Round(clock.Elapsed.TotalSeconds, 3);

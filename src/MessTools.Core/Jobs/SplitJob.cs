@@ -30,7 +30,7 @@ public sealed class SplitJob : TrackStageJob
         try { request.Options.Validate(); }
         catch (ArgumentOutOfRangeException ex)
         {
-            throw new MessException("InvalidSplitOptions", MessErrorKind.InvalidArgument, ex.Message, ex.ParamName);
+            throw new MessException(MessErrorIds.InvalidSplitOptions, MessErrorKind.InvalidArgument, ex.Message, ex.ParamName);
         }
         _options = request.Options;
     }
@@ -89,7 +89,7 @@ public sealed class SplitJob : TrackStageJob
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
             {
-                throw new MessException("SegmentsWriteFailed", MessErrorKind.WriteError,
+                throw new MessException(MessErrorIds.SegmentsWriteFailed, MessErrorKind.WriteError,
                     $"Writing '{writer.SegmentsFile}' failed: {ex.Message}. The movement WAVs are written; run again to write it.", writer.SegmentsFile, ex);
             }
         }

@@ -72,7 +72,7 @@ public sealed class TrackFolders
             return;
         }
         if (piped is not null && _first.Length > 0 && !SamePath(piped, _first))
-            throw new MessException("MixedArtifactFolders", MessErrorKind.InvalidArgument,
+            throw new MessException(MessErrorIds.MixedArtifactFolders, MessErrorKind.InvalidArgument,
                 $"The tracks from the pipeline come from two artifact folders ('{_first}' and '{piped}'); one run writes one folder. Name it with -ArtifactPath.", piped);
     }
 

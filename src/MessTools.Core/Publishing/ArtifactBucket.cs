@@ -16,9 +16,9 @@ public sealed record ArtifactEncryption(string? Method = null, string? KmsKeyId 
     public void Validate()
     {
         if (Method is not (null or "AES256" or "aws:kms"))
-            throw new MessException("InvalidServerSideEncryption", MessErrorKind.InvalidArgument, $"-ServerSideEncryption '{Method}' is not AES256 or aws:kms.", "ServerSideEncryption");
+            throw new MessException(MessErrorIds.InvalidServerSideEncryption, MessErrorKind.InvalidArgument, $"-ServerSideEncryption '{Method}' is not AES256 or aws:kms.", "ServerSideEncryption");
         if (KmsKeyId is not null && Method != "aws:kms")
-            throw new MessException("KmsKeyWithoutKms", MessErrorKind.InvalidArgument, "-KmsKeyId needs -ServerSideEncryption aws:kms.", "KmsKeyId");
+            throw new MessException(MessErrorIds.KmsKeyWithoutKms, MessErrorKind.InvalidArgument, "-KmsKeyId needs -ServerSideEncryption aws:kms.", "KmsKeyId");
     }
 }
 
@@ -298,7 +298,7 @@ internal sealed class ArtifactBucket : IDisposable
                 (actual, length) = await CopyHashingAsync(r.ResponseStream, writer.Stream, Add, ct).ConfigureAwait(false);
             }
             if (length != entry.Size || actual != entry.Sha256)
-                throw new MessException("ArtifactChecksumMismatch", MessErrorKind.InvalidData,
+                throw new MessException(MessErrorIds.ArtifactChecksumMismatch, MessErrorKind.InvalidData,
                     $"The file '{entry.Path}' of the published version does not match its manifest: expected {entry.Size:N0} bytes with SHA-256 {entry.Sha256}, got {length:N0} bytes with SHA-256 {actual} (object {Remote.Uri(key)}). Nothing was swapped in. To repair the version, publish a folder that holds it again (Publish-MessArtifact uploads every blob whose bytes differ from its key; docs/publishing.md).", entry.Path);
             writer.Commit();
             return 0;
@@ -377,17 +377,17 @@ internal sealed class ArtifactBucket : IDisposable
         }
         catch (AmazonServiceException ex) when (ex.StatusCode is HttpStatusCode.Forbidden or HttpStatusCode.Unauthorized)
         {
-            throw new MessException("ArtifactAccessDenied", MessErrorKind.PermissionDenied,
+            throw new MessException(MessErrorIds.ArtifactAccessDenied, MessErrorKind.PermissionDenied,
                 $"Access to {Remote.Uri(key)} was denied ({(int)ex.StatusCode} {ex.ErrorCode}). Bucket '{Remote.Bucket}', prefix '{Remote.Prefix}': check the credentials' s3:ListBucket, s3:GetObject and s3:PutObject permissions and the bucket policy.", Remote.Display, ex);
         }
         catch (AmazonServiceException ex) when (ex.ErrorCode == "NoSuchBucket")
         {
-            throw new MessException("ArtifactBucketNotFound", MessErrorKind.ObjectNotFound,
+            throw new MessException(MessErrorIds.ArtifactBucketNotFound, MessErrorKind.ObjectNotFound,
                 $"The bucket '{Remote.Bucket}' does not exist (prefix '{Remote.Prefix}'{(Remote.Connection.EndpointUrl is null ? "" : ", endpoint " + SecretRedactor.Redact(Remote.Connection.EndpointUrl))}).", Remote.Display, ex);
         }
         catch (AmazonServiceException ex) when (ex.StatusCode == HttpStatusCode.NotFound)
         {
-            throw new MessException("ArtifactObjectNotFound", MessErrorKind.ObjectNotFound,
+            throw new MessException(MessErrorIds.ArtifactObjectNotFound, MessErrorKind.ObjectNotFound,
                 $"{Remote.Uri(key)} does not exist (404 {ex.ErrorCode}). Bucket '{Remote.Bucket}', prefix '{Remote.Prefix}'.", key, ex);
         }
         catch (Exception ex) when (ex is not MessException && (ex is not OperationCanceledException || !ct.IsCancellationRequested))

@@ -60,19 +60,19 @@ public static class ArtifactImporter
         if (string.Equals(version, "latest", StringComparison.OrdinalIgnoreCase))
         {
             var bytes = await bucket.TryGetBytesAsync(remote.PointerKey(model), ct).ConfigureAwait(false)
-                ?? throw new MessException("ArtifactVersionNotFound", MessErrorKind.ObjectNotFound,
+                ?? throw new MessException(MessErrorIds.ArtifactVersionNotFound, MessErrorKind.ObjectNotFound,
                     $"No version of model '{model}' is published under {remote.Display} ({remote.Uri(remote.PointerKey(model))} does not exist). Bucket '{remote.Bucket}', prefix '{remote.Prefix}'.", remote.Display);
             var pointer = ArtifactPublisher.ReadPointer(bytes);
             if (pointer is null || pointer.FormatVersion > ArtifactManifest.CurrentFormatVersion || pointer.Model != model || !IsVersionId(pointer.VersionId))
-                throw new MessException(pointer?.FormatVersion > ArtifactManifest.CurrentFormatVersion ? "ArtifactManifestTooNew" : "ArtifactPointerInvalid", MessErrorKind.InvalidData,
+                throw new MessException(pointer?.FormatVersion > ArtifactManifest.CurrentFormatVersion ? MessErrorIds.ArtifactManifestTooNew : MessErrorIds.ArtifactPointerInvalid, MessErrorKind.InvalidData,
                     $"The pointer {remote.Uri(remote.PointerKey(model))} is not a valid format-{ArtifactManifest.CurrentFormatVersion} pointer of model '{model}'.", remote.PointerKey(model));
             versionId = pointer.VersionId;
         }
         else if (!IsVersionId(version))
-            throw new MessException("InvalidVersionId", MessErrorKind.InvalidArgument, $"'{SafePath.Printable(version)}' is not 'latest' or a version id (v + 20 hex digits).", version);
+            throw new MessException(MessErrorIds.InvalidVersionId, MessErrorKind.InvalidArgument, $"'{SafePath.Printable(version)}' is not 'latest' or a version id (v + 20 hex digits).", version);
         string key = remote.ManifestKey(model, versionId);
         var manifest = await bucket.TryGetBytesAsync(key, ct).ConfigureAwait(false)
-            ?? throw new MessException("ArtifactVersionNotFound", MessErrorKind.ObjectNotFound,
+            ?? throw new MessException(MessErrorIds.ArtifactVersionNotFound, MessErrorKind.ObjectNotFound,
                 $"Version '{versionId}' of model '{model}' does not exist: {remote.Uri(key)} is missing. Bucket '{remote.Bucket}', prefix '{remote.Prefix}'.", key);
         return ArtifactManifest.Parse(manifest, remote.Uri(key), model, versionId);
     }
@@ -81,7 +81,7 @@ public static class ArtifactImporter
     internal static async Task<ImportResult> ImportAsync(ArtifactRemote remote, ImportRequest request, IProgress<ArtifactProgress>? progress = null, CancellationToken ct = default)
     {
         string target = Path.TrimEndingDirectorySeparator(Path.GetFullPath(request.ArtifactPath));
-        string parent = Path.GetDirectoryName(target) ?? throw new MessException("ArtifactPathInvalid", MessErrorKind.InvalidArgument, $"'{target}' has no parent folder.", target);
+        string parent = Path.GetDirectoryName(target) ?? throw new MessException(MessErrorIds.ArtifactPathInvalid, MessErrorKind.InvalidArgument, $"'{target}' has no parent folder.", target);
         using var bucket = new ArtifactBucket(remote);
         var manifest = await GetManifestAsync(bucket, request.Model, request.Version, ct).ConfigureAwait(false);
 
@@ -138,7 +138,7 @@ public static class ArtifactImporter
         {
             var fi = new FileInfo(SafePath.Combine(target, e.Path.Split('/')));
             if (!fi.Exists || fi.Length != e.Size)
-                throw new MessException("ArtifactImportIncomplete", MessErrorKind.InvalidData,
+                throw new MessException(MessErrorIds.ArtifactImportIncomplete, MessErrorKind.InvalidData,
                     $"After the import of {manifest.Model} {manifest.VersionId}, '{fi.FullName}' is {(fi.Exists ? $"{fi.Length:N0} bytes instead of {e.Size:N0}" : "missing")}: another writer changed the folder. Import again.", fi.FullName);
         }
         return new ImportResult

@@ -74,13 +74,13 @@ public sealed class ArtifactManifest
             using var doc = JsonDocument.Parse(json.ToArray());
             if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("format_version", out var fv)
                 && fv.TryGetInt32(out int format) && format > CurrentFormatVersion)
-                throw new MessException("ArtifactManifestTooNew", MessErrorKind.InvalidData,
+                throw new MessException(MessErrorIds.ArtifactManifestTooNew, MessErrorKind.InvalidData,
                     $"The manifest {where} has format version {format}; this MessTools ({ModuleInfo.Version}) reads format {CurrentFormatVersion} at most. Update the module.", where);
             m = doc.RootElement.Deserialize<ArtifactManifest>(ArtifactJson.Options);
         }
         catch (JsonException ex)
         {
-            throw new MessException("ArtifactManifestMalformed", MessErrorKind.InvalidData, $"The manifest {where} is not valid JSON of the expected shape: {ex.Message}", where, ex);
+            throw new MessException(MessErrorIds.ArtifactManifestMalformed, MessErrorKind.InvalidData, $"The manifest {where} is not valid JSON of the expected shape: {ex.Message}", where, ex);
         }
         if (m is null) throw Bad(where, "it holds null");
         if (m.FormatVersion < 1) throw Bad(where, $"format_version {m.FormatVersion} is not a format version");
@@ -106,7 +106,7 @@ public sealed class ArtifactManifest
     internal static bool IsSha256(string? s) => s is { Length: 64 } && s.All(c => c is >= '0' and <= '9' or >= 'a' and <= 'f');
 
     private static MessException Bad(string where, string why) =>
-        new("ArtifactManifestInvalid", MessErrorKind.InvalidData, $"The manifest {where} is invalid: {why}.", where);
+        new(MessErrorIds.ArtifactManifestInvalid, MessErrorKind.InvalidData, $"The manifest {where} is invalid: {why}.", where);
 }
 
 /// <summary>latest.json beside the versions: names the version readers get. Replaced last, after the manifest is in place.</summary>

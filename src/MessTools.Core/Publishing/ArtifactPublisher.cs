@@ -59,11 +59,11 @@ public static class ArtifactPublisher
         string root = Path.GetFullPath(request.ArtifactPath);
         var files = ArtifactSelection.Collect(root, request.IncludeAudio);
         string model = request.Model ?? ArtifactSelection.DetectModel(root)
-            ?? throw new MessException("ArtifactModelUnknown", MessErrorKind.InvalidArgument,
+            ?? throw new MessException(MessErrorIds.ArtifactModelUnknown, MessErrorKind.InvalidArgument,
                 $"The model of '{root}' cannot be told (no embeddings/embeddings_meta.json, and the folder is not named v1_model_<MODEL>): pass -Model.", root);
         ArtifactSelection.RequireModelName(model, "Publish");
         if (files.Count == 0)
-            throw new MessException("ArtifactSetEmpty", MessErrorKind.InvalidData, $"'{root}' holds no files to publish (metadata, embeddings, index, eval, runs).", root);
+            throw new MessException(MessErrorIds.ArtifactSetEmpty, MessErrorKind.InvalidData, $"'{root}' holds no files to publish (metadata, embeddings, index, eval, runs).", root);
 
         using var bucket = new ArtifactBucket(remote);
         // Fail early on a missing bucket or a denied prefix, before hashing gigabytes.
@@ -87,7 +87,7 @@ public static class ArtifactPublisher
             }
             catch (IOException ex)
             {
-                throw new MessException("ArtifactFileUnreadable", MessErrorKind.ReadError, $"The file '{full}' cannot be read: {ex.Message}", full, ex);
+                throw new MessException(MessErrorIds.ArtifactFileUnreadable, MessErrorKind.ReadError, $"The file '{full}' cannot be read: {ex.Message}", full, ex);
             }
             entries[i] = new ArtifactFileEntry { Path = rel, Size = size, Sha256 = sha };
             Interlocked.Increment(ref hashedFiles);

@@ -45,10 +45,10 @@ public sealed class ArtifactRemote
     {
         string t = (uri ?? "").Trim();
         if (!t.StartsWith("s3://", StringComparison.OrdinalIgnoreCase))
-            throw new MessException("InvalidArtifactUri", MessErrorKind.InvalidArgument, $"'{SecretRedactor.Redact(t)}' is not an s3://bucket/prefix URI.", t);
+            throw new MessException(MessErrorIds.InvalidArtifactUri, MessErrorKind.InvalidArgument, $"'{SecretRedactor.Redact(t)}' is not an s3://bucket/prefix URI.", t);
         var parts = t[5..].Split('/', StringSplitOptions.RemoveEmptyEntries).ToList();
         if (parts.Count == 0)
-            throw new MessException("InvalidArtifactUri", MessErrorKind.InvalidArgument, $"'{t}' names no bucket.", t);
+            throw new MessException(MessErrorIds.InvalidArtifactUri, MessErrorKind.InvalidArgument, $"'{t}' names no bucket.", t);
         string bucket = parts[0];
         parts.RemoveAt(0);
         string? model = null, version = null;
@@ -56,7 +56,7 @@ public sealed class ArtifactRemote
         if (modelAt >= 0)
         {
             if (parts.Count > modelAt + 2)
-                throw new MessException("InvalidArtifactUri", MessErrorKind.InvalidArgument, $"'{t}' has more after v1_model_<MODEL>/<version> than this module understands.", t);
+                throw new MessException(MessErrorIds.InvalidArtifactUri, MessErrorKind.InvalidArgument, $"'{t}' has more after v1_model_<MODEL>/<version> than this module understands.", t);
             model = ArtifactSelection.RequireModelName(parts[modelAt][ArtifactLayout.ModelFolderPrefix.Length..], $"'{t}'");
             if (parts.Count == modelAt + 2) version = parts[modelAt + 1];
             parts = parts.Take(modelAt).ToList();
@@ -71,11 +71,11 @@ public sealed class ArtifactRemote
     {
         Connection.Validate();
         if (Bucket.Length is < 3 or > 255 || !Bucket.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_'))
-            throw new MessException("InvalidBucketName", MessErrorKind.InvalidArgument, $"'{Artifacts.SafePath.Printable(Bucket)}' is not a valid bucket name.", Bucket);
+            throw new MessException(MessErrorIds.InvalidBucketName, MessErrorKind.InvalidArgument, $"'{Artifacts.SafePath.Printable(Bucket)}' is not a valid bucket name.", Bucket);
         if (Prefix.StartsWith('/') || Prefix.EndsWith('/') || Prefix.Contains("//") || Prefix.Any(char.IsControl) || Prefix.Split('/').Any(s => s is "." or ".."))
-            throw new MessException("InvalidPrefix", MessErrorKind.InvalidArgument, $"The prefix '{Artifacts.SafePath.Printable(Prefix)}' must be key segments separated by '/', without leading or trailing '/', '.' or '..'.", Prefix);
+            throw new MessException(MessErrorIds.InvalidPrefix, MessErrorKind.InvalidArgument, $"The prefix '{Artifacts.SafePath.Printable(Prefix)}' must be key segments separated by '/', without leading or trailing '/', '.' or '..'.", Prefix);
         if (ThrottleLimit < 1 || PartConcurrency < 1 || PartSize < (5L << 20) || MultipartThreshold < PartSize || RangeSize < (1L << 20))
-            throw new MessException("InvalidTransferSettings", MessErrorKind.InvalidArgument, "ThrottleLimit and PartConcurrency must be at least 1, PartSize at least 5 MiB, MultipartThreshold at least PartSize and RangeSize at least 1 MiB.");
+            throw new MessException(MessErrorIds.InvalidTransferSettings, MessErrorKind.InvalidArgument, "ThrottleLimit and PartConcurrency must be at least 1, PartSize at least 5 MiB, MultipartThreshold at least PartSize and RangeSize at least 1 MiB.");
     }
 
     /// <summary>"&lt;prefix&gt;/v1_model_&lt;model&gt;/" (or "v1_model_&lt;model&gt;/" without a prefix).</summary>

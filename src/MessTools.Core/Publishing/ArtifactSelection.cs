@@ -24,7 +24,7 @@ public static partial class ArtifactSelection
     {
         string fullRoot = Path.GetFullPath(root);
         if (!Directory.Exists(fullRoot))
-            throw new MessException("ArtifactPathNotFound", MessErrorKind.ObjectNotFound, $"The artifact folder '{fullRoot}' does not exist.", fullRoot);
+            throw new MessException(MessErrorIds.ArtifactPathNotFound, MessErrorKind.ObjectNotFound, $"The artifact folder '{fullRoot}' does not exist.", fullRoot);
         var folders = DataFolders.Append(RunsFolder).Concat(includeAudio ? AudioFolders : Array.Empty<string>());
         var result = new List<(string, string, long)>();
         foreach (string folder in folders)
@@ -39,7 +39,7 @@ public static partial class ArtifactSelection
                 if (folder == RunsFolder && LocalOnlyCommands.Any(c => file.Name.Contains("_" + c, StringComparison.OrdinalIgnoreCase))) continue;
                 string? problem = PathProblem(rel);
                 if (problem is not null)
-                    throw new MessException("UnsafeName", MessErrorKind.InvalidData, $"The file '{file.FullName}' cannot be published: {problem}.", file.FullName);
+                    throw new MessException(MessErrorIds.UnsafeName, MessErrorKind.InvalidData, $"The file '{file.FullName}' cannot be published: {problem}.", file.FullName);
                 result.Add((rel, file.FullName, file.Length));
             }
         }
@@ -98,7 +98,7 @@ public static partial class ArtifactSelection
     public static string RequireModelName(string? model, string what)
     {
         if (string.IsNullOrWhiteSpace(model) || model.Length > 100 || !ModelName().IsMatch(model) || model.Trim('.', '-').Length == 0)
-            throw new MessException("InvalidModelName", MessErrorKind.InvalidArgument,
+            throw new MessException(MessErrorIds.InvalidModelName, MessErrorKind.InvalidArgument,
                 $"{what}: the model name '{SafePath.Printable(model)}' is not valid (1-100 of A-Z a-z 0-9 . _ -).", model);
         return model;
     }

@@ -35,7 +35,7 @@ public static class ShardExchange
         var (parsed, model, _) = ArtifactRemote.Parse(uri, connection);
         if (retry is not null) parsed = With(parsed, parsed.Prefix, retry);
         if (model is not null)
-            throw new MessException("InvalidShardUri", MessErrorKind.InvalidArgument,
+            throw new MessException(MessErrorIds.InvalidShardUri, MessErrorKind.InvalidArgument,
                 $"'{uri}' names a model folder; give the run's s3://bucket/prefix (its shards are under prefix/shards/<i>-of-<n>/).", uri);
         var parts = parsed.Prefix.Split('/', StringSplitOptions.RemoveEmptyEntries).ToList();
         ShardSpec? only = null;
@@ -65,7 +65,7 @@ public static class ShardExchange
             foreach (var f in folders)
                 if (ShardSpec.ParseFolderName(f[root.Length..].TrimEnd('/')) is { } s) specs.Add(s);
             if (specs.Count == 0)
-                throw new MessException("ShardNotFound", MessErrorKind.ObjectNotFound, $"No shard is published under {run.Uri(root)}.", run.Uri(root));
+                throw new MessException(MessErrorIds.ShardNotFound, MessErrorKind.ObjectNotFound, $"No shard is published under {run.Uri(root)}.", run.Uri(root));
         }
         var result = new List<string>();
         foreach (var spec in specs.OrderBy(s => s.Count).ThenBy(s => s.Index))
@@ -73,9 +73,9 @@ public static class ShardExchange
             var remote = ShardRemote(run, spec);
             var models = (await ArtifactVersions.ListAsync(remote, null, ct).ConfigureAwait(false)).Where(v => v.IsLatest).Select(v => v.Model).Distinct().ToList();
             if (models.Count == 0)
-                throw new MessException("ShardNotFound", MessErrorKind.ObjectNotFound, $"{spec} has no published version under {remote.Display}.", remote.Display);
+                throw new MessException(MessErrorIds.ShardNotFound, MessErrorKind.ObjectNotFound, $"{spec} has no published version under {remote.Display}.", remote.Display);
             if (models.Count > 1)
-                throw new MessException("ShardModelMismatch", MessErrorKind.InvalidData,
+                throw new MessException(MessErrorIds.ShardModelMismatch, MessErrorKind.InvalidData,
                     $"{spec} under {remote.Display} was published for {models.Count} models ({string.Join(", ", models)}): one run's shards hold one model.", remote.Display);
             var local = spec.StoreUnder(localRoot);
             report?.Invoke($"Importing {spec} from {remote.Display} into {local.Root}");

@@ -79,20 +79,20 @@ public sealed class ShardManifest
     {
         string path = PathIn(shardFolder);
         if (!File.Exists(path))
-            throw new MessException("ShardManifestMissing", MessErrorKind.ObjectNotFound,
+            throw new MessException(MessErrorIds.ShardManifestMissing, MessErrorKind.ObjectNotFound,
                 $"'{shardFolder}' has no embeddings/{FileName}: the shard did not finish (re-run it) or the folder is not a shard.", shardFolder);
         ShardManifest m;
         try { m = ArtifactJson.Read<ShardManifest>(path); }
-        catch (MessException ex) { throw new MessException("ShardManifestInvalid", MessErrorKind.InvalidData, ex.Message, path, ex); }
+        catch (MessException ex) { throw new MessException(MessErrorIds.ShardManifestInvalid, MessErrorKind.InvalidData, ex.Message, path, ex); }
         if (m.Format != CurrentFormat)
-            throw new MessException("ShardManifestInvalid", MessErrorKind.InvalidData, $"'{path}' is of format '{m.Format}', not {CurrentFormat}.", path);
+            throw new MessException(MessErrorIds.ShardManifestInvalid, MessErrorKind.InvalidData, $"'{path}' is of format '{m.Format}', not {CurrentFormat}.", path);
         if (m.Hash != ShardSpec.HashName)
-            throw new MessException("ShardManifestInvalid", MessErrorKind.InvalidData, $"'{path}' was split with '{m.Hash}', not {ShardSpec.HashName}.", path);
+            throw new MessException(MessErrorIds.ShardManifestInvalid, MessErrorKind.InvalidData, $"'{path}' was split with '{m.Hash}', not {ShardSpec.HashName}.", path);
         try { _ = m.Spec; }
-        catch (MessException ex) { throw new MessException("ShardManifestInvalid", MessErrorKind.InvalidData, $"'{path}': {ex.Message}", path, ex); }
+        catch (MessException ex) { throw new MessException(MessErrorIds.ShardManifestInvalid, MessErrorKind.InvalidData, $"'{path}': {ex.Message}", path, ex); }
         foreach (var rel in m.Files.Keys)
             if (rel.Split('/').Any(s => SafePath.Problem(s) is not null))
-                throw new MessException("ShardManifestInvalid", MessErrorKind.InvalidData, $"'{path}' lists the file '{SafePath.Printable(rel)}', which is not a plain relative path.", path);
+                throw new MessException(MessErrorIds.ShardManifestInvalid, MessErrorKind.InvalidData, $"'{path}' lists the file '{SafePath.Printable(rel)}', which is not a plain relative path.", path);
         return m;
     }
 
@@ -103,10 +103,10 @@ public sealed class ShardManifest
         {
             string f = SafePath.Combine(shardFolder, rel.Split('/'));
             if (!File.Exists(f))
-                throw new MessException("ShardFileMismatch", MessErrorKind.InvalidData, $"'{f}' is listed in the {ToString()} manifest but missing.", f);
+                throw new MessException(MessErrorIds.ShardFileMismatch, MessErrorKind.InvalidData, $"'{f}' is listed in the {ToString()} manifest but missing.", f);
             string actual = Sha256(f);
             if (!string.Equals(actual, sha, StringComparison.OrdinalIgnoreCase))
-                throw new MessException("ShardFileMismatch", MessErrorKind.InvalidData,
+                throw new MessException(MessErrorIds.ShardFileMismatch, MessErrorKind.InvalidData,
                     $"'{f}' has SHA-256 {actual[..12]}..., the {ToString()} manifest says {sha[..Math.Min(12, sha.Length)]}...: the shard was changed or copied incompletely.", f);
         }
     }

@@ -53,7 +53,7 @@ public static class ShardMerger
         }
         if (check.Shards.Count == 0)
         {
-            check.Add(new MessException("ShardNotFound", MessErrorKind.ObjectNotFound,
+            check.Add(new MessException(MessErrorIds.ShardNotFound, MessErrorKind.ObjectNotFound,
                 "No shard folder with a shard manifest was given (expected shards/<i>-of-<n>/ folders written by ConvertTo-MessEmbedding -ShardIndex/-ShardCount)."));
             return check;
         }
@@ -63,11 +63,11 @@ public static class ShardMerger
         int n = check.Shards.GroupBy(s => s.Manifest.ShardCount).OrderByDescending(g => g.Count()).ThenBy(g => g.Key).First().Key;
         check.ShardCount = n;
         foreach (var s in check.Shards.Where(s => s.Manifest.ShardCount != n))
-            check.Add(new MessException("ShardCountMismatch", MessErrorKind.InvalidData,
+            check.Add(new MessException(MessErrorIds.ShardCountMismatch, MessErrorKind.InvalidData,
                 $"'{s.Folder}' is {s.Manifest} but the other shards are of {n}: shards of different splits cannot be merged.", s.Folder));
         var ofN = check.Shards.Where(s => s.Manifest.ShardCount == n).ToList();
         foreach (var g in ofN.GroupBy(s => s.Manifest.ShardIndex).Where(g => g.Count() > 1))
-            check.Add(new MessException("ShardDuplicate", MessErrorKind.InvalidData,
+            check.Add(new MessException(MessErrorIds.ShardDuplicate, MessErrorKind.InvalidData,
                 $"Shard {g.Key}-of-{n} was given {g.Count()} times: {string.Join(", ", g.Select(s => $"'{s.Folder}'"))}.", $"{g.Key}-of-{n}"));
         // A missing shard is one error that names it and the catalogue tracks it holds (the plan: each track's
         // shard is the hash of its id), not one error per track.
@@ -78,7 +78,7 @@ public static class ShardMerger
             string held = catalogTrackIds is null
                 ? "how many tracks it holds is unknown without a catalogue (give -Catalog)"
                 : $"it holds {catalogTrackIds.Count(id => ShardSpec.ShardOf(id, n) == i)} of the catalogue's {catalogTrackIds.Count} tracks";
-            check.Add(new MessException("ShardMissing", MessErrorKind.ObjectNotFound,
+            check.Add(new MessException(MessErrorIds.ShardMissing, MessErrorKind.ObjectNotFound,
                 $"Shard {i}-of-{n} is missing ({held}): no shards/{i}-of-{n}/ folder with a shard manifest was given. Run that shard (again) before merging.", $"{i}-of-{n}"));
         }
 
@@ -90,10 +90,10 @@ public static class ShardMerger
         {
             var (a, b) = (s.Manifest, reference.Manifest);
             if (a.ModelKey != b.ModelKey)
-                check.Add(new MessException("ShardModelMismatch", MessErrorKind.InvalidData,
+                check.Add(new MessException(MessErrorIds.ShardModelMismatch, MessErrorKind.InvalidData,
                     $"{a} ('{s.Folder}') holds embeddings of model '{a.Model}' (SHA-256 {Short(a.ModelSha256)}, model key {Short(a.ModelKey)}) but {b} holds '{b.Model}' (SHA-256 {Short(b.ModelSha256)}, model key {Short(b.ModelKey)}): another model or profile cannot be merged into one matrix.", s.Folder));
             else if (a.Dim != b.Dim && a.TrackIds.Count > 0)
-                check.Add(new MessException("ShardDimensionMismatch", MessErrorKind.InvalidData,
+                check.Add(new MessException(MessErrorIds.ShardDimensionMismatch, MessErrorKind.InvalidData,
                     $"{a} ('{s.Folder}') holds {a.Dim}-dimensional embeddings but {b} holds {b.Dim}-dimensional ones.", s.Folder));
         }
 
@@ -105,14 +105,14 @@ public static class ShardMerger
                 if (owner.TryGetValue(id, out var first))
                 {
                     if (first != s)
-                        check.Add(new MessException("TrackInTwoShards", MessErrorKind.InvalidData,
+                        check.Add(new MessException(MessErrorIds.TrackInTwoShards, MessErrorKind.InvalidData,
                             $"Track '{id}' is in {first.Manifest} ('{first.Folder}') and in {s.Manifest} ('{s.Folder}'); it belongs to shard {ShardSpec.ShardOf(id, n)}-of-{n} only.", id));
                     continue;
                 }
                 owner[id] = s;
                 int expected = ShardSpec.ShardOf(id, n);
                 if (expected != s.Manifest.ShardIndex)
-                    check.Add(new MessException("TrackInWrongShard", MessErrorKind.InvalidData,
+                    check.Add(new MessException(MessErrorIds.TrackInWrongShard, MessErrorKind.InvalidData,
                         $"Track '{id}' is in {s.Manifest} ('{s.Folder}') but its hash assigns it to shard {expected}-of-{n}.", id));
             }
 
@@ -121,11 +121,11 @@ public static class ShardMerger
             var catalog = catalogTrackIds as IReadOnlySet<string> ?? catalogTrackIds.ToHashSet(StringComparer.Ordinal);
             foreach (var id in catalogTrackIds)
                 if (!owner.ContainsKey(id) && !missing.Contains(ShardSpec.ShardOf(id, n)))
-                    check.Add(new MessException("TrackNotInAnyShard", MessErrorKind.ObjectNotFound,
+                    check.Add(new MessException(MessErrorIds.TrackNotInAnyShard, MessErrorKind.ObjectNotFound,
                         $"Catalogue track '{id}' is in no shard (it belongs to shard {ShardSpec.ShardOf(id, n)}-of-{n}, which neither embedded it nor reported it failed; did Get-MessAudio fail for it?).", id));
             foreach (var (id, s) in owner)
                 if (!catalog.Contains(id))
-                    check.Add(new MessException("TrackNotInCatalog", MessErrorKind.InvalidData,
+                    check.Add(new MessException(MessErrorIds.TrackNotInCatalog, MessErrorKind.InvalidData,
                         $"Track '{id}' of {s.Manifest} ('{s.Folder}') is not in the catalogue: the shards were made from another catalogue.", id));
         }
         return check;
@@ -139,7 +139,7 @@ public static class ShardMerger
         var failed = new SortedDictionary<string, string>(StringComparer.Ordinal);
         foreach (var s in check.Shards) foreach (var (id, e) in s.Manifest.Failed) failed[id] = e;
         if (withRows.Count == 0)
-            throw new MessException("ShardsEmpty", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.ShardsEmpty, MessErrorKind.InvalidData,
                 $"None of the {check.Shards.Count} shards holds an embedded track ({failed.Count} failed): there is nothing to merge.");
         var first = withRows[0];
         EmbeddingSet? merged = null;
@@ -150,7 +150,7 @@ public static class ShardMerger
             var store = new ArtifactStore(s.Folder);
             var set = EmbeddingSet.Open(store, s.Manifest.Model, s.Manifest.ModelKey, null);
             if (!set.Loaded || set.Count != s.Manifest.TrackIds.Count)
-                throw new MessException("ShardFileMismatch", MessErrorKind.InvalidData,
+                throw new MessException(MessErrorIds.ShardFileMismatch, MessErrorKind.InvalidData,
                     $"{s.Manifest} ('{s.Folder}') lists {s.Manifest.TrackIds.Count} tracks in its manifest but its embeddings hold {set.Count}.", s.Folder);
             if (merged is null)
             {
@@ -158,7 +158,7 @@ public static class ShardMerger
                 meta = ArtifactJson.Read<EmbeddingsMeta>(store.EmbeddingsMetaFile);
             }
             else if (!Nullable.Equals(set.SegmentSeconds, merged.SegmentSeconds) && set.Rows.Any(r => r.Segments.Count > 0))
-                throw new MessException("ShardSegmentMismatch", MessErrorKind.InvalidData,
+                throw new MessException(MessErrorIds.ShardSegmentMismatch, MessErrorKind.InvalidData,
                     $"{s.Manifest} ('{s.Folder}') has segments of {set.SegmentSeconds} s but {first.Manifest} of {merged.SegmentSeconds} s.", s.Folder);
             npy |= File.Exists(Path.Combine(store.EmbeddingsDir, EmbeddingSet.NpyFileName));
             foreach (var row in set.Rows) merged.Put(row);

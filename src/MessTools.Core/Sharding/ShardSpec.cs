@@ -33,10 +33,10 @@ public sealed record ShardSpec
     public ShardSpec(int index, int count)
     {
         if (count < 1 || count > MaxCount)
-            throw new MessException("ShardCountInvalid", MessErrorKind.InvalidArgument,
+            throw new MessException(MessErrorIds.ShardCountInvalid, MessErrorKind.InvalidArgument,
                 $"The shard count {count} is not between 1 and {MaxCount}.", "ShardCount");
         if (index < 0 || index >= count)
-            throw new MessException("ShardIndexInvalid", MessErrorKind.InvalidArgument,
+            throw new MessException(MessErrorIds.ShardIndexInvalid, MessErrorKind.InvalidArgument,
                 $"The shard index {index} is not between 0 and {count - 1} (shard count {count}).", "ShardIndex");
         Index = index;
         Count = count;
@@ -95,7 +95,7 @@ public sealed record ShardSpec
             {
                 index = ParseVariable(KubernetesIndexVariable, k8s);
                 if (count is null)
-                    throw new MessException("ShardCountMissing", MessErrorKind.InvalidArgument,
+                    throw new MessException(MessErrorIds.ShardCountMissing, MessErrorKind.InvalidArgument,
                         $"{KubernetesIndexVariable} is {index}, but Kubernetes does not pass the number of completions: give -ShardCount (the Job's completions), or -ShardCount 1 to run unsharded.", "ShardCount");
             }
         }
@@ -103,11 +103,11 @@ public sealed record ShardSpec
         {
             if (environment(AwsSizeVariable) is { Length: > 0 } size) count = ParseVariable(AwsSizeVariable, size);
             else
-                throw new MessException("ShardCountMissing", MessErrorKind.InvalidArgument,
+                throw new MessException(MessErrorIds.ShardCountMissing, MessErrorKind.InvalidArgument,
                     $"The shard index is {index} but no shard count was given: pass -ShardCount or set {AwsSizeVariable} (the array size given to submit-job).", "ShardCount");
         }
         if (index is null && count is not null)
-            throw new MessException("ShardIndexMissing", MessErrorKind.InvalidArgument,
+            throw new MessException(MessErrorIds.ShardIndexMissing, MessErrorKind.InvalidArgument,
                 $"-ShardCount {count} was given but no shard index: pass -ShardIndex, or run where {AwsIndexVariable} or {KubernetesIndexVariable} is set.", "ShardIndex");
         if (index is null) return null;
         return new ShardSpec(index.Value, count!.Value);
@@ -119,7 +119,7 @@ public sealed record ShardSpec
     private static int ParseVariable(string name, string value)
     {
         if (!int.TryParse(value.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int v))
-            throw new MessException("ShardVariableInvalid", MessErrorKind.InvalidArgument,
+            throw new MessException(MessErrorIds.ShardVariableInvalid, MessErrorKind.InvalidArgument,
                 $"The environment variable {name} is '{SafePath.Printable(value)}', not a non-negative whole number.", name);
         return v;
     }

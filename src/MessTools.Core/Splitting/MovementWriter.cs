@@ -71,7 +71,7 @@ public sealed class MovementWriter
         {
             Failed++;
             return new SplitTrackResult(track, Array.Empty<MessTrack>(), null,
-                new MessException("SplitWriteFailed", MessErrorKind.WriteError, $"Track '{track.TrackId}': writing its movements failed: {ex.Message}", track.TrackId, ex));
+                new MessException(MessErrorIds.SplitWriteFailed, MessErrorKind.WriteError, $"Track '{track.TrackId}': writing its movements failed: {ex.Message}", track.TrackId, ex));
         }
     }
 
@@ -79,16 +79,16 @@ public sealed class MovementWriter
     {
         SafePath.RequireSegment(track.TrackId, "Track id");
         if (string.IsNullOrEmpty(track.WavPath))
-            throw new MessException("NoStandardizedAudio", MessErrorKind.InvalidArgument,
+            throw new MessException(MessErrorIds.NoStandardizedAudio, MessErrorKind.InvalidArgument,
                 $"Track '{track.TrackId}' has no standardised audio (WavPath). Pipe it through Get-MessAudio first.", track.TrackId);
         string path = track.WavPath;
         if (!File.Exists(path))
-            throw new MessException("AudioFileNotFound", MessErrorKind.ObjectNotFound, $"Track '{track.TrackId}': its WAV file '{path}' does not exist.", track.TrackId);
+            throw new MessException(MessErrorIds.AudioFileNotFound, MessErrorKind.ObjectNotFound, $"Track '{track.TrackId}': its WAV file '{path}' does not exist.", track.TrackId);
         var info = WavFile.TryReadInfo(path);
         using var reader = WavChunkReader.TryOpen(path)
-            ?? throw new MessException("InvalidWav", MessErrorKind.InvalidData, $"Track '{track.TrackId}': '{path}' is not a readable WAV file (PCM 8/16/24/32-bit or float 32/64-bit).", track.TrackId);
+            ?? throw new MessException(MessErrorIds.InvalidWav, MessErrorKind.InvalidData, $"Track '{track.TrackId}': '{path}' is not a readable WAV file (PCM 8/16/24/32-bit or float 32/64-bit).", track.TrackId);
         if (info!.Truncated)
-            throw new MessException("InvalidWav", MessErrorKind.InvalidData, $"Track '{track.TrackId}': '{path}' is truncated (its data chunk declares {info.DeclaredDataBytes} bytes, the file holds {info.DataBytes}).", track.TrackId);
+            throw new MessException(MessErrorIds.InvalidWav, MessErrorKind.InvalidData, $"Track '{track.TrackId}': '{path}' is truncated (its data chunk declares {info.DeclaredDataBytes} bytes, the file holds {info.DataBytes}).", track.TrackId);
         var mono = new float[reader.Frames];
         for (int done = 0, n; done < mono.Length && (n = reader.Read(mono.AsSpan(done))) > 0;) done += n;
         AudioSeconds += (double)mono.Length / reader.SampleRate;
@@ -242,7 +242,7 @@ public sealed class MovementWriter
     /// <summary>Reads metadata/segments.csv; a malformed file is an error naming the line.</summary>
     public static List<SegmentRow> ReadSegments(string path)
     {
-        MessException Bad(string why) => new("SegmentsMalformed", MessErrorKind.InvalidData, $"'{path}' is not a segments file: {why}. Delete it to start afresh.", path);
+        MessException Bad(string why) => new(MessErrorIds.SegmentsMalformed, MessErrorKind.InvalidData, $"'{path}' is not a segments file: {why}. Delete it to start afresh.", path);
         var rows = new List<SegmentRow>();
         using var reader = new StreamReader(path, Encoding.UTF8);
         using var csv = new CsvReader(reader, new CsvConfiguration(CultureInfo.InvariantCulture) { DetectDelimiter = false });

@@ -28,12 +28,12 @@ public sealed class VectorPublishOptions
     public void Validate()
     {
         if (M is < 2 or > 100)
-            throw new MessException("InvalidHnswParameter", MessErrorKind.InvalidArgument, $"-M {M} is out of range: pgvector takes 2 to 100.", M);
+            throw new MessException(MessErrorIds.InvalidHnswParameter, MessErrorKind.InvalidArgument, $"-M {M} is out of range: pgvector takes 2 to 100.", M);
         if (EfConstruction < 2 * M || EfConstruction > 1000)
-            throw new MessException("InvalidHnswParameter", MessErrorKind.InvalidArgument,
+            throw new MessException(MessErrorIds.InvalidHnswParameter, MessErrorKind.InvalidArgument,
                 $"-EfConstruction {EfConstruction} is out of range: pgvector takes 2 x M ({2 * M}) to 1000.", EfConstruction);
         if (BatchSize is < 1 or > MaxBatchSize)
-            throw new MessException("InvalidBatchSize", MessErrorKind.InvalidArgument, $"-BatchSize {BatchSize} is out of range: 1 to {MaxBatchSize}.", BatchSize);
+            throw new MessException(MessErrorIds.InvalidBatchSize, MessErrorKind.InvalidArgument, $"-BatchSize {BatchSize} is out of range: 1 to {MaxBatchSize}.", BatchSize);
     }
 }
 
@@ -116,7 +116,7 @@ public static class VectorPublisher
         int d = source.Matrix.Dimension;
         int? tableDim = table.Dimension(connection);
         if (tableDim is not null && tableDim != d)
-            throw new MessException("VectorTableMismatch", MessErrorKind.InvalidOperation,
+            throw new MessException(MessErrorIds.VectorTableMismatch, MessErrorKind.InvalidOperation,
                 $"{Capital(table.Description)} holds {tableDim}-dimensional embeddings, but the artifacts in '{source.Folder}' are {d}-dimensional (model '{source.Model}'). " +
                 "Publish to another -Table, or drop that table first.", table.Name);
         var meta = table.ReadMeta(connection);
@@ -124,7 +124,7 @@ public static class VectorPublisher
         if (tableModel is null && tableDim is not null)
             tableModel = VectorTable.Scalar<string>(connection, $"SELECT model FROM {table.Sql} WHERE model <> @m LIMIT 1", ("m", source.Model));
         if (tableModel is not null && tableModel != source.Model)
-            throw new MessException("VectorTableMismatch", MessErrorKind.InvalidOperation,
+            throw new MessException(MessErrorIds.VectorTableMismatch, MessErrorKind.InvalidOperation,
                 $"{Capital(table.Description)} holds embeddings of model '{tableModel}', but the artifacts in '{source.Folder}' are of model '{source.Model}'. " +
                 "Vectors of two models cannot be compared: publish to another -Table.", table.Name);
     }
@@ -306,10 +306,10 @@ public static class VectorPublisher
             var set = EmbeddingsFolder.Open(store, log);
             var matrix = set.Matrix;
             string metaFile = set.MetaFile;
-            var meta = set.Meta ?? throw new MessException("EmbeddingsMetaMissing", MessErrorKind.ObjectNotFound,
+            var meta = set.Meta ?? throw new MessException(MessErrorIds.EmbeddingsMetaMissing, MessErrorKind.ObjectNotFound,
                     $"'{metaFile}' does not exist, so the model of the embeddings is unknown. Run ConvertTo-MessEmbedding first.", metaFile);
             if (string.IsNullOrWhiteSpace(meta.Model))
-                throw new MessException("EmbeddingsMetaMalformed", MessErrorKind.InvalidData, $"'{metaFile}' names no model.", metaFile);
+                throw new MessException(MessErrorIds.EmbeddingsMetaMalformed, MessErrorKind.InvalidData, $"'{metaFile}' names no model.", metaFile);
             string sha = string.IsNullOrEmpty(meta.EmbeddingsSha256) ? set.Sha256 : meta.EmbeddingsSha256;
             TrackInfoTable? info = TrackInfoTable.Load(store);
             if (info is null) log?.Invoke($"'{store.MetadataCsv}' does not exist: album_id, composer and title stay NULL.");

@@ -51,7 +51,7 @@ public sealed class VectorStoreFinder : INeighborCatalog, IDisposable
                 t.RequireExtension(c, create: false);
                 int? dim = t.Dimension(c);
                 if (dim is null)
-                    throw new MessException("VectorTableMissing", MessErrorKind.ObjectNotFound,
+                    throw new MessException(MessErrorIds.VectorTableMissing, MessErrorKind.ObjectNotFound,
                         $"{char.ToUpperInvariant(t.Description[0])}{t.Description[1..]} does not exist. Fill it first: Publish-MessVector -ConnectionString ... -Table {t.Name}.", t.Name);
                 var meta = t.ReadMeta(c);
                 int count = (int)(VectorTable.Scalar<long>(c, $"SELECT count(*) FROM {t.Sql}"));

@@ -73,7 +73,7 @@ public sealed class VectorTable : IDisposable
         var parts = PostgresConnection.SplitTable(name);
         int max = MaxIdentifierBytes - LongestSuffix;
         if (parts[^1].Length > max || parts[0].Length > MaxIdentifierBytes)
-            throw new MessException("InvalidTableName", MessErrorKind.InvalidArgument,
+            throw new MessException(MessErrorIds.InvalidTableName, MessErrorKind.InvalidArgument,
                 $"The table name '{name}' is too long: PostgreSQL cuts names at {MaxIdentifierBytes} bytes, and the names derived from it " +
                 $"('{parts[^1]}{IndexSuffix}', '{parts[^1]}{NextSuffix}_pkey' ...) must stay whole, so the table may have at most {max} characters (the schema {MaxIdentifierBytes}).", name);
         string schema = parts.Length == 2 ? "\"" + parts[0] + "\"." : "";
@@ -95,18 +95,18 @@ public sealed class VectorTable : IDisposable
     {
         bool available = Scalar<long>(connection, "SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'") > 0;
         if (!available)
-            throw new MessException("VectorExtensionMissing", MessErrorKind.NotInstalled,
+            throw new MessException(MessErrorIds.VectorExtensionMissing, MessErrorKind.NotInstalled,
                 $"The PostgreSQL server of {Description} has no 'vector' extension (pgvector). Install pgvector on the server " +
                 "(on Amazon RDS/Aurora it is available: CREATE EXTENSION vector), or use another server.", Description);
         bool installed = Scalar<long>(connection, "SELECT count(*) FROM pg_extension WHERE extname = 'vector'") > 0;
         if (installed) return;
         if (!create)
-            throw new MessException("VectorExtensionMissing", MessErrorKind.NotInstalled,
+            throw new MessException(MessErrorIds.VectorExtensionMissing, MessErrorKind.NotInstalled,
                 $"The 'vector' extension is not installed in the database of {Description}. Publish-MessVector installs it (CREATE EXTENSION vector).", Description);
         try { Execute(connection, "CREATE EXTENSION IF NOT EXISTS vector"); }
         catch (PostgresException ex)
         {
-            throw new MessException("VectorExtensionMissing", MessErrorKind.NotInstalled,
+            throw new MessException(MessErrorIds.VectorExtensionMissing, MessErrorKind.NotInstalled,
                 $"CREATE EXTENSION vector failed in {Description}: {SecretRedactor.Redact(ex.MessageText)}. Ask the database owner to run it.", Description, ex);
         }
         connection.ReloadTypes();
@@ -124,7 +124,7 @@ public sealed class VectorTable : IDisposable
         if (type is null) return null;
         var digits = new string(type.Where(char.IsAsciiDigit).ToArray());
         if (!type.StartsWith("vector", StringComparison.Ordinal) || !int.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out int d))
-            throw new MessException("VectorTableMalformed", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.VectorTableMalformed, MessErrorKind.InvalidData,
                 $"The column embedding of {Description} is '{type}', not vector(D). Use another -Table.", Description);
         return d;
     }

@@ -48,6 +48,6 @@ public sealed class ApiKeyMiddleware(RequestDelegate next, ServerSettings settin
         }
         if (IsOpen(context.Request) || IsPreflight(context.Request)) return next(context);
         context.Response.Headers.WWWAuthenticate = "ApiKey header=\"X-Api-Key\"";
-        return Problems.WriteAsync(context, 401, "ApiKeyRequired", $"This server needs its API key in the {Header} request header.");
+        return Problems.WriteAsync(context, 401, ProblemIds.ApiKeyRequired, $"This server needs its API key in the {Header} request header.");
     }
 }

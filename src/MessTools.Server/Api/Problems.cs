@@ -41,22 +41,22 @@ public static class Problems
         if (field is not null) extra["field"] = field;
         if (failure.Min is { } min) extra["min"] = min;
         if (failure.Max is { } max) extra["max"] = max;
-        if (failure.ErrorId == "UnknownTrackId") extra["suggestions"] = failure.Suggestions;
+        if (failure.ErrorId == MessErrorIds.UnknownTrackId) extra["suggestions"] = failure.Suggestions;
         return Of(failure.Kind == MessErrorKind.ObjectNotFound && failure.Parameter == NeighborParameter.TrackId ? 404 : 400, failure.ErrorId, detail, extra);
     }
 
     /// <summary>The error id of a problem ASP.NET Core writes itself (binding, routing, content negotiation).</summary>
     public static string DefaultErrorId(int status) => status switch
     {
-        400 => "MalformedRequest",
-        401 => "ApiKeyRequired",
-        404 => "RouteNotFound",
-        405 => "MethodNotAllowed",
+        400 => ProblemIds.MalformedRequest,
+        401 => ProblemIds.ApiKeyRequired,
+        404 => ProblemIds.RouteNotFound,
+        405 => ProblemIds.MethodNotAllowed,
         413 => "RequestTooLarge",
-        415 => "UnsupportedMediaType",
-        429 => "RateLimited",
-        503 => "NotReady",
-        >= 500 => "InternalError",
+        415 => ProblemIds.UnsupportedMediaType,
+        429 => ProblemIds.RateLimited,
+        503 => ProblemIds.NotReady,
+        >= 500 => ProblemIds.InternalError,
         _ => "RequestFailed",
     };
 
@@ -96,9 +96,9 @@ public static class Problems
     public static ProblemHttpResult FromBindingFailure(BadHttpRequestException ex)
     {
         if (ex.InnerException is System.Text.Json.JsonException || ex.Message.Contains("JSON", StringComparison.OrdinalIgnoreCase))
-            return BadRequest("MalformedRequest", DefaultDetailFor400);
+            return BadRequest(ProblemIds.MalformedRequest, DefaultDetailFor400);
         var m = System.Text.RegularExpressions.Regex.Match(ex.Message, "^Failed to bind parameter \"(?<type>[^\"]*) (?<name>[^\" ]+)\" from \"(?<value>.*)\"\\.?$");
-        if (!m.Success) return BadRequest("MalformedRequest", DefaultDetailFor400);
+        if (!m.Success) return BadRequest(ProblemIds.MalformedRequest, DefaultDetailFor400);
         // The [AsParameters] property (K, MinScore) by its query-string name (k, minScore); Nullable<int> as int.
         string property = m.Groups["name"].Value, value = NeighborRequestFailure.Shown(m.Groups["value"].Value);
         string name = property.Length > 0 ? char.ToLowerInvariant(property[0]) + property[1..] : property;
@@ -110,7 +110,7 @@ public static class Problems
             "double" or "Double" => "a number",
             _ => "a value of type " + type,
         };
-        return BadRequest(string.Equals(name, "k", StringComparison.OrdinalIgnoreCase) ? "KOutOfRange" : "InvalidParameter",
+        return BadRequest(string.Equals(name, "k", StringComparison.OrdinalIgnoreCase) ? ProblemIds.KOutOfRange : ProblemIds.InvalidParameter,
             $"{name} must be {what}; got '{value}'.", new Dictionary<string, object?> { ["field"] = name });
     }
 

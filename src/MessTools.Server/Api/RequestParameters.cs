@@ -128,7 +128,7 @@ public sealed class NeighborRequestFilter : IEndpointFilter
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var p = context.Arguments.OfType<INeighborParameters>().FirstOrDefault();
-        if (p is null) return Problems.BadRequest("MalformedRequest", "The request body must be a JSON object with track_ids or vectors.");
+        if (p is null) return Problems.BadRequest(ProblemIds.MalformedRequest, "The request body must be a JSON object with track_ids or vectors.");
         var catalog = context.HttpContext.RequestServices.GetRequiredService<ArtifactCatalog>();
         if (Models.Resolve(catalog, p.Model, out var m) is { } missing) return missing;
         var request = p.ToRequest();
@@ -146,22 +146,22 @@ public static class Models
     {
         snapshot = null!;
         if (catalog.ModelNames.Count == 0)
-            return Problems.Of(503, "NotReady", "The artifacts are still being imported; see /readyz.");
+            return Problems.Of(503, ProblemIds.NotReady, "The artifacts are still being imported; see /readyz.");
         string? name = string.IsNullOrWhiteSpace(model) ? null : model.Trim();
         if (name is null)
         {
             if (catalog.ModelNames.Count > 1)
-                return Problems.BadRequest("ModelRequired", $"Several models are loaded; name one with ?model= ({string.Join(", ", catalog.ModelNames)}).",
+                return Problems.BadRequest(ProblemIds.ModelRequired, $"Several models are loaded; name one with ?model= ({string.Join(", ", catalog.ModelNames)}).",
                     new Dictionary<string, object?> { ["models"] = catalog.ModelNames });
             name = catalog.ModelNames[0];
         }
         else if (!catalog.ModelNames.Contains(name, StringComparer.Ordinal))
         {
-            return Problems.BadRequest("UnknownModel", $"No model '{NeighborRequestFailure.Shown(name)}' is loaded; the models are {string.Join(", ", catalog.ModelNames)}.",
+            return Problems.BadRequest(ProblemIds.UnknownModel, $"No model '{NeighborRequestFailure.Shown(name)}' is loaded; the models are {string.Join(", ", catalog.ModelNames)}.",
                 new Dictionary<string, object?> { ["models"] = catalog.ModelNames });
         }
         if (!catalog.TryGet(name, out snapshot))
-            return Problems.Of(503, "NotReady", $"The model '{name}' is still loading or failed its checks; see /readyz.");
+            return Problems.Of(503, ProblemIds.NotReady, $"The model '{name}' is still loading or failed its checks; see /readyz.");
         return null;
     }
 }

@@ -38,8 +38,8 @@ public static class Routes
         {
             if (Models.Resolve(c, p.Model, out var m) is { } missing) return missing;
             int off = p.Offset ?? 0, lim = p.Limit ?? 50;
-            if (off < 0) return Problems.BadRequest("InvalidParameter", $"offset must be a whole number from 0; got {off}.", Range("offset", 0, int.MaxValue));
-            if (lim < 1 || lim > 1000) return Problems.BadRequest("InvalidParameter", $"limit must be a whole number from 1 to 1000; got {lim}.", Range("limit", 1, 1000));
+            if (off < 0) return Problems.BadRequest(ProblemIds.InvalidParameter, $"offset must be a whole number from 0; got {off}.", Range("offset", 0, int.MaxValue));
+            if (lim < 1 || lim > 1000) return Problems.BadRequest(ProblemIds.InvalidParameter, $"limit must be a whole number from 1 to 1000; got {lim}.", Range("limit", 1, 1000));
             var tracks = m.Search.Tracks();
             if (NearestParameters.SplitList(new[] { p.Composer }) is { } patterns)
             {
@@ -83,9 +83,9 @@ public static class Routes
         neighbors.MapPost("/search", Results<Ok<SearchResponse>, ProblemHttpResult> (HttpContext http, ServerSettings settings, SearchRequest body) =>
         {
             int ids = body.TrackIds?.Length ?? 0, vectors = body.Vectors?.Length ?? 0;
-            if (ids + vectors == 0) return Problems.BadRequest("MalformedRequest", "Give track_ids or vectors (or both): nothing to search.");
+            if (ids + vectors == 0) return Problems.BadRequest(ProblemIds.MalformedRequest, "Give track_ids or vectors (or both): nothing to search.");
             if (ids + vectors > settings.MaxBatch)
-                return Problems.BadRequest("BatchTooLarge", $"At most {settings.MaxBatch} queries per request; got {ids + vectors}.", Range("track_ids", 1, settings.MaxBatch));
+                return Problems.BadRequest(ProblemIds.BatchTooLarge, $"At most {settings.MaxBatch} queries per request; got {ids + vectors}.", Range("track_ids", 1, settings.MaxBatch));
             var (m, query) = ValidatedNeighbors.Of(http);
             var results = new List<NearestResponse>(ids + vectors);
             try
@@ -104,7 +104,7 @@ public static class Routes
         eval.MapGet("/summary", Results<Ok<EvalSummary>, ProblemHttpResult> (ArtifactCatalog c, [AsParameters] ModelParameters p) =>
         {
             if (Models.Resolve(c, p.Model, out var m) is { } missing) return missing;
-            if (m.Evaluation is not { } e) return Problems.NotFound("EvaluationMissing", $"The model '{m.Name}' has no eval/eval_results.json. Run Invoke-MessEvaluation first.");
+            if (m.Evaluation is not { } e) return Problems.NotFound(ProblemIds.EvaluationMissing, $"The model '{m.Name}' has no eval/eval_results.json. Run Invoke-MessEvaluation first.");
             return TypedResults.Ok(new EvalSummary(m.Name, e.Model, e.CreatedUtc ?? default, e.Search, e.Tracks, e.Composers, e.Albums, e.Ks,
                 e.Results.Select(r => new EvalFigures(r.K, r.ExcludeSameAlbum, r.Queries, r.PrecisionAtK, r.HitRateAtK, r.NdcgAtK,
                     r.ChancePrecisionAtK, r.ChanceHitRateAtK, r.ChanceNdcgAtK, r.QueriesWithoutRelevant, r.IndexRecallAtK,
@@ -115,7 +115,7 @@ public static class Routes
         eval.MapGet("/report.html", Results<FileContentHttpResult, ProblemHttpResult> (ArtifactCatalog c, HttpContext http, [AsParameters] ModelParameters p) =>
         {
             if (Models.Resolve(c, p.Model, out var m) is { } missing) return missing;
-            if (m.ReportHtml is not { } html) return Problems.NotFound("EvaluationMissing", $"The model '{m.Name}' has no eval/report.html. Run Invoke-MessEvaluation first.");
+            if (m.ReportHtml is not { } html) return Problems.NotFound(ProblemIds.EvaluationMissing, $"The model '{m.Name}' has no eval/report.html. Run Invoke-MessEvaluation first.");
             http.Response.Headers.XContentTypeOptions = "nosniff";
             return TypedResults.Bytes(html, "text/html; charset=utf-8");
         }).Produces<string>(StatusCodes.Status200OK, "text/html")
@@ -126,7 +126,7 @@ public static class Routes
             if (Models.Resolve(c, p.Model, out var m) is { } missing) return missing;
             int max = p.Points ?? DefaultMapPoints;
             if (max < 1 || max > MaxMapPoints)
-                return Problems.BadRequest("InvalidParameter", $"points must be a whole number from 1 to {MaxMapPoints}; got {max}.", Range("points", 1, MaxMapPoints));
+                return Problems.BadRequest(ProblemIds.InvalidParameter, $"points must be a whole number from 1 to {MaxMapPoints}; got {max}.", Range("points", 1, MaxMapPoints));
             try { return TypedResults.Ok(Maps.GetValue(m, s => new ConcurrentDictionary<int, Lazy<MapResponse>>()).GetOrAdd(max, n => new Lazy<MapResponse>(() => BuildMap(s: m, n))).Value); }
             catch (MessException ex) { return Problems.From(ex); }
         }).ProducesProblem(StatusCodes.Status400BadRequest)

@@ -74,7 +74,7 @@ public sealed class ArtifactCatalog : IDisposable
         var stores = Discover(full);
         var names = stores.Keys.Order(StringComparer.Ordinal).ToList();
         if (UsesVectorStore && stores.Count != 1)
-            throw new MessException("VectorStoreNeedsOneModel", MessErrorKind.InvalidArgument,
+            throw new MessException(MessErrorIds.VectorStoreNeedsOneModel, MessErrorKind.InvalidArgument,
                 $"--vector-store serves one model, but '{full}' holds {stores.Count} model folders ({string.Join(", ", names)}). Point --artifact-path at the {FolderPrefix}<MODEL> folder whose embeddings the table holds.", full);
         Root = full;
         ModelNames = names;
@@ -88,7 +88,7 @@ public sealed class ArtifactCatalog : IDisposable
     public static Dictionary<string, ArtifactStore> Discover(string root)
     {
         if (!Directory.Exists(root))
-            throw new MessException("ArtifactPathNotFound", MessErrorKind.ObjectNotFound, $"The artifact folder '{root}' does not exist.", root);
+            throw new MessException(MessErrorIds.ArtifactPathNotFound, MessErrorKind.ObjectNotFound, $"The artifact folder '{root}' does not exist.", root);
         var found = new Dictionary<string, ArtifactStore>(StringComparer.Ordinal);
         string name = Path.GetFileName(Path.TrimEndingDirectorySeparator(root));
         if (name.StartsWith(FolderPrefix, StringComparison.Ordinal) || Directory.Exists(Path.Combine(root, "index")))
@@ -99,7 +99,7 @@ public sealed class ArtifactCatalog : IDisposable
         foreach (string model in ArtifactLayout.ModelsUnder(root))
             found[model] = new ArtifactStore(Path.Combine(root, ArtifactLayout.ModelFolder(model)));
         if (found.Count == 0)
-            throw new MessException("NoModelFolders", MessErrorKind.ObjectNotFound,
+            throw new MessException(MessErrorIds.NoModelFolders, MessErrorKind.ObjectNotFound,
                 $"'{root}' is neither a {FolderPrefix}<MODEL> folder nor a folder holding any. Point --artifact-path at the artifacts folder of a MessTools run.", root);
         return found;
     }
@@ -207,7 +207,7 @@ public sealed class ArtifactCatalog : IDisposable
         {
             var meta = ArtifactJson.Read<EmbeddingsMeta>(store.EmbeddingsMetaFile);
             if (meta.Dim != table.Dimension || (table.Model.Length > 0 && !string.Equals(meta.Model, table.Model, StringComparison.Ordinal)))
-                throw new MessException("VectorTableMismatch", MessErrorKind.InvalidData,
+                throw new MessException(MessErrorIds.VectorTableMismatch, MessErrorKind.InvalidData,
                     $"{table.Description} holds model '{table.Model}' at {table.Dimension} dimensions, but the artifact folder '{store.Root}' has model '{meta.Model}' at {meta.Dim}. Publish this folder: Publish-MessVector -ArtifactPath ... -Table ...", store.Root);
         }
         var (eval, html) = LoadEvaluation(store);

@@ -29,7 +29,7 @@ public static class ArtifactSource
             ? new List<string> { model }
             : (await ArtifactVersions.ListAsync(remote, null, ct).ConfigureAwait(false)).Where(v => v.IsLatest).Select(v => v.Model).Distinct().ToList();
         if (models.Count == 0)
-            throw new MessException("ArtifactVersionNotFound", MessErrorKind.ObjectNotFound, $"No model is published under {remote.Display}.", remote.Display);
+            throw new MessException(MessErrorIds.ArtifactVersionNotFound, MessErrorKind.ObjectNotFound, $"No model is published under {remote.Display}.", remote.Display);
         string root = Path.GetFullPath(settings.DownloadPath);
         Directory.CreateDirectory(root);
         foreach (string m in models)

@@ -121,7 +121,7 @@ public sealed class BuiltinEmbedder : IWholeTrackEmbedder
         }
         float norm = TensorPrimitives.Norm(v);
         if (!(norm > 1e-12f) || !float.IsFinite(norm))
-            throw new MessException("BuiltinEmbeddingDegenerate", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.BuiltinEmbeddingDegenerate, MessErrorKind.InvalidData,
                 "The built-in embedder produced a zero or non-finite vector for this audio.");
         TensorPrimitives.Multiply(v, 1f / norm, v);
         return v;
@@ -146,7 +146,7 @@ public sealed class BuiltinEmbedder : IWholeTrackEmbedder
         for (int i = 0; i < mono.Length; i++)
         {
             if (!float.IsFinite(mono[i]))
-                throw new MessException("BuiltinAudioNotFinite", MessErrorKind.InvalidData,
+                throw new MessException(MessErrorIds.BuiltinAudioNotFinite, MessErrorKind.InvalidData,
                     $"The audio contains a non-finite sample (NaN or infinity) at sample {i}.");
         }
         CheckPeak(TensorPrimitives.MaxMagnitude(mono));
@@ -156,9 +156,9 @@ public sealed class BuiltinEmbedder : IWholeTrackEmbedder
     internal static void CheckLength(long samples)
     {
         if (samples == 0)
-            throw new MessException("BuiltinAudioEmpty", MessErrorKind.InvalidData, "The built-in embedder got no audio samples.");
+            throw new MessException(MessErrorIds.BuiltinAudioEmpty, MessErrorKind.InvalidData, "The built-in embedder got no audio samples.");
         if (samples < MinimumSamples)
-            throw new MessException("BuiltinAudioTooShort", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.BuiltinAudioTooShort, MessErrorKind.InvalidData,
                 $"The built-in embedder needs at least {MinimumSamples} samples (1 s at {BuiltinFrontEnd.SampleRate} Hz); got {samples}.");
     }
 
@@ -166,7 +166,7 @@ public sealed class BuiltinEmbedder : IWholeTrackEmbedder
     internal static void CheckPeak(float peak)
     {
         if (peak > 1e6f)
-            throw new MessException("BuiltinAudioOutOfRange", MessErrorKind.InvalidData,
+            throw new MessException(MessErrorIds.BuiltinAudioOutOfRange, MessErrorKind.InvalidData,
                 $"The audio's peak magnitude {peak:G4} is implausible for samples in [-1, 1] (above 1e6).");
     }
 
