@@ -1,5 +1,5 @@
-using System.Numerics;
 using System.Diagnostics;
+using System.Numerics;
 using System.Runtime.CompilerServices;
 using MessTools.Core.Artifacts;
 using MessTools.Core.Common;
