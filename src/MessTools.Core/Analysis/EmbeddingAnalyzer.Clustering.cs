@@ -216,13 +216,15 @@ public static partial class EmbeddingAnalyzer
             if (bounds) Drifts(centres, previous, k, dim, drift, apart);
         }
         // Every row's centre and distance at the final centres (the inertia), as the last full pass gave them or would.
-        var (final, inertia) = AssignNearest(e, n, dim, centres, po);
+        var (final, inertia) = AssignNearest(e, n, dim, centres, po, rowNorms);
         return (final, inertia, iterations, centres);
     }
 
     /// <summary>Every row's nearest of the given centres (ties to the lower, the arithmetic of a Lloyd pass) and the
-    /// sum of the squared distances, in row order.</summary>
-    internal static unsafe (int[] Assign, double Inertia) AssignNearest(float[] e, int n, int dim, float[] centres, ParallelOptions po)
+    /// sum of the squared distances, in row order. <paramref name="rowNorms"/>: each row's x·x (<see cref="DotTile.Dot{T}"/>),
+    /// when the caller has them already.</summary>
+    internal static unsafe (int[] Assign, double Inertia) AssignNearest(float[] e, int n, int dim, float[] centres, ParallelOptions po,
+        double[]? rowNorms = null)
     {
         int k = centres.Length / dim;
         var nearestCentre = new NearestCentre(k, dim);
@@ -244,7 +246,7 @@ public static partial class EmbeddingAnalyzer
                     {
                         var row = new ReadOnlySpan<float>(addresses[r], dim);
                         assign[i + r] = nearestCentre.Nearest(scores + r * stride, out double d1);
-                        dist[i + r] = Math.Max(0, d1 + DotTile.Dot<float>(row, row));
+                        dist[i + r] = Math.Max(0, d1 + (rowNorms?[i + r] ?? DotTile.Dot<float>(row, row)));
                     }
                 }
         });

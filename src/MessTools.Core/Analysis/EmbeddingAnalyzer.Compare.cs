@@ -20,8 +20,8 @@ public static partial class EmbeddingAnalyzer
         var labels = new Evaluator.Labels(a);
         Validate(a, o, labels);
         int n = a.Count;
-        var x = Normalised(a, o);
-        var y = Normalised(b, o);
+        var (x, _) = Normalised(a, o);
+        var (y, _) = Normalised(b, o);
         progress?.Invoke(0, "Linear CKA");
         double cka = Cka(x, a.Dimension, y, b.Dimension, n, Threads(o), o.Cancellation);
         progress?.Invoke(0.1, "Neighbours of both models");

@@ -10,20 +10,14 @@ namespace MessTools.Core.Analysis;
 // (|S_c|^2 - sum |e_i|^2) / 2, so they cost O(N D) instead of O(N^2 D).
 public static partial class EmbeddingAnalyzer
 {
-    private static void Geometry(float[] e, int n, int dim, Evaluator.Labels labels, AnalysisOptions o, EmbeddingAnalysis r)
+    private static void Geometry(float[] e, double[] rowNormSq, int n, int dim, Evaluator.Labels labels, AnalysisOptions o, EmbeddingAnalysis r)
     {
         int nc = labels.ComposerNames.Length;
         var count = new int[nc];
         var normSq = new double[nc]; // sum of |e_i|^2 per composer
         var total = new double[dim];
-        var po = Parallelism(o);
-        var sums = GroupSums(e, n, dim, labels.Composer, nc, po);
+        var sums = GroupSums(e, n, dim, labels.Composer, nc, Parallelism(o));
         foreach (var s in sums) TensorPrimitives.Add(total, s, total);
-        var rowNormSq = new double[n];
-        RowChunks(n, po, (from, to) =>
-        {
-            for (int i = from; i < to; i++) rowNormSq[i] = SquaredNorm(e.AsSpan(i * dim, dim));
-        });
         for (int i = 0; i < n; i++) { count[labels.Composer[i]]++; normSq[labels.Composer[i]] += rowNormSq[i]; }
         double allNormSq = normSq.Sum();
         double alignSum = 0, alignPairs = 0;
@@ -53,7 +47,7 @@ public static partial class EmbeddingAnalyzer
         r.Silhouette = Silhouette(e, dim, rows, labels, o);
         bool pairSampled = o.UniformitySampleSize > 0 && n > o.UniformitySampleSize;
         r.UniformitySampleSize = pairSampled ? o.UniformitySampleSize : null;
-        r.Uniformity = Uniformity(e, dim, pairSampled ? Sample(n, o.UniformitySampleSize, o.Seed) : Enumerable.Range(0, n).ToArray(), o);
+        r.Uniformity = Uniformity(e, rowNormSq, dim, pairSampled ? Sample(n, o.UniformitySampleSize, o.Seed) : Enumerable.Range(0, n).ToArray(), o);
     }
 
     private static double Dot(double[] a, double[] b) => TensorPrimitives.Dot<double>(a, b);
@@ -159,12 +153,12 @@ public static partial class EmbeddingAnalyzer
     /// <summary>ln of the mean over pairs of <paramref name="rows"/> of exp(-2 |e_i - e_j|^2). The rows are gathered
     /// into one block and the pairs taken 4 x 4 at a time (16 dot products share each load); each row's sum over the
     /// rows after it runs in row order and the sums are added in row order (the same bytes every run, any thread count).</summary>
-    private static double Uniformity(float[] e, int dim, int[] rows, AnalysisOptions o)
+    private static double Uniformity(float[] e, double[] rowNormSq, int dim, int[] rows, AnalysisOptions o)
     {
         int m = rows.Length;
         var s = Gather(e, dim, rows, Parallelism(o));
         var norms = new double[m];
-        for (int t = 0; t < m; t++) norms[t] = SquaredNorm(s.AsSpan(t * dim, dim));
+        for (int t = 0; t < m; t++) norms[t] = rowNormSq[rows[t]];
         var partial = new double[m];
         var po = Parallelism(o);
         Parallel.For(0, (m + 3) / 4, po, () => new float[16], (tile, _, dots) =>

@@ -61,7 +61,7 @@ public static partial class EmbeddingAnalyzer
         var clock = Stopwatch.StartNew();
         void Lap(string name) { seconds[name] = Math.Round(clock.Elapsed.TotalSeconds, 3); clock.Restart(); ct.ThrowIfCancellationRequested(); }
 
-        var e = Normalised(data, options);
+        var (e, rowNormSq) = Normalised(data, options);
         var r = new EmbeddingAnalysis
         {
             ArtifactPath = artifactPath, Model = data.Model, EmbeddingsSha256 = data.EmbeddingsSha256,
@@ -86,7 +86,7 @@ public static partial class EmbeddingAnalyzer
         Lap("hubness_twonn_diversity");
 
         progress?.Invoke(0.7, "Geometry against composers");
-        Geometry(e, n, dim, labels, options, r);
+        Geometry(e, rowNormSq, n, dim, labels, options, r);
         Lap("geometry");
         progress?.Invoke(0.8, "k-means");
         Cluster(e, n, dim, labels, options, r);
@@ -119,10 +119,11 @@ public static partial class EmbeddingAnalyzer
             throw new MessException(MessErrorIds.InvalidSampleSize, MessErrorKind.InvalidArgument, $"UniformitySampleSize is {o.UniformitySampleSize}; it must be 0 (all tracks) or at least 2.", "UniformitySampleSize");
     }
 
-    /// <summary>E: every row of unit length. Rows as the embedding stage stores them (unit length to within float
-    /// rounding, |‖x‖² − 1| ≤ D·2⁻²⁴) are used as they are, without a copy; otherwise every row is scaled to unit
-    /// length in double precision into a copy (foreign files). A zero row is an error naming the track.</summary>
-    private static float[] Normalised(EvaluationData data, AnalysisOptions o)
+    /// <summary>E: every row of unit length, and each row's |e_i|² in double (<see cref="SquaredNorm"/>). Rows as the
+    /// embedding stage stores them (unit length to within float rounding, |‖x‖² − 1| ≤ D·2⁻²⁴) are used as they are,
+    /// without a copy; otherwise every row is scaled to unit length in double precision into a copy (foreign files).
+    /// A zero row is an error naming the track.</summary>
+    private static (float[] E, double[] NormSq) Normalised(EvaluationData data, AnalysisOptions o)
     {
         int n = data.Count, dim = data.Dimension;
         var po = Parallelism(o);
@@ -136,7 +137,7 @@ public static partial class EmbeddingAnalyzer
             throw new MessException(MessErrorIds.EmbeddingZero, MessErrorKind.InvalidData,
                 $"{data.Source}: row of track '{data.TrackIds[first]}' is all zeros, so it has no direction.", data.TrackIds[first]);
         double rounding = dim * Math.ScaleB(1.0, -24);
-        if (Array.TrueForAll(normSq, q => Math.Abs(q - 1) <= rounding)) return data.Vectors;
+        if (Array.TrueForAll(normSq, q => Math.Abs(q - 1) <= rounding)) return (data.Vectors, normSq);
         var e = LargeArray.Uninitialized<float>((long)n * dim); // every row written below
         RowChunks(n, po, (from, to) =>
         {
@@ -146,9 +147,10 @@ public static partial class EmbeddingAnalyzer
                 double inv = 1 / Math.Sqrt(normSq[i]);
                 var dst = e.AsSpan(i * dim, dim);
                 for (int j = 0; j < dim; j++) dst[j] = (float)(row[j] * inv);
+                normSq[i] = SquaredNorm(dst);
             }
         });
-        return e;
+        return (e, normSq);
     }
 
     private static Action<double, string>? Scaled(AnalysisOptions o, double offset, double share) =>

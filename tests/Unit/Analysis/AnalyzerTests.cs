@@ -175,12 +175,11 @@ public class AnalyzerTests
     }
 
     /// <summary>Above the sample size k-means is fitted on the seeded sample and every track takes its nearest fitted
-    /// centre: on well-separated clusters that finds the partition the fit on all tracks finds, and every track sits
-    /// at its nearest centre of the fitted ones.</summary>
+    /// centre: on well-separated clusters that finds the partition the fit on all tracks finds.</summary>
     [Fact]
     public void Above_the_sample_size_k_means_is_fitted_on_the_sample_and_assigns_every_track()
     {
-        var data = AnalysisTestData.Clustered(2000, 16, 5, 0.1, 6, out var v);
+        var data = AnalysisTestData.Clustered(2000, 16, 5, 0.1, 6, out _);
         var all = EmbeddingAnalyzer.Analyze(data, new AnalysisOptions { K = 3, Clusters = 5, SampleSize = 0 });
         var sampled = EmbeddingAnalyzer.Analyze(data, new AnalysisOptions { K = 3, Clusters = 5, SampleSize = 300 });
         Assert.Equal(300, sampled.SampleSize);
@@ -210,7 +209,7 @@ public class AnalyzerTests
     }
 
     /// <summary>Beyond one chunk of rows (8,192), every figure is the same bytes on one thread as on two: the chunked
-    /// normalised copy, column means, covariance, composer sums and k-means.</summary>
+    /// row norms, column means, covariance, composer sums and k-means.</summary>
     [Fact]
     public void Figures_are_the_same_bytes_on_one_thread_or_two_across_several_chunks()
     {
