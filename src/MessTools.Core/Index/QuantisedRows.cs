@@ -12,7 +12,8 @@ namespace MessTools.Core.Index;
 /// <summary>
 /// The rows of an HNSW index in int8, for the graph walk: each row x as bytes x̃ with a scale s (x ≈ s·x̃,
 /// |x̃ᵢ| ≤ 127, x̃ = round(x·127/max|x|)), stored shifted as unsigned bytes x̃ + 128 and padded to a multiple of 32
-/// values. A query is quantised the same way as signed bytes q̃, so one VPDPBUSD multiplies 32 byte pairs and the
+/// values. A query is quantised the same way as signed bytes q̃, so one VPDPBUSD multiplies 32 byte pairs (or, without
+/// VNNI, two AVX-512BW widenings and one VPMADDWD) and the
 /// shift comes off once per query: s_q·s_x·(Σ(x̃ᵢ+128)q̃ᵢ − 128·Σq̃) = s_q·s_x·(q̃·x̃). A quarter of the
 /// float rows' bytes, so the walk's memory traffic and its multiply-adds per instruction both improve; the walk's
 /// final candidates are scored again in float by the caller, so the answers carry exact scores.
@@ -49,8 +50,10 @@ internal sealed unsafe class QuantisedRows
         _scale = scale;
     }
 
-    /// <summary>Whether this CPU runs the int8 walk (AVX-VNNI).</summary>
-    public static bool Supported => AvxVnni.IsSupported && Avx2.IsSupported;
+    /// <summary>Whether this CPU runs the int8 walk: with AVX-VNNI, or with AVX-512BW, which widens the bytes to
+    /// 16 bits and multiplies pairs (<see cref="DotWidened"/>; the same integers). Servers with AVX-512 but without
+    /// the VEX-encoded AVX-VNNI (AMD Zen 4, Intel Cascade Lake and Ice Lake) take the second.</summary>
+    public static bool Supported => Avx2.IsSupported && (AvxVnni.IsSupported || Avx512BW.IsSupported);
 
     /// <summary>The first <paramref name="count"/> rows quantised; null when a value is not finite (the float walk
     /// answers such an index). The same rows give the same bytes on every CPU (IEEE arithmetic, ties to even).</summary>
@@ -123,7 +126,11 @@ internal sealed unsafe class QuantisedRows
     /// per 32 (unsigned row bytes by signed query bytes). The shift is the query's alone, so it comes off once per
     /// query, not per row.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int Dot(byte* row, sbyte* q, int dimPad)
+    public static int Dot(byte* row, sbyte* q, int dimPad) => AvxVnni.IsSupported ? DotVnni(row, q, dimPad) : DotWidened(row, q, dimPad);
+
+    /// <summary><see cref="Dot"/> by VPDPBUSD.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int DotVnni(byte* row, sbyte* q, int dimPad)
     {
         var a0 = Vector256<int>.Zero;
         var a1 = Vector256<int>.Zero;
@@ -135,5 +142,24 @@ internal sealed unsafe class QuantisedRows
         }
         if (i < dimPad) a0 = AvxVnni.MultiplyWideningAndAdd(a0, Avx.LoadVector256(row + i), Avx.LoadVector256(q + i));
         return Vector256.Sum(a0 + a1);
+    }
+
+    /// <summary><see cref="Dot"/> without VNNI: 32 row bytes zero-extended and 32 query bytes sign-extended to 16 bits,
+    /// multiplied in pairs into 32-bit sums (VPMADDWD). A pair is at most 2·255·127, so nothing saturates (VPMADDUBSW's
+    /// 16-bit sums would) and the result is VPDPBUSD's integer exactly.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int DotWidened(byte* row, sbyte* q, int dimPad)
+    {
+        var a0 = Vector512<int>.Zero;
+        var a1 = Vector512<int>.Zero;
+        int i = 0;
+        for (; i + 64 <= dimPad; i += 64)
+        {
+            a0 += Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Avx.LoadVector256(row + i)), Avx512BW.ConvertToVector512Int16(Avx.LoadVector256(q + i)));
+            a1 += Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Avx.LoadVector256(row + i + 32)), Avx512BW.ConvertToVector512Int16(Avx.LoadVector256(q + i + 32)));
+        }
+        if (i < dimPad)
+            a0 += Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Avx.LoadVector256(row + i)), Avx512BW.ConvertToVector512Int16(Avx.LoadVector256(q + i)));
+        return Vector512.Sum(a0 + a1);
     }
 }

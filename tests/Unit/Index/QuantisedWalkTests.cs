@@ -2,13 +2,13 @@ using MessTools.Core.Index;
 
 namespace MessTools.Tests.Unit.Index;
 
-/// <summary>A fact about the int8 walk: skipped, with the reason shown, on a CPU without AVX-VNNI (the float walk
-/// answers there, and the other HNSW tests cover it).</summary>
+/// <summary>A fact about the int8 walk: skipped, with the reason shown, on a CPU with neither AVX-VNNI nor AVX-512BW
+/// (the float walk answers there, and the other HNSW tests cover it).</summary>
 public sealed class QuantisedWalkFactAttribute : FactAttribute
 {
     public QuantisedWalkFactAttribute()
     {
-        if (!QuantisedRows.Supported) Skip = "this CPU has no AVX-VNNI: searches walk in float";
+        if (!QuantisedRows.Supported) Skip = "this CPU has neither AVX-VNNI nor AVX-512BW: searches walk in float";
     }
 }
 
@@ -52,6 +52,36 @@ public sealed unsafe class QuantisedWalkTests
             Assert.Equal(checkX, sumX);
             Assert.Equal(checkQ, sumQ);
             Assert.Equal(dot, QuantisedRows.Dot(pr, ps, 128));
+        }
+    }
+
+    [QuantisedWalkFact]
+    public void Both_dot_kernels_give_the_exact_integer_dot_at_the_extremes_of_the_bytes()
+    {
+        // Rows of 255 against queries of +-127 are where 16-bit pair sums (VPMADDUBSW) would saturate: 2·255·127 > 32767.
+        // Each kernel this CPU has must give the integer dot exactly; the one Dot picks is one of them.
+        const int pad = 96; // one 64-byte step and one 32-byte step
+        var rng = new Random(11);
+        var row = new byte[pad];
+        var q = new sbyte[pad];
+        bool vnni = System.Runtime.Intrinsics.X86.AvxVnni.IsSupported, widened = System.Runtime.Intrinsics.X86.Avx512BW.IsSupported;
+        Assert.True(vnni || widened);
+        for (int trial = 0; trial < 200; trial++)
+        {
+            for (int i = 0; i < pad; i++)
+            {
+                row[i] = trial switch { 0 => 255, 1 => 1, 2 => (byte)(i % 2 == 0 ? 255 : 1), _ => (byte)rng.Next(1, 256) };
+                q[i] = trial switch { 0 => 127, 1 => -127, 2 => (sbyte)(i % 2 == 0 ? -127 : 127), _ => (sbyte)rng.Next(-127, 128) };
+            }
+            long expected = 0;
+            for (int i = 0; i < pad; i++) expected += row[i] * q[i];
+            fixed (byte* pr = row)
+            fixed (sbyte* pq = q)
+            {
+                if (vnni) Assert.Equal(expected, QuantisedRows.DotVnni(pr, pq, pad));
+                if (widened) Assert.Equal(expected, QuantisedRows.DotWidened(pr, pq, pad));
+                Assert.Equal(expected, QuantisedRows.Dot(pr, pq, pad));
+            }
         }
     }
 
