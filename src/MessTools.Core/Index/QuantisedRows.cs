@@ -13,7 +13,7 @@ namespace MessTools.Core.Index;
 /// The rows of an HNSW index in int8, for the graph walk: each row x as bytes x̃ with a scale s (x ≈ s·x̃,
 /// |x̃ᵢ| ≤ 127, x̃ = round(x·127/max|x|)), stored shifted as unsigned bytes x̃ + 128 and padded to a multiple of 32
 /// values. A query is quantised the same way as signed bytes q̃, so one VPDPBUSD multiplies 32 byte pairs (or, without
-/// VNNI, two AVX-512BW widenings and one VPMADDWD) and the
+/// VNNI, two widenings to 16 bits and one VPMADDWD) and the
 /// shift comes off once per query: s_q·s_x·(Σ(x̃ᵢ+128)q̃ᵢ − 128·Σq̃) = s_q·s_x·(q̃·x̃). A quarter of the
 /// float rows' bytes, so the walk's memory traffic and its multiply-adds per instruction both improve; the walk's
 /// final candidates are scored again in float by the caller, so the answers carry exact scores.
@@ -50,10 +50,10 @@ internal sealed unsafe class QuantisedRows
         _scale = scale;
     }
 
-    /// <summary>Whether this CPU runs the int8 walk: with AVX-VNNI, or with AVX-512BW, which widens the bytes to
-    /// 16 bits and multiplies pairs (<see cref="DotWidened"/>; the same integers). Servers with AVX-512 but without
-    /// the VEX-encoded AVX-VNNI (AMD Zen 4, Intel Cascade Lake and Ice Lake) take the second.</summary>
-    public static bool Supported => Avx2.IsSupported && (AvxVnni.IsSupported || Avx512BW.IsSupported);
+    /// <summary>Whether this CPU runs the int8 walk: with AVX-VNNI, or without it by widening the bytes to 16 bits and
+    /// multiplying pairs (<see cref="DotWidened"/>, AVX-512BW or AVX2; the same integers). Servers with AVX-512 but
+    /// without the VEX-encoded AVX-VNNI (AMD Zen 4, Intel Cascade Lake and Ice Lake) take AVX-512BW.</summary>
+    public static bool Supported => Avx2.IsSupported;
 
     /// <summary>The first <paramref name="count"/> rows quantised; null when a value is not finite (the float walk
     /// answers such an index). The same rows give the same bytes on every CPU (IEEE arithmetic, ties to even).</summary>
@@ -126,7 +126,8 @@ internal sealed unsafe class QuantisedRows
     /// per 32 (unsigned row bytes by signed query bytes). The shift is the query's alone, so it comes off once per
     /// query, not per row.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int Dot(byte* row, sbyte* q, int dimPad) => AvxVnni.IsSupported ? DotVnni(row, q, dimPad) : DotWidened(row, q, dimPad);
+    public static int Dot(byte* row, sbyte* q, int dimPad) =>
+        AvxVnni.IsSupported ? DotVnni(row, q, dimPad) : Avx512BW.IsSupported ? DotWidened(row, q, dimPad) : DotWidened256(row, q, dimPad);
 
     /// <summary><see cref="Dot"/> by VPDPBUSD.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -161,5 +162,19 @@ internal sealed unsafe class QuantisedRows
         if (i < dimPad)
             a0 += Avx512BW.MultiplyAddAdjacent(Avx512BW.ConvertToVector512Int16(Avx.LoadVector256(row + i)), Avx512BW.ConvertToVector512Int16(Avx.LoadVector256(q + i)));
         return Vector512.Sum(a0 + a1);
+    }
+
+    /// <summary><see cref="DotWidened"/> in 256-bit vectors (AVX2 alone): 16 bytes of each widened per step.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static int DotWidened256(byte* row, sbyte* q, int dimPad)
+    {
+        var a0 = Vector256<int>.Zero;
+        var a1 = Vector256<int>.Zero;
+        for (int i = 0; i < dimPad; i += 32)
+        {
+            a0 += Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(row + i), Avx2.ConvertToVector256Int16(q + i));
+            a1 += Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(row + i + 16), Avx2.ConvertToVector256Int16(q + i + 16));
+        }
+        return Vector256.Sum(a0 + a1);
     }
 }
