@@ -34,6 +34,34 @@ public class EvaluationFilesTests
     }
 
     [Fact]
+    public void Rows_stored_in_id_order_or_out_of_it_load_as_the_same_rows_in_id_order()
+    {
+        // Rows already in ordinal id order are kept as read; others are copied into that order. Both must give the
+        // same ids and rows, and each id its own row.
+        static void Reorder(string[] ids, float[] v, int[] order)
+        {
+            int d = v.Length / ids.Length;
+            var ids2 = order.Select(i => ids[i]).ToArray();
+            var v2 = order.SelectMany(i => v.AsSpan(i * d, d).ToArray()).ToArray();
+            ids2.CopyTo(ids, 0);
+            v2.CopyTo(v, 0);
+        }
+        using var tmp = new TempDir();
+        var inOrder = Artifacts(tmp["a"], tamper: (ids, v) => Reorder(ids, v, Enumerable.Range(0, ids.Length).OrderBy(i => ids[i], StringComparer.Ordinal).ToArray()));
+        var reversed = Artifacts(tmp["b"], tamper: (ids, v) => Reorder(ids, v, Enumerable.Range(0, ids.Length).OrderByDescending(i => ids[i], StringComparer.Ordinal).ToArray()));
+        Assert.True(EvaluationData.EmbeddedTrackIds(inOrder).SequenceEqual(EvaluationData.EmbeddedTrackIds(inOrder).Order(StringComparer.Ordinal)));
+        Assert.False(EvaluationData.EmbeddedTrackIds(reversed).SequenceEqual(EvaluationData.EmbeddedTrackIds(inOrder)));
+        var a = EvaluationData.Load(inOrder);
+        var b = EvaluationData.Load(reversed);
+        Assert.Equal(a.TrackIds, b.TrackIds);
+        Assert.Equal(a.TrackIds.Order(StringComparer.Ordinal), a.TrackIds);
+        Assert.Equal(a.Vectors, b.Vectors);
+        var file = EmbeddingMatrix.Load(reversed);
+        for (int i = 0; i < file.Count; i++)
+            Assert.Equal(file.Row(i).ToArray(), b.Row(Array.IndexOf(b.TrackIds, file.TrackIds[i])).ToArray());
+    }
+
+    [Fact]
     public void Writes_results_json_samples_csv_and_a_well_formed_report()
     {
         using var tmp = new TempDir();
