@@ -17,6 +17,12 @@ public static unsafe partial class ExactSearch
     /// <summary>Benchmark and test switch: always take the float pass.</summary>
     internal static bool NoScreening;
 
+    /// <summary>Test switch, for the calling thread: screen on a CPU without AVX-VNNI too, with a scalar tile that gives
+    /// VPDPBUSD's integers. Without VNNI a widened integer multiply-add does no more work per instruction than the
+    /// float FMA (docs/index.md), so searches never screen there; the switch lets the screen's bound, candidates,
+    /// fallbacks and re-scoring be tested on such CPUs.</summary>
+    [ThreadStatic] internal static bool ScreenWithoutVnni;
+
     /// <summary>Fewer queries than this, or fewer rows: quantising the database costs more than it saves.</summary>
     internal const int ScreenMinQueries = 32, ScreenMinRows = 2048, ScreenMaxDim = 1024;
 
@@ -27,7 +33,7 @@ public static unsafe partial class ExactSearch
     internal static ScreenStats? LastScreen;
 
     private static bool ScreeningApplies(Kernel kernel, int count, int dim, int queryCount, int k, PairFilter? allow, bool selfExclude) =>
-        !NoScreening && kernel is Kernel.Avx512 or Kernel.Avx2 && AvxVnni.IsSupported
+        !NoScreening && kernel is Kernel.Avx512 or Kernel.Avx2 && (AvxVnni.IsSupported || ScreenWithoutVnni)
         && allow is null && !selfExclude && queryCount >= ScreenMinQueries && count >= ScreenMinRows
         && dim <= ScreenMaxDim && (long)k * 16 <= count;
 
@@ -360,6 +366,7 @@ public static unsafe partial class ExactSearch
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Tile(byte* q, sbyte* tile, int* c, int ldc)
         {
+            if (!AvxVnni.IsSupported) { TileScalar(q, tile, c, ldc); return; }
             Vector256<int> c00 = default, c01 = default, c02 = default, c10 = default, c11 = default, c12 = default,
                 c20 = default, c21 = default, c22 = default, c30 = default, c31 = default, c32 = default;
             nint ld = _dimPad, stride = (nint)_groups * 32;
@@ -392,6 +399,23 @@ public static unsafe partial class ExactSearch
             c10.Store(c + l); c11.Store(c + l + 8); c12.Store(c + l + 16);
             c20.Store(c + 2 * l); c21.Store(c + 2 * l + 8); c22.Store(c + 2 * l + 16);
             c30.Store(c + 3 * l); c31.Store(c + 3 * l + 8); c32.Store(c + 3 * l + 16);
+        }
+
+        /// <summary><see cref="Tile"/> one byte pair at a time (<see cref="ScreenWithoutVnni"/>): the same integers, each
+        /// lane the sum over the dimension groups of 4 unsigned query bytes times the row's 4 signed bytes.</summary>
+        private void TileScalar(byte* q, sbyte* tile, int* c, int ldc)
+        {
+            nint stride = (nint)_groups * 32;
+            for (int a = 0; a < Mr; a++)
+                for (int p = 0; p < Panels; p++)
+                    for (int lane = 0; lane < PanelRows; lane++)
+                    {
+                        int sum = 0;
+                        for (int g = 0; g < _groups; g++)
+                            for (int b = 0; b < 4; b++)
+                                sum += q[(nint)a * _dimPad + 4 * g + b] * tile[p * stride + g * 32 + lane * 4 + b];
+                        c[(nint)a * ldc + p * PanelRows + lane] = sum;
+                    }
         }
 
         /// <summary>Rows jc..jc+n-1 of one query: screen scores against the threshold, into the heap and the candidates.</summary>

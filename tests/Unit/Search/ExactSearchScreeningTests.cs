@@ -1,10 +1,10 @@
-using System.Runtime.Intrinsics.X86;
 using MessTools.Core.Search;
 using Kernel = MessTools.Core.Search.ExactSearch.Kernel;
 
 namespace MessTools.Tests.Unit.Search;
 
-/// <summary>A fact that needs the int8 screen: skipped, with the reason shown, on a CPU without AVX-VNNI.</summary>
+/// <summary>A fact that needs the int8 screen: skipped, with the reason shown, on a CPU without AVX2. Without AVX-VNNI
+/// the tests screen through <see cref="ExactSearch.ScreenWithoutVnni"/> (a scalar tile, the same integers).</summary>
 public sealed class VnniFactAttribute : FactAttribute
 {
     public VnniFactAttribute() => Skip = ExactSearchScreeningTests.SkipReason;
@@ -17,15 +17,18 @@ public sealed class VnniTheoryAttribute : TheoryAttribute
 }
 
 /// <summary>
-/// The int8 screen (AVX-VNNI) must give the float pass's answers bit for bit: same rows, same scores, same order,
+/// The int8 screen (AVX-VNNI, or the scalar tile of the test switch) must give the float pass's answers bit for bit: same rows, same scores, same order,
 /// on data where the screen's bound is tight, loose, tied, or unusable.
 /// </summary>
-public class ExactSearchScreeningTests
+public sealed class ExactSearchScreeningTests : IDisposable
 {
     internal static string? SkipReason =>
-#pragma warning disable CA2252 // preview-marked in net8.0 references; the test project runs on net10.0
-        AvxVnni.IsSupported && ExactSearch.Best != Kernel.Portable ? null : "this CPU has no AVX-VNNI: the int8 screen never runs here";
-#pragma warning restore CA2252
+        ExactSearch.Best != Kernel.Portable ? null : "this CPU has no AVX2: the int8 screen never runs here";
+
+    // The switch is per thread: xunit runs each of these synchronous tests on the thread that built its class.
+    public ExactSearchScreeningTests() => ExactSearch.ScreenWithoutVnni = true;
+
+    public void Dispose() => ExactSearch.ScreenWithoutVnni = false;
 
     /// <summary>The float pass (the screen switched off by passing block sizes) against the public search, which
     /// must have screened (unless <paramref name="screens"/> is false) and sent <paramref name="fallbacks"/> queries
