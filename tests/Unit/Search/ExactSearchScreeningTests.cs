@@ -20,15 +20,22 @@ public sealed class VnniTheoryAttribute : TheoryAttribute
 /// The int8 screen (AVX-VNNI, or the scalar tile of the test switch) must give the float pass's answers bit for bit: same rows, same scores, same order,
 /// on data where the screen's bound is tight, loose, tied, or unusable.
 /// </summary>
-public sealed class ExactSearchScreeningTests : IDisposable
+public class ExactSearchScreeningTests
 {
     internal static string? SkipReason =>
         ExactSearch.Best != Kernel.Portable ? null : "this CPU has no AVX2: the int8 screen never runs here";
 
-    // The switch is per thread: xunit runs each of these synchronous tests on the thread that built its class.
-    public ExactSearchScreeningTests() => ExactSearch.ScreenWithoutVnni = true;
+    /// <summary>Turns the screen on for the calling thread until disposed. Each test body holds one, so the switch
+    /// never outlives the test on a pooled thread (where the next test's large search would screen with the scalar
+    /// tile).</summary>
+    private static Switch Screening() => new();
 
-    public void Dispose() => ExactSearch.ScreenWithoutVnni = false;
+    private readonly struct Switch : IDisposable
+    {
+        private readonly bool _was;
+        public Switch() { _was = ExactSearch.ScreenWithoutVnni; ExactSearch.ScreenWithoutVnni = true; }
+        public void Dispose() => ExactSearch.ScreenWithoutVnni = _was;
+    }
 
     /// <summary>The float pass (the screen switched off by passing block sizes) against the public search, which
     /// must have screened (unless <paramref name="screens"/> is false) and sent <paramref name="fallbacks"/> queries
@@ -82,6 +89,7 @@ public sealed class ExactSearchScreeningTests : IDisposable
     [InlineData(3000, 33, 33, 1, 0.3, 2)]
     public void Screened_search_equals_the_float_pass_bit_for_bit(int n, int d, int nq, int k, double spread, int threads)
     {
+        using var screening = Screening();
         var x = Normalised(n, d, n + d, spread);
         var q = Normalised(nq, d, n + d + 1, spread);
         AssertScreenedEqualsFloat(x, n, d, q, nq, k, threads);
@@ -92,6 +100,7 @@ public sealed class ExactSearchScreeningTests : IDisposable
     [VnniFact]
     public void A_search_after_a_larger_one_of_another_width_reuses_the_pooled_rows_without_their_bytes()
     {
+        using var screening = Screening();
         var big = Normalised(6000, 64, 21);
         var bigQ = Normalised(40, 64, 22);
         AssertScreenedEqualsFloat(big, 6000, 64, bigQ, 40, 10);
@@ -104,6 +113,7 @@ public sealed class ExactSearchScreeningTests : IDisposable
     [VnniFact]
     public void Duplicate_rows_and_queries_equal_to_rows_tie_by_the_lower_id()
     {
+        using var screening = Screening();
         int n = 4096, d = 48, nq = 40;
         var x = Normalised(n, d, 7);
         // Every row appears 4 times in a row, and each query is a row: exact ties at the top.
@@ -118,6 +128,7 @@ public sealed class ExactSearchScreeningTests : IDisposable
     [VnniFact]
     public void Unnormalised_rows_of_very_different_lengths_still_give_the_float_answers()
     {
+        using var screening = Screening();
         int n = 3000, d = 40, nq = 36;
         var x = Normalised(n, d, 11);
         var rng = new Random(3);
@@ -133,6 +144,7 @@ public sealed class ExactSearchScreeningTests : IDisposable
     [VnniFact]
     public void A_zero_query_a_zero_row_and_a_query_with_nan_fall_back_and_agree()
     {
+        using var screening = Screening();
         int n = 2500, d = 24, nq = 40;
         var x = Normalised(n, d, 21);
         Array.Clear(x, 5 * d, d);
@@ -148,6 +160,7 @@ public sealed class ExactSearchScreeningTests : IDisposable
     [VnniFact]
     public void A_row_that_is_not_finite_sends_the_whole_batch_to_the_float_pass()
     {
+        using var screening = Screening();
         int n = 2500, d = 16, nq = 32;
         var x = Normalised(n, d, 31);
         x[100 * d] = float.PositiveInfinity;
@@ -159,6 +172,7 @@ public sealed class ExactSearchScreeningTests : IDisposable
     [VnniFact]
     public void Progress_reaches_one_and_cancellation_stops_the_screen()
     {
+        using var screening = Screening();
         int n = 4000, d = 32, nq = 64;
         var x = Normalised(n, d, 41);
         var q = Normalised(nq, d, 42);
