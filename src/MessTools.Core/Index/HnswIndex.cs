@@ -291,7 +291,7 @@ public sealed unsafe class HnswIndex : VectorIndex
     private bool _quantisedTried;
     private readonly object _quantiseGate = new();
 
-    /// <summary>The int8 rows for the layer-0 walk; null where the CPU has neither AVX-VNNI nor AVX-512BW, or <see cref="Quantised"/> is.</summary>
+    /// <summary>The int8 rows for the layer-0 walk; null where the CPU has no AVX2, or <see cref="Quantised"/> is.</summary>
     private QuantisedRows? QuantisedRowsForWalk() => QuantisedWalk && QuantisedRows.Supported ? Quantised() : null;
 
     /// <summary>The int8 rows of this index: read with it from the file (format 2), or made from the float rows on
