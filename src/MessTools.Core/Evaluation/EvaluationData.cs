@@ -37,11 +37,11 @@ public sealed class EvaluationData
     public static EvaluationData Create(IReadOnlyList<string> trackIds, float[] vectors, int dimension,
         IReadOnlyDictionary<string, MessTrack> metadata, string source = "embeddings", string metadataSource = "metadata",
         string? model = null, string? embeddingsSha256 = null)
-        => Create(trackIds, vectors, dimension, metadata, source, metadataSource, model, embeddingsSha256, adopt: false);
+        => Join(trackIds, vectors, dimension, metadata, source, metadataSource, model, embeddingsSha256, adopt: false);
 
-    /// <summary><paramref name="adopt"/>: <paramref name="vectors"/> is this call's to keep (read from a file for it),
+    /// <summary><see cref="Create"/>; <paramref name="adopt"/>: <paramref name="vectors"/> is this call's to keep (read from a file for it),
     /// so rows already in track id order are used as they are rather than copied (100 MB at 100,000 x 256).</summary>
-    private static EvaluationData Create(IReadOnlyList<string> trackIds, float[] vectors, int dimension,
+    private static EvaluationData Join(IReadOnlyList<string> trackIds, float[] vectors, int dimension,
         IReadOnlyDictionary<string, MessTrack> metadata, string source, string metadataSource,
         string? model, string? embeddingsSha256, bool adopt)
     {
@@ -134,7 +134,7 @@ public sealed class EvaluationData
             ids = keep.Select(i => matrix.TrackIds[i]).ToArray();
             data = sub;
         }
-        return Create(ids, data, matrix.Dimension, metadata, store.EmbeddingsFile, store.MetadataCsv, meta?.Model, meta?.EmbeddingsSha256, adopt: true);
+        return Join(ids, data, matrix.Dimension, metadata, store.EmbeddingsFile, store.MetadataCsv, meta?.Model, meta?.EmbeddingsSha256, adopt: true);
     }
 
     /// <summary>The track ids an artifact folder has embeddings for (read without loading the matrix).</summary>
