@@ -5,15 +5,15 @@ namespace MessTools.Tests.Unit.Search;
 
 /// <summary>A fact that needs the int8 screen: skipped, with the reason shown, on a CPU without AVX2. Without AVX-VNNI
 /// the tests screen through <see cref="ExactSearch.ScreenWithoutVnni"/> (a scalar tile, the same integers).</summary>
-public sealed class VnniFactAttribute : FactAttribute
+public sealed class ScreenFactAttribute : FactAttribute
 {
-    public VnniFactAttribute() => Skip = ExactSearchScreeningTests.SkipReason;
+    public ScreenFactAttribute() => Skip = ExactSearchScreeningTests.SkipReason;
 }
 
-/// <inheritdoc cref="VnniFactAttribute"/>
-public sealed class VnniTheoryAttribute : TheoryAttribute
+/// <inheritdoc cref="ScreenFactAttribute"/>
+public sealed class ScreenTheoryAttribute : TheoryAttribute
 {
-    public VnniTheoryAttribute() => Skip = ExactSearchScreeningTests.SkipReason;
+    public ScreenTheoryAttribute() => Skip = ExactSearchScreeningTests.SkipReason;
 }
 
 /// <summary>
@@ -82,7 +82,7 @@ public class ExactSearchScreeningTests
         return a;
     }
 
-    [VnniTheory]
+    [ScreenTheory]
     [InlineData(5000, 64, 40, 10, 0.0, 1)]
     [InlineData(4099, 130, 67, 5, 0.0, 2)]   // rows, dims and queries off every block size
     [InlineData(6000, 256, 50, 10, 0.05, 1)] // tight clusters: many rows within the bound of the K-th
@@ -97,7 +97,7 @@ public class ExactSearchScreeningTests
 
     /// <summary>The int8 rows live in a pooled buffer that the next search gets back with the last one's bytes in it:
     /// a search after a larger one, of another width, must still give its own float answers.</summary>
-    [VnniFact]
+    [ScreenFact]
     public void A_search_after_a_larger_one_of_another_width_reuses_the_pooled_rows_without_their_bytes()
     {
         using var screening = Screening();
@@ -110,7 +110,7 @@ public class ExactSearchScreeningTests
         AssertScreenedEqualsFloat(big, 6000, 64, bigQ, 40, 5, threads: 1);
     }
 
-    [VnniFact]
+    [ScreenFact]
     public void Duplicate_rows_and_queries_equal_to_rows_tie_by_the_lower_id()
     {
         using var screening = Screening();
@@ -125,7 +125,7 @@ public class ExactSearchScreeningTests
         Assert.Equal(new[] { 0, 1, 2, 3 }.Select(o => 0 + o), res[0].Take(4).Select(r => r.Id)); // query 0 is row 0
     }
 
-    [VnniFact]
+    [ScreenFact]
     public void Unnormalised_rows_of_very_different_lengths_still_give_the_float_answers()
     {
         using var screening = Screening();
@@ -141,7 +141,7 @@ public class ExactSearchScreeningTests
         AssertScreenedEqualsFloat(x, n, d, q, nq, 10);
     }
 
-    [VnniFact]
+    [ScreenFact]
     public void A_zero_query_a_zero_row_and_a_query_with_nan_fall_back_and_agree()
     {
         using var screening = Screening();
@@ -157,7 +157,7 @@ public class ExactSearchScreeningTests
         Assert.Empty(res[3]); // NaN scores are never returned
     }
 
-    [VnniFact]
+    [ScreenFact]
     public void A_row_that_is_not_finite_sends_the_whole_batch_to_the_float_pass()
     {
         using var screening = Screening();
@@ -169,7 +169,7 @@ public class ExactSearchScreeningTests
         AssertScreenedEqualsFloat(x, n, d, q, nq, 7, screens: false);
     }
 
-    [VnniFact]
+    [ScreenFact]
     public void Progress_reaches_one_and_cancellation_stops_the_screen()
     {
         using var screening = Screening();
