@@ -56,7 +56,7 @@ public sealed unsafe class QuantisedWalkTests
     }
 
     [QuantisedWalkFact]
-    public void Both_dot_kernels_give_the_exact_integer_dot_at_the_extremes_of_the_bytes()
+    public void Every_dot_kernel_the_cpu_has_gives_the_exact_integer_dot_at_the_extremes_of_the_bytes()
     {
         // Rows of 255 against queries of +-127 are where 16-bit pair sums (VPMADDUBSW) would saturate: 2·255·127 > 32767.
         // Each kernel this CPU has must give the integer dot exactly; the one Dot picks is one of them.
