@@ -11,19 +11,18 @@ public static partial class EmbeddingAnalyzer
 {
     public const int MaxKMeansIterations = 300;
 
-    private static void Cluster(float[] e, int n, int dim, Evaluator.Labels labels, AnalysisOptions o, EmbeddingAnalysis r)
+    private static void Cluster(float[] e, int n, int dim, Evaluator.Labels labels, int[]? sample, AnalysisOptions o, EmbeddingAnalysis r)
     {
         int k = o.Clusters, nc = labels.ComposerNames.Length;
         int[] assign;
         double inertia;
         int iterations;
-        if (o.SampleSize > 0 && n > o.SampleSize)
+        if (sample is not null)
         {
             // Above the sample size the centres are fitted on the silhouette's seeded sample (faiss also fits on a
             // subsample), and every track then takes its nearest fitted centre.
-            var rows = Sample(n, o.SampleSize, o.Seed);
-            var fit = Gather(e, dim, rows, Parallelism(o));
-            var sampled = KMeans(fit, rows.Length, dim, k, o.Seed, Threads(o), o.Cancellation);
+            var fit = Gather(e, dim, sample, Parallelism(o));
+            var sampled = KMeans(fit, sample.Length, dim, k, o.Seed, Threads(o), o.Cancellation);
             (assign, inertia) = AssignNearest(e, n, dim, sampled.Centres, Parallelism(o));
             iterations = sampled.Iterations;
         }

@@ -10,7 +10,7 @@ namespace MessTools.Core.Analysis;
 // (|S_c|^2 - sum |e_i|^2) / 2, so they cost O(N D) instead of O(N^2 D).
 public static partial class EmbeddingAnalyzer
 {
-    private static void Geometry(float[] e, double[] rowNormSq, int n, int dim, Evaluator.Labels labels, AnalysisOptions o, EmbeddingAnalysis r)
+    private static void Geometry(float[] e, double[] rowNormSq, int n, int dim, Evaluator.Labels labels, int[]? sample, AnalysisOptions o, EmbeddingAnalysis r)
     {
         int nc = labels.ComposerNames.Length;
         var count = new int[nc];
@@ -41,9 +41,8 @@ public static partial class EmbeddingAnalyzer
         r.Alignment = alignPairs > 0 ? alignSum / alignPairs : null;
         r.MeanPairwiseCosine = (Dot(total, total) - allNormSq) / ((double)n * (n - 1));
 
-        bool sampled = o.SampleSize > 0 && n > o.SampleSize;
-        var rows = sampled ? Sample(n, o.SampleSize, o.Seed) : Enumerable.Range(0, n).ToArray();
-        r.SampleSize = sampled ? rows.Length : null;
+        var rows = sample ?? Enumerable.Range(0, n).ToArray();
+        r.SampleSize = sample?.Length;
         r.Silhouette = Silhouette(e, dim, rows, labels, o);
         bool pairSampled = o.UniformitySampleSize > 0 && n > o.UniformitySampleSize;
         r.UniformitySampleSize = pairSampled ? o.UniformitySampleSize : null;

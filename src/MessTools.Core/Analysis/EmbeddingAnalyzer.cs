@@ -85,11 +85,13 @@ public static partial class EmbeddingAnalyzer
         Diversity(lists, labels, options.K, r);
         Lap("hubness_twonn_diversity");
 
+        // One seeded sample above SampleSize tracks, for the silhouette and the k-means fit alike (null: every track).
+        int[]? sample = options.SampleSize > 0 && n > options.SampleSize ? Sample(n, options.SampleSize, options.Seed) : null;
         progress?.Invoke(0.7, "Geometry against composers");
-        Geometry(e, rowNormSq, n, dim, labels, options, r);
+        Geometry(e, rowNormSq, n, dim, labels, sample, options, r);
         Lap("geometry");
         progress?.Invoke(0.8, "k-means");
-        Cluster(e, n, dim, labels, options, r);
+        Cluster(e, n, dim, labels, sample, options, r);
         Lap("clustering");
         progress?.Invoke(1, "Done");
         r.Seconds = seconds;
