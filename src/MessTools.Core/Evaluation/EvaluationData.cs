@@ -96,12 +96,13 @@ public sealed class EvaluationData
         Array.Sort(keys, order, StringComparer.Ordinal);
         bool inOrder = true;
         for (int i = 0; i < n && inOrder; i++) inOrder = order[i] == i;
-        var sorted = adopt && inOrder ? vectors : LargeArray.Uninitialized<float>(vectors.Length); // else every row copied below
+        bool copy = !(adopt && inOrder);
+        var sorted = copy ? LargeArray.Uninitialized<float>(vectors.Length) : vectors; // a copy: every row written below
         var composers = new string[n];
         var albums = new string[n];
         for (int i = 0; i < n; i++)
         {
-            if (!ReferenceEquals(sorted, vectors)) Array.Copy(vectors, (long)order[i] * dimension, sorted, (long)i * dimension, dimension);
+            if (copy) Array.Copy(vectors, (long)order[i] * dimension, sorted, (long)i * dimension, dimension);
             var t = metadata[keys[i]];
             composers[i] = t.Composer;
             albums[i] = t.AlbumId ?? "";
