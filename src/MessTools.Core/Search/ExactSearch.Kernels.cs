@@ -57,12 +57,17 @@ public static unsafe partial class ExactSearch
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Transpose8(float* r, nint ld, out Vector256<float> o0, out Vector256<float> o1, out Vector256<float> o2, out Vector256<float> o3,
+        out Vector256<float> o4, out Vector256<float> o5, out Vector256<float> o6, out Vector256<float> o7) =>
+        Transpose8(Avx.LoadVector256(r), Avx.LoadVector256(r + ld), Avx.LoadVector256(r + 2 * ld), Avx.LoadVector256(r + 3 * ld),
+            Avx.LoadVector256(r + 4 * ld), Avx.LoadVector256(r + 5 * ld), Avx.LoadVector256(r + 6 * ld), Avx.LoadVector256(r + 7 * ld),
+            out o0, out o1, out o2, out o3, out o4, out o5, out o6, out o7);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8(Vector256<float> r0, Vector256<float> r1, Vector256<float> r2, Vector256<float> r3,
+        Vector256<float> r4, Vector256<float> r5, Vector256<float> r6, Vector256<float> r7,
+        out Vector256<float> o0, out Vector256<float> o1, out Vector256<float> o2, out Vector256<float> o3,
         out Vector256<float> o4, out Vector256<float> o5, out Vector256<float> o6, out Vector256<float> o7)
     {
-        var r0 = Avx.LoadVector256(r); var r1 = Avx.LoadVector256(r + ld);
-        var r2 = Avx.LoadVector256(r + 2 * ld); var r3 = Avx.LoadVector256(r + 3 * ld);
-        var r4 = Avx.LoadVector256(r + 4 * ld); var r5 = Avx.LoadVector256(r + 5 * ld);
-        var r6 = Avx.LoadVector256(r + 6 * ld); var r7 = Avx.LoadVector256(r + 7 * ld);
         var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
         var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
         var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
@@ -137,6 +142,34 @@ public static unsafe partial class ExactSearch
             a = Fma.MultiplyAdd(Vector256.Create(q[p + 7]), v7, a);
         }
         for (; p < d; p++) a = Fma.MultiplyAdd(Vector256.Create(q[p]), Column(rows, d, p), a);
+        a.Store(output);
+    }
+
+    /// <summary><see cref="RowDots1"/> of 8 rows anywhere in memory (<paramref name="rows"/>: 8 pointers), read in place:
+    /// the same FMA chain per lane, so the same bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RowDots1(float** rows, int dim, float* q, float* output)
+    {
+        nint d = dim;
+        float* x0 = rows[0], x1 = rows[1], x2 = rows[2], x3 = rows[3], x4 = rows[4], x5 = rows[5], x6 = rows[6], x7 = rows[7];
+        Vector256<float> a = default;
+        nint p = 0;
+        for (; p + 8 <= d; p += 8)
+        {
+            Transpose8(Avx.LoadVector256(x0 + p), Avx.LoadVector256(x1 + p), Avx.LoadVector256(x2 + p), Avx.LoadVector256(x3 + p),
+                Avx.LoadVector256(x4 + p), Avx.LoadVector256(x5 + p), Avx.LoadVector256(x6 + p), Avx.LoadVector256(x7 + p),
+                out var v0, out var v1, out var v2, out var v3, out var v4, out var v5, out var v6, out var v7);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p]), v0, a);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p + 1]), v1, a);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p + 2]), v2, a);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p + 3]), v3, a);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p + 4]), v4, a);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p + 5]), v5, a);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p + 6]), v6, a);
+            a = Fma.MultiplyAdd(Vector256.Create(q[p + 7]), v7, a);
+        }
+        for (; p < d; p++)
+            a = Fma.MultiplyAdd(Vector256.Create(q[p]), Vector256.Create(x0[p], x1[p], x2[p], x3[p], x4[p], x5[p], x6[p], x7[p]), a);
         a.Store(output);
     }
 

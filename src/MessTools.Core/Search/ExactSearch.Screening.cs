@@ -11,16 +11,15 @@ using System.Runtime.Intrinsics.X86;
 namespace MessTools.Core.Search;
 
 // A batch of queries screened in int8 first, then re-scored in float: the same answers as the float pass, bit for
-// bit, at a quarter of the bytes and about twice the multiply-adds per instruction (AVX-VNNI).
+// bit, at a quarter of the bytes and about twice the multiply-adds per instruction (AVX-VNNI's VPDPBUSD; without it,
+// VPMADDUBSW and VPMADDWD with a 7-bit query).
 public static unsafe partial class ExactSearch
 {
     /// <summary>Benchmark and test switch: always take the float pass.</summary>
     internal static bool NoScreening;
 
-    /// <summary>Test switch, for the calling thread: screen on a CPU without AVX-VNNI too, with a scalar tile that gives
-    /// VPDPBUSD's integers. Without VNNI a widened integer multiply-add does no more work per instruction than the
-    /// float FMA (docs/index.md), so searches never screen there; the switch lets the screen's bound, candidates,
-    /// fallbacks and re-scoring be tested on such CPUs.</summary>
+    /// <summary>Test switch, for the calling thread: screen with the tile of CPUs without AVX-VNNI (VPMADDUBSW, a 7-bit
+    /// query) on a CPU that has it, so both tiles are tested wherever the tests run.</summary>
     [ThreadStatic] internal static bool ScreenWithoutVnni;
 
     /// <summary>Fewer queries than this, or fewer rows: quantising the database costs more than it saves.</summary>
@@ -33,7 +32,7 @@ public static unsafe partial class ExactSearch
     internal static ScreenStats? LastScreen;
 
     private static bool ScreeningApplies(Kernel kernel, int count, int dim, int queryCount, int k, PairFilter? allow, bool selfExclude) =>
-        !NoScreening && kernel is Kernel.Avx512 or Kernel.Avx2 && (AvxVnni.IsSupported || ScreenWithoutVnni)
+        !NoScreening && kernel is Kernel.Avx512 or Kernel.Avx2
         && allow is null && !selfExclude && queryCount >= ScreenMinQueries && count >= ScreenMinRows
         && dim <= ScreenMaxDim && (long)k * 16 <= count;
 
@@ -66,7 +65,13 @@ public static unsafe partial class ExactSearch
         private readonly sbyte[] _packed;          // [tile of 24 rows][panel][dim group][8 rows][4 bytes]; rented, may be longer
         private readonly int _tiles;
         private readonly float[] _rowScale;        // s_x, 0 past the last row
-        private readonly int[] _rowOffset;         // 128·Σ x̃ (the VPDPBUSD unsigned-query correction)
+        private readonly int[] _rowOffset;         // bias·Σ x̃ (the unsigned-query correction)
+        // VPDPBUSD (AVX-VNNI) multiplies unsigned by signed bytes and adds 4 products into 32 bits: the query is
+        // q̃ + 128, |q̃| ≤ 127. Without VNNI, VPMADDUBSW adds 2 products into 16 bits with saturation, so the query has
+        // 7 bits, q̃ + 64 with |q̃| ≤ 63: a pair is at most 2·127·127 = 32,258, which fits, and VPMADDWD adds the pairs
+        // into 32 bits. The same integer dot either way; the coarser query only widens the bound E (it is measured).
+        private readonly bool _vnni;
+        private readonly int _bias, _queryLevels;
         private double _maxResidual, _maxNorm;
         private long _done;
 
@@ -74,6 +79,8 @@ public static unsafe partial class ExactSearch
         {
             _vectors = vectors; _count = count; _dim = dim; _queries = queries; _queryCount = queryCount; _k = k;
             _threads = threads; _options = options;
+            _vnni = AvxVnni.IsSupported && !ScreenWithoutVnni;
+            (_bias, _queryLevels) = _vnni ? (128, 127) : (64, 63);
             _dimPad = (dim + 3) / 4 * 4;
             _groups = _dimPad / 4;
             int tiles = (count + TileRows - 1) / TileRows;
@@ -139,7 +146,7 @@ public static unsafe partial class ExactSearch
                             return local;
                         }
                         _rowScale[id] = scale;
-                        _rowOffset[id] = 128 * sum;
+                        _rowOffset[id] = _bias * sum;
                         Scatter(row, (sbyte*)pAddr + (nint)t * TileRows * _dimPad, r);
                         local = (Math.Max(local.Item1, residual), Math.Max(local.Item2, norm));
                     }
@@ -293,7 +300,7 @@ public static unsafe partial class ExactSearch
                 if (!QuantiseQuery(new ReadOnlySpan<float>(_queries, (q0 + i) * _dim, _dim), qBytes.AsSpan(i * _dimPad, _dimPad), states[i]))
                     states[i].Failed = true;
             }
-            for (int i = mq; i < mqPad; i++) qBytes.AsSpan(i * _dimPad, _dimPad).Fill(128); // zero queries
+            for (int i = mq; i < mqPad; i++) qBytes.AsSpan(i * _dimPad, _dimPad).Fill((byte)_bias); // zero queries
             var scores = GC.AllocateArray<int>(Mr * ChunkRows + 16, pinned: true);
             fixed (byte* qb = qBytes)
             fixed (sbyte* pb = _packed)
@@ -317,19 +324,19 @@ public static unsafe partial class ExactSearch
                         progress((double)Interlocked.Add(ref _done, (long)mq * nc) / ((long)_queryCount * _count));
                 }
             }
-            var scratch = GC.AllocateArray<float>(PanelRows * _dim + 8, pinned: true);
+            var ids = new int[capacity];
             for (int i = 0; i < mq; i++)
             {
                 if (states[i].Failed) { failed[q0 + i] = true; continue; }
-                results[q0 + i] = Rescore(states[i], q0 + i, scratch);
+                results[q0 + i] = Rescore(states[i], q0 + i, ref ids);
             }
         }
 
-        /// <summary>The query as unsigned bytes q̃ + 128 (VPDPBUSD multiplies unsigned by signed), its scale and 2E.</summary>
+        /// <summary>The query as unsigned bytes q̃ + bias (the tiles multiply unsigned by signed), its scale and 2E.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private bool QuantiseQuery(ReadOnlySpan<float> q, Span<byte> bytes, QueryState state)
         {
-            bytes.Fill(128);
+            bytes.Fill((byte)_bias);
             float max = 0;
             foreach (float v in q)
             {
@@ -337,14 +344,14 @@ public static unsafe partial class ExactSearch
                 max = Math.Max(max, Math.Abs(v));
             }
             double qNorm = 0, rNorm = 0;
-            float scale = max / 127f;
+            float scale = max / _queryLevels;
             if (max > 0)
             {
                 if (!float.IsNormal(scale)) return false;
                 for (int i = 0; i < q.Length; i++)
                 {
-                    int b = (int)Math.Clamp(MathF.Round(q[i] / scale), -127, 127);
-                    bytes[i] = (byte)(b + 128);
+                    int b = (int)Math.Clamp(MathF.Round(q[i] / scale), -_queryLevels, _queryLevels);
+                    bytes[i] = (byte)(b + _bias);
                     double approx = (double)scale * b, d = q[i] - approx;
                     qNorm += approx * approx; rNorm += d * d;
                 }
@@ -366,7 +373,7 @@ public static unsafe partial class ExactSearch
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Tile(byte* q, sbyte* tile, int* c, int ldc)
         {
-            if (!AvxVnni.IsSupported) { TileScalar(q, tile, c, ldc); return; }
+            if (!_vnni) { TileMadd(q, tile, c, ldc); return; }
             Vector256<int> c00 = default, c01 = default, c02 = default, c10 = default, c11 = default, c12 = default,
                 c20 = default, c21 = default, c22 = default, c30 = default, c31 = default, c32 = default;
             nint ld = _dimPad, stride = (nint)_groups * 32;
@@ -401,21 +408,45 @@ public static unsafe partial class ExactSearch
             c30.Store(c + 3 * l); c31.Store(c + 3 * l + 8); c32.Store(c + 3 * l + 16);
         }
 
-        /// <summary><see cref="Tile"/> one byte pair at a time (<see cref="ScreenWithoutVnni"/>): the same integers, each
-        /// lane the sum over the dimension groups of 4 unsigned query bytes times the row's 4 signed bytes.</summary>
-        private void TileScalar(byte* q, sbyte* tile, int* c, int ldc)
+        /// <summary><see cref="Tile"/> without VNNI: VPMADDUBSW adds each pair of query byte × row byte products into 16 bits
+        /// (at most 2·127·127, the query having 7 bits), VPMADDWD by ones adds the two pairs of a dimension group into 32
+        /// bits: VPDPBUSD's integer, in three instructions instead of one.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void TileMadd(byte* q, sbyte* tile, int* c, int ldc)
         {
-            nint stride = (nint)_groups * 32;
-            for (int a = 0; a < Mr; a++)
-                for (int p = 0; p < Panels; p++)
-                    for (int lane = 0; lane < PanelRows; lane++)
-                    {
-                        int sum = 0;
-                        for (int g = 0; g < _groups; g++)
-                            for (int b = 0; b < 4; b++)
-                                sum += q[(nint)a * _dimPad + 4 * g + b] * tile[p * stride + g * 32 + lane * 4 + b];
-                        c[(nint)a * ldc + p * PanelRows + lane] = sum;
-                    }
+            Vector256<int> c00 = default, c01 = default, c02 = default, c10 = default, c11 = default, c12 = default,
+                c20 = default, c21 = default, c22 = default, c30 = default, c31 = default, c32 = default;
+            var ones = Vector256.Create((short)1);
+            nint ld = _dimPad, stride = (nint)_groups * 32;
+            sbyte* p0 = tile, p1 = tile + stride, p2 = tile + 2 * stride;
+            byte* q1 = q + ld, q2 = q + 2 * ld, q3 = q + 3 * ld;
+            for (nint g = 0; g < _groups; g++)
+            {
+                var b0 = Avx.LoadVector256(p0 + g * 32);
+                var b1 = Avx.LoadVector256(p1 + g * 32);
+                var b2 = Avx.LoadVector256(p2 + g * 32);
+                var a = Vector256.Create(*(int*)(q + 4 * g)).AsByte();
+                c00 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(a, b0), ones);
+                c01 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(a, b1), ones);
+                c02 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(a, b2), ones);
+                a = Vector256.Create(*(int*)(q1 + 4 * g)).AsByte();
+                c10 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(a, b0), ones);
+                c11 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(a, b1), ones);
+                c12 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(a, b2), ones);
+                a = Vector256.Create(*(int*)(q2 + 4 * g)).AsByte();
+                c20 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(a, b0), ones);
+                c21 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(a, b1), ones);
+                c22 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(a, b2), ones);
+                a = Vector256.Create(*(int*)(q3 + 4 * g)).AsByte();
+                c30 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(a, b0), ones);
+                c31 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(a, b1), ones);
+                c32 += Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(a, b2), ones);
+            }
+            nint l = ldc;
+            c00.Store(c); c01.Store(c + 8); c02.Store(c + 16);
+            c10.Store(c + l); c11.Store(c + l + 8); c12.Store(c + l + 16);
+            c20.Store(c + 2 * l); c21.Store(c + 2 * l + 8); c22.Store(c + 2 * l + 16);
+            c30.Store(c + 3 * l); c31.Store(c + 3 * l + 8); c32.Store(c + 3 * l + 16);
         }
 
         /// <summary>Rows jc..jc+n-1 of one query: screen scores against the threshold, into the heap and the candidates.</summary>
@@ -497,34 +528,46 @@ public static unsafe partial class ExactSearch
             return true;
         }
 
-        /// <summary>The candidates within 2E of the final K-th, scored by the float pass's FMA chain, ranked.</summary>
+        /// <summary>The candidates within 2E of the final K-th, scored by the float pass's FMA chain in row order, the K
+        /// best kept (by score, then lower row: the float pass's order). <paramref name="ids"/> is the block's buffer.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private Neighbor[] Rescore(QueryState s, int query, float[] scratch)
+        private Neighbor[] Rescore(QueryState s, int query, ref int[] ids)
         {
-            var ids = new List<int>(s.Count);
-            for (int i = 0; i < s.Count; i++) if (s.Scores[i] >= s.Threshold) ids.Add(s.Ids[i]);
-            Interlocked.Add(ref _rescored, ids.Count);
-            ids.Sort();
-            var found = new Neighbor[ids.Count];
+            if (ids.Length < s.Count) ids = new int[s.Count];
+            int n = 0;
+            for (int i = 0; i < s.Count; i++) if (s.Scores[i] >= s.Threshold) ids[n++] = s.Ids[i];
+            Interlocked.Add(ref _rescored, n);
+            Array.Sort(ids, 0, n);
+            var best = new Neighbor[Math.Min(_k, n)];
+            int kept = 0;
             var dots = stackalloc float[8];
+            var rows = stackalloc float*[PanelRows];
             fixed (float* v = _vectors.Span)
             fixed (float* q = _queries)
-            fixed (float* rows = scratch)
             {
                 float* qp = q + (nint)query * _dim;
                 int i = 0;
-                for (; i + PanelRows <= ids.Count; i += PanelRows)
+                for (; i + PanelRows <= n; i += PanelRows)
                 {
-                    for (int r = 0; r < PanelRows; r++)
-                        Buffer.MemoryCopy(v + (nint)ids[i + r] * _dim, rows + r * _dim, (long)_dim * 4, (long)_dim * 4);
+                    for (int r = 0; r < PanelRows; r++) rows[r] = v + (nint)ids[i + r] * _dim;
                     RowDots1(rows, _dim, qp, dots);
-                    for (int r = 0; r < PanelRows; r++) found[i + r] = new Neighbor(ids[i + r], dots[r]);
+                    for (int r = 0; r < PanelRows; r++) Keep(best, ref kept, new Neighbor(ids[i + r], dots[r]));
                 }
-                for (; i < ids.Count; i++)
-                    found[i] = new Neighbor(ids[i], Dot(new ReadOnlySpan<float>(qp, _dim), new ReadOnlySpan<float>(v + (nint)ids[i] * _dim, _dim)));
+                for (; i < n; i++)
+                    Keep(best, ref kept, new Neighbor(ids[i], Dot(new ReadOnlySpan<float>(qp, _dim), new ReadOnlySpan<float>(v + (nint)ids[i] * _dim, _dim))));
             }
-            Array.Sort(found, NeighborOrder.Instance);
-            return found.Length > _k ? found[.._k] : found;
+            return best;
+        }
+
+        /// <summary>Inserts <paramref name="x"/> into the sorted best list when it ranks among its length.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void Keep(Neighbor[] best, ref int kept, Neighbor x)
+        {
+            int i = kept;
+            if (kept < best.Length) kept++;
+            else if (NeighborOrder.Instance.Compare(x, best[--i]) >= 0) return;
+            for (; i > 0 && NeighborOrder.Instance.Compare(x, best[i - 1]) < 0; i--) best[i] = best[i - 1];
+            best[i] = x;
         }
     }
 }
