@@ -145,7 +145,7 @@ public static unsafe partial class ExactSearch
         a.Store(output);
     }
 
-    /// <summary><see cref="RowDots1"/> of 8 rows anywhere in memory (<paramref name="rows"/>: 8 pointers), read in place:
+    /// <summary><see cref="RowDots1(float*, int, float*, float*)"/> of 8 rows anywhere in memory (<paramref name="rows"/>: 8 pointers), read in place:
     /// the same FMA chain per lane, so the same bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RowDots1(float** rows, int dim, float* q, float* output)
