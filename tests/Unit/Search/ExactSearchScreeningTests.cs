@@ -4,7 +4,7 @@ using Kernel = MessTools.Core.Search.ExactSearch.Kernel;
 namespace MessTools.Tests.Unit.Search;
 
 /// <summary>A fact that needs the int8 screen: skipped, with the reason shown, on a CPU without AVX2. The tests screen
-/// with the tile of CPUs without AVX-VNNI (<see cref="ExactSearch.ScreenWithoutVnni"/>: VPMADDUBSW, a 7-bit query)
+/// with the tile of CPUs without AVX-VNNI (<see cref="ExactSearch.ScreenWithoutVnni"/>: VPMADDUBSW, a 6-bit query)
 /// wherever they run; the first theory also with the CPU's own choice (VPDPBUSD where AVX-VNNI is there).</summary>
 public sealed class ScreenFactAttribute : FactAttribute
 {
