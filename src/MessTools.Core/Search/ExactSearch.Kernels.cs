@@ -132,17 +132,25 @@ public static unsafe partial class ExactSearch
         for (; p + 8 <= d; p += 8)
         {
             Transpose8(rows + p, d, out var v0, out var v1, out var v2, out var v3, out var v4, out var v5, out var v6, out var v7);
-            a = Fma.MultiplyAdd(Vector256.Create(q[p]), v0, a);
-            a = Fma.MultiplyAdd(Vector256.Create(q[p + 1]), v1, a);
-            a = Fma.MultiplyAdd(Vector256.Create(q[p + 2]), v2, a);
-            a = Fma.MultiplyAdd(Vector256.Create(q[p + 3]), v3, a);
-            a = Fma.MultiplyAdd(Vector256.Create(q[p + 4]), v4, a);
-            a = Fma.MultiplyAdd(Vector256.Create(q[p + 5]), v5, a);
-            a = Fma.MultiplyAdd(Vector256.Create(q[p + 6]), v6, a);
-            a = Fma.MultiplyAdd(Vector256.Create(q[p + 7]), v7, a);
+            a = Chain8(a, q + p, v0, v1, v2, v3, v4, v5, v6, v7);
         }
         for (; p < d; p++) a = Fma.MultiplyAdd(Vector256.Create(q[p]), Column(rows, d, p), a);
         a.Store(output);
+    }
+
+    /// <summary>a + q[0]·v0 + ... + q[7]·v7, one FMA after another in that order: the chain every lane of the row dots runs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Chain8(Vector256<float> a, float* q, Vector256<float> v0, Vector256<float> v1, Vector256<float> v2,
+        Vector256<float> v3, Vector256<float> v4, Vector256<float> v5, Vector256<float> v6, Vector256<float> v7)
+    {
+        a = Fma.MultiplyAdd(Vector256.Create(q[0]), v0, a);
+        a = Fma.MultiplyAdd(Vector256.Create(q[1]), v1, a);
+        a = Fma.MultiplyAdd(Vector256.Create(q[2]), v2, a);
+        a = Fma.MultiplyAdd(Vector256.Create(q[3]), v3, a);
+        a = Fma.MultiplyAdd(Vector256.Create(q[4]), v4, a);
+        a = Fma.MultiplyAdd(Vector256.Create(q[5]), v5, a);
+        a = Fma.MultiplyAdd(Vector256.Create(q[6]), v6, a);
+        return Fma.MultiplyAdd(Vector256.Create(q[7]), v7, a);
     }
 
     /// <summary><see cref="RowDots1(float*, int, float*, float*)"/> of 8 rows anywhere in memory (<paramref name="rows"/>: 8 pointers), read in place:
@@ -159,14 +167,7 @@ public static unsafe partial class ExactSearch
             Transpose8(Avx.LoadVector256(x0 + p), Avx.LoadVector256(x1 + p), Avx.LoadVector256(x2 + p), Avx.LoadVector256(x3 + p),
                 Avx.LoadVector256(x4 + p), Avx.LoadVector256(x5 + p), Avx.LoadVector256(x6 + p), Avx.LoadVector256(x7 + p),
                 out var v0, out var v1, out var v2, out var v3, out var v4, out var v5, out var v6, out var v7);
-            a = Fma.MultiplyAdd(Vector256.Create(q[p]), v0, a);
-            a = Fma.MultiplyAdd(Vector256.Create(q[p + 1]), v1, a);
-            a = Fma.MultiplyAdd(Vector256.Create(q[p + 2]), v2, a);
-            a = Fma.MultiplyAdd(Vector256.Create(q[p + 3]), v3, a);
-            a = Fma.MultiplyAdd(Vector256.Create(q[p + 4]), v4, a);
-            a = Fma.MultiplyAdd(Vector256.Create(q[p + 5]), v5, a);
-            a = Fma.MultiplyAdd(Vector256.Create(q[p + 6]), v6, a);
-            a = Fma.MultiplyAdd(Vector256.Create(q[p + 7]), v7, a);
+            a = Chain8(a, q + p, v0, v1, v2, v3, v4, v5, v6, v7);
         }
         for (; p < d; p++)
             a = Fma.MultiplyAdd(Vector256.Create(q[p]), Vector256.Create(x0[p], x1[p], x2[p], x3[p], x4[p], x5[p], x6[p], x7[p]), a);
